@@ -1,0 +1,265 @@
+//! `TokenClient`: client-credentials tokens through the process-wide cache.
+
+use std::fmt;
+use std::sync::{Arc, LazyLock};
+use std::time::Instant;
+
+use futures::future::FutureExt;
+use rand::RngCore;
+use secrecy::ExposeSecret;
+use sha2::{Digest, Sha256};
+
+use crate::cache::{ClientKey, Fetched, Lookup, SharedFetch, Slot};
+use crate::config::{AuthMethod, ClientConfig, Credentials, Resolved};
+use crate::error::{Error, Result};
+use crate::http::Transport;
+use crate::request::TokenRequest;
+use crate::stats::{Counters, Stats};
+use crate::token::{parse_token_response, Token};
+
+/// Gets client-credentials access tokens, served from a cache shared by every client of the
+/// process with the same key material. Cheap to clone; safe to share between threads.
+#[derive(Clone)]
+pub struct TokenClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: ClientConfig,
+    resolved: Resolved,
+    transport: Transport,
+    key: ClientKey,
+    counters: Counters,
+}
+
+/// What a cache lookup gives: a token now, or a fetch to wait for.
+enum Step {
+    Ready(Token),
+    Wait(SharedFetch),
+}
+
+impl TokenClient {
+    /// Validates the config; fails with [`Error::Config`] on anything that cannot work.
+    pub fn new(config: ClientConfig) -> Result<Self> {
+        let resolved = config.validate()?;
+        let transport = Transport::new(&config.http, &config.retry)?;
+        let key = client_key(&config, &resolved);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                resolved,
+                transport,
+                key,
+                counters: Counters::default(),
+            }),
+        })
+    }
+
+    /// A token for the request: from the cache when fresh, otherwise from the token endpoint.
+    pub async fn get_token(&self, req: &TokenRequest) -> Result<Token> {
+        match self.step(req)? {
+            Step::Ready(t) => Ok(t),
+            Step::Wait(f) => f.await,
+        }
+    }
+
+    /// [`Self::get_token`] for synchronous callers, on the shared runtime. Callable from any
+    /// thread; a cache hit never leaves the calling thread.
+    pub fn get_token_blocking(&self, req: &TokenRequest) -> Result<Token> {
+        match self.step(req)? {
+            Step::Ready(t) => Ok(t),
+            Step::Wait(f) => crate::runtime::block_on(f),
+        }
+    }
+
+    /// The cached token for the request if one can be served now, without any waiting.
+    pub fn cached(&self, req: &TokenRequest) -> Option<Token> {
+        match self.slot(req).lookup(Instant::now()) {
+            Lookup::Hit(t) | Lookup::Refresh(t) => Some(t),
+            Lookup::Miss => None,
+        }
+    }
+
+    /// Forgets the cached token for the request (for example after an API rejected it), for
+    /// every client of the process that shares it.
+    pub fn invalidate(&self, req: &TokenRequest) {
+        self.slot(req).invalidate();
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.inner.counters.snapshot()
+    }
+
+    /// `https://{domain}/`: the issuer Auth0 puts in `iss`.
+    pub fn issuer(&self) -> &str {
+        &self.inner.resolved.issuer
+    }
+
+    pub fn client_id(&self) -> &str {
+        &self.inner.config.client_id
+    }
+
+    pub fn auth_method(&self) -> AuthMethod {
+        self.inner.resolved.method
+    }
+
+    pub fn token_url(&self) -> &str {
+        self.inner.resolved.token_url.as_str()
+    }
+
+    fn slot(&self, req: &TokenRequest) -> Arc<Slot> {
+        crate::runtime::process()
+            .cache
+            .client(self.inner.key)
+            .slot(req)
+    }
+
+    fn step(&self, req: &TokenRequest) -> Result<Step> {
+        req.validate()?;
+        let inner = &self.inner;
+        let policy = &inner.config.cache;
+        if !policy.enabled {
+            // Spawned, so the HTTP work runs on our runtime whatever executor awaits it.
+            let task = crate::runtime::spawn(mint(inner.clone(), req.clone()));
+            let fut = task.map(|r| match r {
+                Ok(r) => r.map(|f| f.token),
+                Err(e) => Err(Error::Network(format!("token fetch task ended: {e}"))),
+            });
+            return Ok(Step::Wait(fut.boxed().shared()));
+        }
+        let slot = self.slot(req);
+        let start = || mint(inner.clone(), req.clone()).boxed();
+        match slot.lookup(Instant::now()) {
+            Lookup::Hit(t) => {
+                Counters::bump(&inner.counters.cache_hits);
+                Ok(Step::Ready(t))
+            }
+            Lookup::Refresh(t) => {
+                Counters::bump(&inner.counters.cache_hits);
+                if slot.fetch(policy, true, start).is_some() {
+                    Counters::bump(&inner.counters.refreshes);
+                    tracing::debug!(
+                        audience = req.audience_str(),
+                        "refreshing a token ahead of expiry"
+                    );
+                }
+                Ok(Step::Ready(t))
+            }
+            Lookup::Miss => Ok(Step::Wait(
+                slot.fetch(policy, false, start)
+                    .expect("a foreground fetch is always returned"),
+            )),
+        }
+    }
+}
+
+/// One request to the token endpoint (with the transport's retries).
+async fn mint(inner: Arc<Inner>, req: TokenRequest) -> Result<Fetched> {
+    let result = mint_once(&inner, &req).await;
+    match &result {
+        Ok(f) => {
+            Counters::bump(&inner.counters.tokens_minted);
+            tracing::info!(
+                audience = req.audience_str(),
+                client_id = %inner.config.client_id,
+                expires_in = f.token.expires_in(),
+                "token minted"
+            );
+        }
+        Err(e) => {
+            Counters::bump(&inner.counters.errors);
+            tracing::warn!(
+                audience = req.audience_str(),
+                client_id = %inner.config.client_id,
+                kind = e.kind(),
+                error = %e,
+                "token request failed"
+            );
+        }
+    }
+    result
+}
+
+async fn mint_once(inner: &Inner, req: &TokenRequest) -> Result<Fetched> {
+    let cfg = &inner.config;
+    let assertion;
+    let mut form: Vec<(&str, &str)> = vec![
+        ("grant_type", "client_credentials"),
+        ("audience", req.audience_str()),
+    ];
+    if let Some(s) = req.scope_str() {
+        form.push(("scope", s));
+    }
+    if let Some(o) = req.organization_str() {
+        form.push(("organization", o));
+    }
+    let mut basic = None;
+    match (&cfg.credentials, inner.resolved.method) {
+        (Credentials::ClientSecret(s), AuthMethod::ClientSecretBasic) => {
+            basic = Some((cfg.client_id.as_str(), s.expose_secret()));
+        }
+        (Credentials::ClientSecret(s), _) => {
+            form.push(("client_id", &cfg.client_id));
+            form.push(("client_secret", s.expose_secret()));
+        }
+        (Credentials::PrivateKey { pem, alg, key_id }, _) => {
+            assertion = crate::assertion::sign(
+                pem.expose_secret(),
+                *alg,
+                key_id.as_deref(),
+                &cfg.client_id,
+                &inner.resolved.issuer,
+            )?;
+            form.push(("client_id", &cfg.client_id));
+            form.push(("client_assertion_type", crate::assertion::ASSERTION_TYPE));
+            form.push(("client_assertion", &assertion));
+        }
+    }
+    tracing::debug!(audience = req.audience_str(), url = %inner.resolved.token_url, "requesting a token");
+    let on_retry = |attempt: u32, wait: std::time::Duration, e: &Error| {
+        tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, kind = e.kind(), error = %e, "retrying token request");
+    };
+    let reply = inner
+        .transport
+        .post_form(&inner.resolved.token_url, &form, basic, &on_retry)
+        .await?;
+    let token = parse_token_response(&reply.body, reply.sent_at)?;
+    Ok(Fetched {
+        token,
+        sent: reply.sent,
+    })
+}
+
+/// Per-process random salt: cache keys never hold, nor reveal outside the process, a secret.
+static SALT: LazyLock<[u8; 32]> = LazyLock::new(|| {
+    let mut s = [0u8; 32];
+    rand::rng().fill_bytes(&mut s);
+    s
+});
+
+fn client_key(cfg: &ClientConfig, resolved: &Resolved) -> ClientKey {
+    let mut h = Sha256::new();
+    for part in [
+        "client_credentials",
+        resolved.token_url.as_str(),
+        &cfg.client_id,
+        resolved.method.as_str(),
+        cfg.credentials.material(),
+    ] {
+        // Length-prefixed so that no two different tuples hash the same input.
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    h.update(*SALT);
+    ClientKey(h.finalize().into())
+}
+
+impl fmt::Debug for TokenClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenClient")
+            .field("issuer", &self.inner.resolved.issuer)
+            .field("client_id", &self.inner.config.client_id)
+            .field("auth_method", &self.inner.resolved.method)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,155 @@
+//! One error type; each variant is a cause a caller can act on differently.
+
+use std::time::Duration;
+
+/// Everything that can go wrong getting a token.
+///
+/// `Clone` because one failed fetch is delivered to every caller that waited for it.
+/// No variant ever carries a secret: messages are built from server responses and our own text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The authorization server answered with an OAuth error (`invalid_client`, `access_denied`,
+    /// `unauthorized_client`, `invalid_request`, `invalid_grant`, `server_error`…).
+    #[error("OAuth error from the server (HTTP {status}): {error}{}", describe(.description))]
+    OAuth {
+        error: String,
+        description: Option<String>,
+        status: u16,
+    },
+    /// HTTP 429: try again after `retry_after` (from `Retry-After` or `X-RateLimit-Reset`).
+    #[error("rate limited by the server (HTTP 429){}{}", retry_in(.retry_after), describe(.description))]
+    RateLimited {
+        retry_after: Option<Duration>,
+        description: Option<String>,
+    },
+    /// The server could not be reached, or the connection broke.
+    #[error("network error: {0}")]
+    Network(String),
+    /// A connect or request timeout elapsed.
+    #[error("timed out: {0}")]
+    Timeout(String),
+    /// The server answered, but not with something we can use.
+    #[error("invalid response from the server{}: {detail}", status_part(.status))]
+    InvalidResponse { status: Option<u16>, detail: String },
+    /// The client was configured in a way that cannot work.
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// A token failed validation; `check` names the check that failed.
+    #[error("invalid token ({}): {detail}", .check.as_str())]
+    InvalidToken { check: TokenCheck, detail: String },
+    /// The user's session cannot be renewed (refresh token unknown, expired, revoked or
+    /// rotated out): the user must sign in again.
+    #[error("re-authentication required: {error}{}", describe(.description))]
+    ReauthenticationRequired {
+        error: String,
+        description: Option<String>,
+    },
+}
+
+/// Which validation check rejected a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenCheck {
+    /// Not a well-formed JWS compact token (segments, base64url, JSON), or too large.
+    Malformed,
+    /// `alg` not on the allow-list (`none`, HMAC, …) or not matching the key.
+    Algorithm,
+    /// No key in the JWKS with the token's `kid`, even after a refetch.
+    UnknownKey,
+    /// The signature does not verify.
+    Signature,
+    /// `iss` is not one of the accepted issuers.
+    Issuer,
+    /// `aud` does not contain the expected audience.
+    Audience,
+    /// `exp` is in the past (beyond the leeway).
+    Expired,
+    /// `nbf` or `iat` is in the future (beyond the leeway).
+    NotYetValid,
+    /// A required claim is missing or has the wrong type.
+    MissingClaim,
+    /// `azp` is not the expected authorized party.
+    AuthorizedParty,
+    /// `org_id`/`org_name` does not match the required organization.
+    Organization,
+    /// ID token `nonce` does not match.
+    Nonce,
+    /// ID token `auth_time` is older than `max_age` allows.
+    AuthTime,
+    /// The JWKS could not be fetched or used.
+    Jwks,
+}
+
+impl TokenCheck {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed",
+            Self::Algorithm => "algorithm",
+            Self::UnknownKey => "unknown_key",
+            Self::Signature => "signature",
+            Self::Issuer => "issuer",
+            Self::Audience => "audience",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::MissingClaim => "missing_claim",
+            Self::AuthorizedParty => "authorized_party",
+            Self::Organization => "organization",
+            Self::Nonce => "nonce",
+            Self::AuthTime => "auth_time",
+            Self::Jwks => "jwks",
+        }
+    }
+}
+
+impl Error {
+    pub(crate) fn config(msg: impl Into<String>) -> Self {
+        Error::Config(msg.into())
+    }
+
+    pub(crate) fn invalid(status: Option<u16>, detail: impl Into<String>) -> Self {
+        Error::InvalidResponse {
+            status,
+            detail: detail.into(),
+        }
+    }
+
+    /// Short, stable name of the cause; the same on every surface.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::OAuth { .. } => "oauth",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::Network(_) => "network",
+            Error::Timeout(_) => "timeout",
+            Error::InvalidResponse { .. } => "invalid_response",
+            Error::Config(_) => "config",
+            Error::InvalidToken { .. } => "invalid_token",
+            Error::ReauthenticationRequired { .. } => "reauthentication_required",
+        }
+    }
+
+    /// Whether the same request may succeed later without any change by the caller.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::RateLimited { .. } | Error::Network(_) | Error::Timeout(_) => true,
+            Error::OAuth { status, .. } => *status >= 500,
+            Error::InvalidResponse { status, .. } => status.is_some_and(|s| s >= 500),
+            Error::Config(_)
+            | Error::InvalidToken { .. }
+            | Error::ReauthenticationRequired { .. } => false,
+        }
+    }
+}
+
+fn describe(d: &Option<String>) -> String {
+    d.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+}
+
+fn retry_in(r: &Option<Duration>) -> String {
+    r.map(|r| format!(", retry after {:.1} s", r.as_secs_f64()))
+        .unwrap_or_default()
+}
+
+fn status_part(s: &Option<u16>) -> String {
+    s.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

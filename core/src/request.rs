@@ -1,0 +1,66 @@
+//! What a caller asks for: the seed's `audience`, `scope` and `organization` parameters.
+
+use crate::error::{Error, Result};
+
+/// A client-credentials token request.
+///
+/// The scope is kept as a sorted, de-duplicated set, so `"b a"` and `"a b"` are one request and
+/// share one cached token.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TokenRequest {
+    audience: String,
+    scope: Option<String>,
+    organization: Option<String>,
+}
+
+impl TokenRequest {
+    pub fn new(audience: impl Into<String>) -> Self {
+        Self {
+            audience: audience.into(),
+            scope: None,
+            organization: None,
+        }
+    }
+
+    /// Space-separated scopes; order and repeats do not matter. Empty means none.
+    pub fn scope(mut self, scope: impl AsRef<str>) -> Self {
+        self.scope = normalize_scope(scope.as_ref());
+        self
+    }
+
+    /// Organization name or identifier (`org_…`).
+    pub fn organization(mut self, org: impl Into<String>) -> Self {
+        let org = org.into();
+        self.organization = (!org.trim().is_empty()).then(|| org.trim().to_string());
+        self
+    }
+
+    pub fn audience_str(&self) -> &str {
+        &self.audience
+    }
+
+    pub fn scope_str(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
+    pub fn organization_str(&self) -> Option<&str> {
+        self.organization.as_deref()
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.audience.trim().is_empty() {
+            return Err(Error::config("audience is empty"));
+        }
+        if self.audience.len() > 2048 || self.scope.as_ref().is_some_and(|s| s.len() > 8192) {
+            return Err(Error::config("audience or scope is too long"));
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn normalize_scope(s: &str) -> Option<String> {
+    let mut parts: Vec<&str> = s.split_whitespace().collect();
+    parts.sort_unstable();
+    parts.dedup();
+    (!parts.is_empty()).then(|| parts.join(" "))
+}

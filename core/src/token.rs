@@ -1,0 +1,186 @@
+//! The token a caller gets, and the strict parsing of the token endpoint's answer.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// Auth0's default lifetime when a response leaves `expires_in` out.
+pub const DEFAULT_EXPIRES_IN: u64 = 86_400;
+/// Anything longer is not a lifetime but a bug or an attack on the cache.
+const MAX_EXPIRES_IN: u64 = 10 * 365 * 86_400;
+const MAX_TOKEN_LEN: usize = 16 * 1024;
+
+/// An access token. Cheap to clone; the token text is zeroized when the last clone is dropped
+/// and never appears in `Debug`.
+#[derive(Clone)]
+pub struct Token(Arc<Inner>);
+
+struct Inner {
+    access_token: SecretString,
+    token_type: String,
+    expires_in: u64,
+    expires_at: SystemTime,
+    scope: Option<String>,
+}
+
+impl Token {
+    pub fn access_token(&self) -> &str {
+        self.0.access_token.expose_secret()
+    }
+
+    /// `Bearer`, as the server spelled it.
+    pub fn token_type(&self) -> &str {
+        &self.0.token_type
+    }
+
+    /// Lifetime granted by the server, in seconds.
+    pub fn expires_in(&self) -> u64 {
+        self.0.expires_in
+    }
+
+    /// When the token expires (measured from when the request was sent, so never late).
+    pub fn expires_at(&self) -> SystemTime {
+        self.0.expires_at
+    }
+
+    /// Seconds since the Unix epoch of [`Self::expires_at`].
+    pub fn expires_at_unix(&self) -> f64 {
+        self.0
+            .expires_at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0)
+    }
+
+    /// Time left before expiry (zero once expired).
+    pub fn remaining(&self) -> Duration {
+        self.0
+            .expires_at
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+    }
+
+    /// Granted scopes, when the server said (Auth0 does for client credentials).
+    pub fn scope(&self) -> Option<&str> {
+        self.0.scope.as_deref()
+    }
+
+    /// `Bearer <token>`, ready for an `Authorization` header.
+    pub fn authorization_header(&self) -> String {
+        format!("Bearer {}", self.access_token())
+    }
+
+    /// Whether two handles are the same token object (same fetch).
+    pub fn ptr_eq(&self, other: &Token) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("access_token", &"[redacted]")
+            .field("token_type", &self.0.token_type)
+            .field("expires_in", &self.0.expires_in)
+            .field("scope", &self.0.scope)
+            .finish()
+    }
+}
+
+#[derive(Deserialize)]
+struct Wire {
+    access_token: Option<serde_json::Value>,
+    token_type: Option<serde_json::Value>,
+    expires_in: Option<serde_json::Value>,
+    scope: Option<serde_json::Value>,
+}
+
+/// Parses a 200 body from the token endpoint; `sent_at` is when the request left.
+pub(crate) fn parse_token_response(body: &[u8], sent_at: SystemTime) -> Result<Token> {
+    let invalid = |d: &str| Error::invalid(Some(200), d);
+    let wire: Wire = serde_json::from_slice(body).map_err(|e| {
+        Error::invalid(
+            Some(200),
+            format!(
+                "body is not a JSON token response ({:?} error at line {} column {})",
+                e.classify(),
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
+    let access_token = match wire.access_token {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => s,
+        Some(serde_json::Value::String(_)) => return Err(invalid("access_token is empty")),
+        Some(_) => return Err(invalid("access_token is not a string")),
+        None => return Err(invalid("access_token is missing")),
+    };
+    if access_token.len() > MAX_TOKEN_LEN {
+        return Err(invalid("access_token is too long"));
+    }
+    // It goes into an HTTP header: only visible ASCII.
+    if !access_token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(invalid(
+            "access_token contains characters not allowed in a header",
+        ));
+    }
+    let access_token = SecretString::from(access_token);
+    let token_type = match wire.token_type {
+        Some(serde_json::Value::String(t)) if t.eq_ignore_ascii_case("bearer") => t,
+        Some(serde_json::Value::String(t)) => {
+            return Err(invalid(&format!(
+                "token_type {:?} is not Bearer",
+                truncate(&t, 32)
+            )))
+        }
+        Some(_) => return Err(invalid("token_type is not a string")),
+        None => return Err(invalid("token_type is missing")),
+    };
+    let expires_in = match wire.expires_in {
+        None | Some(serde_json::Value::Null) => DEFAULT_EXPIRES_IN,
+        Some(v) => parse_expires_in(&v).ok_or_else(|| {
+            invalid(&format!(
+                "expires_in {} is not a lifetime between 1 s and 10 years",
+                truncate(&v.to_string(), 32)
+            ))
+        })?,
+    };
+    let scope = match wire.scope {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => crate::request::normalize_scope(&s),
+        Some(_) => return Err(invalid("scope is not a string")),
+    };
+    Ok(Token(Arc::new(Inner {
+        access_token,
+        token_type,
+        expires_in,
+        expires_at: sent_at + Duration::from_secs(expires_in),
+        scope,
+    })))
+}
+
+fn parse_expires_in(v: &serde_json::Value) -> Option<u64> {
+    let secs = match v {
+        serde_json::Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                .map(|f| f as u64)
+        })?,
+        // Some servers send the number as a string.
+        serde_json::Value::String(s) => s.trim().parse().ok()?,
+        _ => return None,
+    };
+    (1..=MAX_EXPIRES_IN).contains(&secs).then_some(secs)
+}
+
+pub(crate) fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}

@@ -1,0 +1,96 @@
+//! Faults a test queues for the next requests to an endpoint.
+
+use serde::{Deserialize, Serialize};
+
+/// What to do instead of (or before) answering normally. Each queued fault applies to `times`
+/// consecutive requests of its endpoint, then the next fault (or normal service) follows.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Fault {
+    /// `token` (default), `jwks`, `userinfo`…
+    pub endpoint: String,
+    /// Wait this long before answering.
+    pub delay_ms: u64,
+    /// Answer with this status (and `body`) instead of the real answer.
+    pub status: Option<u16>,
+    pub body: Option<String>,
+    pub headers: Vec<(String, String)>,
+    /// Answer 200 with a body of this many bytes (an oversized response).
+    pub body_bytes: Option<usize>,
+    /// Break the connection instead of answering.
+    pub drop_connection: bool,
+    pub times: u32,
+}
+
+impl Fault {
+    fn new() -> Self {
+        Self {
+            endpoint: "token".into(),
+            times: 1,
+            ..Self::default()
+        }
+    }
+
+    /// `status` with an Auth0-style error body.
+    pub fn status(status: u16, error: &str, description: &str) -> Self {
+        Self {
+            status: Some(status),
+            body: Some(
+                serde_json::json!({"error": error, "error_description": description}).to_string(),
+            ),
+            ..Self::new()
+        }
+    }
+
+    /// Auth0's 429 with `Retry-After` (seconds).
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        let mut f = Self::status(429, "too_many_requests", "Global limit has been reached");
+        f.headers = vec![("retry-after".into(), retry_after_secs.to_string())];
+        f
+    }
+
+    /// Any status and raw body (malformed JSON, missing fields, wrong types…).
+    pub fn raw(status: u16, body: &str) -> Self {
+        Self {
+            status: Some(status),
+            body: Some(body.into()),
+            ..Self::new()
+        }
+    }
+
+    pub fn delay(ms: u64) -> Self {
+        Self {
+            delay_ms: ms,
+            ..Self::new()
+        }
+    }
+
+    pub fn oversized(bytes: usize) -> Self {
+        Self {
+            body_bytes: Some(bytes),
+            ..Self::new()
+        }
+    }
+
+    pub fn drop_connection() -> Self {
+        Self {
+            drop_connection: true,
+            ..Self::new()
+        }
+    }
+
+    pub fn times(mut self, n: u32) -> Self {
+        self.times = n.max(1);
+        self
+    }
+
+    pub fn on(mut self, endpoint: &str) -> Self {
+        self.endpoint = endpoint.into();
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}

@@ -66,6 +66,7 @@ impl TokenClient {
     /// [`Self::get_token`] for synchronous callers, on the shared runtime. Callable from any
     /// thread; a cache hit never leaves the calling thread.
     pub fn get_token_blocking(&self, req: &TokenRequest) -> Result<Token> {
+        crate::runtime::can_block()?;
         match self.step(req)? {
             Step::Ready(t) => Ok(t),
             Step::Wait(f) => crate::runtime::block_on(f),

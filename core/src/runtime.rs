@@ -86,15 +86,7 @@ where
     F: Future<Output = Result<T>> + Send + 'static,
     T: Send + 'static,
 {
-    let in_place = match tokio::runtime::Handle::try_current() {
-        Err(_) => false,
-        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => true,
-        Ok(_) => {
-            return Err(Error::config(
-                "a blocking tokenkeeper call was made from a single-threaded async runtime; use the async API",
-            ))
-        }
-    };
+    let in_place = can_block()?;
     let handle = process().runtime.spawn(fut);
     let wait = move || match futures::executor::block_on(handle) {
         Ok(out) => out,
@@ -105,6 +97,18 @@ where
         tokio::task::block_in_place(wait)
     } else {
         wait()
+    }
+}
+
+/// Whether the calling thread may block: `Ok(true)` inside a multi-threaded tokio runtime
+/// (block in place), `Ok(false)` outside any runtime, an error inside a single-threaded one.
+pub(crate) fn can_block() -> Result<bool> {
+    match tokio::runtime::Handle::try_current() {
+        Err(_) => Ok(false),
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => Ok(true),
+        Ok(_) => Err(Error::config(
+            "a blocking tokenkeeper call was made from a single-threaded async runtime; use the async API",
+        )),
     }
 }
 

@@ -257,6 +257,7 @@ fn authenticate<'a>(
                 "Only one client authentication method may be used",
             ));
         }
+        state.count("auth:client_secret_basic");
         return match state.clients.get(&id) {
             Some(Client {
                 secret: Some(s), ..
@@ -280,8 +281,10 @@ fn authenticate<'a>(
                 "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
             ));
         }
+        state.count("auth:private_key_jwt");
         return verify_assertion(state, id, client, assertion).map(|_| id.to_string());
     }
+    state.count("auth:client_secret_post");
     match (&client.secret, get("client_secret")) {
         (Some(s), Some(given)) if s == given => Ok(id.to_string()),
         (_, None) => Err(oauth_error(

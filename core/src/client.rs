@@ -87,6 +87,16 @@ impl TokenClient {
         self.slot(req).invalidate();
     }
 
+    /// A request for the configured default audience (`AUTH0_AUDIENCE` with `from_env`).
+    pub fn default_request(&self) -> Result<TokenRequest> {
+        self.inner
+            .config
+            .default_audience
+            .as_deref()
+            .map(TokenRequest::new)
+            .ok_or_else(|| Error::config("no audience given and no default audience configured"))
+    }
+
     pub fn stats(&self) -> Stats {
         self.inner.counters.snapshot()
     }

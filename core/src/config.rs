@@ -213,6 +213,7 @@ pub struct ClientConfig {
     pub(crate) credentials: Credentials,
     pub(crate) auth_method: Option<AuthMethod>,
     pub(crate) token_url: Option<String>,
+    pub(crate) default_audience: Option<String>,
     pub(crate) cache: CachePolicy,
     pub(crate) retry: RetryPolicy,
     pub(crate) http: HttpPolicy,
@@ -232,13 +233,15 @@ impl ClientConfig {
             credentials,
             auth_method: None,
             token_url: None,
+            default_audience: None,
             cache: CachePolicy::default(),
             retry: RetryPolicy::default(),
             http: HttpPolicy::default(),
         }
     }
 
-    /// Reads `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID` and `AUTH0_CLIENT_SECRET`.
+    /// Reads `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET`, and `AUTH0_AUDIENCE`
+    /// (optional) as the default audience.
     pub fn from_env() -> Result<Self> {
         let var = |name: &str| {
             std::env::var(name)
@@ -246,11 +249,19 @@ impl ClientConfig {
                 .filter(|v| !v.trim().is_empty())
                 .ok_or_else(|| Error::config(format!("{name} is not set")))
         };
-        Ok(Self::new(
+        let mut config = Self::new(
             var("AUTH0_DOMAIN")?,
             var("AUTH0_CLIENT_ID")?,
             Credentials::client_secret(var("AUTH0_CLIENT_SECRET")?),
-        ))
+        );
+        config.default_audience = var("AUTH0_AUDIENCE").ok();
+        Ok(config)
+    }
+
+    /// The audience used when a caller names none (see [`crate::TokenClient::default_request`]).
+    pub fn default_audience(mut self, audience: impl Into<String>) -> Self {
+        self.default_audience = Some(audience.into());
+        self
     }
 
     /// Only meaningful for a client secret; a private key always uses `private_key_jwt`.

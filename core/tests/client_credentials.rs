@@ -478,3 +478,27 @@ async fn json_request_bodies_are_accepted_by_the_issuer() {
     assert_eq!(v["token_type"], "Bearer");
     assert_eq!(v["expires_in"], 86_400);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn configuration_from_the_environment() {
+    let i = issuer().await;
+    let f = &i.fixture;
+    std::env::set_var("AUTH0_DOMAIN", &f.url);
+    std::env::set_var("AUTH0_CLIENT_ID", &f.client_id);
+    std::env::set_var("AUTH0_CLIENT_SECRET", &f.client_secret);
+    std::env::set_var("AUTH0_AUDIENCE", API);
+    let c = TokenClient::new(ClientConfig::from_env().unwrap()).unwrap();
+    let req = c.default_request().unwrap();
+    assert_eq!(req.audience_str(), API);
+    assert!(c.get_token(&req).await.is_ok());
+    std::env::remove_var("AUTH0_CLIENT_SECRET");
+    match ClientConfig::from_env() {
+        Err(Error::Config(m)) => assert!(m.contains("AUTH0_CLIENT_SECRET")),
+        other => panic!("{other:?}"),
+    }
+    let no_default = client(&i);
+    assert!(matches!(
+        no_default.default_request(),
+        Err(Error::Config(_))
+    ));
+}

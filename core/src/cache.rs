@@ -14,10 +14,10 @@
 //! max_refresh_ahead)` and a random `jitter` up to `jitter * usable`.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwapOption;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use futures::future::{BoxFuture, FutureExt, Shared};
 use rand::Rng;
 
@@ -39,37 +39,67 @@ pub(crate) struct Fetched {
     pub sent: Instant,
 }
 
+/// Maps are read without locks (`ArcSwap` snapshots) and copied on insert, which only happens
+/// the first time a key is seen.
 #[derive(Default)]
 pub(crate) struct Cache {
-    clients: RwLock<HashMap<ClientKey, Arc<ClientSlots>>>,
+    clients: ArcSwap<HashMap<ClientKey, Arc<ClientSlots>>>,
+    insert: Mutex<()>,
 }
 
 #[derive(Default)]
 pub(crate) struct ClientSlots {
-    slots: RwLock<HashMap<TokenRequest, Arc<Slot>>>,
+    slots: ArcSwap<HashMap<TokenRequest, Arc<Slot>>>,
+    insert: Mutex<()>,
 }
 
 impl Cache {
-    pub fn client(&self, key: ClientKey) -> Arc<ClientSlots> {
-        if let Some(c) = read(&self.clients).get(&key) {
+    /// Calls `f` with the slot of `(key, req)`, creating it if needed.
+    pub fn with_slot<R>(
+        &self,
+        key: ClientKey,
+        req: &TokenRequest,
+        f: impl FnOnce(&Arc<Slot>) -> R,
+    ) -> R {
+        if let Some(c) = self.clients.load().get(&key) {
+            if let Some(s) = c.slots.load().get(req) {
+                return f(s);
+            }
+        }
+        let client = self.client(key);
+        let slot = client.slot(req);
+        f(&slot)
+    }
+
+    fn client(&self, key: ClientKey) -> Arc<ClientSlots> {
+        let _g = lock(&self.insert);
+        if let Some(c) = self.clients.load().get(&key) {
             return c.clone();
         }
-        write(&self.clients).entry(key).or_default().clone()
+        let c = Arc::new(ClientSlots::default());
+        let mut map = HashMap::clone(&self.clients.load());
+        map.insert(key, c.clone());
+        self.clients.store(Arc::new(map));
+        c
     }
 }
 
 impl ClientSlots {
-    pub fn slot(&self, req: &TokenRequest) -> Arc<Slot> {
-        if let Some(s) = read(&self.slots).get(req) {
+    fn slot(&self, req: &TokenRequest) -> Arc<Slot> {
+        let _g = lock(&self.insert);
+        if let Some(s) = self.slots.load().get(req) {
             return s.clone();
         }
-        let mut slots = write(&self.slots);
-        if slots.len() >= 1024 {
+        let mut map = HashMap::clone(&self.slots.load());
+        if map.len() >= 1024 {
             // Many distinct requests: forget the ones with nothing worth keeping.
             let now = Instant::now();
-            slots.retain(|_, s| s.is_live(now));
+            map.retain(|_, s| s.is_live(now));
         }
-        slots.entry(req.clone()).or_default().clone()
+        let s = Arc::new(Slot::default());
+        map.insert(req.clone(), s.clone());
+        self.slots.store(Arc::new(map));
+        s
     }
 }
 
@@ -227,12 +257,6 @@ pub(crate) fn deadlines(
 // A poisoned lock only means another caller panicked; the data is still consistent.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    m.read().unwrap_or_else(|p| p.into_inner())
-}
-fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    m.write().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]

@@ -75,16 +75,16 @@ impl TokenClient {
 
     /// The cached token for the request if one can be served now, without any waiting.
     pub fn cached(&self, req: &TokenRequest) -> Option<Token> {
-        match self.slot(req).lookup(Instant::now()) {
+        self.with_slot(req, |slot| match slot.lookup(Instant::now()) {
             Lookup::Hit(t) | Lookup::Refresh(t) => Some(t),
             Lookup::Miss => None,
-        }
+        })
     }
 
     /// Forgets the cached token for the request (for example after an API rejected it), for
     /// every client of the process that shares it.
     pub fn invalidate(&self, req: &TokenRequest) {
-        self.slot(req).invalidate();
+        self.with_slot(req, |slot| slot.invalidate());
     }
 
     /// A request for the configured default audience (`AUTH0_AUDIENCE` with `from_env`).
@@ -118,11 +118,10 @@ impl TokenClient {
         self.inner.resolved.token_url.as_str()
     }
 
-    fn slot(&self, req: &TokenRequest) -> Arc<Slot> {
+    fn with_slot<R>(&self, req: &TokenRequest, f: impl FnOnce(&Arc<Slot>) -> R) -> R {
         crate::runtime::process()
             .cache
-            .client(self.inner.key)
-            .slot(req)
+            .with_slot(self.inner.key, req, f)
     }
 
     fn step(&self, req: &TokenRequest) -> Result<Step> {
@@ -138,17 +137,16 @@ impl TokenClient {
             });
             return Ok(Step::Wait(fut.boxed().shared()));
         }
-        let slot = self.slot(req);
         let start = || mint(inner.clone(), req.clone()).boxed();
-        match slot.lookup(Instant::now()) {
+        self.with_slot(req, |slot| match slot.lookup(Instant::now()) {
             Lookup::Hit(t) => {
-                Counters::bump(&inner.counters.cache_hits);
+                inner.counters.cache_hits.bump();
                 Ok(Step::Ready(t))
             }
             Lookup::Refresh(t) => {
-                Counters::bump(&inner.counters.cache_hits);
+                inner.counters.cache_hits.bump();
                 if slot.fetch(policy, true, start).is_some() {
-                    Counters::bump(&inner.counters.refreshes);
+                    inner.counters.refreshes.bump();
                     tracing::debug!(
                         audience = req.audience_str(),
                         "refreshing a token ahead of expiry"
@@ -160,7 +158,7 @@ impl TokenClient {
                 slot.fetch(policy, false, start)
                     .expect("a foreground fetch is always returned"),
             )),
-        }
+        })
     }
 }
 
@@ -169,7 +167,7 @@ async fn mint(inner: Arc<Inner>, req: TokenRequest) -> Result<Fetched> {
     let result = mint_once(&inner, &req).await;
     match &result {
         Ok(f) => {
-            Counters::bump(&inner.counters.tokens_minted);
+            inner.counters.tokens_minted.bump();
             tracing::info!(
                 audience = req.audience_str(),
                 client_id = %inner.config.client_id,
@@ -178,7 +176,7 @@ async fn mint(inner: Arc<Inner>, req: TokenRequest) -> Result<Fetched> {
             );
         }
         Err(e) => {
-            Counters::bump(&inner.counters.errors);
+            inner.counters.errors.bump();
             tracing::warn!(
                 audience = req.audience_str(),
                 client_id = %inner.config.client_id,

@@ -57,23 +57,25 @@ pub(crate) fn generation() -> u64 {
     FORKS.load(Ordering::SeqCst)
 }
 
-/// The current process state; after a fork, a fresh one.
-pub(crate) fn process() -> Arc<Process> {
-    let cur = PROCESS.load_full();
+/// The current process state; after a fork, a fresh one. A guard, not a clone: the hot path
+/// touches no shared reference count.
+pub(crate) fn process() -> arc_swap::Guard<Arc<Process>> {
+    let cur = PROCESS.load();
     let gen = FORKS.load(Ordering::SeqCst);
     if cur.generation == gen {
         return cur;
     }
+    drop(cur);
     let _guard = SWAP.lock().unwrap_or_else(|p| p.into_inner());
     let cur = PROCESS.load_full();
     if cur.generation == gen {
-        return cur;
+        return arc_swap::Guard::from_inner(cur);
     }
     std::mem::forget(cur);
     tracing::debug!("fork detected: starting a fresh runtime and cache in the child");
     let fresh = Arc::new(Process::new(gen));
     PROCESS.store(fresh.clone());
-    fresh
+    arc_swap::Guard::from_inner(fresh)
 }
 
 /// Runs a future on the shared runtime and waits for it, from any thread.

@@ -1,1 +1,75 @@
-//! Placeholder until its issue lands.
+//! The C ABI of tokenkeeper: `#include "tokenkeeper.h"`, link `libtokenkeeper`.
+//!
+//! This crate only converts: C strings and numbers into the core's types, the core's results into
+//! out-parameters and [`tk_status`] codes. Every behaviour (validation, cache, retries, errors)
+//! is the core's. Conventions, after rustls-ffi:
+//!
+//! - every function returns a [`tk_status`]; outputs go through out-parameters, written only when
+//!   the function returns `TK_STATUS_OK` (a string's required length is also reported with
+//!   `TK_STATUS_BUFFER_TOO_SMALL`);
+//! - handles (`tk_config`, `tk_client`, `tk_token`) are created and freed by the library;
+//! - strings out are copied into the caller's buffers, so C never frees Rust memory;
+//! - every entry point runs inside a panic boundary ([`boundary::call`]): a panic becomes
+//!   `TK_STATUS_PANIC`, never an unwind into C;
+//! - details of the last failure of the calling thread: `tk_last_error_*`.
+//!
+//! # Safety (every function)
+//! Pointer arguments are NULL (reported as `TK_STATUS_NULL_PARAMETER` where a value is needed)
+//! or valid: a handle from this library that was not freed, a NUL-terminated string, a buffer of
+//! at least the given length, a writable out-parameter. That contract is what makes the
+//! functions `unsafe` on the Rust side; it cannot be checked at run time.
+
+// The C names are the ABI: `tk_client`, `tk_status`, … in C style.
+#![allow(non_camel_case_types)]
+// One crate-level Safety section (above) covers every function: they share one contract.
+#![allow(clippy::missing_safety_doc)]
+
+mod boundary;
+mod client;
+mod config;
+mod error;
+mod status;
+mod token;
+
+pub use client::tk_client;
+pub use config::tk_config;
+pub use status::tk_status;
+pub use token::tk_token;
+
+/// Major version of the library this header belongs to: the crate's version, checked at compile
+/// time against `Cargo.toml`. `TK_VERSION` is the `"MAJOR.MINOR.PATCH"` string and
+/// `TK_VERSION_NUMBER` is `MAJOR * 10000 + MINOR * 100 + PATCH`, for `#if`.
+pub const TK_VERSION_MAJOR: u32 = 0;
+/// Minor version.
+pub const TK_VERSION_MINOR: u32 = 1;
+/// Patch version.
+pub const TK_VERSION_PATCH: u32 = 0;
+
+/// Fails the build when the constants above and `Cargo.toml` disagree (inside a function so that
+/// cbindgen does not look at it).
+#[allow(dead_code)]
+fn version_matches_cargo_toml() {
+    const _: () = {
+        assert!(TK_VERSION_MAJOR == parse_u32(env!("CARGO_PKG_VERSION_MAJOR")));
+        assert!(TK_VERSION_MINOR == parse_u32(env!("CARGO_PKG_VERSION_MINOR")));
+        assert!(TK_VERSION_PATCH == parse_u32(env!("CARGO_PKG_VERSION_PATCH")));
+    };
+}
+
+const fn parse_u32(s: &str) -> u32 {
+    let b = s.as_bytes();
+    let (mut i, mut n) = (0, 0u32);
+    while i < b.len() {
+        assert!(b[i].is_ascii_digit(), "version part is not a number");
+        n = n * 10 + (b[i] - b'0') as u32;
+        i += 1;
+    }
+    n
+}
+
+/// The library's version, `"MAJOR.MINOR.PATCH"`: compare with `TK_VERSION` to detect a header
+/// that does not match the library linked at run time. A static string; never free it.
+#[no_mangle]
+pub extern "C" fn tk_version() -> *const std::ffi::c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}

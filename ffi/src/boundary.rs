@@ -1,0 +1,150 @@
+//! The panic boundary every entry point runs in, and the conversions of C arguments.
+
+use std::ffi::{c_char, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::{self, Failure};
+use crate::status::tk_status;
+
+/// Runs the body of an entry point: resets the thread's last error, catches any panic, and
+/// records a failure for `tk_last_error_*`.
+pub(crate) fn call(func: &'static str, body: impl FnOnce() -> Result<(), Failure>) -> tk_status {
+    error::clear();
+    let result = catch_unwind(AssertUnwindSafe(body))
+        .unwrap_or_else(|payload| Err(Failure::panic(func, &*payload)));
+    match result {
+        Ok(()) => tk_status::Ok,
+        Err(f) => {
+            let status = f.status;
+            error::set(f);
+            status
+        }
+    }
+}
+
+/// Like [`call`], for the `tk_last_error_*` accessors: the last error is neither reset nor
+/// replaced.
+pub(crate) fn quiet(body: impl FnOnce() -> Result<(), Failure>) -> tk_status {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => tk_status::Ok,
+        Ok(Err(f)) => f.status,
+        Err(_) => tk_status::Panic,
+    }
+}
+
+/// For the `*_free` functions, which return nothing.
+pub(crate) fn call_void(body: impl FnOnce()) {
+    let _ = catch_unwind(AssertUnwindSafe(body));
+}
+
+/// A required handle or struct argument.
+pub(crate) unsafe fn arg<'a, T>(func: &str, p: *const T, name: &str) -> Result<&'a T, Failure> {
+    unsafe { p.as_ref() }.ok_or_else(|| Failure::null(func, name))
+}
+
+/// A required, mutable handle argument.
+pub(crate) unsafe fn arg_mut<'a, T>(
+    func: &str,
+    p: *mut T,
+    name: &str,
+) -> Result<&'a mut T, Failure> {
+    unsafe { p.as_mut() }.ok_or_else(|| Failure::null(func, name))
+}
+
+/// A required out-parameter, checked before any work is done; written with `ptr.write`.
+pub(crate) fn out_ptr<T>(func: &str, p: *mut T, name: &str) -> Result<*mut T, Failure> {
+    if p.is_null() {
+        Err(Failure::null(func, name))
+    } else {
+        Ok(p)
+    }
+}
+
+/// A required string argument.
+pub(crate) unsafe fn str_arg<'a>(
+    func: &str,
+    p: *const c_char,
+    name: &str,
+) -> Result<&'a str, Failure> {
+    unsafe { opt_str_arg(func, p, name) }?.ok_or_else(|| Failure::null(func, name))
+}
+
+/// An optional string argument: NULL is `None`.
+pub(crate) unsafe fn opt_str_arg<'a>(
+    func: &str,
+    p: *const c_char,
+    name: &str,
+) -> Result<Option<&'a str>, Failure> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    unsafe { CStr::from_ptr(p) }
+        .to_str()
+        .map(Some)
+        .map_err(|_| Failure::utf8(func, name))
+}
+
+/// Copies `s` and a NUL into the caller's buffer of `len` bytes. `*out_len` receives the length
+/// needed (NUL included) on success and with `TK_STATUS_BUFFER_TOO_SMALL`, in which case the
+/// buffer is not touched. `buf` may be NULL when `len` is 0 (asking for the length).
+pub(crate) unsafe fn write_str(
+    func: &str,
+    s: &str,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> Result<(), Failure> {
+    let out_len = out_ptr(func, out_len, "out_len")?;
+    if buf.is_null() && len > 0 {
+        return Err(Failure::null(func, "buf"));
+    }
+    let need = s.len() + 1;
+    unsafe { out_len.write(need) };
+    if len < need {
+        return Err(Failure::buffer(func, len, need));
+    }
+    unsafe {
+        std::ptr::copy_nonoverlapping(s.as_ptr(), buf.cast::<u8>(), s.len());
+        buf.add(s.len()).write(0);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_a_status_and_a_message() {
+        let s = call("tk_test", || panic!("boom"));
+        assert_eq!(s, tk_status::Panic);
+        assert_eq!(crate::error::tk_last_error_status(), tk_status::Panic);
+        let mut buf = [0 as c_char; 256];
+        let mut n = 0;
+        let s = unsafe { crate::error::tk_last_error_message(buf.as_mut_ptr(), 256, &mut n) };
+        assert_eq!(s, tk_status::Ok);
+        let msg = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap();
+        assert!(msg.contains("tk_test") && msg.contains("boom"), "{msg}");
+        assert_eq!(quiet(|| panic!("again")), tk_status::Panic);
+        call_void(|| panic!("in a free"));
+    }
+
+    #[test]
+    fn strings_fit_exactly_or_leave_the_buffer_alone() {
+        let mut buf = [b'#' as c_char; 8];
+        let mut n = 0;
+        let r = unsafe { write_str("f", "abcdefgh", buf.as_mut_ptr(), 8, &mut n) };
+        assert_eq!(r.unwrap_err().status, tk_status::BufferTooSmall);
+        assert_eq!(n, 9);
+        assert!(buf.iter().all(|&c| c == b'#' as c_char));
+        let r = unsafe { write_str("f", "abcdefg", buf.as_mut_ptr(), 8, &mut n) };
+        assert!(r.is_ok());
+        assert_eq!(n, 8);
+        assert_eq!(buf[7], 0);
+        let r = unsafe { write_str("f", "", std::ptr::null_mut(), 0, &mut n) };
+        assert_eq!(r.unwrap_err().status, tk_status::BufferTooSmall);
+        assert_eq!(n, 1);
+        let r = unsafe { write_str("f", "x", std::ptr::null_mut(), 4, &mut n) };
+        assert_eq!(r.unwrap_err().status, tk_status::NullParameter);
+    }
+}

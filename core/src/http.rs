@@ -88,6 +88,42 @@ impl Transport {
         }
     }
 
+    /// GETs a JSON resource (the JWKS, `/userinfo`) with the same timeouts, size limit,
+    /// no-redirect policy and retries as [`Self::post_form`]. `bearer` is sent as
+    /// `Authorization: Bearer …`.
+    pub(crate) async fn get(
+        &self,
+        url: &Url,
+        bearer: Option<&str>,
+        on_retry: OnRetry<'_>,
+    ) -> Result<Reply> {
+        let client = self.client()?;
+        let mut attempt = 1;
+        loop {
+            let mut req = client
+                .get(url.clone())
+                .header(reqwest::header::ACCEPT, "application/json");
+            if let Some(token) = bearer {
+                req = req.bearer_auth(token);
+            }
+            match self.once(req).await {
+                Ok(reply) => return Ok(reply),
+                Err(Failure { error, retry_after }) => {
+                    let retryable = error.is_transient()
+                        && attempt < self.retry.max_attempts
+                        && retry_after.is_none_or(|d| d <= self.retry.max_retry_after);
+                    if !retryable {
+                        return Err(error);
+                    }
+                    let wait = retry_after.unwrap_or_else(|| self.backoff(attempt));
+                    on_retry(attempt, wait, &error);
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
     /// Exponential, with "equal jitter": between half and all of the doubled delay.
     fn backoff(&self, attempt: u32) -> Duration {
         let exp = self

@@ -12,15 +12,21 @@
 //! ```
 
 mod assertion;
+mod authorize;
 mod cache;
 mod client;
 mod config;
+mod credentials;
 mod error;
 mod http;
+mod jwks;
 mod request;
 pub mod runtime;
 mod stats;
+mod tenant;
 mod token;
+mod userinfo;
+mod verify;
 
 pub use client::TokenClient;
 pub use config::{
@@ -30,3 +36,9 @@ pub use error::{Error, Result, TokenCheck};
 pub use request::TokenRequest;
 pub use stats::Stats;
 pub use token::Token;
+
+pub use authorize::{AuthorizeParams, LoginTransaction, SignInClient, SignInConfig};
+pub use credentials::{
+    CredentialsManager, CredentialsStats, CredentialsStore, MemoryStore, UserCredentials,
+};
+pub use verify::{Claims, TokenVerifier, VerifierConfig, VerifierStats, VerifyOptions};

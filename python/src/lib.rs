@@ -1,1 +1,55 @@
-//! Placeholder until its issue lands.
+//! `tokenkeeper._native`: the Python surface of the tokenkeeper core.
+//!
+//! Thin by rule: every behaviour (cache, single-flight, retries, validation of the config) is the
+//! core's; this crate converts arguments, results and errors, and decides when to let go of the
+//! GIL. The public Python package (`python/tokenkeeper/`) re-exports what is here.
+//!
+//! The GIL is held on a cache hit (a cached Python object is returned, no allocation) and
+//! released only while a thread waits for the network.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use pyo3::prelude::*;
+
+mod client;
+mod errors;
+mod issuer;
+mod logging;
+mod token;
+mod wait;
+
+/// Set when the interpreter starts shutting down (an `atexit` hook of the package): from then
+/// on, background threads no longer try to attach to Python (to log or deliver a result).
+static FINALIZING: AtomicBool = AtomicBool::new(false);
+
+pub(crate) fn finalizing() -> bool {
+    FINALIZING.load(Ordering::Relaxed)
+}
+
+/// Registered with `atexit` by the package.
+#[pyfunction]
+fn _at_exit() {
+    FINALIZING.store(true, Ordering::Relaxed);
+}
+
+/// Attaches to Python from a thread the core owns, unless the interpreter is going away.
+pub(crate) fn attach_from_background<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> Option<R> {
+    if finalizing() {
+        return None;
+    }
+    Python::try_attach(f)
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    logging::install();
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<client::TokenClient>()?;
+    m.add_class::<token::Token>()?;
+    m.add_class::<issuer::Issuer>()?;
+    m.add_class::<issuer::Fault>()?;
+    m.add_function(wrap_pyfunction!(_at_exit, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::_sample_error, m)?)?;
+    m.add("_TOKEN_CHECKS", errors::check_names())?;
+    Ok(())
+}

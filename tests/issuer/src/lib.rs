@@ -8,17 +8,31 @@
 //! Tests in other languages run the `tokenkeeper-issuer` binary and drive it over HTTP:
 //! `GET /__admin/stats`, `POST /__admin/faults` (a [`Fault`] or a list), `POST /__admin/apis`
 //! (an [`Api`]), `POST /__admin/reset`.
+//!
+//! User sign-in: `GET /authorize` in test mode (no login page: 302 straight to the
+//! `redirect_uri` with `code` and `state`), the `authorization_code` grant with PKCE (S256),
+//! single-use codes and redirect URI match, the `refresh_token` grant with rotation and reuse
+//! detection, ID tokens, `GET /userinfo`, organizations (`org_id`, `org_name`) and the
+//! `openid` + API case (`aud` = `[API, "{issuer}userinfo"]`). Signing keys can be added and
+//! retired (`/__admin/keys`), and tests can have any claims signed (`/__admin/sign`): see
+//! the `admin` module.
 
 // Handlers return early with a whole HTTP response as their error; boxing it buys nothing here.
 #![allow(clippy::result_large_err)]
 
+mod admin;
+mod authorize;
 mod faults;
+mod grants;
+mod keyring;
 mod keys;
 mod token;
+mod userinfo;
+mod users;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use axum::extract::State as AxState;
 use axum::response::IntoResponse;
@@ -27,7 +41,10 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 pub use faults::Fault;
+pub use jsonwebtoken::Algorithm;
+use keyring::{Key, KeyRing};
 use keys::{ClientKeyPair, SigningKey};
+pub use users::User;
 
 /// An API (resource server): its identifier, scopes and access-token lifetime.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -51,6 +68,12 @@ pub(crate) struct Client {
     pub keys: Vec<Arc<ClientKeyPair>>,
     /// Audiences it has a client grant for (`*`: every API).
     pub grants: HashSet<String>,
+    /// Allowed callback URLs of `/authorize` (none: no user sign-in).
+    pub callbacks: Vec<String>,
+    /// A public (SPA/native) client: no client authentication, PKCE required.
+    pub public: bool,
+    /// Refresh-token rotation: each refresh returns a new refresh token, the old one is spent.
+    pub rotate: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -68,6 +91,10 @@ pub(crate) struct State {
     pub faults: Mutex<VecDeque<Fault>>,
     pub counts: Mutex<HashMap<String, u64>>,
     pub used_jti: Mutex<HashSet<String>>,
+    /// Signing keys: the active one signs, the published ones are in the JWKS.
+    pub keyring: RwLock<KeyRing>,
+    pub users: Vec<User>,
+    pub sessions: Mutex<users::Sessions>,
 }
 
 impl State {
@@ -113,6 +140,20 @@ pub struct Fixture {
     pub ungranted_client_secret: String,
     pub apis: Vec<Api>,
     pub organizations: Vec<Organization>,
+    /// Public (SPA/native) app for user sign-in: no secret, PKCE, refresh-token rotation.
+    pub public_client_id: String,
+    /// Confidential (regular web) app for user sign-in: a secret, refresh tokens not rotated.
+    pub web_client_id: String,
+    pub web_client_secret: String,
+    /// An allowed callback of both sign-in apps: `{url}/callback`, served by the issuer (a
+    /// 200 page), so an HTTP client that follows redirects ends there with the code.
+    pub redirect_uri: String,
+    /// A native-app callback (custom scheme), also allowed.
+    pub native_redirect_uri: String,
+    /// The user `/authorize` signs in (unless `login_hint` names another); member of `acme`.
+    pub user: User,
+    /// A second user (`login_hint=bob@example.com`), member of no organization.
+    pub other_user: User,
 }
 
 /// The main API of the fixture (86400 s tokens).
@@ -172,7 +213,18 @@ impl Issuer {
             ungranted_client_secret: keys::random_hex(24),
             apis: apis.clone(),
             organizations: organizations.clone(),
+            public_client_id: "spa-client".into(),
+            web_client_id: "web-client".into(),
+            web_client_secret: keys::random_hex(24),
+            redirect_uri: format!("{url}/callback"),
+            native_redirect_uri: "com.example.tokenkeeper://callback".into(),
+            user: User::fixture(&organizations),
+            other_user: User::outsider(),
         };
+        let callbacks = vec![
+            fixture.redirect_uri.clone(),
+            fixture.native_redirect_uri.clone(),
+        ];
         let all: HashSet<String> = ["*".to_string()].into();
         let clients = HashMap::from([
             (
@@ -181,6 +233,9 @@ impl Issuer {
                     secret: Some(fixture.client_secret.clone()),
                     keys: vec![],
                     grants: all.clone(),
+                    callbacks: vec![],
+                    public: false,
+                    rotate: false,
                 },
             ),
             (
@@ -188,7 +243,10 @@ impl Issuer {
                 Client {
                     secret: None,
                     keys: vec![rsa, ec],
-                    grants: all,
+                    grants: all.clone(),
+                    callbacks: vec![],
+                    public: false,
+                    rotate: false,
                 },
             ),
             (
@@ -197,22 +255,66 @@ impl Issuer {
                     secret: Some(fixture.ungranted_client_secret.clone()),
                     keys: vec![],
                     grants: HashSet::new(),
+                    callbacks: vec![],
+                    public: false,
+                    rotate: false,
+                },
+            ),
+            (
+                fixture.public_client_id.clone(),
+                Client {
+                    secret: None,
+                    keys: vec![],
+                    grants: HashSet::new(),
+                    callbacks: callbacks.clone(),
+                    public: true,
+                    rotate: true,
+                },
+            ),
+            (
+                fixture.web_client_id.clone(),
+                Client {
+                    secret: Some(fixture.web_client_secret.clone()),
+                    keys: vec![],
+                    grants: HashSet::new(),
+                    callbacks,
+                    public: false,
+                    rotate: false,
                 },
             ),
         ]);
+        let signing = SigningKey::generate();
+        let keyring = RwLock::new(KeyRing::new(Key::from_signing(&signing)));
+        let users = vec![fixture.user.clone(), fixture.other_user.clone()];
         let state = Arc::new(State {
             issuer,
-            signing: SigningKey::generate(),
+            signing,
             clients,
             apis: Mutex::new(apis.into_iter().map(|a| (a.audience.clone(), a)).collect()),
             organizations,
             faults: Mutex::default(),
             counts: Mutex::default(),
             used_jti: Mutex::default(),
+            keyring,
+            users,
+            sessions: Mutex::default(),
         });
         let app = Router::new()
             .route("/oauth/token", post(token::token))
             .route("/.well-known/jwks.json", get(jwks))
+            .route("/authorize", get(authorize::authorize))
+            .route("/callback", get(authorize::callback))
+            .route(
+                "/userinfo",
+                get(userinfo::userinfo).post(userinfo::userinfo),
+            )
+            .route("/__admin/keys", get(admin::list_keys).post(admin::add_key))
+            .route("/__admin/keys/retire", post(admin::retire_key))
+            .route("/__admin/sign", post(admin::sign))
+            .route(
+                "/__admin/revoke_refresh_tokens",
+                post(admin::revoke_refresh_tokens),
+            )
             .route("/__admin/stats", get(stats))
             .route("/__admin/faults", post(add_faults))
             .route("/__admin/apis", post(add_api))
@@ -280,9 +382,92 @@ impl Issuer {
         jwks_doc(&self.state)
     }
 
-    /// The key that verifies the issuer's access tokens.
+    /// The key that verifies the issuer's access tokens (the initial key: after a key
+    /// rotation, tokens are signed by [`Self::active_kid`]).
     pub fn decoding_key(&self) -> &jsonwebtoken::DecodingKey {
         &self.state.signing.decoding
+    }
+
+    /// `{issuer}userinfo`: the second audience of an access token asked with `openid`.
+    pub fn userinfo_audience(&self) -> String {
+        format!("{}userinfo", self.fixture.issuer)
+    }
+
+    /// The `kid` of the key that signs tokens now.
+    pub fn active_kid(&self) -> String {
+        self.state.keyring.read().unwrap().active.kid.clone()
+    }
+
+    /// `kid`s of the keys in the JWKS.
+    pub fn published_kids(&self) -> Vec<String> {
+        let ring = self.state.keyring.read().unwrap();
+        ring.published.iter().map(|k| k.kid.clone()).collect()
+    }
+
+    /// Generates a key (RS256, PS256 or ES256; panics on another algorithm), publishes it in
+    /// the JWKS and, when `activate`, signs every token with it from now on. Returns its `kid`.
+    pub fn add_signing_key(&self, alg: Algorithm, activate: bool) -> String {
+        let key = Key::generate(alg);
+        self.state
+            .keyring
+            .write()
+            .unwrap()
+            .add(key, activate)
+            .kid
+            .clone()
+    }
+
+    /// Removes a key from the JWKS; the active key cannot be retired.
+    pub fn retire_signing_key(&self, kid: &str) -> Result<(), String> {
+        self.state
+            .keyring
+            .write()
+            .unwrap()
+            .retire(kid)
+            .map_err(str::to_string)
+    }
+
+    /// Key rotation as a tenant does it: a new RS256 key signs from now on and the previous
+    /// active key leaves the JWKS. Returns the new `kid`.
+    pub fn rotate_signing_key(&self) -> String {
+        let old = self.active_kid();
+        let kid = self.add_signing_key(Algorithm::RS256, true);
+        self.retire_signing_key(&old)
+            .expect("the old key is no longer active");
+        kid
+    }
+
+    /// A JWT of `claims`, signed by the active key (header `{alg, typ: JWT, kid}`).
+    pub fn sign(&self, claims: &serde_json::Value) -> String {
+        let key = self.state.keyring.read().unwrap().active.clone();
+        key.sign(claims)
+    }
+
+    /// A JWT signed by the active key, with `header` members merged over `{alg, typ, kid}`.
+    pub fn sign_with_header(
+        &self,
+        header: &serde_json::Value,
+        claims: &serde_json::Value,
+    ) -> String {
+        let key = self.state.keyring.read().unwrap().active.clone();
+        key.sign_raw(&key.header(Some(header)).to_string(), &claims.to_string())
+    }
+
+    /// A JWT over exactly this header and payload text, signed by the active key with its
+    /// algorithm, whatever the header says (duplicate members, odd values…).
+    pub fn sign_raw(&self, header_json: &str, payload_json: &str) -> String {
+        let key = self.state.keyring.read().unwrap().active.clone();
+        key.sign_raw(header_json, payload_json)
+    }
+
+    /// SPKI PEM of the active key's public key.
+    pub fn signing_public_pem(&self) -> String {
+        self.state.keyring.read().unwrap().active.public_pem.clone()
+    }
+
+    /// Revokes every refresh token issued so far; returns how many families were live.
+    pub fn revoke_refresh_tokens(&self) -> usize {
+        self.state.sessions.lock().unwrap().revoke_all()
     }
 }
 
@@ -295,7 +480,7 @@ impl Drop for Issuer {
 }
 
 fn jwks_doc(state: &State) -> serde_json::Value {
-    serde_json::json!({ "keys": [state.signing.jwk] })
+    state.keyring.read().unwrap().jwks()
 }
 
 async fn jwks(AxState(state): AxState<Arc<State>>) -> axum::response::Response {

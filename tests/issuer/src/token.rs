@@ -101,7 +101,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((dec(u)?, dec(p)?))
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -138,12 +138,17 @@ fn issue(state: &State, headers: &HeaderMap, body: &[u8]) -> Result<Response, Re
             "Missing required parameter: grant_type",
         )
     })?;
-    if grant != "client_credentials" {
-        return Err(oauth_error(
-            400,
-            "unsupported_grant_type",
-            &format!("Unsupported grant type: {grant}"),
-        ));
+    match grant {
+        "client_credentials" => {}
+        "authorization_code" => return crate::grants::authorization_code(state, headers, &p),
+        "refresh_token" => return crate::grants::refresh_token(state, headers, &p),
+        _ => {
+            return Err(oauth_error(
+                400,
+                "unsupported_grant_type",
+                &format!("Unsupported grant type: {grant}"),
+            ))
+        }
     }
     let client_id = authenticate(state, headers, &get)?;
     let client = &state.clients[&client_id];
@@ -224,9 +229,11 @@ fn issue(state: &State, headers: &HeaderMap, body: &[u8]) -> Result<Response, Re
         claims["org_id"] = o.id.clone().into();
         claims["org_name"] = o.name.clone().into();
     }
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(state.signing.kid.clone());
-    let jwt = jsonwebtoken::encode(&header, &claims, &state.signing.encoding)
+    // The active key of the key ring (the initial RS256 key until a test rotates keys).
+    let key = state.keyring.read().unwrap().active.clone();
+    let mut header = Header::new(key.alg);
+    header.kid = Some(key.kid.clone());
+    let jwt = jsonwebtoken::encode(&header, &claims, &key.encoding)
         .map_err(|_| oauth_error(500, "server_error", "signing failed"))?;
     state.count("tokens_issued");
     Ok((
@@ -243,7 +250,7 @@ fn issue(state: &State, headers: &HeaderMap, body: &[u8]) -> Result<Response, Re
 }
 
 /// Returns the authenticated client id, or Auth0's error.
-fn authenticate<'a>(
+pub(crate) fn authenticate<'a>(
     state: &State,
     headers: &HeaderMap,
     get: &impl Fn(&str) -> Option<&'a str>,

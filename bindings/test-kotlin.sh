@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Kotlin: builds the uniffi library, generates the Kotlin sources from it, compiles them with the
+# tests (bindings/tests/kotlin) using kotlinc, and runs them on the JVM against the local issuer
+# over real HTTP. Installs what it needs (kotlin-compiler from npm, JNA from Debian, a JRE).
+# Ends with "kotlin: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+KOTLIN_VERSION=2.4.20
+
+die() {
+  echo "kotlin: $*"
+  echo "kotlin: 0 passed, 1 failed"
+  exit 1
+}
+
+# --- toolchain (idempotent) ---------------------------------------------------------------------
+apt_install() {
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; }
+}
+command -v java >/dev/null || apt_install openjdk-17-jre-headless || die "cannot install a JRE"
+[ -f /usr/share/java/jna.jar ] || apt_install libjna-java || die "cannot install libjna-java"
+command -v npm >/dev/null || die "npm is missing (Node 20 is a prerequisite)"
+KOTLIN_HOME=$(npm root -g)/kotlin-compiler
+installed=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' \
+  "$KOTLIN_HOME/package.json" 2>/dev/null)
+if [ "$installed" != "$KOTLIN_VERSION" ] || [ ! -x "$KOTLIN_HOME/bin/kotlinc" ]; then
+  npm install -g --no-fund --no-audit "kotlin-compiler@$KOTLIN_VERSION" >/dev/null ||
+    die "cannot install kotlin-compiler@$KOTLIN_VERSION from npm"
+fi
+KOTLINC=$KOTLIN_HOME/bin/kotlinc
+COROUTINES=$KOTLIN_HOME/lib/kotlinx-coroutines-core-jvm.jar
+STDLIB=$KOTLIN_HOME/lib/kotlin-stdlib.jar
+JNA=/usr/share/java/jna.jar
+for f in "$KOTLINC" "$COROUTINES" "$STDLIB" "$JNA"; do [ -e "$f" ] || die "missing $f"; done
+
+# --- build, generate, compile -------------------------------------------------------------------
+source bindings/tests/common.sh
+trap stop_issuer EXIT
+build_bindings kotlin || die "building the library or generating the Kotlin sources failed"
+sources=("$GEN/kotlin/tokenkeeper/tokenkeeper_uniffi.kt" bindings/tests/kotlin/*.kt)
+out=$TARGET/uniffi/kotlin-test
+mkdir -p "$out"
+sum=$( (cat "${sources[@]}"; echo "$KOTLIN_VERSION") | sha256sum | cut -d' ' -f1)
+if [ ! -f "$out/tests.jar" ] || [ "$(cat "$out/inputs.sha256" 2>/dev/null)" != "$sum" ]; then
+  echo "compiling ${#sources[@]} Kotlin files with kotlinc $KOTLIN_VERSION"
+  rm -f "$out/tests.jar" "$out/inputs.sha256"
+  JAVA_OPTS="-Xss4m" "$KOTLINC" -nowarn -cp "$JNA:$COROUTINES" -d "$out/tests.jar" "${sources[@]}" ||
+    die "kotlinc failed"
+  echo "$sum" >"$out/inputs.sha256"
+fi
+
+# --- run ----------------------------------------------------------------------------------------
+start_issuer || die "cannot start the local issuer"
+log=$out/run.log
+timeout 600 java -Djna.library.path="$(dirname "$LIB")" \
+  -cp "$out/tests.jar:$COROUTINES:$STDLIB:$JNA" TokenKeeperTestKt 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+line=$(grep -E '^kotlin: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+[ -n "$line" ] || die "the test program ended (exit $rc) without a result line"
+[ "$rc" -eq 0 ]

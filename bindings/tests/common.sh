@@ -1,0 +1,59 @@
+# Shared by bindings/test-kotlin.sh and bindings/test-swift.sh (sourced, from the repository root).
+#   build_bindings LANG   builds the library, the issuer and uniffi-bindgen, then generates LANG's
+#                         sources from the compiled library into $GEN/LANG (never committed)
+#   start_issuer          starts the local issuer on loopback and exports its fixture as TK_*
+# Both stop the issuer when the calling script exits.
+
+TARGET=$(cargo metadata --format-version 1 --no-deps 2>/dev/null |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])') || TARGET=
+TARGET=${TARGET:-$PWD/target}
+LIB=$TARGET/debug/libtokenkeeper_uniffi.so
+GEN=$TARGET/uniffi
+
+build_bindings() {
+  local lang=$1
+  cargo build --quiet -p tokenkeeper-uniffi -p tokenkeeper-issuer || return 1
+  [ -f "$LIB" ] || { echo "missing $LIB after the build"; return 1; }
+  rm -rf "$GEN/$lang"
+  "$TARGET/debug/uniffi-bindgen" generate --no-format --library "$LIB" \
+    --language "$lang" --out-dir "$GEN/$lang" || return 1
+}
+
+ISSUER_PID= ISSUER_FD=
+stop_issuer() {
+  if [ -n "$ISSUER_FD" ]; then exec {ISSUER_FD}>&-; ISSUER_FD=; fi
+  if [ -n "$ISSUER_PID" ]; then
+    kill "$ISSUER_PID" 2>/dev/null
+    wait "$ISSUER_PID" 2>/dev/null
+    ISSUER_PID=
+  fi
+}
+
+start_issuer() {
+  local out=$GEN/issuer.$$ fifo=$GEN/issuer-stdin.$$ line=""
+  mkdir -p "$GEN"
+  rm -f "$out" "$fifo"
+  mkfifo "$fifo"
+  # The issuer serves until its stdin closes: this shell holds the write end of a fifo, so the
+  # issuer stops when the script ends, however it ends (and stop_issuer kills it at once).
+  "$TARGET/debug/tokenkeeper-issuer" <"$fifo" >"$out" &
+  ISSUER_PID=$!
+  exec {ISSUER_FD}>"$fifo"
+  rm -f "$fifo"
+  for _ in $(seq 1 300); do
+    # a whole line (ends with a newline), not a partly written one
+    if [ "$(wc -l <"$out" 2>/dev/null || echo 0)" -ge 1 ]; then line=$(head -n 1 "$out"); break; fi
+    kill -0 "$ISSUER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  rm -f "$out"
+  [ -n "$line" ] || { echo "the issuer did not start"; return 1; }
+  eval "$(python3 -c '
+import json, shlex, sys
+f = json.loads(sys.argv[1])
+for k in ("url", "client_id", "client_secret", "jwt_client_id", "jwt_rsa_private_key",
+          "jwt_ec_private_key", "ungranted_client_id", "ungranted_client_secret"):
+    print("export TK_%s=%s" % (k.upper(), shlex.quote(f[k])))
+' "$line")"
+  echo "issuer at $TK_URL (pid $ISSUER_PID)"
+}

@@ -1,0 +1,426 @@
+//! A signed-in user's credentials, the storage interface the host implements (Keychain,
+//! Keystore, a file, a Python object…), and the manager that keeps them valid.
+//!
+//! The manager renews with the refresh token when the access token has less than `min_ttl`
+//! left (or lacks a scope), one renewal at a time: concurrent callers wait for the renewal in
+//! flight and get its result. With refresh-token rotation, the new refresh token is written
+//! to the store before the renewed credentials are returned, and the manager remembers the
+//! rotated-out token so it is never sent again, even if the store failed to save its successor.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroize;
+
+use crate::authorize::SignInClient;
+use crate::error::{Error, Result};
+use crate::verify::Claims;
+
+/// The tokens of a signed-in user. `Debug` never shows a token; the tokens are zeroized on
+/// drop. Serializable (`to_json`/`from_json`) for stores that keep one blob.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserCredentials {
+    pub access_token: String,
+    /// `Bearer`.
+    pub token_type: String,
+    /// When the access token expires, in seconds since the Unix epoch.
+    pub expires_at: u64,
+    /// Granted scopes, space-separated (sorted).
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    #[serde(default)]
+    pub id_token: Option<String>,
+}
+
+impl UserCredentials {
+    /// Time left before the access token expires (zero once expired).
+    pub fn remaining(&self) -> Duration {
+        (UNIX_EPOCH + Duration::from_secs(self.expires_at))
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+    }
+
+    /// Whether the access token has at least `min_ttl` left.
+    pub fn is_valid_for(&self, min_ttl: Duration) -> bool {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        self.expires_at > now.saturating_add(min_ttl.as_secs())
+    }
+
+    /// Whether every scope of the space-separated `scope` was granted.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        let granted: Vec<&str> = self
+            .scope
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        scope.split_whitespace().all(|s| granted.contains(&s))
+    }
+
+    /// `Bearer <access token>`, ready for an `Authorization` header.
+    pub fn authorization_header(&self) -> String {
+        format!("Bearer {}", self.access_token)
+    }
+
+    /// The ID token's claims, decoded without verification (it was verified when received).
+    pub fn id_token_claims(&self) -> Option<Claims> {
+        self.id_token
+            .as_deref()
+            .and_then(crate::verify::unverified_claims)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("credentials serialize")
+    }
+
+    pub fn from_json(json: &str) -> Result<Self> {
+        serde_json::from_str(json)
+            .map_err(|e| Error::config(format!("stored credentials are not valid: {e}")))
+    }
+}
+
+impl fmt::Debug for UserCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redacted = |o: &Option<String>| o.as_ref().map(|_| "[redacted]");
+        f.debug_struct("UserCredentials")
+            .field("access_token", &"[redacted]")
+            .field("token_type", &self.token_type)
+            .field("expires_at", &self.expires_at)
+            .field("scope", &self.scope)
+            .field("refresh_token", &redacted(&self.refresh_token))
+            .field("id_token", &redacted(&self.id_token))
+            .finish()
+    }
+}
+
+impl Drop for UserCredentials {
+    fn drop(&mut self) {
+        self.access_token.zeroize();
+        self.refresh_token.zeroize();
+        self.id_token.zeroize();
+    }
+}
+
+/// Where the manager keeps a user's credentials. Implemented by the host: synchronous,
+/// object-safe, called from any thread (often one of the shared runtime's workers: keep each
+/// call short, and never call back into a blocking tokenkeeper API from it).
+pub trait CredentialsStore: Send + Sync {
+    /// The saved credentials, if any.
+    fn load(&self) -> Result<Option<UserCredentials>>;
+    /// Replaces the saved credentials (atomically, if the medium allows).
+    fn save(&self, credentials: &UserCredentials) -> Result<()>;
+    /// Forgets them (sign-out).
+    fn clear(&self) -> Result<()>;
+}
+
+/// A store in memory (tests, or processes that sign in every time).
+#[derive(Default)]
+pub struct MemoryStore(Mutex<Option<UserCredentials>>);
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl CredentialsStore for MemoryStore {
+    fn load(&self) -> Result<Option<UserCredentials>> {
+        Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()).clone())
+    }
+
+    fn save(&self, credentials: &UserCredentials) -> Result<()> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(credentials.clone());
+        Ok(())
+    }
+
+    fn clear(&self) -> Result<()> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        Ok(())
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MemoryStore")
+    }
+}
+
+/// Counters of a manager.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CredentialsStats {
+    /// Refresh-token grants sent.
+    pub renewals: u64,
+    /// Renewals that returned a new refresh token.
+    pub rotations: u64,
+    /// Calls answered with the stored credentials, no renewal needed.
+    pub hits: u64,
+}
+
+/// Keeps a signed-in user's credentials valid. Cheap to clone; share one per user and store.
+#[derive(Clone)]
+pub struct CredentialsManager {
+    inner: Arc<Inner>,
+}
+
+/// How many rotated-out refresh tokens are remembered.
+const RETIRED: usize = 32;
+
+struct Inner {
+    client: SignInClient,
+    store: Arc<dyn CredentialsStore>,
+    /// One renewal at a time.
+    renewing: tokio::sync::Mutex<()>,
+    /// Fingerprints of refresh tokens that must never be sent again (rotated out, or
+    /// refused by the server).
+    retired: Mutex<VecDeque<[u8; 32]>>,
+    /// The newest credentials this manager obtained, in case the store could not save them.
+    latest: Mutex<Option<UserCredentials>>,
+    stats: Mutex<CredentialsStats>,
+}
+
+fn fingerprint(rt: &str) -> [u8; 32] {
+    Sha256::digest(rt.as_bytes()).into()
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl CredentialsManager {
+    pub fn new(client: SignInClient, store: Arc<dyn CredentialsStore>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                client,
+                store,
+                renewing: tokio::sync::Mutex::new(()),
+                retired: Mutex::new(VecDeque::new()),
+                latest: Mutex::new(None),
+                stats: Mutex::new(CredentialsStats::default()),
+            }),
+        }
+    }
+
+    /// Saves credentials obtained at sign-in.
+    pub fn save(&self, credentials: &UserCredentials) -> Result<()> {
+        *lock(&self.inner.latest) = Some(credentials.clone());
+        self.inner.store.save(credentials)
+    }
+
+    /// Whether there are stored credentials that are valid, or can be renewed.
+    pub fn has_credentials(&self) -> Result<bool> {
+        Ok(self
+            .load()?
+            .is_some_and(|c| c.is_valid_for(Duration::ZERO) || c.refresh_token.is_some()))
+    }
+
+    /// The stored credentials as they are, without renewing.
+    pub fn stored(&self) -> Result<Option<UserCredentials>> {
+        self.load()
+    }
+
+    /// Signs out locally: clears the store and forgets everything in memory.
+    pub fn clear(&self) -> Result<()> {
+        *lock(&self.inner.latest) = None;
+        self.inner.store.clear()
+    }
+
+    pub fn stats(&self) -> CredentialsStats {
+        *lock(&self.inner.stats)
+    }
+
+    pub fn client(&self) -> &SignInClient {
+        &self.inner.client
+    }
+
+    /// Valid credentials: the stored ones when the access token has at least `min_ttl` left
+    /// and carries every scope of `scope`, otherwise renewed with the refresh token (asking
+    /// for `scope` when given). Concurrent callers share one renewal.
+    ///
+    /// [`Error::ReauthenticationRequired`] when there are no credentials, no refresh token,
+    /// or the server refused the refresh token (`invalid_grant`): the user must sign in again.
+    pub async fn credentials(
+        &self,
+        min_ttl: Duration,
+        scope: Option<&str>,
+    ) -> Result<UserCredentials> {
+        let scope = scope.map(str::trim).filter(|s| !s.is_empty());
+        if let Some(c) = self.load()? {
+            if usable(&c, min_ttl, scope) {
+                lock(&self.inner.stats).hits += 1;
+                return Ok(c);
+            }
+        }
+        let _one = self.inner.renewing.lock().await;
+        // Whoever held the lock may have renewed already.
+        let current = self.load()?.ok_or_else(|| {
+            reauth(
+                "no_credentials",
+                "there are no stored credentials: sign in first",
+            )
+        })?;
+        if usable(&current, min_ttl, scope) {
+            lock(&self.inner.stats).hits += 1;
+            return Ok(current);
+        }
+        self.renew_locked(current, scope, min_ttl).await
+    }
+
+    /// [`Self::credentials`] for synchronous callers, on the shared runtime.
+    pub fn credentials_blocking(
+        &self,
+        min_ttl: Duration,
+        scope: Option<&str>,
+    ) -> Result<UserCredentials> {
+        let this = self.clone();
+        let scope = scope.map(str::to_string);
+        crate::runtime::block_on(async move { this.credentials(min_ttl, scope.as_deref()).await })
+    }
+
+    /// Renews now, whatever the access token's lifetime (after an API rejected it, say).
+    pub async fn renew(&self) -> Result<UserCredentials> {
+        let _one = self.inner.renewing.lock().await;
+        let current = self.load()?.ok_or_else(|| {
+            reauth(
+                "no_credentials",
+                "there are no stored credentials: sign in first",
+            )
+        })?;
+        self.renew_locked(current, None, Duration::ZERO).await
+    }
+
+    pub fn renew_blocking(&self) -> Result<UserCredentials> {
+        let this = self.clone();
+        crate::runtime::block_on(async move { this.renew().await })
+    }
+
+    fn is_retired(&self, rt: &str) -> bool {
+        lock(&self.inner.retired).contains(&fingerprint(rt))
+    }
+
+    fn retire(&self, rt: &str) {
+        let mut r = lock(&self.inner.retired);
+        if r.len() == RETIRED {
+            r.pop_front();
+        }
+        r.push_back(fingerprint(rt));
+    }
+
+    /// The store's credentials; if they hold a retired refresh token (the store missed a
+    /// save), the newer ones this manager kept, saved again.
+    fn load(&self) -> Result<Option<UserCredentials>> {
+        let stored = self.inner.store.load()?;
+        let stale = stored
+            .as_ref()
+            .and_then(|c| c.refresh_token.as_deref())
+            .is_some_and(|rt| self.is_retired(rt));
+        if !stale {
+            return Ok(stored);
+        }
+        let latest = lock(&self.inner.latest).clone();
+        match latest {
+            Some(l)
+                if l.refresh_token
+                    .as_deref()
+                    .is_none_or(|rt| !self.is_retired(rt)) =>
+            {
+                if let Err(e) = self.inner.store.save(&l) {
+                    tracing::warn!(error = %e, "credentials store: saving renewed credentials failed again");
+                }
+                Ok(Some(l))
+            }
+            // The refresh token was refused: keep the access token while it lasts, but never
+            // send that refresh token again.
+            _ => Ok(stored.map(|mut c| {
+                c.refresh_token = None;
+                c
+            })),
+        }
+    }
+
+    async fn renew_locked(
+        &self,
+        current: UserCredentials,
+        scope: Option<&str>,
+        min_ttl: Duration,
+    ) -> Result<UserCredentials> {
+        let Some(rt) = current.refresh_token.clone() else {
+            return Err(reauth(
+                "no_refresh_token",
+                "the credentials have no refresh token (ask for the offline_access scope)",
+            ));
+        };
+        lock(&self.inner.stats).renewals += 1;
+        let renewed = match self.inner.client.refresh(&rt, scope).await {
+            Ok(r) => r,
+            Err(e) => {
+                if matches!(e, Error::ReauthenticationRequired { .. }) {
+                    self.retire(&rt);
+                }
+                return Err(e);
+            }
+        };
+        let rotated = renewed
+            .refresh_token
+            .as_deref()
+            .is_some_and(|new| new != rt);
+        let merged = UserCredentials {
+            access_token: renewed.access_token.clone(),
+            token_type: renewed.token_type.clone(),
+            expires_at: renewed.expires_at,
+            scope: renewed.scope.clone().or_else(|| current.scope.clone()),
+            refresh_token: renewed.refresh_token.clone().or(Some(rt.clone())),
+            id_token: renewed
+                .id_token
+                .clone()
+                .or_else(|| current.id_token.clone()),
+        };
+        if rotated {
+            // Before anything can fail: the old token is never sent again.
+            self.retire(&rt);
+            lock(&self.inner.stats).rotations += 1;
+        }
+        *lock(&self.inner.latest) = Some(merged.clone());
+        self.inner.store.save(&merged)?;
+        tracing::debug!(
+            rotated,
+            expires_in = merged.remaining().as_secs(),
+            "user credentials renewed"
+        );
+        if !merged.is_valid_for(min_ttl) {
+            return Err(Error::config(format!(
+                "min_ttl of {} s is longer than the lifetime of a renewed access token ({} s)",
+                min_ttl.as_secs(),
+                merged.remaining().as_secs()
+            )));
+        }
+        Ok(merged)
+    }
+}
+
+fn usable(c: &UserCredentials, min_ttl: Duration, scope: Option<&str>) -> bool {
+    c.is_valid_for(min_ttl) && scope.is_none_or(|s| c.has_scope(s))
+}
+
+fn reauth(error: &str, description: &str) -> Error {
+    Error::ReauthenticationRequired {
+        error: error.into(),
+        description: Some(description.into()),
+    }
+}
+
+impl fmt::Debug for CredentialsManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CredentialsManager")
+            .field("client", &self.inner.client)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,345 @@
+//! The credentials manager: valid credentials from the host's store, renewal with the refresh
+//! token (one at a time, shared by concurrent callers), rotation (a rotated-out token is never
+//! sent again, even when the store fails), and re-authentication — over real HTTP.
+
+mod verify_support;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokenkeeper::{
+    AuthorizeParams, CredentialsManager, CredentialsStore, Error, MemoryStore, SignInClient,
+    UserCredentials,
+};
+use verify_support::*;
+
+async fn signed_in(i: &Issuer, audience: &str) -> (SignInClient, UserCredentials) {
+    let client = public_client(i);
+    let tx = client
+        .authorize(&AuthorizeParams {
+            audience: Some(audience.into()),
+            scope: Some("openid profile email read:things write:things".into()),
+            ..AuthorizeParams::default()
+        })
+        .unwrap();
+    let creds = client
+        .handle_callback(&tx, &browse(&tx).await)
+        .await
+        .unwrap();
+    (client, creds)
+}
+
+/// A store like a host's: counts calls, can fail the next save.
+#[derive(Default)]
+struct HostStore {
+    inner: MemoryStore,
+    fail_next_save: AtomicBool,
+    saves: AtomicU64,
+    loads: AtomicU64,
+}
+
+impl CredentialsStore for HostStore {
+    fn load(&self) -> tokenkeeper::Result<Option<UserCredentials>> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        self.inner.load()
+    }
+    fn save(&self, c: &UserCredentials) -> tokenkeeper::Result<()> {
+        self.saves.fetch_add(1, Ordering::SeqCst);
+        if self.fail_next_save.swap(false, Ordering::SeqCst) {
+            return Err(Error::Config("keychain: item could not be written".into()));
+        }
+        self.inner.save(c)
+    }
+    fn clear(&self) -> tokenkeeper::Result<()> {
+        self.inner.clear()
+    }
+}
+
+/// Makes the stored access token look expired.
+fn expire(store: &dyn CredentialsStore) {
+    let mut c = store.load().unwrap().unwrap();
+    c.expires_at = now() - 10;
+    store.save(&c).unwrap();
+}
+
+async fn manager(i: &Issuer) -> (CredentialsManager, Arc<HostStore>, UserCredentials) {
+    let (client, creds) = signed_in(i, API).await;
+    let store = Arc::new(HostStore::default());
+    let m = CredentialsManager::new(client, store.clone());
+    m.save(&creds).unwrap();
+    (m, store, creds)
+}
+
+#[tokio::test]
+async fn valid_credentials_come_from_the_store_without_a_request() {
+    let i = issuer().await;
+    let (m, store, creds) = manager(&i).await;
+    for _ in 0..5 {
+        let c = m.credentials(Duration::from_secs(60), None).await.unwrap();
+        assert_eq!(c.access_token, creds.access_token);
+    }
+    let c = m
+        .credentials(Duration::from_secs(60), Some("read:things write:things"))
+        .await
+        .unwrap();
+    assert_eq!(c, creds);
+    assert_eq!(i.count("grant:refresh_token"), 0);
+    assert_eq!(m.stats().hits, 6);
+    assert!(store.loads.load(Ordering::SeqCst) >= 6);
+    assert!(m.has_credentials().unwrap());
+    assert_eq!(m.stored().unwrap(), Some(creds));
+}
+
+#[tokio::test]
+async fn expired_credentials_are_renewed_and_each_rotated_token_replaces_the_old() {
+    let i = issuer().await;
+    let (m, store, creds) = manager(&i).await;
+    let mut seen = vec![creds.refresh_token.clone().unwrap()];
+    for round in 1..=5 {
+        expire(store.as_ref());
+        let c = m.credentials(Duration::from_secs(60), None).await.unwrap();
+        assert!(c.is_valid_for(Duration::from_secs(3600)));
+        let rt = c.refresh_token.clone().unwrap();
+        assert!(
+            !seen.contains(&rt),
+            "round {round}: the refresh token did not rotate"
+        );
+        // The store holds the new refresh token before the caller gets the credentials.
+        assert_eq!(
+            store.inner.load().unwrap().unwrap().refresh_token,
+            Some(rt.clone())
+        );
+        assert!(c.id_token.is_some());
+        seen.push(rt);
+    }
+    assert_eq!(i.count("grant:refresh_token"), 5);
+    assert_eq!(
+        i.count("refresh_reuse"),
+        0,
+        "a rotated-out refresh token was sent again"
+    );
+    let s = m.stats();
+    assert_eq!((s.renewals, s.rotations), (5, 5));
+    // A forced renewal.
+    let before = m.stored().unwrap().unwrap();
+    let after = m.renew().await.unwrap();
+    assert_ne!(after.access_token, before.access_token);
+    assert_eq!(i.count("refresh_reuse"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_callers_share_one_renewal() {
+    let i = issuer().await;
+    let (m, store, _) = manager(&i).await;
+    expire(store.as_ref());
+    // A slow token endpoint, so that every caller arrives while the renewal is in flight.
+    i.inject(Fault::delay(300));
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let m = m.clone();
+            tokio::spawn(async move { m.credentials(Duration::from_secs(60), None).await })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for t in tasks {
+        tokens.push(t.await.unwrap().unwrap().access_token.clone());
+    }
+    tokens.dedup();
+    assert_eq!(tokens.len(), 1, "callers got different renewals");
+    assert_eq!(i.count("grant:refresh_token"), 1);
+    // The same from plain threads through the blocking facade.
+    expire(store.as_ref());
+    i.inject(Fault::delay(300));
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let m = m.clone();
+            std::thread::spawn(move || m.credentials_blocking(Duration::from_secs(60), None))
+        })
+        .collect();
+    let mut tokens: Vec<String> = handles
+        .into_iter()
+        .map(|h| h.join().unwrap().unwrap().access_token.clone())
+        .collect();
+    tokens.dedup();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(i.count("grant:refresh_token"), 2);
+    assert_eq!(i.count("refresh_reuse"), 0);
+}
+
+#[tokio::test]
+async fn a_refused_refresh_token_requires_reauthentication_and_is_not_sent_again() {
+    let i = issuer().await;
+    let (m, store, _) = manager(&i).await;
+    assert_eq!(i.revoke_refresh_tokens(), 1);
+    expire(store.as_ref());
+    for _ in 0..3 {
+        match m.credentials(Duration::from_secs(60), None).await {
+            Err(Error::ReauthenticationRequired { .. }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        i.count("grant:refresh_token"),
+        1,
+        "a refused refresh token was sent again"
+    );
+    // Signing in again recovers.
+    let (_, fresh) = signed_in(&i, API).await;
+    m.save(&fresh).unwrap();
+    m.credentials(Duration::from_secs(60), None).await.unwrap();
+    expire(store.as_ref());
+    m.credentials(Duration::from_secs(60), None).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_store_that_fails_to_save_never_makes_the_manager_resend_a_rotated_token() {
+    let i = issuer().await;
+    let (m, store, creds) = manager(&i).await;
+    expire(store.as_ref());
+    store.fail_next_save.store(true, Ordering::SeqCst);
+    // The renewal happened (the server rotated the token) but the store kept the old one.
+    match m.credentials(Duration::from_secs(60), None).await {
+        Err(Error::Config(msg)) => assert!(msg.contains("keychain"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+    let stale = store.inner.load().unwrap().unwrap();
+    assert_eq!(stale.refresh_token, creds.refresh_token);
+    // The next call uses the renewed credentials the manager kept, and saves them again.
+    let c = m.credentials(Duration::from_secs(60), None).await.unwrap();
+    assert_ne!(c.refresh_token, creds.refresh_token);
+    assert_eq!(store.inner.load().unwrap().unwrap(), c);
+    assert_eq!(i.count("grant:refresh_token"), 1);
+    // And renewals go on from the new token.
+    expire(store.as_ref());
+    m.credentials(Duration::from_secs(60), None).await.unwrap();
+    assert_eq!(i.count("grant:refresh_token"), 2);
+    assert_eq!(i.count("refresh_reuse"), 0);
+}
+
+#[tokio::test]
+async fn without_credentials_or_refresh_token_the_user_must_sign_in() {
+    let i = issuer().await;
+    let client = public_client(&i);
+    let m = CredentialsManager::new(client, Arc::new(MemoryStore::new()));
+    assert!(!m.has_credentials().unwrap());
+    match m.credentials(Duration::ZERO, None).await {
+        Err(Error::ReauthenticationRequired { error, .. }) => assert_eq!(error, "no_credentials"),
+        other => panic!("{other:?}"),
+    }
+    // Signed in without offline_access: fine until the access token expires.
+    let mut c = public_config(&i);
+    c.offline_access = false;
+    let client = SignInClient::new(c).unwrap();
+    let tx = client
+        .authorize(&AuthorizeParams {
+            audience: Some(API.into()),
+            ..AuthorizeParams::default()
+        })
+        .unwrap();
+    let creds = client
+        .handle_callback(&tx, &browse(&tx).await)
+        .await
+        .unwrap();
+    assert!(creds.refresh_token.is_none());
+    let store = Arc::new(MemoryStore::new());
+    let m = CredentialsManager::new(client, store.clone());
+    m.save(&creds).unwrap();
+    m.credentials(Duration::from_secs(60), None).await.unwrap();
+    expire(store.as_ref());
+    assert!(!m.has_credentials().unwrap());
+    match m.credentials(Duration::from_secs(60), None).await {
+        Err(Error::ReauthenticationRequired { error, .. }) => assert_eq!(error, "no_refresh_token"),
+        other => panic!("{other:?}"),
+    }
+    m.clear().unwrap();
+    assert_eq!(m.stored().unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_scope_beyond_the_stored_one_renews_with_that_scope() {
+    let i = issuer().await;
+    let (m, _, _) = manager(&i).await;
+    // A renewal keeps the granted scopes.
+    let renewed = m.renew().await.unwrap();
+    assert!(renewed.has_scope("write:things"));
+    let c = m
+        .credentials(Duration::from_secs(60), Some("read:things"))
+        .await
+        .unwrap();
+    assert_eq!(c, renewed, "already granted: no renewal");
+    assert_eq!(i.count("grant:refresh_token"), 1);
+    // A scope the user never granted: the server refuses, the error says so.
+    match m
+        .credentials(Duration::from_secs(60), Some("delete:things"))
+        .await
+    {
+        Err(Error::OAuth { error, status, .. }) => {
+            assert_eq!((error.as_str(), status), ("access_denied", 403))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(i.count("refresh_reuse"), 0);
+}
+
+#[tokio::test]
+async fn short_lived_access_tokens_and_min_ttl() {
+    let i = issuer().await;
+    let (client, creds) = signed_in(&i, SHORT_API).await; // 5 s access tokens
+    let m = CredentialsManager::new(client, Arc::new(MemoryStore::new()));
+    m.save(&creds).unwrap();
+    let c = m.credentials(Duration::from_secs(1), None).await.unwrap();
+    assert_eq!(c.access_token, creds.access_token);
+    // More than the token has left: renewed — but a renewed token cannot live 60 s either.
+    match m.credentials(Duration::from_secs(60), None).await {
+        Err(Error::Config(msg)) => assert!(msg.contains("min_ttl"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(i.count("grant:refresh_token"), 1);
+    // The renewal was kept: the next modest call needs no request.
+    let c = m.credentials(Duration::from_secs(1), None).await.unwrap();
+    assert_ne!(c.access_token, creds.access_token);
+    assert_eq!(i.count("grant:refresh_token"), 1);
+}
+
+/// A store that keeps one JSON blob, like a file or a keychain item would.
+struct BlobStore(Mutex<Option<String>>);
+
+impl CredentialsStore for BlobStore {
+    fn load(&self) -> tokenkeeper::Result<Option<UserCredentials>> {
+        self.0
+            .lock()
+            .unwrap()
+            .as_deref()
+            .map(UserCredentials::from_json)
+            .transpose()
+    }
+    fn save(&self, c: &UserCredentials) -> tokenkeeper::Result<()> {
+        *self.0.lock().unwrap() = Some(c.to_json());
+        Ok(())
+    }
+    fn clear(&self) -> tokenkeeper::Result<()> {
+        *self.0.lock().unwrap() = None;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_host_store_keeping_json_and_a_corrupt_one() {
+    let i = issuer().await;
+    let (client, creds) = signed_in(&i, API).await;
+    let store = Arc::new(BlobStore(Mutex::new(None)));
+    let m = CredentialsManager::new(client, store.clone() as Arc<dyn CredentialsStore>);
+    m.save(&creds).unwrap();
+    let json = store.0.lock().unwrap().clone().unwrap();
+    assert!(json.contains("refresh_token"));
+    assert_eq!(
+        m.credentials(Duration::from_secs(60), None).await.unwrap(),
+        creds
+    );
+    *store.0.lock().unwrap() = Some("{corrupt".into());
+    assert!(matches!(
+        m.credentials(Duration::from_secs(60), None).await,
+        Err(Error::Config(_))
+    ));
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The Python benchmark (not a test): a bench-only virtualenv under target/ with tokenkeeper
+# (`pip install .`) and the peers from PyPI, then bench.py; the report goes to
+# python/bench/RESULTS.md. About two minutes on the project's 2-core machine.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+venv=target/python-bench-venv
+[ -d "$HOME/.cargo/bin" ] && PATH=$HOME/.cargo/bin:$PATH
+if ! "$venv/bin/python" -c 'import pip' >/dev/null 2>&1; then
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --upgrade pip
+fi
+"$venv/bin/python" -m pip install -q httpx-auth authlib auth0-python msal requests httpx
+"$venv/bin/python" -m pip install -q --force-reinstall --no-deps .
+BENCH_COMMAND="python/bench/run.sh${*:+ $*}" "$venv/bin/python" python/bench/bench.py --out python/bench/RESULTS.md "$@"

@@ -1,0 +1,132 @@
+//! The one place where a core error becomes a Python exception.
+//!
+//! The exception classes live in `tokenkeeper/errors.py` (plain Python: docstrings, attributes,
+//! pickling); this module only picks the class and passes the fields.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyModule;
+use tokenkeeper::{Error, TokenCheck};
+
+static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+/// `tokenkeeper::Error` → `tokenkeeper.errors.*`. Messages are the core's (one line, no secret).
+pub(crate) fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
+    build(py, e).unwrap_or_else(|failure| failure)
+}
+
+fn build(py: Python<'_>, e: Error) -> PyResult<PyErr> {
+    let m = ERRORS
+        .get_or_try_init(py, || py.import("tokenkeeper.errors").map(Bound::unbind))?
+        .bind(py);
+    let message = e.to_string();
+    let transient = e.is_transient();
+    let exc = match e {
+        Error::OAuth {
+            error,
+            description,
+            status,
+        } => m
+            .getattr("OAuthError")?
+            .call1((message, error, description, status))?,
+        Error::RateLimited {
+            retry_after,
+            description,
+        } => m.getattr("RateLimitedError")?.call1((
+            message,
+            retry_after.map(|d| d.as_secs_f64()),
+            description,
+        ))?,
+        Error::Network(_) => m.getattr("NetworkError")?.call1((message,))?,
+        Error::Timeout(_) => m.getattr("RequestTimeoutError")?.call1((message,))?,
+        Error::InvalidResponse { status, .. } => m
+            .getattr("InvalidResponseError")?
+            .call1((message, status))?,
+        Error::Config(_) => m.getattr("ConfigError")?.call1((message,))?,
+        Error::InvalidToken { check, .. } => m
+            .getattr("InvalidTokenError")?
+            .call_method1("for_check", (check.as_str(), message))?,
+        Error::ReauthenticationRequired { error, description } => m
+            .getattr("ReauthenticationRequiredError")?
+            .call1((message, error, description))?,
+    };
+    exc.setattr("transient", transient)?;
+    Ok(PyErr::from_value(exc))
+}
+
+/// Every check the core can report (for [`_sample_error`]; the match in [`build`] is the
+/// exhaustive one).
+const CHECKS: [TokenCheck; 14] = [
+    TokenCheck::Malformed,
+    TokenCheck::Algorithm,
+    TokenCheck::UnknownKey,
+    TokenCheck::Signature,
+    TokenCheck::Issuer,
+    TokenCheck::Audience,
+    TokenCheck::Expired,
+    TokenCheck::NotYetValid,
+    TokenCheck::MissingClaim,
+    TokenCheck::AuthorizedParty,
+    TokenCheck::Organization,
+    TokenCheck::Nonce,
+    TokenCheck::AuthTime,
+    TokenCheck::Jwks,
+];
+
+/// The exception a core error of `kind` converts to, for tests of the variants no server can
+/// produce yet (`invalid_token`, `reauthentication_required`). Not public API.
+#[pyfunction]
+#[pyo3(signature = (kind, check=None))]
+pub(crate) fn _sample_error(
+    py: Python<'_>,
+    kind: &str,
+    check: Option<&str>,
+) -> PyResult<Py<PyAny>> {
+    let e = match kind {
+        "oauth" => Error::OAuth {
+            error: "access_denied".into(),
+            description: Some("Service not enabled within domain".into()),
+            status: 403,
+        },
+        "rate_limited" => Error::RateLimited {
+            retry_after: Some(std::time::Duration::from_millis(1500)),
+            description: None,
+        },
+        "network" => Error::Network("connection refused".into()),
+        "timeout" => Error::Timeout("request timed out".into()),
+        "invalid_response" => Error::InvalidResponse {
+            status: Some(200),
+            detail: "access_token is missing".into(),
+        },
+        "config" => Error::Config("client_id is empty".into()),
+        "invalid_token" => {
+            let name = check.unwrap_or("signature");
+            let check = CHECKS
+                .into_iter()
+                .find(|c| c.as_str() == name)
+                .ok_or_else(|| {
+                    pyo3::exceptions::PyValueError::new_err(format!("no check {name:?}"))
+                })?;
+            Error::InvalidToken {
+                check,
+                detail: "sample".into(),
+            }
+        }
+        "reauthentication_required" => Error::ReauthenticationRequired {
+            error: "invalid_grant".into(),
+            description: Some("Unknown or invalid refresh token.".into()),
+        },
+        other => {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "no error kind {other:?}"
+            )))
+        }
+    };
+    Ok(to_py_err(py, e).into_value(py).into_any())
+}
+
+/// The names of every check, in the core's order (the Python side asserts it has a class for
+/// each).
+pub(crate) fn check_names() -> Vec<&'static str> {
+    CHECKS.iter().map(|c| c.as_str()).collect()
+}

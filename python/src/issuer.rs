@@ -1,0 +1,207 @@
+//! The local issuer (`tokenkeeper-issuer`), in-process, for `tokenkeeper.testing.LocalIssuer`:
+//! users' test suites get an Auth0-compatible server on 127.0.0.1 without a Rust toolchain.
+
+use std::sync::{Mutex, MutexGuard};
+
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+use tokenkeeper_issuer::{Api, Fault as CoreFault, Issuer as CoreIssuer};
+
+/// A running local issuer; `tokenkeeper.testing.LocalIssuer` wraps it.
+#[pyclass(frozen, module = "tokenkeeper._native", name = "Issuer")]
+pub struct Issuer {
+    inner: Mutex<Option<CoreIssuer>>,
+    fixture: String,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Issuer {
+    fn with<R>(&self, f: impl FnOnce(&CoreIssuer) -> R) -> PyResult<R> {
+        match lock(&self.inner).as_ref() {
+            Some(i) => Ok(f(i)),
+            None => Err(PyRuntimeError::new_err("the local issuer was stopped")),
+        }
+    }
+}
+
+#[pymethods]
+impl Issuer {
+    /// Starts on 127.0.0.1 (`port` 0: any free port), on the core's runtime.
+    #[staticmethod]
+    #[pyo3(signature = (port=0))]
+    fn start(py: Python<'_>, port: u16) -> PyResult<Self> {
+        let issuer = py
+            .detach(|| {
+                tokenkeeper::runtime::block_on(async move {
+                    CoreIssuer::start_on(port).await.map_err(|e| {
+                        tokenkeeper::Error::Network(format!(
+                            "cannot start the local issuer on 127.0.0.1:{port}: {e}"
+                        ))
+                    })
+                })
+            })
+            .map_err(|e| crate::errors::to_py_err(py, e))?;
+        let fixture = serde_json::to_string(&issuer.fixture)
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        Ok(Self {
+            inner: Mutex::new(Some(issuer)),
+            fixture,
+        })
+    }
+
+    /// Stops serving (idempotent).
+    fn stop(&self) {
+        let issuer = lock(&self.inner).take();
+        drop(issuer);
+    }
+
+    #[getter]
+    fn running(&self) -> bool {
+        lock(&self.inner).is_some()
+    }
+
+    /// The fixture (URL, clients, their secrets and keys, APIs, organizations) as JSON.
+    #[getter]
+    fn fixture_json(&self) -> &str {
+        &self.fixture
+    }
+
+    /// Requests an endpoint (`token`, `jwks`…) received, faulted ones included.
+    #[pyo3(signature = (endpoint="token"))]
+    fn count(&self, endpoint: &str) -> PyResult<u64> {
+        self.with(|i| i.count(endpoint))
+    }
+
+    fn counts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let counts = self.with(|i| i.counts())?;
+        let d = PyDict::new(py);
+        for (k, v) in counts {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+
+    /// Queues a fault: a `Fault` or a dict of its fields (`endpoint`, `delay_ms`, `status`,
+    /// `body`, `headers`, `body_bytes`, `drop_connection`, `times`).
+    fn inject(&self, py: Python<'_>, fault: &Bound<'_, PyAny>) -> PyResult<()> {
+        let fault = if let Ok(f) = fault.cast::<Fault>() {
+            f.get().0.clone()
+        } else if fault.is_instance_of::<PyDict>() {
+            let json: String = py
+                .import("json")?
+                .call_method1("dumps", (fault,))?
+                .extract()?;
+            let mut f: CoreFault = serde_json::from_str(&json)
+                .map_err(|e| PyTypeError::new_err(format!("not a fault: {e}")))?;
+            // As the admin endpoint does: `token` unless said, at least once.
+            if f.endpoint.is_empty() {
+                f.endpoint = "token".into();
+            }
+            f.times = f.times.max(1);
+            f
+        } else {
+            return Err(PyTypeError::new_err("inject() takes a Fault or a dict"));
+        };
+        self.with(|i| i.inject(fault))
+    }
+
+    /// Registers (or replaces) an API.
+    #[pyo3(signature = (audience, scopes=Vec::new(), lifetime=86_400))]
+    fn add_api(&self, audience: String, scopes: Vec<String>, lifetime: u64) -> PyResult<()> {
+        // Through serde, as the admin endpoint does: fields the issuer adds later keep their
+        // defaults.
+        let api: Api = serde_json::from_value(serde_json::json!({
+            "audience": audience,
+            "scopes": scopes,
+            "lifetime": lifetime,
+        }))
+        .map_err(|e| PyTypeError::new_err(format!("not an API: {e}")))?;
+        self.with(|i| i.add_api(api))
+    }
+
+    /// Zeroes the counters and drops queued faults.
+    fn reset(&self) -> PyResult<()> {
+        self.with(|i| i.reset())
+    }
+
+    /// The JWKS document, as JSON.
+    fn jwks_json(&self) -> PyResult<String> {
+        self.with(|i| i.jwks().to_string())
+    }
+
+    fn __repr__(&self) -> String {
+        let url = self.with(|i| i.url().to_string());
+        match url {
+            Ok(u) => format!("Issuer(url='{u}')"),
+            Err(_) => "Issuer(stopped)".into(),
+        }
+    }
+}
+
+/// A fault for the local issuer's next requests (builders as in the Rust crate).
+#[pyclass(frozen, module = "tokenkeeper.testing", name = "Fault")]
+#[derive(Clone)]
+pub struct Fault(CoreFault);
+
+#[pymethods]
+impl Fault {
+    /// `status` with an Auth0-style error body `{"error", "error_description"}`.
+    #[staticmethod]
+    fn status(status: u16, error: &str, description: &str) -> Self {
+        Self(CoreFault::status(status, error, description))
+    }
+
+    /// Auth0's 429 with `Retry-After` (seconds).
+    #[staticmethod]
+    fn rate_limited(retry_after: u64) -> Self {
+        Self(CoreFault::rate_limited(retry_after))
+    }
+
+    /// Any status and raw body.
+    #[staticmethod]
+    fn raw(status: u16, body: &str) -> Self {
+        Self(CoreFault::raw(status, body))
+    }
+
+    /// Wait `ms` milliseconds before answering normally.
+    #[staticmethod]
+    fn delay(ms: u64) -> Self {
+        Self(CoreFault::delay(ms))
+    }
+
+    /// A 200 body of `size` bytes.
+    #[staticmethod]
+    fn oversized(size: usize) -> Self {
+        Self(CoreFault::oversized(size))
+    }
+
+    /// Break the connection instead of answering.
+    #[staticmethod]
+    fn drop_connection() -> Self {
+        Self(CoreFault::drop_connection())
+    }
+
+    /// Applies to the next `n` requests.
+    fn times(&self, n: u32) -> Self {
+        Self(self.0.clone().times(n))
+    }
+
+    /// For another endpoint than `token`.
+    fn on(&self, endpoint: &str) -> Self {
+        Self(self.0.clone().on(endpoint))
+    }
+
+    /// Adds a response header.
+    fn header(&self, name: &str, value: &str) -> Self {
+        Self(self.0.clone().header(name, value))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let json = serde_json::to_string(&self.0).unwrap_or_default();
+        Ok(format!("Fault({})", PyString::new(py, &json).repr()?))
+    }
+}

@@ -1,0 +1,117 @@
+//! `tokenkeeper.Token`: a core token with its Python values built once, when it is fetched.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyString;
+
+/// An access token. `str(token)` is the access token (so `f"Bearer {token}"` works);
+/// `repr(token)` never shows it.
+#[pyclass(frozen, module = "tokenkeeper", name = "Token")]
+pub struct Token {
+    inner: tokenkeeper::Token,
+    access_token: Py<PyString>,
+    /// `Bearer <token>`, built once: a header for the price of an attribute read.
+    authorization_header: Py<PyString>,
+    expires_at: Py<PyAny>,
+}
+
+impl Token {
+    /// Built once per fetched token; every cache hit returns the same object.
+    pub(crate) fn new(py: Python<'_>, inner: tokenkeeper::Token) -> PyResult<Self> {
+        Ok(Self {
+            access_token: PyString::new(py, inner.access_token()).unbind(),
+            authorization_header: PyString::new(py, &inner.authorization_header()).unbind(),
+            expires_at: utc_datetime(py, inner.expires_at_unix())?.unbind(),
+            inner,
+        })
+    }
+}
+
+static FROMTIMESTAMP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static UTC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// A timezone-aware UTC `datetime` (abi3 has no C datetime API: through Python).
+pub(crate) fn utc_datetime(py: Python<'_>, unix: f64) -> PyResult<Bound<'_, PyAny>> {
+    let from = FROMTIMESTAMP.get_or_try_init(py, || {
+        py.import("datetime")?
+            .getattr("datetime")?
+            .getattr("fromtimestamp")
+            .map(Bound::unbind)
+    })?;
+    let utc = UTC.get_or_try_init(py, || {
+        py.import("datetime")?
+            .getattr("timezone")?
+            .getattr("utc")
+            .map(Bound::unbind)
+    })?;
+    from.bind(py).call1((unix, utc))
+}
+
+/// Python's `repr` of an optional string.
+fn py_repr(py: Python<'_>, s: Option<&str>) -> PyResult<String> {
+    match s {
+        Some(s) => Ok(PyString::new(py, s).repr()?.to_string()),
+        None => Ok("None".into()),
+    }
+}
+
+#[pymethods]
+impl Token {
+    /// The access token itself (a secret: do not log it).
+    #[getter]
+    fn access_token(&self, py: Python<'_>) -> Py<PyString> {
+        self.access_token.clone_ref(py)
+    }
+
+    /// `Bearer`, as the server spelled it.
+    #[getter]
+    fn token_type(&self) -> &str {
+        self.inner.token_type()
+    }
+
+    /// Lifetime granted by the server, in seconds.
+    #[getter]
+    fn expires_in(&self) -> u64 {
+        self.inner.expires_in()
+    }
+
+    /// When the token expires: a timezone-aware UTC `datetime`, measured from when the request
+    /// was sent (never late).
+    #[getter]
+    fn expires_at(&self, py: Python<'_>) -> Py<PyAny> {
+        self.expires_at.clone_ref(py)
+    }
+
+    /// Granted scopes (space-separated, sorted), when the server said.
+    #[getter]
+    fn scope(&self) -> Option<&str> {
+        self.inner.scope()
+    }
+
+    /// Seconds left before expiry (0.0 once expired).
+    #[getter]
+    fn remaining(&self) -> f64 {
+        self.inner.remaining().as_secs_f64()
+    }
+
+    /// `"Bearer <access token>"`, ready for an `Authorization` header (built once per token).
+    #[getter]
+    fn authorization_header(&self, py: Python<'_>) -> Py<PyString> {
+        self.authorization_header.clone_ref(py)
+    }
+
+    fn __str__(&self, py: Python<'_>) -> Py<PyString> {
+        self.access_token.clone_ref(py)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let at = self.expires_at.bind(py).call_method0("isoformat")?;
+        Ok(format!(
+            "Token(token_type={}, expires_in={}, expires_at='{}', scope={}, access_token=[redacted])",
+            py_repr(py, Some(self.inner.token_type()))?,
+            self.inner.expires_in(),
+            at,
+            py_repr(py, self.inner.scope())?,
+        ))
+    }
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Python: builds the wheel with `pip install .` (maturin, release) into a virtualenv under
+# target/, installs the test tools, and runs pytest against the INSTALLED package (real HTTP to
+# the local issuer that ships in the wheel). Ends with "python: N passed, N failed".
+#
+# Idempotent; installs what it needs (python3-venv from Debian if missing). A missing Rust or
+# Python toolchain is a failure, never a skip.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+venv=$root/target/python-venv
+report=$root/target/python-junit.xml
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+
+finish() { # passed failed
+  echo "python: $1 passed, $2 failed"
+  [ "$2" -eq 0 ] && [ "$1" -gt 0 ]
+  exit $?
+}
+
+[ -d "$HOME/.cargo/bin" ] && PATH=$HOME/.cargo/bin:$PATH
+if ! command -v cargo >/dev/null; then
+  echo "python: cargo not found: the wheel cannot be built"; finish 0 1
+fi
+py=${PYTHON:-python3}
+if ! command -v "$py" >/dev/null; then
+  echo "python: $py not found: installing it"
+  (apt-get update -qq && apt-get install -y -qq python3 python3-venv) >/dev/null || { echo "python: cannot install python3"; finish 0 1; }
+fi
+if ! "$py" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+  echo "python: $("$py" --version) is older than 3.10"; finish 0 1
+fi
+
+# The virtualenv: made once, remade if its interpreter went away.
+if ! "$venv/bin/python" -c 'import pip' >/dev/null 2>&1; then
+  rm -rf "$venv"
+  if ! "$py" -m venv "$venv" >/dev/null 2>&1; then
+    echo "python: no venv module: installing python3-venv"
+    rm -rf "$venv"
+    (apt-get update -qq && apt-get install -y -qq python3-venv python3-pip) >/dev/null || { echo "python: cannot install python3-venv"; finish 0 1; }
+    "$py" -m venv "$venv" || { echo "python: cannot create $venv"; finish 0 1; }
+  fi
+  "$venv/bin/python" -m pip install -q --upgrade pip || { echo "python: cannot upgrade pip"; finish 0 1; }
+fi
+pip=("$venv/bin/python" -m pip)
+
+"${pip[@]}" install -q pytest pytest-timeout requests httpx mypy || { echo "python: cannot install the test tools"; finish 0 1; }
+
+# The real user path: `pip install .` at the root (maturin as the PEP 517 backend, release).
+echo "building and installing the wheel (pip install .)"
+start=$SECONDS
+if ! "${pip[@]}" install -q --force-reinstall --no-deps "$root"; then
+  echo "python: pip install . failed"; finish 0 1
+fi
+echo "wheel built and installed in $((SECONDS - start)) s"
+
+# From the root with the venv's pytest: the source tree is not on sys.path, so the tests
+# import the installed package (python/tests/conftest.py checks that).
+rm -f "$report"
+timeout 1200 "$venv/bin/pytest" python/tests -p no:cacheprovider -q -rfE \
+  --timeout=180 --junitxml="$report"
+rc=$?
+
+passed=0 failed=0
+if [ -f "$report" ]; then
+  read -r passed failed < <("$venv/bin/python" - "$report" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+t = f = e = s = 0
+for su in suites:
+    t += int(su.get("tests", 0)); f += int(su.get("failures", 0))
+    e += int(su.get("errors", 0)); s += int(su.get("skipped", 0))
+print(t - f - e - s, f + e)
+EOF
+  )
+fi
+passed=${passed:-0} failed=${failed:-0}
+if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  # exit 5 (no tests ran), an interrupted run, a crash: all failures
+  echo "python: pytest exited with $rc"; failed=1
+fi
+finish "$passed" "$failed"

@@ -1,0 +1,244 @@
+"""The public API of the package: names, the client, the token, the cache, configuration."""
+
+from __future__ import annotations
+
+import datetime
+import time
+from pathlib import Path
+
+import pytest
+
+import tokenkeeper
+from tokenkeeper import (
+    ConfigError,
+    InvalidResponseError,
+    NetworkError,
+    OAuthError,
+    RateLimitedError,
+    Token,
+    TokenClient,
+    TokenkeeperError,
+)
+from tokenkeeper.testing import LocalIssuer
+
+from conftest import claims, verify_rs256
+
+
+def test_runs_against_the_installed_wheel() -> None:
+    source = Path(__file__).resolve().parents[1] / "tokenkeeper"
+    assert Path(tokenkeeper.__file__).resolve().parent != source
+    native = Path(tokenkeeper._native.__file__).name
+    assert native.startswith("_native.") and native.endswith(".abi3.so"), native
+
+
+def test_public_names() -> None:
+    for name in [
+        "TokenClient",
+        "Token",
+        "TokenkeeperError",
+        "OAuthError",
+        "RateLimitedError",
+        "NetworkError",
+        "InvalidResponseError",
+        "ConfigError",
+        "RequestTimeoutError",
+        "InvalidTokenError",
+        "ReauthenticationRequiredError",
+    ]:
+        assert name in tokenkeeper.__all__
+        assert getattr(tokenkeeper, name) is not None
+    for cls in (OAuthError, RateLimitedError, NetworkError, InvalidResponseError, ConfigError):
+        assert issubclass(cls, TokenkeeperError)
+    assert issubclass(ConfigError, ValueError)
+    assert tokenkeeper.__version__
+
+
+def test_get_token_returns_a_real_token(issuer: LocalIssuer, client: TokenClient) -> None:
+    tok = client.get_token(audience=issuer.audience, scope=None, organization=None)
+    assert isinstance(tok, Token)
+    assert tok.token_type == "Bearer"
+    assert tok.expires_in == 86400
+    assert tok.scope == "delete:things read:things write:things"
+    assert verify_rs256(tok.access_token, issuer.jwks())
+    c = claims(tok.access_token)
+    assert c["aud"] == issuer.audience and c["iss"] == issuer.issuer
+    assert c["sub"] == f"{issuer.client_id}@clients"
+    # expires_at: timezone-aware UTC datetime, measured from when the request was sent
+    assert tok.expires_at.tzinfo is not None
+    assert tok.expires_at.utcoffset() == datetime.timedelta(0)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    assert now + datetime.timedelta(seconds=86390) < tok.expires_at <= now + datetime.timedelta(seconds=86400)
+    assert abs(tok.expires_at.timestamp() - c["exp"]) < 2
+    assert 86390 < tok.remaining <= 86400
+
+
+def test_str_is_the_access_token_and_repr_hides_it(issuer: LocalIssuer, client: TokenClient) -> None:
+    tok = client.get_token(issuer.audience)
+    assert str(tok) == tok.access_token
+    assert f"Bearer {tok}" == f"Bearer {tok.access_token}" == tok.authorization_header
+    r = repr(tok)
+    assert tok.access_token not in r
+    assert tok.access_token.split(".")[1] not in r
+    assert "redacted" in r and "Bearer" in r and "86400" in r
+    cr = repr(client)
+    assert issuer.client_secret not in cr
+    assert issuer.client_id in cr and "client_secret_post" in cr
+
+
+def test_tokens_cannot_be_made_from_python() -> None:
+    with pytest.raises(TypeError):
+        Token()  # type: ignore[call-arg]
+
+
+def test_second_call_is_a_cache_hit_returning_the_same_object(issuer: LocalIssuer, client: TokenClient) -> None:
+    first = client.get_token(issuer.audience)
+    second = client.get_token(issuer.audience)
+    assert second is first
+    assert issuer.count("token") == 1
+    s = client.stats()
+    assert s == {"tokens_minted": 1, "cache_hits": 1, "refreshes": 0, "errors": 0}
+
+
+def test_the_cache_is_shared_by_clients_with_the_same_key(issuer: LocalIssuer) -> None:
+    a, b = issuer.client(), issuer.client()
+    ta = a.get_token(issuer.audience)
+    tb = b.get_token(issuer.audience)
+    assert tb.access_token == ta.access_token
+    assert issuer.count("token") == 1
+    assert b.stats()["cache_hits"] == 1 and b.stats()["tokens_minted"] == 0
+
+
+def test_scope_order_does_not_matter_but_scope_does(issuer: LocalIssuer, client: TokenClient) -> None:
+    ab = client.get_token(issuer.audience, scope="read:things write:things")
+    ba = client.get_token(issuer.audience, scope="write:things  read:things")
+    as_list = client.get_token(issuer.audience, scope=["write:things", "read:things"])
+    assert ab.access_token == ba.access_token == as_list.access_token
+    assert ab.scope == "read:things write:things"
+    other = client.get_token(issuer.audience, scope="read:things")
+    assert other.access_token != ab.access_token
+    assert issuer.count("token") == 2
+    with pytest.raises(TypeError):
+        client.get_token(issuer.audience, scope=42)  # type: ignore[arg-type]
+
+
+def test_organization(issuer: LocalIssuer, client: TokenClient) -> None:
+    org = issuer.organizations[0]
+    tok = client.get_token(issuer.audience, organization=org["name"])
+    c = claims(tok.access_token)
+    assert c["org_id"] == org["id"] and c["org_name"] == org["name"]
+    plain = client.get_token(issuer.audience)
+    assert "org_id" not in claims(plain.access_token)
+    with pytest.raises(OAuthError) as e:
+        client.get_token(issuer.audience, organization="no-such-org")
+    assert e.value.error == "invalid_request"
+
+
+def test_default_audience(issuer: LocalIssuer) -> None:
+    c = issuer.client(audience=issuer.audience)
+    tok = c.get_token()
+    assert claims(tok.access_token)["aud"] == issuer.audience
+    assert c.get_token() is tok
+    with pytest.raises(ConfigError, match="audience"):
+        issuer.client().get_token()
+    with pytest.raises(ConfigError, match="audience"):
+        issuer.client().get_token("   ")
+
+
+def test_from_env(issuer: LocalIssuer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTH0_DOMAIN", issuer.domain)
+    monkeypatch.setenv("AUTH0_CLIENT_ID", issuer.client_id)
+    monkeypatch.setenv("AUTH0_CLIENT_SECRET", issuer.client_secret)
+    monkeypatch.setenv("AUTH0_AUDIENCE", issuer.audience)
+    c = TokenClient.from_env(timeout=5.0)
+    assert c.domain == issuer.domain and c.client_id == issuer.client_id
+    tok = c.get_token()
+    assert claims(tok.access_token)["aud"] == issuer.audience
+    monkeypatch.delenv("AUTH0_CLIENT_SECRET")
+    with pytest.raises(ConfigError, match="AUTH0_CLIENT_SECRET"):
+        TokenClient.from_env()
+
+
+def test_client_secret_basic(issuer: LocalIssuer) -> None:
+    c = issuer.client(auth_method="client_secret_basic")
+    assert c.auth_method == "client_secret_basic"
+    c.get_token(issuer.audience)
+    assert issuer.counts().get("auth:client_secret_basic") == 1
+
+
+@pytest.mark.parametrize("alg", ["RS256", "PS256", "ES256"])
+def test_private_key_jwt(issuer: LocalIssuer, alg: str) -> None:
+    key = issuer.jwt_ec_private_key if alg == "ES256" else issuer.jwt_rsa_private_key
+    c = TokenClient(issuer.domain, issuer.jwt_client_id, private_key=key, private_key_alg=alg)
+    assert c.auth_method == "private_key_jwt"
+    assert key not in repr(c)
+    tok = c.get_token(issuer.audience)
+    assert claims(tok.access_token)["sub"] == f"{issuer.jwt_client_id}@clients"
+    assert issuer.counts().get("auth:private_key_jwt") == 1
+
+
+def test_domain_forms() -> None:
+    c = TokenClient("tenant.auth0.com", "id", "secret")
+    assert c.issuer == "https://tenant.auth0.com/"
+    assert c.token_url == "https://tenant.auth0.com/oauth/token"
+    c = TokenClient("https://login.example.com", "id", "secret")
+    assert c.issuer == "https://login.example.com/"
+    c = TokenClient("http://127.0.0.1:8080", "id", "secret")
+    assert c.token_url == "http://127.0.0.1:8080/oauth/token"
+
+
+def test_cached_and_invalidate(issuer: LocalIssuer, client: TokenClient) -> None:
+    assert client.cached(issuer.audience) is None
+    tok = client.get_token(issuer.audience)
+    assert client.cached(issuer.audience) is tok
+    client.invalidate(issuer.audience)
+    assert client.cached(issuer.audience) is None
+    fresh = client.get_token(issuer.audience)
+    assert fresh is not tok and fresh.access_token != tok.access_token
+    assert issuer.count("token") == 2
+
+
+def test_cache_off_fetches_every_time(issuer: LocalIssuer) -> None:
+    c = issuer.client(cache=False)
+    a = c.get_token(issuer.audience)
+    b = c.get_token(issuer.audience)
+    assert a.access_token != b.access_token
+    assert issuer.count("token") == 2
+
+
+def test_a_short_token_is_renewed_and_never_served_expired(issuer: LocalIssuer) -> None:
+    audience = "https://two-seconds.example.com"
+    issuer.add_api(audience, ["read:things"], lifetime=2)
+    c = issuer.client()
+    seen = set()
+    deadline = time.monotonic() + 3.5
+    while time.monotonic() < deadline:
+        tok = c.get_token(audience)
+        assert tok.remaining > 0, "a token was served after its expiry"
+        seen.add(tok.access_token)
+        time.sleep(0.05)
+    # 2 s tokens over 3.5 s: renewed, but not once per call
+    assert 2 <= len(seen) <= 4
+    assert 2 <= issuer.count("token") <= 4
+
+
+def test_the_issuer_fixture(issuer: LocalIssuer) -> None:
+    assert issuer.domain.startswith("http://127.0.0.1:")
+    assert issuer.issuer == issuer.domain + "/"
+    assert issuer.audiences == ["https://api.example.com", "https://short.example.com"]
+    assert issuer.organizations == [{"id": "org_4dK8wZqX2mN7pL1s", "name": "acme"}]
+    assert issuer.client_secret not in repr(issuer)
+    issuer.add_api("https://new.example.com", ["a"], lifetime=60)
+    tok = issuer.client().get_token("https://new.example.com")
+    assert tok.expires_in == 60 and tok.scope == "a"
+    assert issuer.count() == 1 and issuer.counts()["tokens_issued"] == 1
+    issuer.reset()
+    assert issuer.count() == 0
+    jwks = issuer.jwks()
+    assert jwks["keys"][0]["kty"] == "RSA"
+    issuer.stop()
+    issuer.stop()
+    assert not issuer.running
+    with pytest.raises(RuntimeError):
+        issuer.count()
+    with pytest.raises(NetworkError):
+        issuer.client(max_attempts=1).get_token("https://other.example.com")

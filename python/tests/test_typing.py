@@ -1,0 +1,91 @@
+"""The stubs match the native module (mypy.stubtest) and typed user code checks (mypy)."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+ALLOWLIST = Path(__file__).with_name("stubtest-allowlist.txt")
+# mypy runs in a temporary directory: its cache stays out of the work tree, and the source tree
+# is not on its path (the installed package is what gets checked).
+WORKDIR = tempfile.mkdtemp(prefix="tokenkeeper-mypy-")
+atexit.register(shutil.rmtree, WORKDIR, True)
+ENV = dict(os.environ, MYPY_CACHE_DIR=os.path.join(WORKDIR, "cache"))
+
+
+def test_stubtest() -> None:
+    p = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "tokenkeeper", "--allowlist", str(ALLOWLIST)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=ENV,
+        cwd=WORKDIR,
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_the_package_type_checks_strictly() -> None:
+    p = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "-p", "tokenkeeper"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=ENV,
+        cwd=WORKDIR,
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_typed_user_code(tmp_path: Path) -> None:
+    code = tmp_path / "user.py"
+    code.write_text(
+        textwrap.dedent(
+            """
+            import asyncio
+            import datetime
+            from tokenkeeper import TokenClient, Token, OAuthError, RateLimitedError
+            from tokenkeeper.testing import LocalIssuer, Fault
+
+            def use(client: TokenClient) -> str:
+                tok: Token = client.get_token(audience="https://api.example.com", scope=["a", "b"])
+                at: datetime.datetime = tok.expires_at
+                n: int = tok.expires_in
+                s: dict[str, int] = client.stats()
+                return f"Bearer {tok}" + at.isoformat() + str(n) + str(s)
+
+            async def use_async(client: TokenClient) -> Token:
+                return await client.get_token_async("https://api.example.com")
+
+            def errors() -> None:
+                try:
+                    pass
+                except RateLimitedError as e:
+                    r: float | None = e.retry_after
+                except OAuthError as e:
+                    code: str = e.error
+                    status: int = e.status
+
+            def issuer() -> None:
+                with LocalIssuer() as i:
+                    i.inject(Fault.rate_limited(3).times(2))
+                    c = i.client(timeout=1.0)
+                    use(c)
+            """
+        )
+    )
+    p = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(code)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=ENV,
+        cwd=WORKDIR,
+    )
+    assert p.returncode == 0, p.stdout + p.stderr

@@ -1,0 +1,8 @@
+"""``python -m tokenkeeper``: the same as the ``tokenkeeper`` command."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

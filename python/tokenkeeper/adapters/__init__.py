@@ -1,0 +1,6 @@
+"""HTTP client adapters: :mod:`tokenkeeper.adapters.requests` and :mod:`tokenkeeper.adapters.httpx`.
+
+Get them from a client with ``client.requests_auth(audience=…)`` and ``client.httpx_auth(audience=…)``.
+Each sets ``Authorization: Bearer <token>`` from the client's cache and, when the API answers
+401, drops that token (unless another caller already replaced it) and retries once with a new one.
+"""

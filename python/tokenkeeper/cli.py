@@ -1,0 +1,224 @@
+"""The ``tokenkeeper`` command.
+
+``tokenkeeper token --audience A [--scope S] [--organization O]`` prints an access token (for
+shell scripts and ``curl``); the client comes from flags or the ``AUTH0_DOMAIN``,
+``AUTH0_CLIENT_ID``, ``AUTH0_CLIENT_SECRET`` and ``AUTH0_AUDIENCE`` variables (flags win).
+
+``tokenkeeper demo`` runs the main job against an embedded local issuer and shows what
+happened.
+
+Errors: one line on stderr; exit status 2 for configuration and usage errors, 1 for any other
+failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import sys
+import threading
+import time
+from typing import Any, Sequence
+
+from . import __version__
+from ._native import Token, TokenClient
+from .errors import ConfigError, TokenkeeperError
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tokenkeeper",
+        description="Gets, caches and renews OAuth 2.0 access tokens the way Auth0 issues them.",
+    )
+    p.add_argument("--version", action="version", version=f"tokenkeeper {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    t = sub.add_parser(
+        "token",
+        help="print an access token",
+        description="Prints an access token for AUDIENCE (client credentials). The client "
+        "comes from the flags or from AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET, "
+        "AUTH0_AUDIENCE.",
+    )
+    env = os.environ.get
+    t.add_argument("--audience", "-a", default=env("AUTH0_AUDIENCE"), help="API identifier (default: $AUTH0_AUDIENCE)")
+    t.add_argument("--scope", "-s", help="space-separated scopes")
+    t.add_argument("--organization", "-o", help="organization name or id (org_…)")
+    t.add_argument("--domain", default=env("AUTH0_DOMAIN"), help="tenant domain or URL (default: $AUTH0_DOMAIN)")
+    t.add_argument("--client-id", default=env("AUTH0_CLIENT_ID"), help="default: $AUTH0_CLIENT_ID")
+    t.add_argument(
+        "--client-secret",
+        help="client secret (default: $AUTH0_CLIENT_SECRET; prefer the variable or "
+        "--client-secret-file: other users can read command lines)",
+    )
+    t.add_argument("--client-secret-file", help="read the client secret from this file")
+    t.add_argument("--private-key-file", help="PEM private key for private_key_jwt, instead of a secret")
+    t.add_argument("--private-key-alg", default="RS256", choices=["RS256", "PS256", "ES256"])
+    t.add_argument("--auth-method", choices=["client_secret_post", "client_secret_basic", "private_key_jwt"])
+    t.add_argument("--timeout", type=float, help="request timeout, seconds")
+    t.add_argument("--json", action="store_true", help="print the token and its details as JSON")
+
+    sub.add_parser(
+        "demo",
+        help="run the main job against an embedded local issuer",
+        description="Starts the local issuer that ships in the wheel, gets a token twice (the "
+        "second from the cache), shows its claims, single flight across threads, and the counters.",
+    )
+    return p
+
+
+def _read(path: str, what: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read().strip()
+    except OSError as e:
+        raise ConfigError(f"cannot read the {what} file {path!r}: {e.strerror}") from None
+
+
+def _client(args: argparse.Namespace) -> TokenClient:
+    if not args.domain:
+        raise ConfigError("no domain: pass --domain or set AUTH0_DOMAIN")
+    if not args.client_id:
+        raise ConfigError("no client id: pass --client-id or set AUTH0_CLIENT_ID")
+    secret: str | None = None
+    key: str | None = None
+    if args.private_key_file:
+        key = _read(args.private_key_file, "private key")
+    elif args.client_secret_file:
+        secret = _read(args.client_secret_file, "client secret")
+    elif args.client_secret:
+        secret = args.client_secret
+    else:
+        secret = os.environ.get("AUTH0_CLIENT_SECRET") or None
+        if secret is None:
+            raise ConfigError(
+                "no credentials: set AUTH0_CLIENT_SECRET, or pass --client-secret-file, "
+                "--client-secret or --private-key-file"
+            )
+    return TokenClient(
+        args.domain,
+        args.client_id,
+        secret,
+        private_key=key,
+        private_key_alg=args.private_key_alg,
+        auth_method=args.auth_method,
+        audience=args.audience,
+        timeout=args.timeout,
+    )
+
+
+def _token_json(token: Token) -> dict[str, Any]:
+    return {
+        "access_token": token.access_token,
+        "token_type": token.token_type,
+        "expires_in": token.expires_in,
+        "expires_at": token.expires_at.isoformat(),
+        "scope": token.scope,
+    }
+
+
+def _cmd_token(args: argparse.Namespace) -> int:
+    client = _client(args)
+    token = client.get_token(args.audience, args.scope, args.organization)
+    if args.json:
+        print(json.dumps(_token_json(token)))
+    else:
+        print(token)
+    return 0
+
+
+def _claims(jwt: str) -> dict[str, Any]:
+    payload = jwt.split(".")[1]
+    data: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return data
+
+
+def _took(seconds: float) -> str:
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.1f} µs"
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .testing import LocalIssuer
+
+    with LocalIssuer() as issuer:
+        print(f"local issuer (embedded in the wheel) at {issuer.url}")
+        client = issuer.client()
+        print(f"client: {client!r}")
+        audience, scope = issuer.audience, "read:things write:things"
+        print(f"request: audience={audience!r} scope={scope!r}")
+
+        t0 = time.perf_counter()
+        first = client.get_token(audience=audience, scope=scope)
+        cold = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        second = client.get_token(audience=audience, scope=scope)
+        warm = time.perf_counter() - t0
+        after_two = issuer.count("token")
+        cache_hit = second is first and after_two == 1
+
+        print(f"first call:  {_took(cold)}, from the token endpoint")
+        print(
+            f"second call: {_took(warm)}, "
+            + ("a cache hit: the same token, no request" if cache_hit else "NOT a cache hit")
+        )
+        print(f"token: {first!r}")
+        claims = _claims(first.access_token)
+        print("claims:")
+        print(json.dumps(claims, indent=2, sort_keys=True))
+        checks = {
+            "iss is the issuer": claims.get("iss") == issuer.issuer,
+            "aud is the audience": claims.get("aud") == audience,
+            "scope as asked": sorted(str(claims.get("scope", "")).split()) == sorted(scope.split()),
+            "sub is the client": claims.get("sub") == f"{issuer.client_id}@clients",
+        }
+        print("checks: " + ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in checks.items()))
+
+        n_threads, barrier = 32, threading.Barrier(32)
+        results: list[Token] = []
+
+        def worker() -> None:
+            barrier.wait()
+            results.append(client.get_token(audience=audience, scope="read:things"))
+
+        threads = [threading.Thread(target=worker) for _ in range(n_threads)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        stampede = issuer.count("token") - after_two
+        one_flight = stampede == 1 and len({id(t) for t in results}) == 1
+        print(f"{n_threads} threads at once on another scope: {stampede} request(s) reached the token endpoint")
+        print(f"token endpoint requests in all: {issuer.count('token')}")
+        print(f"counters: {client.stats()}")
+    ok = cache_hit and one_flight and all(checks.values())
+    print("demo: ok" if ok else "demo: FAILED")
+    return 0 if ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "token":
+            return _cmd_token(args)
+        return _cmd_demo(args)
+    except ConfigError as e:
+        print(f"tokenkeeper: {e}", file=sys.stderr)
+        return 2
+    except TokenkeeperError as e:
+        print(f"tokenkeeper: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("tokenkeeper: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

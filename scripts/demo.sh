@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: start the embedded local issuer, get a token twice (the second from the cache),
-# validate and show its claims, and show the counters.
+# The main job: install the wheel, start the embedded local issuer, get a token twice (the
+# second from the cache), show its claims and the counters. The Rust version of the same job:
+# `cargo run -p tokenkeeper --example demo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec cargo run --quiet -p tokenkeeper --example demo
+exec bash python/demo.sh

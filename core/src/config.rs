@@ -304,11 +304,12 @@ impl ClientConfig {
         if self.client_id.trim().is_empty() {
             return Err(Error::config("client_id is empty"));
         }
-        let base = parse_base(&self.domain)?;
-        let token_url = match &self.token_url {
-            Some(u) => checked_url(u, "token_url")?,
-            None => base.join("oauth/token").expect("static path joins"),
-        };
+        let tenant = crate::tenant::Tenant::parse(&self.domain)?;
+        let token_url = crate::tenant::url_or(
+            self.token_url.as_deref(),
+            "token_url",
+            tenant.endpoint("oauth/token"),
+        )?;
         let method = match (&self.credentials, self.auth_method) {
             (Credentials::ClientSecret(s), m) => {
                 if s.expose_secret().is_empty() {
@@ -349,7 +350,7 @@ impl ClientConfig {
             return Err(Error::config("timeouts must be greater than zero"));
         }
         Ok(Resolved {
-            issuer: format!("{}/", base.as_str().trim_end_matches('/')),
+            issuer: tenant.issuer(),
             token_url,
             method,
         })
@@ -363,28 +364,6 @@ pub(crate) struct Resolved {
     pub issuer: String,
     pub token_url: Url,
     pub method: AuthMethod,
-}
-
-/// `tenant.auth0.com` → `https://tenant.auth0.com/`; a URL is kept, provided it is safe.
-fn parse_base(domain: &str) -> Result<Url> {
-    let d = domain.trim();
-    if d.is_empty() {
-        return Err(Error::config("domain is empty"));
-    }
-    let full = if d.contains("://") {
-        d.to_string()
-    } else {
-        format!("https://{d}")
-    };
-    let mut url = checked_url(&full, "domain")?;
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::config("domain must not have a query or fragment"));
-    }
-    if !url.path().ends_with('/') {
-        let p = format!("{}/", url.path());
-        url.set_path(&p);
-    }
-    Ok(url)
 }
 
 /// HTTPS, or HTTP to a loopback host; no credentials in the URL.

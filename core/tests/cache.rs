@@ -144,12 +144,21 @@ async fn single_flight_64_threads() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_fetch_reaches_every_waiter_once() {
     let i = issuer().await;
-    i.inject(Fault::status(400, "invalid_request", "nope").times(10));
+    // The slow answer keeps the one fetch in flight until all 16 callers have joined it; a
+    // caller arriving after the failure would (rightly) start a fetch of its own.
+    i.inject(Fault {
+        delay_ms: 500,
+        ..Fault::status(400, "invalid_request", "nope").times(10)
+    });
     let c = client(&i);
+    let barrier = Arc::new(tokio::sync::Barrier::new(16));
     let tasks: Vec<_> = (0..16)
         .map(|_| {
-            let c = c.clone();
-            tokio::spawn(async move { c.get_token(&api()).await })
+            let (c, b) = (c.clone(), barrier.clone());
+            tokio::spawn(async move {
+                b.wait().await;
+                c.get_token(&api()).await
+            })
         })
         .collect();
     for t in tasks {

@@ -39,17 +39,20 @@ pub(crate) struct Fetched {
     pub sent: Instant,
 }
 
+/// The application's own keys (not attacker-chosen), so the fast non-keyed hash is fine.
+type Map<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
+
 /// Maps are read without locks (`ArcSwap` snapshots) and copied on insert, which only happens
 /// the first time a key is seen.
 #[derive(Default)]
 pub(crate) struct Cache {
-    clients: ArcSwap<HashMap<ClientKey, Arc<ClientSlots>>>,
+    clients: ArcSwap<Map<ClientKey, Arc<ClientSlots>>>,
     insert: Mutex<()>,
 }
 
 #[derive(Default)]
 pub(crate) struct ClientSlots {
-    slots: ArcSwap<HashMap<TokenRequest, Arc<Slot>>>,
+    slots: ArcSwap<Map<TokenRequest, Arc<Slot>>>,
     insert: Mutex<()>,
 }
 
@@ -77,7 +80,7 @@ impl Cache {
             return c.clone();
         }
         let c = Arc::new(ClientSlots::default());
-        let mut map = HashMap::clone(&self.clients.load());
+        let mut map = Map::clone(&self.clients.load());
         map.insert(key, c.clone());
         self.clients.store(Arc::new(map));
         c
@@ -90,7 +93,7 @@ impl ClientSlots {
         if let Some(s) = self.slots.load().get(req) {
             return s.clone();
         }
-        let mut map = HashMap::clone(&self.slots.load());
+        let mut map = Map::clone(&self.slots.load());
         if map.len() >= 1024 {
             // Many distinct requests: forget the ones with nothing worth keeping.
             let now = Instant::now();

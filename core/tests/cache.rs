@@ -190,17 +190,20 @@ async fn refresh_ahead_serves_the_current_token_while_one_refresh_runs() {
     tokio::time::sleep(Duration::from_millis(2000)).await;
     i.inject(Fault::delay(800));
     // Every caller in the window gets the current token at once.
-    let t0 = Instant::now();
     let tasks: Vec<_> = (0..32)
         .map(|_| {
             let (c, r) = (c.clone(), req.clone());
             tokio::spawn(async move { c.get_token(&r).await.unwrap() })
         })
         .collect();
+    // The refresh takes 800 ms and yields a new token: a caller that got `first` did not
+    // wait for it.
     for t in tasks {
-        assert!(t.await.unwrap().ptr_eq(&first));
+        assert!(
+            t.await.unwrap().ptr_eq(&first),
+            "a caller waited for the refresh"
+        );
     }
-    assert!(t0.elapsed() < Duration::from_millis(500), "nobody waited");
     assert_eq!(c.stats().refreshes, 1);
     // The one refresh lands, and is then served.
     tokio::time::sleep(Duration::from_millis(1000)).await;

@@ -370,7 +370,8 @@ async fn a_slow_server_is_a_timeout() {
     let t0 = Instant::now();
     let r = short_timeout(&i, 300).get_token(&api()).await;
     assert!(matches!(r, Err(Error::Timeout(_))), "{r:?}");
-    assert!(t0.elapsed() < Duration::from_millis(1500));
+    // Well before the server's answer would have come.
+    assert!(t0.elapsed() < Duration::from_millis(1900));
 }
 
 // ---- invalid responses

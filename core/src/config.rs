@@ -299,6 +299,19 @@ impl ClientConfig {
         &self.client_id
     }
 
+    /// The cache policy in effect (so a binding can change one field and keep the rest).
+    pub fn cache(&self) -> &CachePolicy {
+        &self.cache
+    }
+
+    pub fn retry(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    pub fn http(&self) -> &HttpPolicy {
+        &self.http
+    }
+
     /// Checks every field and resolves the URLs.
     pub(crate) fn validate(&self) -> Result<Resolved> {
         if self.client_id.trim().is_empty() {

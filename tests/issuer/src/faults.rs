@@ -79,6 +79,16 @@ impl Fault {
         }
     }
 
+    /// Fills what a hand-built or deserialized fault left out: the `token` endpoint, and at
+    /// least one request.
+    pub fn normalized(mut self) -> Self {
+        if self.endpoint.is_empty() {
+            self.endpoint = "token".into();
+        }
+        self.times = self.times.max(1);
+        self
+    }
+
     pub fn times(mut self, n: u32) -> Self {
         self.times = n.max(1);
         self

@@ -360,7 +360,11 @@ impl Issuer {
     }
 
     pub fn inject(&self, fault: Fault) {
-        self.state.faults.lock().unwrap().push_back(fault);
+        self.state
+            .faults
+            .lock()
+            .unwrap()
+            .push_back(fault.normalized());
     }
 
     pub fn add_api(&self, api: Api) {
@@ -511,13 +515,7 @@ async fn add_faults(
         OneOrMany::Many(v) => v,
     };
     let mut q = state.faults.lock().unwrap();
-    for mut f in list {
-        if f.endpoint.is_empty() {
-            f.endpoint = "token".into();
-        }
-        f.times = f.times.max(1);
-        q.push_back(f);
-    }
+    q.extend(list.into_iter().map(Fault::normalized));
     Json(serde_json::json!({ "queued": q.len() }))
 }
 

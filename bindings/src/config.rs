@@ -175,19 +175,13 @@ impl From<ClientConfig> for tokenkeeper::ClientConfig {
         if let Some(u) = c.token_url {
             cfg = cfg.token_url(u);
         }
-        let mut http = tokenkeeper::HttpPolicy::default();
-        set(&mut http.connect_timeout, c.connect_timeout);
-        set(&mut http.request_timeout, c.request_timeout);
-        set(
-            &mut http.max_response_bytes,
-            c.max_response_bytes
-                .map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
+        let http = http_policy(c.connect_timeout, c.request_timeout, c.max_response_bytes);
+        let retry = retry_policy(
+            c.retry_max_attempts,
+            c.retry_initial_backoff,
+            c.retry_max_backoff,
+            c.retry_max_retry_after,
         );
-        let mut retry = tokenkeeper::RetryPolicy::default();
-        set(&mut retry.max_attempts, c.retry_max_attempts);
-        set(&mut retry.initial_backoff, c.retry_initial_backoff);
-        set(&mut retry.max_backoff, c.retry_max_backoff);
-        set(&mut retry.max_retry_after, c.retry_max_retry_after);
         let mut cache = tokenkeeper::CachePolicy::default();
         set(&mut cache.enabled, c.cache_enabled);
         set(&mut cache.expiry_margin, c.cache_expiry_margin);
@@ -200,7 +194,38 @@ impl From<ClientConfig> for tokenkeeper::ClientConfig {
     }
 }
 
-fn set<T>(field: &mut T, value: Option<T>) {
+/// The core's HTTP policy with the settings given (`None`: the core's default).
+pub(crate) fn http_policy(
+    connect_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
+    max_response_bytes: Option<u64>,
+) -> tokenkeeper::HttpPolicy {
+    let mut http = tokenkeeper::HttpPolicy::default();
+    set(&mut http.connect_timeout, connect_timeout);
+    set(&mut http.request_timeout, request_timeout);
+    set(
+        &mut http.max_response_bytes,
+        max_response_bytes.map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
+    );
+    http
+}
+
+/// The core's retry policy with the settings given (`None`: the core's default).
+pub(crate) fn retry_policy(
+    max_attempts: Option<u32>,
+    initial_backoff: Option<Duration>,
+    max_backoff: Option<Duration>,
+    max_retry_after: Option<Duration>,
+) -> tokenkeeper::RetryPolicy {
+    let mut retry = tokenkeeper::RetryPolicy::default();
+    set(&mut retry.max_attempts, max_attempts);
+    set(&mut retry.initial_backoff, initial_backoff);
+    set(&mut retry.max_backoff, max_backoff);
+    set(&mut retry.max_retry_after, max_retry_after);
+    retry
+}
+
+pub(crate) fn set<T>(field: &mut T, value: Option<T>) {
     if let Some(v) = value {
         *field = v;
     }

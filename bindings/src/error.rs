@@ -121,3 +121,86 @@ impl From<tokenkeeper::Error> for TokenError {
         }
     }
 }
+
+impl From<TokenCheck> for tokenkeeper::TokenCheck {
+    fn from(c: TokenCheck) -> Self {
+        use TokenCheck as C;
+        match c {
+            C::Malformed => Self::Malformed,
+            C::Algorithm => Self::Algorithm,
+            C::UnknownKey => Self::UnknownKey,
+            C::Signature => Self::Signature,
+            C::Issuer => Self::Issuer,
+            C::Audience => Self::Audience,
+            C::Expired => Self::Expired,
+            C::NotYetValid => Self::NotYetValid,
+            C::MissingClaim => Self::MissingClaim,
+            C::AuthorizedParty => Self::AuthorizedParty,
+            C::Organization => Self::Organization,
+            C::Nonce => Self::Nonce,
+            C::AuthTime => Self::AuthTime,
+            C::Jwks => Self::Jwks,
+        }
+    }
+}
+
+/// An error thrown by the host's `CredentialsStorage` (a `TokenException`/`TokenError` it threw
+/// on purpose) goes through the core unchanged, and comes back to the caller as itself.
+impl From<TokenError> for tokenkeeper::Error {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::OAuth {
+                error,
+                error_description,
+                status,
+            } => Self::OAuth {
+                error,
+                description: error_description,
+                status,
+            },
+            TokenError::RateLimited {
+                retry_after_seconds,
+                error_description,
+            } => Self::RateLimited {
+                retry_after: retry_after_seconds
+                    .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok()),
+                description: error_description,
+            },
+            TokenError::Network { detail } => Self::Network(detail),
+            TokenError::Timeout { detail } => Self::Timeout(detail),
+            TokenError::InvalidResponse { status, detail } => {
+                Self::InvalidResponse { status, detail }
+            }
+            TokenError::Config { detail } => Self::Config(detail),
+            TokenError::InvalidToken { check, detail } => Self::InvalidToken {
+                check: check.into(),
+                detail,
+            },
+            TokenError::ReauthenticationRequired {
+                error,
+                error_description,
+            } => Self::ReauthenticationRequired {
+                error,
+                description: error_description,
+            },
+        }
+    }
+}
+
+/// Any other exception or error thrown by the host's `CredentialsStorage` (an `IOException`, a
+/// Keychain `OSStatus`, …): uniffi hands it over as its text. It becomes `Config`, the cause the
+/// core gives a store that cannot work, with the host's message: the caller gets a typed error,
+/// never a panic or a hang.
+impl From<uniffi::UnexpectedUniFFICallbackError> for TokenError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        // Kotlin sends the whole stack trace: its first line is the exception and its message.
+        let first = e.reason.lines().next().unwrap_or("").trim();
+        let mut what: String = first.chars().take(300).collect();
+        if what.len() < first.len() {
+            what.push('…');
+        }
+        Self::Config {
+            detail: format!("the credentials storage failed: {what}"),
+        }
+    }
+}

@@ -51,9 +51,14 @@ start_issuer() {
   eval "$(python3 -c '
 import json, shlex, sys
 f = json.loads(sys.argv[1])
-for k in ("url", "client_id", "client_secret", "jwt_client_id", "jwt_rsa_private_key",
-          "jwt_ec_private_key", "ungranted_client_id", "ungranted_client_secret"):
+for k in ("url", "issuer", "client_id", "client_secret", "jwt_client_id", "jwt_rsa_private_key",
+          "jwt_ec_private_key", "ungranted_client_id", "ungranted_client_secret",
+          "public_client_id", "web_client_id", "web_client_secret", "redirect_uri"):
     print("export TK_%s=%s" % (k.upper(), shlex.quote(f[k])))
+extra = {"user_sub": f["user"]["sub"], "user_email": f["user"]["email"],
+         "org_id": f["organizations"][0]["id"], "org_name": f["organizations"][0]["name"]}
+for k, v in extra.items():
+    print("export TK_%s=%s" % (k.upper(), shlex.quote(v)))
 ' "$line")"
   echo "issuer at $TK_URL (pid $ISSUER_PID)"
 }

@@ -35,6 +35,19 @@ enum Fx {
     static let ecKey = env("TK_JWT_EC_PRIVATE_KEY")
     static let ungrantedId = env("TK_UNGRANTED_CLIENT_ID")
     static let ungrantedSecret = env("TK_UNGRANTED_CLIENT_SECRET")
+    /// `{url}/`: the `iss` of every token.
+    static let issuer = env("TK_ISSUER")
+    /// Sign-in apps: public (PKCE, rotating refresh tokens) and confidential (a secret).
+    static let publicClientId = env("TK_PUBLIC_CLIENT_ID")
+    static let webClientId = env("TK_WEB_CLIENT_ID")
+    static let webClientSecret = env("TK_WEB_CLIENT_SECRET")
+    /// `{url}/callback`, an allowed callback of both sign-in apps.
+    static let redirectUri = env("TK_REDIRECT_URI")
+    /// The user the test-mode /authorize signs in, a member of the organization.
+    static let userSub = env("TK_USER_SUB")
+    static let userEmail = env("TK_USER_EMAIL")
+    static let orgId = env("TK_ORG_ID")
+    static let orgName = env("TK_ORG_NAME")
     static let api = "https://api.example.com"
 }
 
@@ -54,7 +67,7 @@ final class Admin: @unchecked Sendable {
         session = URLSession(configuration: cfg)
     }
 
-    private func send(_ method: String, _ path: String, _ body: String? = nil) throws -> Data {
+    func send(_ method: String, _ path: String, _ body: String? = nil) throws -> Data {
         var req = URLRequest(url: URL(string: Fx.url + path)!)
         req.httpMethod = method
         if let body = body {
@@ -76,9 +89,12 @@ final class Admin: @unchecked Sendable {
     }
 
     /// Requests received by /oauth/token so far, faulted ones included.
-    func tokenRequests() throws -> Int {
+    func tokenRequests() throws -> Int { try count("token") }
+
+    /// A counter of /__admin/stats (`token`, `grant:refresh_token`, `refresh_reuse`, `userinfo`…).
+    func count(_ name: String) throws -> Int {
         let obj = try JSONSerialization.jsonObject(with: send("GET", "/__admin/stats"))
-        return ((obj as? [String: Any])?["token"] as? NSNumber)?.intValue ?? 0
+        return ((obj as? [String: Any])?[name] as? NSNumber)?.intValue ?? 0
     }
 
     func fault(_ fault: [String: Any]) throws {
@@ -354,8 +370,8 @@ test("Config: plain http off loopback, empty client id, bad PEM, bad policy, emp
 }
 
 test("every cause is its own case (InvalidToken carries the check)") {
-    // InvalidToken and ReauthenticationRequired come from validation and sign-in, which the core
-    // does not expose yet; the cases exist and are exhaustively matchable.
+    // Exhaustively matchable. InvalidToken and ReauthenticationRequired are produced by real
+    // rejections in SignIn.swift (verification, sign-in, the credentials manager).
     let all: [TokenError] = [
         .OAuth(error: "access_denied", errorDescription: nil, status: 403),
         .RateLimited(retryAfterSeconds: 1, errorDescription: nil),
@@ -516,9 +532,15 @@ await testAsync("objects used by async calls are released too") {
     try expectEq(start, liveObjects(), "live objects")
 }
 
+await signInTests(shared: shared, secrets: secrets)
+
 test("every object made by this suite (but the shared client) was released") {
     let now = liveObjects()
-    try expectEq(LiveObjects(clients: baseline.clients + 1, tokens: baseline.tokens, credentials: baseline.credentials), now, "live objects")
+    let b = baseline
+    let expected = LiveObjects(
+        clients: b.clients + 1, tokens: b.tokens, credentials: b.credentials, verifiers: b.verifiers, claims: b.claims,
+        signInClients: b.signInClients, transactions: b.transactions, userCredentials: b.userCredentials, managers: b.managers)
+    try expectEq(expected, now, "live objects")
 }
 
 print("swift: \(passed) passed, \(failed) failed")

@@ -1,0 +1,172 @@
+//! `CredentialsManager`: the core's manager of a signed-in user's credentials, over a storage the
+//! HOST implements in Kotlin or Swift (a uniffi foreign trait), adapted here to the core's
+//! `CredentialsStore`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::TokenError;
+use crate::signin::{SignInClient, UserCredentials};
+use crate::{live, on_runtime};
+
+/// Where a `CredentialsManager` keeps the user's credentials: implemented by the app (Keychain,
+/// Android Keystore/EncryptedSharedPreferences, a file…). Store `credentials.toJson()` and give
+/// it back with `UserCredentials.fromJson(json)`, or keep the tokens in any form and rebuild
+/// them with the `UserCredentials(…)` constructor.
+///
+/// The methods are called from any thread, often one of the library's own workers while a
+/// renewal is in progress: keep them short and thread-safe, and never call a blocking
+/// tokenkeeper method from inside one.
+///
+/// A method may throw a `TokenException`/`TokenError` of its choosing, which reaches the
+/// manager's caller unchanged; any other exception or error becomes `Config` with its message
+/// ("the credentials storage failed: …").
+#[uniffi::export(with_foreign)] // = `rust, foreign` in uniffi 0.32: Kotlin/Swift implement it
+pub trait CredentialsStorage: Send + Sync {
+    /// The saved credentials, if any.
+    fn load(&self) -> Result<Option<Arc<UserCredentials>>, TokenError>;
+    /// Replaces the saved credentials (atomically, if the medium allows).
+    fn save(&self, credentials: Arc<UserCredentials>) -> Result<(), TokenError>;
+    /// Forgets them (sign-out).
+    fn clear(&self) -> Result<(), TokenError>;
+}
+
+/// The host's storage as the core's `CredentialsStore`.
+struct HostStore(Arc<dyn CredentialsStorage>);
+
+impl tokenkeeper::CredentialsStore for HostStore {
+    fn load(&self) -> tokenkeeper::Result<Option<tokenkeeper::UserCredentials>> {
+        Ok(self.0.load()?.map(|c| c.inner.clone()))
+    }
+
+    fn save(&self, credentials: &tokenkeeper::UserCredentials) -> tokenkeeper::Result<()> {
+        Ok(self.0.save(UserCredentials::wrap(credentials.clone()))?)
+    }
+
+    fn clear(&self) -> tokenkeeper::Result<()> {
+        Ok(self.0.clear()?)
+    }
+}
+
+/// A manager's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct CredentialsStats {
+    /// Refresh-token grants sent.
+    pub renewals: u64,
+    /// Renewals that returned a new refresh token.
+    pub rotations: u64,
+    /// Calls answered with the stored credentials, no renewal needed.
+    pub hits: u64,
+}
+
+impl From<tokenkeeper::CredentialsStats> for CredentialsStats {
+    fn from(s: tokenkeeper::CredentialsStats) -> Self {
+        Self {
+            renewals: s.renewals,
+            rotations: s.rotations,
+            hits: s.hits,
+        }
+    }
+}
+
+/// Keeps a signed-in user's credentials valid: `credentials(minTtl, scope)` gives the stored
+/// ones while they last, and renews them with the refresh token otherwise. Concurrent callers
+/// share one renewal; a rotated refresh token replaces the old one in the storage before the
+/// call returns, and a rotated-out one is never sent again. When the user must sign in again
+/// (no credentials, no refresh token, refresh token refused) the error is
+/// `ReauthenticationRequired`.
+///
+/// One per user and storage; safe to share between threads. It holds the storage until it is
+/// released (`close()`/`use {}` in Kotlin, the last reference in Swift).
+#[derive(uniffi::Object)]
+#[uniffi::export(Display, Debug)]
+pub struct CredentialsManager {
+    core: tokenkeeper::CredentialsManager,
+    _live: live::Guard,
+}
+
+#[uniffi::export]
+impl CredentialsManager {
+    #[uniffi::constructor]
+    pub fn new(sign_in: Arc<SignInClient>, storage: Arc<dyn CredentialsStorage>) -> Arc<Self> {
+        let store = Arc::new(HostStore(storage));
+        Arc::new(Self {
+            core: tokenkeeper::CredentialsManager::new(sign_in.core.clone(), store),
+            _live: live::MANAGERS.track(),
+        })
+    }
+
+    /// Valid credentials, waiting on the calling thread: the stored ones when the access token
+    /// has at least `minTtl` left and carries every scope of `scope`, otherwise renewed with the
+    /// refresh token (asking for `scope` when given). A `minTtl` longer than a renewed token
+    /// lives is `Config` (after the renewal, which is kept).
+    #[uniffi::method(default(scope))]
+    pub fn credentials(
+        &self,
+        min_ttl: Duration,
+        scope: Option<String>,
+    ) -> Result<Arc<UserCredentials>, TokenError> {
+        let c = self.core.credentials_blocking(min_ttl, scope.as_deref())?;
+        Ok(UserCredentials::wrap(c))
+    }
+
+    #[uniffi::method(default(scope))]
+    pub async fn credentials_async(
+        &self,
+        min_ttl: Duration,
+        scope: Option<String>,
+    ) -> Result<Arc<UserCredentials>, TokenError> {
+        let core = self.core.clone();
+        let c =
+            on_runtime(async move { core.credentials(min_ttl, scope.as_deref()).await }).await?;
+        Ok(UserCredentials::wrap(c))
+    }
+
+    /// Renews now, whatever the access token's lifetime (after an API rejected it, say).
+    pub fn renew(&self) -> Result<Arc<UserCredentials>, TokenError> {
+        Ok(UserCredentials::wrap(self.core.renew_blocking()?))
+    }
+
+    pub async fn renew_async(&self) -> Result<Arc<UserCredentials>, TokenError> {
+        let core = self.core.clone();
+        let c = on_runtime(async move { core.renew().await }).await?;
+        Ok(UserCredentials::wrap(c))
+    }
+
+    /// Saves credentials obtained at sign-in (through the storage).
+    pub fn save(&self, credentials: Arc<UserCredentials>) -> Result<(), TokenError> {
+        Ok(self.core.save(&credentials.inner)?)
+    }
+
+    /// Whether there are stored credentials that are valid, or can be renewed.
+    pub fn has_credentials(&self) -> Result<bool, TokenError> {
+        Ok(self.core.has_credentials()?)
+    }
+
+    /// The stored credentials as they are, without renewing.
+    pub fn stored(&self) -> Result<Option<Arc<UserCredentials>>, TokenError> {
+        Ok(self.core.stored()?.map(UserCredentials::wrap))
+    }
+
+    /// Signs out locally: clears the storage and forgets everything in memory.
+    pub fn clear(&self) -> Result<(), TokenError> {
+        Ok(self.core.clear()?)
+    }
+
+    pub fn stats(&self) -> CredentialsStats {
+        self.core.stats().into()
+    }
+}
+
+impl fmt::Display for CredentialsManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.core, f)
+    }
+}
+
+impl fmt::Debug for CredentialsManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.core, f)
+    }
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, in Python: installs the wheel (`pip install .`) into a virtualenv under target/
 # if needed, then runs `tokenkeeper demo` (an embedded local issuer, a token twice, the second
-# from the cache, its claims, single flight across threads, the counters).
+# from the cache, its claims, the token verified with TokenVerifier against the issuer's JWKS
+# and a tampered copy rejected, single flight across threads, the counters).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=target/python-venv

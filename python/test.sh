@@ -44,7 +44,9 @@ if ! "$venv/bin/python" -c 'import pip' >/dev/null 2>&1; then
 fi
 pip=("$venv/bin/python" -m pip)
 
-"${pip[@]}" install -q pytest pytest-timeout requests httpx mypy || { echo "python: cannot install the test tools"; finish 0 1; }
+# PyJWT and authlib: the verification benchmark's peers, for its smoke test (authlib.jose goes
+# away in authlib 2).
+"${pip[@]}" install -q pytest pytest-timeout requests httpx mypy "pyjwt[crypto]>=2.8,<3" "authlib>=1.3,<2" || { echo "python: cannot install the test tools"; finish 0 1; }
 
 # The real user path: `pip install .` at the root (maturin as the PEP 517 backend, release).
 echo "building and installing the wheel (pip install .)"

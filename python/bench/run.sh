@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Python benchmark (not a test): a bench-only virtualenv under target/ with tokenkeeper
 # (`pip install .`) and the peers from PyPI, then bench.py; the report goes to
-# python/bench/RESULTS.md. About two minutes on the project's 2-core machine.
+# python/bench/RESULTS.md. About three minutes on the project's 2-core machine. Arguments go to
+# bench.py (`--only verify`, `--quick`…; with `--only`, the report holds only that part).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv=target/python-bench-venv
@@ -11,6 +12,6 @@ if ! "$venv/bin/python" -c 'import pip' >/dev/null 2>&1; then
   python3 -m venv "$venv"
   "$venv/bin/python" -m pip install -q --upgrade pip
 fi
-"$venv/bin/python" -m pip install -q httpx-auth authlib auth0-python msal requests httpx
+"$venv/bin/python" -m pip install -q httpx-auth auth0-python msal requests httpx "pyjwt[crypto]>=2.8,<3" "authlib>=1.3,<2"
 "$venv/bin/python" -m pip install -q --force-reinstall --no-deps .
 BENCH_COMMAND="python/bench/run.sh${*:+ $*}" "$venv/bin/python" python/bench/bench.py --out python/bench/RESULTS.md "$@"

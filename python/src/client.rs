@@ -96,7 +96,7 @@ struct Options {
     max_response_bytes: Option<i64>,
 }
 
-fn seconds(name: &str, secs: Option<f64>, default: Duration) -> Result<Duration, Error> {
+pub(crate) fn seconds(name: &str, secs: Option<f64>, default: Duration) -> Result<Duration, Error> {
     match secs {
         None => Ok(default),
         Some(s) if s.is_finite() && s >= 0.0 => Duration::try_from_secs_f64(s)
@@ -107,7 +107,7 @@ fn seconds(name: &str, secs: Option<f64>, default: Duration) -> Result<Duration,
     }
 }
 
-fn count<T: TryFrom<i64>>(name: &str, n: Option<i64>, default: T) -> Result<T, Error> {
+pub(crate) fn count<T: TryFrom<i64>>(name: &str, n: Option<i64>, default: T) -> Result<T, Error> {
     match n {
         None => Ok(default),
         Some(n) => {
@@ -163,7 +163,7 @@ impl Options {
     }
 }
 
-fn credentials(
+pub(crate) fn credentials(
     client_secret: Option<String>,
     private_key: Option<String>,
     private_key_alg: &str,
@@ -193,7 +193,9 @@ static REQUESTS_AUTH: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static HTTPX_AUTH: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// `scope` as a string: a str as is, a sequence of str joined with spaces.
-fn scope_text<'a>(scope: Option<&'a Bound<'_, PyAny>>) -> PyResult<Option<Cow<'a, str>>> {
+pub(crate) fn scope_text<'a>(
+    scope: Option<&'a Bound<'_, PyAny>>,
+) -> PyResult<Option<Cow<'a, str>>> {
     let Some(scope) = scope else {
         return Ok(None);
     };
@@ -582,4 +584,32 @@ impl TokenClient {
             r(self.core.auth_method().as_str())?,
         ))
     }
+}
+
+/// The HTTP and retry knobs shared by `TokenVerifier` and `SignInClient` (seconds; `None` keeps
+/// the core's default). The core validates the result.
+pub(crate) fn http_retry(
+    timeout: Option<f64>,
+    connect_timeout: Option<f64>,
+    max_attempts: Option<i64>,
+    max_retry_after: Option<f64>,
+    max_response_bytes: Option<i64>,
+) -> Result<(HttpPolicy, RetryPolicy), Error> {
+    let h = HttpPolicy::default();
+    let http = HttpPolicy {
+        request_timeout: seconds("timeout", timeout, h.request_timeout)?,
+        connect_timeout: seconds("connect_timeout", connect_timeout, h.connect_timeout)?,
+        max_response_bytes: count(
+            "max_response_bytes",
+            max_response_bytes,
+            h.max_response_bytes,
+        )?,
+    };
+    let r = RetryPolicy::default();
+    let retry = RetryPolicy {
+        max_attempts: count("max_attempts", max_attempts, r.max_attempts)?,
+        max_retry_after: seconds("max_retry_after", max_retry_after, r.max_retry_after)?,
+        ..r
+    };
+    Ok((http, retry))
 }

@@ -3,10 +3,10 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
-use tokenkeeper_issuer::{Api, Fault as CoreFault, Issuer as CoreIssuer};
+use tokenkeeper_issuer::{Algorithm, Api, Fault as CoreFault, Issuer as CoreIssuer};
 
 /// A running local issuer; `tokenkeeper.testing.LocalIssuer` wraps it.
 #[pyclass(frozen, module = "tokenkeeper._native", name = "Issuer")]
@@ -131,6 +131,86 @@ impl Issuer {
     /// The JWKS document, as JSON.
     fn jwks_json(&self) -> PyResult<String> {
         self.with(|i| i.jwks().to_string())
+    }
+
+    /// A JWT of `claims` (a JSON object, as text) signed by the active key, with `header`
+    /// members (JSON object text) merged over `{alg, typ, kid}`.
+    #[pyo3(signature = (claims_json, header_json=None))]
+    fn sign(
+        &self,
+        py: Python<'_>,
+        claims_json: &str,
+        header_json: Option<&str>,
+    ) -> PyResult<String> {
+        let object = |what: &str, text: &str| -> PyResult<serde_json::Value> {
+            match serde_json::from_str::<serde_json::Value>(text) {
+                Ok(v) if v.is_object() => Ok(v),
+                _ => Err(PyTypeError::new_err(format!(
+                    "{what} must be a JSON object"
+                ))),
+            }
+        };
+        let claims = object("claims", claims_json)?;
+        let header = header_json.map(|h| object("header", h)).transpose()?;
+        // RSA signing takes a millisecond or two: without the GIL.
+        py.detach(|| {
+            self.with(|i| match &header {
+                Some(h) => i.sign_with_header(h, &claims),
+                None => i.sign(&claims),
+            })
+        })
+    }
+
+    /// A JWT over exactly this header and payload text, signed by the active key.
+    fn sign_raw(&self, py: Python<'_>, header_json: &str, payload_json: &str) -> PyResult<String> {
+        py.detach(|| self.with(|i| i.sign_raw(header_json, payload_json)))
+    }
+
+    /// Revokes every refresh token issued so far; returns how many families were live.
+    fn revoke_refresh_tokens(&self) -> PyResult<usize> {
+        self.with(|i| i.revoke_refresh_tokens())
+    }
+
+    /// The `kid` of the key that signs tokens now.
+    #[getter]
+    fn active_kid(&self) -> PyResult<String> {
+        self.with(|i| i.active_kid())
+    }
+
+    /// `kid`s of the keys in the JWKS.
+    #[getter]
+    fn published_kids(&self) -> PyResult<Vec<String>> {
+        self.with(|i| i.published_kids())
+    }
+
+    /// A new signing key (`RS256`, `PS256` or `ES256`) in the JWKS, signing from now on when
+    /// `activate`; returns its `kid`.
+    #[pyo3(signature = (alg="RS256", activate=true))]
+    fn add_signing_key(&self, py: Python<'_>, alg: &str, activate: bool) -> PyResult<String> {
+        let alg = match alg {
+            "RS256" => Algorithm::RS256,
+            "PS256" => Algorithm::PS256,
+            "ES256" => Algorithm::ES256,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unsupported signing algorithm {other:?}: RS256, PS256 or ES256"
+                )))
+            }
+        };
+        // Generating an RSA key takes a while: without the GIL.
+        py.detach(|| self.with(|i| i.add_signing_key(alg, activate)))
+    }
+
+    /// Removes a key from the JWKS (not the active one).
+    fn retire_signing_key(&self, kid: &str) -> PyResult<()> {
+        self.with(|i| i.retire_signing_key(kid))?
+            .map_err(PyValueError::new_err)
+    }
+
+    /// Key rotation as a tenant does it: a new RS256 key signs from now on and the previous
+    /// active key leaves the JWKS. Returns the new `kid`.
+    fn rotate_signing_key(&self, py: Python<'_>) -> PyResult<String> {
+        py.detach(|| self.with(|i| i.rotate_signing_key()))
     }
 
     fn __repr__(&self) -> String {

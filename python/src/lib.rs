@@ -11,11 +11,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use pyo3::prelude::*;
 
+mod claims;
 mod client;
+mod credentials;
 mod errors;
 mod issuer;
 mod logging;
+mod run;
+mod signin;
 mod token;
+mod verify;
 mod wait;
 
 /// Set when the interpreter starts shutting down (an `atexit` hook of the package): from then
@@ -48,6 +53,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<token::Token>()?;
     m.add_class::<issuer::Issuer>()?;
     m.add_class::<issuer::Fault>()?;
+    m.add_class::<verify::TokenVerifier>()?;
+    m.add_class::<signin::SignInClient>()?;
+    m.add_class::<signin::LoginTransaction>()?;
+    m.add_class::<signin::UserCredentials>()?;
+    m.add_class::<credentials::CredentialsManager>()?;
+    m.add_class::<run::Pending>()?;
     m.add_function(wrap_pyfunction!(_at_exit, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_sample_error, m)?)?;
     m.add("_TOKEN_CHECKS", errors::check_names())?;

@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 const SIGNAL_CHECK: Duration = Duration::from_millis(100);
 
 /// Polls once without any waiting. The core answers a cache hit on this first poll.
-pub(crate) fn poll_once<F: Future>(fut: Pin<&mut F>) -> Poll<F::Output> {
+pub(crate) fn poll_once<F: Future + ?Sized>(fut: Pin<&mut F>) -> Poll<F::Output> {
     fut.poll(&mut Context::from_waker(Waker::noop()))
 }
 

@@ -133,6 +133,14 @@ def test_demo() -> None:
     assert '"aud": "https://api.example.com"' in out
     assert "32 threads at once on another scope: 1 request(s)" in out
     assert "counters: {'tokens_minted': 2" in out
+    # The token is verified with TokenVerifier against the issuer's JWKS: its claims shown,
+    # a tampered copy rejected, one JWKS request for every verification.
+    assert "verified with TokenVerifier (JWKS http://127.0.0.1:" in out
+    assert "  aud: https://api.example.com" in out
+    assert "  sub: m2m-client@clients   azp: m2m-client" in out
+    assert "  iss: http://127.0.0.1:" in out and "  exp: " in out
+    assert "a tampered copy (scope widened): rejected: signature" in out
+    assert "verifier: 1001 verified, 1 rejected, JWKS fetches: 1" in out
     assert out.strip().endswith("demo: ok")
     assert "redacted" in out
 

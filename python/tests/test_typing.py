@@ -50,7 +50,12 @@ def test_typed_user_code(tmp_path: Path) -> None:
             """
             import asyncio
             import datetime
+            from typing import Any
             from tokenkeeper import TokenClient, Token, OAuthError, RateLimitedError
+            from tokenkeeper import (
+                Claims, CredentialsManager, CredentialsStore, InvalidTokenError, LoginTransaction,
+                MemoryCredentialsStore, SignInClient, TokenExpiredError, TokenVerifier, UserCredentials,
+            )
             from tokenkeeper.testing import LocalIssuer, Fault
 
             def use(client: TokenClient) -> str:
@@ -77,6 +82,50 @@ def test_typed_user_code(tmp_path: Path) -> None:
                     i.inject(Fault.rate_limited(3).times(2))
                     c = i.client(timeout=1.0)
                     use(c)
+
+            def verify(token: str) -> str | None:
+                v = TokenVerifier("tenant.auth0.com", "https://api.example.com", leeway=30,
+                                  organization=None, jwks_lifetime=600.0)
+                try:
+                    claims: Claims = v.verify(token)
+                except TokenExpiredError as e:
+                    check: str | None = e.check
+                    return check
+                except InvalidTokenError:
+                    return None
+                aud: list[str] = claims.aud
+                exp: int | None = claims.exp
+                roles: Any = claims.get("https://example.com/roles")
+                n: int = v.stats()["jwks_fetches"]
+                return claims.sub
+
+            async def verify_async(v: TokenVerifier, token: str) -> dict[str, Any]:
+                return await v.verify_async(token)
+
+            class FileStore:
+                def load(self) -> UserCredentials | None:
+                    return None
+                def save(self, credentials: UserCredentials) -> None:
+                    text: str = credentials.to_json()
+                def clear(self) -> None:
+                    pass
+
+            def sign_in(i: LocalIssuer) -> UserCredentials:
+                app = SignInClient(i.domain, i.public_client_id, i.redirect_uri, audience=i.audience)
+                tx: LoginTransaction = app.authorize(scope=["openid", "email"], extra={"prompt": "login"})
+                creds = app.handle_callback(tx, i.authorize(tx.url))
+                at: datetime.datetime = creds.expires_at
+                rt: str | None = creds.refresh_token
+                info: Claims = app.userinfo(creds.access_token)
+                store: CredentialsStore = FileStore()
+                m = CredentialsManager(app, store)
+                m.save(creds)
+                m2 = CredentialsManager(app, MemoryCredentialsStore())
+                return m.credentials(min_ttl=60, scope="openid")
+
+            async def renew(m: CredentialsManager) -> UserCredentials:
+                c = await m.credentials_async(120)
+                return await m.renew_async()
             """
         )
     )

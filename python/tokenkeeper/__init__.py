@@ -1,4 +1,5 @@
-"""tokenkeeper: gets, caches and renews OAuth 2.0 access tokens the way Auth0 issues them.
+"""tokenkeeper: gets, caches, renews and validates OAuth 2.0 access tokens the way Auth0 issues
+them.
 
 A thin layer over the Rust core (``tokenkeeper._native``): the core does the work (the
 process-wide cache, single flight, refresh ahead of expiry, retries); this package converts
@@ -12,6 +13,16 @@ arguments, results and errors.
     token = client.get_token(audience="https://api.example.com")
     headers = {"Authorization": f"Bearer {token}"}
 
+    # In the API: verify the tokens it receives.
+    from tokenkeeper import TokenVerifier, InvalidTokenError
+
+    verifier = TokenVerifier(domain="tenant.auth0.com", audience="https://api.example.com")
+    claims = verifier.verify(access_token)   # a dict of claims, or InvalidTokenError
+
+Users sign in with :class:`SignInClient` (authorization code + PKCE) and keep valid credentials
+with :class:`CredentialsManager` over a store the application provides
+(:class:`CredentialsStore`).
+
 The wheel is built for the stable ABI (``abi3``) of CPython 3.10 and later; the free-threaded
 CPython build is not supported. Core events go to the standard :mod:`logging` logger
 ``"tokenkeeper"`` (its children ``tokenkeeper.client``…); no secret is ever logged.
@@ -22,9 +33,21 @@ from __future__ import annotations
 import atexit
 import logging
 
-from ._native import Token, TokenClient, __version__, _at_exit
+from ._native import (
+    CredentialsManager,
+    LoginTransaction,
+    SignInClient,
+    Token,
+    TokenClient,
+    TokenVerifier,
+    UserCredentials,
+    __version__,
+    _at_exit,
+)
+from .claims import Claims
 from .errors import (
     ConfigError,
+    CredentialsStoreError,
     InvalidResponseError,
     InvalidTokenError,
     NetworkError,
@@ -32,12 +55,35 @@ from .errors import (
     RateLimitedError,
     ReauthenticationRequiredError,
     RequestTimeoutError,
+    TokenAlgorithmError,
+    TokenAudienceError,
+    TokenAuthorizedPartyError,
+    TokenAuthTimeError,
+    TokenExpiredError,
+    TokenIssuerError,
+    TokenJwksError,
     TokenkeeperError,
+    TokenMalformedError,
+    TokenMissingClaimError,
+    TokenNonceError,
+    TokenNotYetValidError,
+    TokenOrganizationError,
+    TokenSignatureError,
+    TokenUnknownKeyError,
 )
+from .storage import CredentialsStore, MemoryCredentialsStore
 
 __all__ = [
     "TokenClient",
     "Token",
+    "TokenVerifier",
+    "Claims",
+    "SignInClient",
+    "LoginTransaction",
+    "UserCredentials",
+    "CredentialsManager",
+    "CredentialsStore",
+    "MemoryCredentialsStore",
     "TokenkeeperError",
     "OAuthError",
     "RateLimitedError",
@@ -45,7 +91,22 @@ __all__ = [
     "RequestTimeoutError",
     "InvalidResponseError",
     "ConfigError",
+    "CredentialsStoreError",
     "InvalidTokenError",
+    "TokenMalformedError",
+    "TokenAlgorithmError",
+    "TokenUnknownKeyError",
+    "TokenSignatureError",
+    "TokenIssuerError",
+    "TokenAudienceError",
+    "TokenExpiredError",
+    "TokenNotYetValidError",
+    "TokenMissingClaimError",
+    "TokenAuthorizedPartyError",
+    "TokenOrganizationError",
+    "TokenNonceError",
+    "TokenAuthTimeError",
+    "TokenJwksError",
     "ReauthenticationRequiredError",
     "__version__",
 ]

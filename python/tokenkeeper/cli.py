@@ -5,7 +5,8 @@ shell scripts and ``curl``); the client comes from flags or the ``AUTH0_DOMAIN``
 ``AUTH0_CLIENT_ID``, ``AUTH0_CLIENT_SECRET`` and ``AUTH0_AUDIENCE`` variables (flags win).
 
 ``tokenkeeper demo`` runs the main job against an embedded local issuer and shows what
-happened.
+happened: a token fetched, served again from the cache, verified with ``TokenVerifier``
+against the issuer's JWKS, single flight across threads, the counters.
 
 Errors: one line on stderr; exit status 2 for configuration and usage errors, 1 for any other
 failure.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import datetime
 import json
 import os
 import sys
@@ -23,8 +25,8 @@ import time
 from typing import Any, Sequence
 
 from . import __version__
-from ._native import Token, TokenClient
-from .errors import ConfigError, TokenkeeperError
+from ._native import Token, TokenClient, TokenVerifier
+from .errors import ConfigError, InvalidTokenError, TokenkeeperError
 
 __all__ = ["main"]
 
@@ -67,7 +69,8 @@ def _parser() -> argparse.ArgumentParser:
         "demo",
         help="run the main job against an embedded local issuer",
         description="Starts the local issuer that ships in the wheel, gets a token twice (the "
-        "second from the cache), shows its claims, single flight across threads, and the counters.",
+        "second from the cache), verifies it with TokenVerifier against the issuer's JWKS, "
+        "shows its claims, single flight across threads, and the counters.",
     )
     return p
 
@@ -180,6 +183,47 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         }
         print("checks: " + ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in checks.items()))
 
+        # What the API does with the token: verify it (JWKS from the issuer, signature, iss,
+        # aud, exp), many times over with one JWKS fetch, and reject a tampered copy.
+        verifier = TokenVerifier(issuer.domain, audience)
+        t0 = time.perf_counter()
+        verified = verifier.verify(first.access_token)
+        cold_verify = time.perf_counter() - t0
+        n_verify = 1000
+        t0 = time.perf_counter()
+        for _ in range(n_verify):
+            verifier.verify(first.access_token)
+        warm_verify = (time.perf_counter() - t0) / n_verify
+        exp = verified.exp
+        when = datetime.datetime.fromtimestamp(exp, datetime.timezone.utc).isoformat() if exp else "?"
+        print(f"verified with TokenVerifier (JWKS {verifier.jwks_url}):")
+        print(f"  iss: {verified.iss}")
+        print(f"  aud: {', '.join(verified.aud)}")
+        print(f"  sub: {verified.sub}   azp: {verified.azp}")
+        print(f"  exp: {exp} ({when})")
+        print(f"  first verification {_took(cold_verify)} (JWKS fetched), then {_took(warm_verify)} each ({n_verify} more)")
+        h, p, sig = first.access_token.split(".")
+        forged = dict(claims, scope="read:things write:things delete:things")
+        p2 = base64.urlsafe_b64encode(json.dumps(forged).encode()).rstrip(b"=").decode()
+        try:
+            verifier.verify(f"{h}.{p2}.{sig}")
+            tampered_rejected = ""
+        except InvalidTokenError as e:
+            tampered_rejected = str(e.check)
+        print(f"a tampered copy (scope widened): {'rejected: ' + tampered_rejected if tampered_rejected else 'ACCEPTED'}")
+        vstats = verifier.stats()
+        print(
+            f"verifier: {vstats['verified']} verified, {vstats['rejected']} rejected, "
+            f"JWKS fetches: {vstats['jwks_fetches']}"
+        )
+        verify_ok = (
+            verified.iss == issuer.issuer
+            and verified.aud == [audience]
+            and verified.sub == f"{issuer.client_id}@clients"
+            and tampered_rejected == "signature"
+            and vstats["jwks_fetches"] == 1
+        )
+
         n_threads, barrier = 32, threading.Barrier(32)
         results: list[Token] = []
 
@@ -197,7 +241,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"{n_threads} threads at once on another scope: {stampede} request(s) reached the token endpoint")
         print(f"token endpoint requests in all: {issuer.count('token')}")
         print(f"counters: {client.stats()}")
-    ok = cache_hit and one_flight and all(checks.values())
+    ok = cache_hit and one_flight and all(checks.values()) and verify_ok
     print("demo: ok" if ok else "demo: FAILED")
     return 0 if ok else 1
 

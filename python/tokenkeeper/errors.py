@@ -20,6 +20,10 @@ class                                      raised when
                                            ``.status``
 :class:`ConfigError`                       the client or the request cannot work as given
                                            (also a :class:`ValueError`)
+:class:`CredentialsStoreError`             the credentials store of a
+                                           :class:`~tokenkeeper.CredentialsManager` raised:
+                                           the store's exception is ``__cause__`` (also a
+                                           :class:`ConfigError`)
 :class:`InvalidTokenError`                 a token failed validation: ``.check`` names the
                                            check; one subclass per check
 :class:`ReauthenticationRequiredError`     a user's session cannot be renewed: sign in again
@@ -39,6 +43,7 @@ __all__ = [
     "RequestTimeoutError",
     "InvalidResponseError",
     "ConfigError",
+    "CredentialsStoreError",
     "InvalidTokenError",
     "ReauthenticationRequiredError",
     "TokenMalformedError",
@@ -145,6 +150,14 @@ class ConfigError(TokenkeeperError, ValueError):
     loopback, empty client id, unreadable private key, no audience…)."""
 
     kind: ClassVar[str] = "config"
+
+
+class CredentialsStoreError(ConfigError):
+    """A method of the credentials store given to a :class:`~tokenkeeper.CredentialsManager`
+    raised. The message names the method and the exception (``the credentials store's load()
+    raised OSError: …``); the exception itself is ``__cause__``, with its traceback. A
+    :class:`TokenkeeperError` raised by a store reaches the caller as it was raised, not wrapped
+    in this class."""
 
 
 class InvalidTokenError(TokenkeeperError):

@@ -1,0 +1,110 @@
+"""The claims of a verified token, or of a ``/userinfo`` answer."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+__all__ = ["Claims"]
+
+
+def _text(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
+
+
+def _seconds(v: Any) -> int | None:
+    # A NumericDate; bool is an int in Python but never a date.
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0:
+        return int(v)
+    return None
+
+
+class Claims(dict[str, Any]):
+    """Every claim of a token, as a ``dict`` (``claims["https://example.com/roles"]``), with
+    typed access to the common ones (``claims.sub``, ``claims.aud``…). The values are the ones
+    of the token's JSON: ``str``, ``int``, ``float``, ``bool``, ``None``, ``list``, ``dict``.
+
+    Filled by the verifier after every check passed; nothing here checks anything.
+    """
+
+    __slots__ = ()
+
+    @property
+    def iss(self) -> str | None:
+        """The issuer."""
+        return _text(self.get("iss"))
+
+    @property
+    def sub(self) -> str | None:
+        """The subject: ``auth0|…`` for a user, ``{client_id}@clients`` for an application."""
+        return _text(self.get("sub"))
+
+    @property
+    def aud(self) -> list[str]:
+        """The audiences as a list, whether the token has a string or an array."""
+        v = self.get("aud")
+        if isinstance(v, str):
+            return [v]
+        if isinstance(v, list):
+            return [a for a in v if isinstance(a, str)]
+        return []
+
+    @property
+    def azp(self) -> str | None:
+        """The authorized party: the client the token was issued to."""
+        return _text(self.get("azp"))
+
+    @property
+    def scope(self) -> str | None:
+        """The granted scopes, space-separated."""
+        return _text(self.get("scope"))
+
+    @property
+    def scopes(self) -> list[str]:
+        """The granted scopes, as a list."""
+        return (self.scope or "").split()
+
+    def has_scope(self, scope: str) -> bool:
+        """Whether every scope of ``scope`` (space-separated) was granted."""
+        granted = self.scopes
+        return all(s in granted for s in scope.split())
+
+    @property
+    def org_id(self) -> str | None:
+        return _text(self.get("org_id"))
+
+    @property
+    def org_name(self) -> str | None:
+        return _text(self.get("org_name"))
+
+    @property
+    def nonce(self) -> str | None:
+        return _text(self.get("nonce"))
+
+    @property
+    def exp(self) -> int | None:
+        """Expiry, in seconds since the epoch."""
+        return _seconds(self.get("exp"))
+
+    @property
+    def iat(self) -> int | None:
+        """Issued at, in seconds since the epoch."""
+        return _seconds(self.get("iat"))
+
+    @property
+    def nbf(self) -> int | None:
+        return _seconds(self.get("nbf"))
+
+    @property
+    def auth_time(self) -> int | None:
+        """When the user authenticated (ID tokens), in seconds since the epoch."""
+        return _seconds(self.get("auth_time"))
+
+    @property
+    def expires_at(self) -> datetime.datetime | None:
+        """``exp`` as a timezone-aware UTC ``datetime``."""
+        exp = self.exp
+        return None if exp is None else datetime.datetime.fromtimestamp(exp, datetime.timezone.utc)
+
+    def __repr__(self) -> str:
+        return f"Claims({dict.__repr__(self)})"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # C: the committed header against a fresh generation by the pinned cbindgen, the version macros
 # against Cargo.toml, the Rust unit tests of the binding, the C tests (gcc -Wall -Wextra
-# -Werror) linked against the shared and against the static library and run against the local
-# issuer over real HTTP, the same C tests under valgrind memcheck, and the example program built
-# through pkg-config (build tree and an installed prefix). Installs what it needs; ends with
-# "c: N passed, N failed".
+# -Werror; client credentials, verifier, sign-in with the test-mode /authorize, credentials
+# manager over a C storage) linked against the shared and against the static library and run
+# against the local issuer over real HTTP, the same C tests under valgrind memcheck, and the
+# example programs built through pkg-config (build tree and an installed prefix). Installs what
+# it needs; ends with "c: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -93,14 +94,17 @@ passed=$((passed + p)) failed=$((failed + f))
 
 # ---- builds -----------------------------------------------------------------------------------
 CFLAGS=(-std=c11 -Wall -Wextra -Werror -g -O1 -pthread)
+# One test program: client credentials (test_tokenkeeper.c), then the verifier, sign-in and the
+# credentials manager over a C storage (test_signin.c).
+TESTS_C=(ffi/tests/test_tokenkeeper.c ffi/tests/test_signin.c)
 ffi/gen-pc.sh "$out/pkgconfig/tokenkeeper.pc" "$root" "$libdir" "$root/ffi/include"
 export PKG_CONFIG_PATH=$out/pkgconfig
 # shellcheck disable=SC2046
 check build_tests_against_shared_library \
-  gcc "${CFLAGS[@]}" $(pkg-config --cflags tokenkeeper) ffi/tests/test_tokenkeeper.c \
+  gcc "${CFLAGS[@]}" $(pkg-config --cflags tokenkeeper) "${TESTS_C[@]}" \
   -o "$out/test_shared" $(pkg-config --libs tokenkeeper) -Wl,-rpath,"$libdir"
 check build_tests_against_static_library \
-  gcc "${CFLAGS[@]}" -I ffi/include ffi/tests/test_tokenkeeper.c -o "$out/test_static" \
+  gcc "${CFLAGS[@]}" -I ffi/include "${TESTS_C[@]}" -o "$out/test_static" \
   "$libdir/libtokenkeeper.a" -lpthread -ldl -lm
 check static_binary_does_not_load_libtokenkeeper_so \
   bash -c "[ -x '$out/test_static' ] && ! ldd '$out/test_static' | grep -q libtokenkeeper"
@@ -108,6 +112,10 @@ check static_binary_does_not_load_libtokenkeeper_so \
 check build_example_with_pkg_config \
   gcc "${CFLAGS[@]}" $(pkg-config --cflags tokenkeeper) ffi/examples/get_token.c \
   -o "$out/get_token" $(pkg-config --libs tokenkeeper) -Wl,-rpath,"$libdir"
+# shellcheck disable=SC2046
+check build_verify_example_with_pkg_config \
+  gcc "${CFLAGS[@]}" $(pkg-config --cflags tokenkeeper) ffi/examples/verify_token.c \
+  -o "$out/verify_token" $(pkg-config --libs tokenkeeper) -Wl,-rpath,"$libdir"
 check install_into_a_prefix bash -c "ffi/install.sh '$out/prefix' --debug"
 check build_example_against_installed_prefix bash -c \
   "gcc ${CFLAGS[*]} \$(PKG_CONFIG_PATH='$out/prefix/lib/pkgconfig' pkg-config --cflags tokenkeeper) ffi/examples/get_token.c -o '$out/get_token_installed' \$(PKG_CONFIG_PATH='$out/prefix/lib/pkgconfig' pkg-config --libs tokenkeeper) -Wl,-rpath,'$out/prefix/lib' && ldd '$out/get_token_installed' | grep -q '$out/prefix/lib/libtokenkeeper.so'"
@@ -128,7 +136,12 @@ env = {
     "TK_ISSUER_URL": f["url"], "TK_CLIENT_ID": f["client_id"],
     "TK_CLIENT_SECRET": f["client_secret"], "TK_UNGRANTED_ID": f["ungranted_client_id"],
     "TK_UNGRANTED_SECRET": f["ungranted_client_secret"], "TK_JWT_CLIENT_ID": f["jwt_client_id"],
-    "TK_JWT_EC_KEY": f["jwt_ec_private_key"],
+    "TK_JWT_EC_KEY": f["jwt_ec_private_key"], "TK_ISSUER": f["issuer"],
+    "TK_PUBLIC_CLIENT_ID": f["public_client_id"], "TK_WEB_CLIENT_ID": f["web_client_id"],
+    "TK_WEB_CLIENT_SECRET": f["web_client_secret"], "TK_REDIRECT_URI": f["redirect_uri"],
+    "TK_USER_SUB": f["user"]["sub"], "TK_USER_EMAIL": f["user"]["email"],
+    "TK_OTHER_USER_SUB": f["other_user"]["sub"], "TK_OTHER_USER_EMAIL": f["other_user"]["email"],
+    "TK_ORG_ID": next(o["id"] for o in f["organizations"] if o["name"] == "acme"),
 }
 for k, v in env.items():
     print(f"export {k}={shlex.quote(v)}")
@@ -180,7 +193,19 @@ example_reports_oauth_error() {
     "$out/get_token" https://api.example.com 2>&1 >/dev/null) && return 1
   grep -q "TK_STATUS_OAUTH" <<<"$err" && grep -q "access_denied (HTTP 401)" <<<"$err"
 }
+verify_example_ok() {
+  local token claims err
+  token=$(AUTH0_DOMAIN=$TK_ISSUER_URL AUTH0_CLIENT_ID=$TK_CLIENT_ID \
+    AUTH0_CLIENT_SECRET=$TK_CLIENT_SECRET "$out/get_token" https://api.example.com) || return 1
+  claims=$(AUTH0_DOMAIN=$TK_ISSUER_URL "$out/verify_token" https://api.example.com "$token") ||
+    return 1
+  grep -q "\"iss\":\"$TK_ISSUER\"" <<<"$claims" || return 1
+  err=$(AUTH0_DOMAIN=$TK_ISSUER_URL "$out/verify_token" https://other.example.com "$token" 2>&1) &&
+    return 1
+  grep -q "rejected (audience)" <<<"$err"
+}
 check example_prints_a_token example_ok "$out/get_token"
+check verify_example_prints_claims_and_names_a_rejection verify_example_ok
 check example_from_installed_prefix_prints_a_token example_ok "$out/get_token_installed"
 check example_reports_oauth_error example_reports_oauth_error
 

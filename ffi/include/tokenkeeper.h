@@ -1,6 +1,8 @@
 /*
  * tokenkeeper: OAuth 2.0 access tokens the way Auth0 issues them (client credentials, cached,
- * renewed ahead of expiry, one request per key however many threads ask).
+ * renewed ahead of expiry, one request per key however many threads ask), their verification,
+ * and user sign-in (authorization code + PKCE, refresh, userinfo, a credentials manager over
+ * the host's storage).
  *
  * Conventions: every function returns a tk_status; out-parameters are written only on
  * TK_STATUS_OK (a string's needed length is also reported with TK_STATUS_BUFFER_TOO_SMALL, and
@@ -108,7 +110,101 @@ typedef enum {
    * A bug inside the library was caught at the boundary (nothing unwound into C).
    */
   TK_STATUS_PANIC = 103,
+  /**
+   * The host's credentials storage failed: a `tk_credentials_store` callback returned
+   * non-zero, or `load` handed back something that is not saved credentials. The message
+   * names the callback and its return value.
+   */
+  TK_STATUS_STORAGE = 104,
+  /**
+   * The named claim (or value) does not exist.
+   */
+  TK_STATUS_NOT_FOUND = 105,
+  /**
+   * The claim exists but has another JSON type than the getter reads.
+   */
+  TK_STATUS_WRONG_TYPE = 106,
 } tk_status;
+
+/**
+ * Which check rejected a token (`TK_STATUS_INVALID_TOKEN`): `tk_last_error_token_check_code`.
+ * `tk_token_check_str` gives the name shared by every surface (`"expired"`…). Values are only
+ * ever appended.
+ */
+typedef enum {
+  /**
+   * No token check failed (the last error is not `TK_STATUS_INVALID_TOKEN`, or none).
+   */
+  TK_TOKEN_CHECK_NONE = 0,
+  /**
+   * Not a well-formed JWS compact token (segments, base64url, JSON), or too large.
+   */
+  TK_TOKEN_CHECK_MALFORMED = 1,
+  /**
+   * `alg` not accepted (`none`, HMAC…) or not matching the key.
+   */
+  TK_TOKEN_CHECK_ALGORITHM = 2,
+  /**
+   * No key in the JWKS with the token's `kid`, even after a refetch.
+   */
+  TK_TOKEN_CHECK_UNKNOWN_KEY = 3,
+  /**
+   * The signature does not verify.
+   */
+  TK_TOKEN_CHECK_SIGNATURE = 4,
+  /**
+   * `iss` is not an accepted issuer.
+   */
+  TK_TOKEN_CHECK_ISSUER = 5,
+  /**
+   * `aud` does not contain the expected audience.
+   */
+  TK_TOKEN_CHECK_AUDIENCE = 6,
+  /**
+   * `exp` is in the past (beyond the leeway).
+   */
+  TK_TOKEN_CHECK_EXPIRED = 7,
+  /**
+   * `nbf` or `iat` is in the future (beyond the leeway).
+   */
+  TK_TOKEN_CHECK_NOT_YET_VALID = 8,
+  /**
+   * A required claim is missing or has the wrong type.
+   */
+  TK_TOKEN_CHECK_MISSING_CLAIM = 9,
+  /**
+   * `azp` is not the expected authorized party.
+   */
+  TK_TOKEN_CHECK_AUTHORIZED_PARTY = 10,
+  /**
+   * `org_id`/`org_name` does not match the required organization.
+   */
+  TK_TOKEN_CHECK_ORGANIZATION = 11,
+  /**
+   * The ID token's `nonce` does not match.
+   */
+  TK_TOKEN_CHECK_NONCE = 12,
+  /**
+   * The ID token's `auth_time` is older than `max_age` allows.
+   */
+  TK_TOKEN_CHECK_AUTH_TIME = 13,
+  /**
+   * The JWKS could not be fetched or used.
+   */
+  TK_TOKEN_CHECK_JWKS = 14,
+} tk_token_check;
+
+/**
+ * Per-login options of `tk_signin_authorize` (opaque); each overrides the config's default.
+ * Create with `tk_authorize_params_new`, free with `tk_authorize_params_free`.
+ */
+typedef struct tk_authorize_params tk_authorize_params;
+
+/**
+ * The claims of a verified token or of a `/userinfo` answer: a JSON object (opaque,
+ * immutable, thread-safe). Free with `tk_claims_free`.
+ */
+typedef struct tk_claims tk_claims;
 
 /**
  * A token client (opaque). Thread-safe: one client may be used by any number of threads at
@@ -126,10 +222,66 @@ typedef struct tk_client tk_client;
 typedef struct tk_config tk_config;
 
 /**
+ * Keeps a signed-in user's credentials valid over the host's storage (opaque, thread-safe):
+ * one per user and storage. Free with `tk_credentials_manager_free` once no thread uses it.
+ */
+typedef struct tk_credentials_manager tk_credentials_manager;
+
+/**
+ * One login in progress (opaque, immutable, thread-safe): the `/authorize` URL to open and what
+ * the callback is checked against. It holds the PKCE code verifier, a secret: keep it until
+ * the browser comes back (`tk_login_tx_to_json` to persist it across a restart). Free with
+ * `tk_login_tx_free`.
+ */
+typedef struct tk_login_tx tk_login_tx;
+
+/**
+ * Signs users in and renews their tokens (opaque, thread-safe). Free with
+ * `tk_signin_client_free` once no thread uses it (credentials managers built from it keep
+ * what they need).
+ */
+typedef struct tk_signin_client tk_signin_client;
+
+/**
+ * An application that signs users in (opaque). Create with `tk_signin_config_new`, adjust with
+ * `tk_signin_config_*`, build clients with `tk_signin_client_new` (which copies it), free with
+ * `tk_signin_config_free`. Not thread-safe: do not change it while another thread uses it.
+ * Nothing is validated before `tk_signin_client_new`.
+ */
+typedef struct tk_signin_config tk_signin_config;
+
+/**
+ * Where `load` hands the stored credentials back (opaque; valid only during that call): see
+ * `tk_store_sink_set`.
+ */
+typedef struct tk_store_sink tk_store_sink;
+
+/**
  * An access token (opaque, immutable, thread-safe). Its text never appears in any message.
  * Free with `tk_token_free`.
  */
 typedef struct tk_token tk_token;
+
+/**
+ * A signed-in user's tokens (opaque, immutable, thread-safe): access token, token type,
+ * expiry, scope, refresh token, ID token. No token ever appears in a message; the library's
+ * copies are wiped when freed. Free with `tk_user_credentials_free`.
+ */
+typedef struct tk_user_credentials tk_user_credentials;
+
+/**
+ * Verifies tokens against a tenant's JWKS (opaque, thread-safe: share one per tenant and
+ * audience, the JWKS cache lives in it). Free with `tk_verifier_free` once no thread uses it.
+ */
+typedef struct tk_verifier tk_verifier;
+
+/**
+ * What a verifier checks and how it gets keys (opaque). Create with `tk_verifier_config_new`,
+ * adjust with `tk_verifier_config_*`, build verifiers with `tk_verifier_new` (which copies
+ * it), free with `tk_verifier_config_free`. Not thread-safe: do not change it while another
+ * thread uses it. Nothing is validated before `tk_verifier_new`.
+ */
+typedef struct tk_verifier_config tk_verifier_config;
 
 /**
  * A client's counters (`tk_client_stats`). Fields are only ever appended.
@@ -153,6 +305,90 @@ typedef struct {
   uint64_t errors;
 } tk_stats;
 
+/**
+ * The host's storage of a user's credentials, as callbacks (Keychain, a file, a database…).
+ * Fill every field; the library copies the struct, so it may live on the caller's stack.
+ *
+ * - `load(user_data, sink)`: give the stored credentials back by calling
+ *   `tk_store_sink_set(sink, json, len)` with the JSON `save` received; call nothing when
+ *   nothing is stored. Return 0, or non-zero for a failure.
+ * - `save(user_data, json, len)`: store `json` (`len` bytes, NUL-terminated as well), the
+ *   credentials as by `tk_user_credentials_to_json`, replacing what was stored. The buffer
+ *   belongs to the library and is wiped after the call: copy it. Return 0, or non-zero.
+ * - `clear(user_data)`: forget the stored credentials (sign-out). Return 0, or non-zero.
+ *
+ * A non-zero return becomes `TK_STATUS_STORAGE` for the caller of the manager's function,
+ * with a message naming the callback and the value; so does a `load` that hands back
+ * something that is not saved credentials.
+ *
+ * Threads: the callbacks may run on any thread, often one of the library's own while the
+ * calling thread waits, but never two at once for one manager (the library serializes
+ * them), so `user_data` needs no lock of its own unless the host touches it elsewhere. A
+ * callback must return promptly, must not unwind (no C++ exception, no `longjmp` out of it),
+ * and must not call a blocking tokenkeeper function (`tk_credentials_manager_*`,
+ * `tk_signin_*`…): that can deadlock. `user_data` must stay valid until
+ * `tk_credentials_manager_free` returns; no callback runs after that.
+ */
+typedef struct {
+  /**
+   * `sizeof(tk_credentials_store)`: fields may be appended in later versions.
+   */
+  size_t struct_size;
+  /**
+   * Passed to every callback as is.
+   */
+  void *user_data;
+  /**
+   * Gives the stored JSON back through `tk_store_sink_set` (nothing when nothing is
+   * stored); 0 or a failure.
+   */
+  int (*load)(void *user_data, tk_store_sink *sink);
+  /**
+   * Stores a copy of `json` (`len` bytes, followed by a NUL); 0 or a failure.
+   */
+  int (*save)(void *user_data, const char *json, size_t len);
+  /**
+   * Forgets the stored credentials; 0 or a failure.
+   */
+  int (*clear)(void *user_data);
+} tk_credentials_store;
+
+/**
+ * A manager's counters (`tk_credentials_manager_stats`). Fields are only ever appended.
+ */
+typedef struct {
+  /**
+   * Refresh-token grants sent.
+   */
+  uint64_t renewals;
+  /**
+   * Renewals that returned a new refresh token.
+   */
+  uint64_t rotations;
+  /**
+   * Calls answered with the stored credentials, no renewal needed.
+   */
+  uint64_t hits;
+} tk_credentials_stats;
+
+/**
+ * A verifier's counters (`tk_verifier_stats`). Fields are only ever appended.
+ */
+typedef struct {
+  /**
+   * Tokens that passed every check.
+   */
+  uint64_t verified;
+  /**
+   * Tokens rejected.
+   */
+  uint64_t rejected;
+  /**
+   * JWKS requests made (successful or not).
+   */
+  uint64_t jwks_fetches;
+} tk_verify_stats;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -162,6 +398,68 @@ extern "C" {
  * that does not match the library linked at run time. A static string; never free it.
  */
 const char *tk_version(void);
+
+/**
+ * Frees a claims handle. NULL is ignored.
+ */
+void tk_claims_free(tk_claims *claims);
+
+/**
+ * All the claims as a JSON object text, copied into `buf` (`len` bytes) with its NUL;
+ * `*out_len` receives the length needed, NUL included, also with `TK_STATUS_BUFFER_TOO_SMALL`
+ * (then `buf` is left untouched; `buf` may be NULL with `len` 0 to ask for the length).
+ */
+tk_status tk_claims_json(const tk_claims *claims, char *buf, size_t len, size_t *out_len);
+
+/**
+ * A string claim (`iss`, `sub`, `azp`, `scope`, `org_id`, `email`…), copied as by
+ * `tk_claims_json`. `TK_STATUS_NOT_FOUND` when the claim is absent, `TK_STATUS_WRONG_TYPE`
+ * when it is not a string (read it with `tk_claims_get_json`, `_i64`, `_f64` or `_bool`).
+ */
+tk_status tk_claims_get_str(const tk_claims *claims,
+                            const char *name,
+                            char *buf,
+                            size_t len,
+                            size_t *out_len);
+
+/**
+ * Any claim as JSON text (an array such as `aud`, an object, a number…), copied as by
+ * `tk_claims_json`. `TK_STATUS_NOT_FOUND` when the claim is absent.
+ */
+tk_status tk_claims_get_json(const tk_claims *claims,
+                             const char *name,
+                             char *buf,
+                             size_t len,
+                             size_t *out_len);
+
+/**
+ * An integer claim (`exp`, `iat`, `nbf`, `auth_time`…). `TK_STATUS_NOT_FOUND` when absent,
+ * `TK_STATUS_WRONG_TYPE` when it is not a number with an integral value in the `int64_t` range
+ * (read a fractional number with `tk_claims_get_f64`).
+ */
+tk_status tk_claims_get_i64(const tk_claims *claims, const char *name, int64_t *out);
+
+/**
+ * A numeric claim as a `double`. `TK_STATUS_NOT_FOUND` when absent, `TK_STATUS_WRONG_TYPE`
+ * when it is not a number.
+ */
+tk_status tk_claims_get_f64(const tk_claims *claims, const char *name, double *out);
+
+/**
+ * A boolean claim (`email_verified`…). `TK_STATUS_NOT_FOUND` when absent,
+ * `TK_STATUS_WRONG_TYPE` when it is not `true` or `false`.
+ */
+tk_status tk_claims_get_bool(const tk_claims *claims, const char *name, bool *out);
+
+/**
+ * `*out` is true when `aud` (a string or an array of strings) contains `audience`.
+ */
+tk_status tk_claims_has_audience(const tk_claims *claims, const char *audience, bool *out);
+
+/**
+ * `*out` is true when the space-separated `scope` claim contains `scope` (one scope).
+ */
+tk_status tk_claims_has_scope(const tk_claims *claims, const char *scope, bool *out);
 
 /**
  * Builds a client from a config (copied: the config may be freed or changed afterwards).
@@ -329,9 +627,203 @@ tk_status tk_config_set_refresh_ahead(tk_config *config, double fraction, uint64
 tk_status tk_config_set_jitter(tk_config *config, double fraction);
 
 /**
+ * Frees user credentials. NULL is ignored.
+ */
+void tk_user_credentials_free(tk_user_credentials *credentials);
+
+/**
+ * The access token, copied into `buf` (`len` bytes) with its NUL; `*out_len` receives the
+ * length needed, NUL included, also with `TK_STATUS_BUFFER_TOO_SMALL` (then `buf` is left
+ * untouched; `buf` may be NULL with `len` 0 to ask for the length). Wipe the buffer after use.
+ */
+tk_status tk_user_credentials_access_token(const tk_user_credentials *credentials,
+                                           char *buf,
+                                           size_t len,
+                                           size_t *out_len);
+
+/**
+ * The token type (`"Bearer"`). Buffer rules as `tk_user_credentials_access_token`.
+ */
+tk_status tk_user_credentials_token_type(const tk_user_credentials *credentials,
+                                         char *buf,
+                                         size_t len,
+                                         size_t *out_len);
+
+/**
+ * The granted scopes, space separated, `""` when the server named none. Buffer rules as
+ * `tk_user_credentials_access_token`.
+ */
+tk_status tk_user_credentials_scope(const tk_user_credentials *credentials,
+                                    char *buf,
+                                    size_t len,
+                                    size_t *out_len);
+
+/**
+ * The refresh token, `""` when there is none (`tk_user_credentials_has_refresh_token`).
+ * Buffer rules as `tk_user_credentials_access_token`.
+ */
+tk_status tk_user_credentials_refresh_token(const tk_user_credentials *credentials,
+                                            char *buf,
+                                            size_t len,
+                                            size_t *out_len);
+
+/**
+ * The ID token (a JWT, verified when it was received), `""` when there is none
+ * (`tk_user_credentials_has_id_token`). Buffer rules as `tk_user_credentials_access_token`.
+ */
+tk_status tk_user_credentials_id_token(const tk_user_credentials *credentials,
+                                       char *buf,
+                                       size_t len,
+                                       size_t *out_len);
+
+/**
+ * `"Bearer <access token>"`, ready for an `Authorization` header. Buffer rules as
+ * `tk_user_credentials_access_token`.
+ */
+tk_status tk_user_credentials_authorization_header(const tk_user_credentials *credentials,
+                                                   char *buf,
+                                                   size_t len,
+                                                   size_t *out_len);
+
+/**
+ * When the access token expires, in seconds since the Unix epoch.
+ */
+tk_status tk_user_credentials_expires_at(const tk_user_credentials *credentials, uint64_t *out);
+
+/**
+ * Whether the access token has at least `min_ttl_secs` seconds left.
+ */
+tk_status tk_user_credentials_is_valid_for(const tk_user_credentials *credentials,
+                                           uint64_t min_ttl_secs,
+                                           bool *out);
+
+/**
+ * Whether the credentials hold a refresh token (asked with `offline_access`).
+ */
+tk_status tk_user_credentials_has_refresh_token(const tk_user_credentials *credentials, bool *out);
+
+/**
+ * Whether the credentials hold an ID token.
+ */
+tk_status tk_user_credentials_has_id_token(const tk_user_credentials *credentials, bool *out);
+
+/**
+ * The ID token's claims (the user's `sub`, `email`, `name`…), decoded without verifying it
+ * again (it was verified when received). `*out` is a new claims handle, or NULL when there is
+ * no ID token (still `TK_STATUS_OK`).
+ */
+tk_status tk_user_credentials_id_token_claims(const tk_user_credentials *credentials,
+                                              tk_claims **out);
+
+/**
+ * The credentials as JSON (what `tk_credentials_store.save` receives; restore with
+ * `tk_user_credentials_from_json`). It holds every token: store it like a secret and wipe the
+ * buffer after use. Buffer rules as `tk_user_credentials_access_token`.
+ */
+tk_status tk_user_credentials_to_json(const tk_user_credentials *credentials,
+                                      char *buf,
+                                      size_t len,
+                                      size_t *out_len);
+
+/**
+ * Credentials from the JSON of `tk_user_credentials_to_json`. Anything else is
+ * `TK_STATUS_CONFIG`. On success `*out` is new user credentials.
+ */
+tk_status tk_user_credentials_from_json(const char *json, tk_user_credentials **out);
+
+/**
+ * Hands the stored credentials' JSON (`len` bytes; a NUL is not needed) back from inside a
+ * `load` callback; the library copies it (and wipes its copy after use). Called again, the
+ * last call wins. `TK_STATUS_INVALID_UTF8` when the bytes are not UTF-8 (the `load` then fails
+ * with `TK_STATUS_STORAGE` whatever the callback returns). Does not change the calling
+ * thread's last error.
+ */
+tk_status tk_store_sink_set(tk_store_sink *sink, const char *json, size_t len);
+
+/**
+ * A manager for the user signed in with `client` (the manager keeps what it needs: the client
+ * may be freed afterwards) whose credentials live in the host's `store` (copied; every callback
+ * is required). `store->struct_size` smaller than the first version's is
+ * `TK_STATUS_BUFFER_TOO_SMALL`. No callback runs here. On success `*out` is a new manager.
+ */
+tk_status tk_credentials_manager_new(const tk_signin_client *client,
+                                     const tk_credentials_store *store,
+                                     tk_credentials_manager **out);
+
+/**
+ * Frees a manager. NULL is ignored. No storage callback runs after it returns.
+ */
+void tk_credentials_manager_free(tk_credentials_manager *manager);
+
+/**
+ * Valid credentials: the stored ones when the access token has at least `min_ttl_secs` left
+ * and carries every scope of `scope` (space separated; NULL for no requirement), otherwise
+ * renewed with the refresh token (asking for `scope`), saved through `store->save` (with the
+ * rotated refresh token) before this returns. Concurrent callers share one renewal. Blocks the
+ * calling thread.
+ *
+ * `TK_STATUS_REAUTHENTICATION_REQUIRED` when the user must sign in again: nothing stored, no
+ * refresh token, or the server refused it (`tk_last_error_oauth_error`: `no_credentials`,
+ * `no_refresh_token`, `invalid_grant`). `TK_STATUS_STORAGE` when a callback failed. A
+ * `min_ttl_secs` longer than a renewed token lives is `TK_STATUS_CONFIG` (after the renewal,
+ * which is saved). On success `*out` is new user credentials.
+ */
+tk_status tk_credentials_manager_credentials(const tk_credentials_manager *manager,
+                                             uint64_t min_ttl_secs,
+                                             const char *scope,
+                                             tk_user_credentials **out);
+
+/**
+ * Renews now with the refresh token, whatever the access token's lifetime (after an API
+ * rejected it, say). Statuses as `tk_credentials_manager_credentials`.
+ */
+tk_status tk_credentials_manager_renew(const tk_credentials_manager *manager,
+                                       tk_user_credentials **out);
+
+/**
+ * Saves credentials obtained at sign-in (through `store->save`, on the calling thread).
+ */
+tk_status tk_credentials_manager_save(const tk_credentials_manager *manager,
+                                      const tk_user_credentials *credentials);
+
+/**
+ * Signs out locally: `store->clear`, and the manager forgets what it kept in memory.
+ */
+tk_status tk_credentials_manager_clear(const tk_credentials_manager *manager);
+
+/**
+ * `*out` is true when there are stored credentials that are valid, or can be renewed (calls
+ * `store->load` on the calling thread).
+ */
+tk_status tk_credentials_manager_has_credentials(const tk_credentials_manager *manager, bool *out);
+
+/**
+ * The stored credentials as they are, without renewing: `*out` is new user credentials, or
+ * NULL when nothing is stored (still `TK_STATUS_OK`).
+ */
+tk_status tk_credentials_manager_stored(const tk_credentials_manager *manager,
+                                        tk_user_credentials **out);
+
+/**
+ * A snapshot of the manager's counters. Pass `sizeof(tk_credentials_stats)` as `out_size`
+ * (at least the three fields of version 0.1, else `TK_STATUS_BUFFER_TOO_SMALL`).
+ */
+tk_status tk_credentials_manager_stats(const tk_credentials_manager *manager,
+                                       tk_credentials_stats *out,
+                                       size_t out_size);
+
+/**
+ * The core's name of a check (`"expired"`, `"audience"`…: the same as
+ * `tk_last_error_token_check` and every other surface), `""` for `TK_TOKEN_CHECK_NONE`,
+ * `"unknown"` for a value that is none. A static string; never free it.
+ */
+const char *tk_token_check_str(int check);
+
+/**
  * The status of the calling thread's most recent failed call, `TK_STATUS_OK` when its most
  * recent call succeeded (or there was none). Every function except `tk_last_error_*`,
- * `tk_status_str`, `tk_version` and the `*_free` functions resets the last error when called.
+ * `tk_status_str`, `tk_token_check_str`, `tk_version`, `tk_store_sink_set` and the `*_free`
+ * functions resets the last error when called.
  */
 tk_status tk_last_error_status(void);
 
@@ -362,6 +854,12 @@ tk_status tk_last_error_description(char *buf, size_t len, size_t *out_len);
 tk_status tk_last_error_token_check(char *buf, size_t len, size_t *out_len);
 
 /**
+ * For `TK_STATUS_INVALID_TOKEN`, the check that failed as a `tk_token_check`, otherwise
+ * `TK_TOKEN_CHECK_NONE`.
+ */
+tk_status tk_last_error_token_check_code(tk_token_check *out);
+
+/**
  * The HTTP status of the last error's response (401, 403, 429, 200 for an unusable 200…),
  * 0 when there was no response.
  */
@@ -383,6 +881,254 @@ tk_status tk_last_error_is_transient(bool *out);
  * Forgets the calling thread's last error.
  */
 void tk_last_error_clear(void);
+
+/**
+ * A config for the app `client_id` of the tenant at `domain` (`tenant.auth0.com`, an
+ * `https://` URL, or an `http://` URL of a loopback host) that `/authorize` sends back to
+ * `redirect_uri` (one of the app's allowed callback URLs). A public client (PKCE only) until
+ * `tk_signin_config_set_client_secret` or `_set_private_key_jwt`. Defaults: scope
+ * `"openid profile email"`, `offline_access` asked (for a refresh token), leeway 60 s. On
+ * success `*out` is a new config.
+ */
+tk_status tk_signin_config_new(const char *domain,
+                               const char *client_id,
+                               const char *redirect_uri,
+                               tk_signin_config **out);
+
+/**
+ * Frees a sign-in config. NULL is ignored. Clients built from it are not affected.
+ */
+void tk_signin_config_free(tk_signin_config *config);
+
+/**
+ * Makes the app a confidential client (regular web app) authenticating with a client secret
+ * (`client_secret_post` unless `tk_signin_config_set_auth_method` says `client_secret_basic`).
+ */
+tk_status tk_signin_config_set_client_secret(tk_signin_config *config, const char *client_secret);
+
+/**
+ * Makes the app a confidential client authenticating with `private_key_jwt`: the app's PEM
+ * private key, `alg` `"RS256"`, `"PS256"` or `"ES256"` (another is `TK_STATUS_CONFIG`), and
+ * an optional `kid` (NULL for none). A bad key is reported by `tk_signin_client_new`.
+ */
+tk_status tk_signin_config_set_private_key_jwt(tk_signin_config *config,
+                                               const char *private_key_pem,
+                                               const char *alg,
+                                               const char *key_id);
+
+/**
+ * `"client_secret_post"`, `"client_secret_basic"` or `"private_key_jwt"` (for a confidential
+ * client; an unknown name is `TK_STATUS_CONFIG`).
+ */
+tk_status tk_signin_config_set_auth_method(tk_signin_config *config, const char *method);
+
+/**
+ * The default API audience of the access token (`""` for none: an opaque access token, good
+ * for `/userinfo` only).
+ */
+tk_status tk_signin_config_set_audience(tk_signin_config *config, const char *audience);
+
+/**
+ * The default scopes, space separated (default `"openid profile email"`; `openid` is always
+ * asked).
+ */
+tk_status tk_signin_config_set_scope(tk_signin_config *config, const char *scope);
+
+/**
+ * The default organization (id `org_…` or name; `""` for none).
+ */
+tk_status tk_signin_config_set_organization(tk_signin_config *config, const char *organization);
+
+/**
+ * Whether `offline_access` is added to the scopes, for a refresh token (default true).
+ */
+tk_status tk_signin_config_set_offline_access(tk_signin_config *config, bool offline_access);
+
+/**
+ * Adds an accepted ID-token `iss` (see `tk_verifier_config_add_issuer`).
+ */
+tk_status tk_signin_config_add_issuer(tk_signin_config *config, const char *issuer);
+
+/**
+ * Clock skew allowed when checking ID tokens, in seconds (default 60, at most 600).
+ */
+tk_status tk_signin_config_set_leeway_secs(tk_signin_config *config, uint64_t secs);
+
+/**
+ * Overrides `{domain}/authorize`.
+ */
+tk_status tk_signin_config_set_authorize_url(tk_signin_config *config, const char *url);
+
+/**
+ * Overrides `{domain}/oauth/token`.
+ */
+tk_status tk_signin_config_set_token_url(tk_signin_config *config, const char *url);
+
+/**
+ * Overrides `{domain}/userinfo`.
+ */
+tk_status tk_signin_config_set_userinfo_url(tk_signin_config *config, const char *url);
+
+/**
+ * Connect timeout in milliseconds (default 5000; 0 is refused by `tk_signin_client_new`).
+ */
+tk_status tk_signin_config_set_connect_timeout_ms(tk_signin_config *config, uint64_t ms);
+
+/**
+ * Whole-request timeout in milliseconds (default 15000).
+ */
+tk_status tk_signin_config_set_request_timeout_ms(tk_signin_config *config, uint64_t ms);
+
+/**
+ * Total attempts of the idempotent requests (JWKS, `/userinfo`), the first included (default
+ * 3; 1..=10). The code exchange and the refresh grant are never retried (a code is single
+ * use; a refresh token may rotate).
+ */
+tk_status tk_signin_config_set_retry_max_attempts(tk_signin_config *config, uint32_t attempts);
+
+/**
+ * Builds a sign-in client from a config (copied). Anything unusable is `TK_STATUS_CONFIG`; no
+ * network. On success `*out` is a new client.
+ */
+tk_status tk_signin_client_new(const tk_signin_config *config, tk_signin_client **out);
+
+/**
+ * Frees a sign-in client. NULL is ignored.
+ */
+void tk_signin_client_free(tk_signin_client *client);
+
+/**
+ * Empty parameters (every value from the client's config). On success `*out` is new.
+ */
+tk_status tk_authorize_params_new(tk_authorize_params **out);
+
+/**
+ * Frees authorize parameters. NULL is ignored.
+ */
+void tk_authorize_params_free(tk_authorize_params *params);
+
+/**
+ * The API audience of this login's access token.
+ */
+tk_status tk_authorize_params_set_audience(tk_authorize_params *params, const char *audience);
+
+/**
+ * The scopes of this login, space separated (`openid` is always asked).
+ */
+tk_status tk_authorize_params_set_scope(tk_authorize_params *params, const char *scope);
+
+/**
+ * The organization of this login (id `org_…` or name); the ID token must carry it.
+ */
+tk_status tk_authorize_params_set_organization(tk_authorize_params *params,
+                                               const char *organization);
+
+/**
+ * Where `/authorize` sends the browser back for this login (an allowed callback URL).
+ */
+tk_status tk_authorize_params_set_redirect_uri(tk_authorize_params *params,
+                                               const char *redirect_uri);
+
+/**
+ * Seconds since the user's last authentication beyond which they must log in again; checked
+ * against the ID token's `auth_time`.
+ */
+tk_status tk_authorize_params_set_max_age(tk_authorize_params *params, uint64_t max_age_secs);
+
+/**
+ * Adds a query parameter (`prompt`, `login_hint`, `connection`, `screen_hint`,
+ * `ui_locales`…). One the library sets itself (`state`, `scope`…) is refused by
+ * `tk_signin_authorize` with `TK_STATUS_CONFIG`.
+ */
+tk_status tk_authorize_params_add(tk_authorize_params *params, const char *name, const char *value);
+
+/**
+ * Starts a login: builds the `/authorize` URL (response type code, client id, redirect URI,
+ * audience, scope, state, nonce, S256 code challenge, organization, extra parameters) with
+ * `params` (NULL: the config's defaults). No network. On success `*out` is a new login
+ * transaction: open `tk_login_tx_url` in a browser, then give the URL the browser was sent
+ * back to `tk_signin_handle_callback`.
+ */
+tk_status tk_signin_authorize(const tk_signin_client *client,
+                              const tk_authorize_params *params,
+                              tk_login_tx **out);
+
+/**
+ * Frees a login transaction. NULL is ignored.
+ */
+void tk_login_tx_free(tk_login_tx *tx);
+
+/**
+ * The `/authorize` URL to open in the browser, copied into `buf` (`len` bytes) with its NUL;
+ * `*out_len` receives the length needed, NUL included, also with `TK_STATUS_BUFFER_TOO_SMALL`
+ * (then `buf` is left untouched; `buf` may be NULL with `len` 0 to ask for the length).
+ */
+tk_status tk_login_tx_url(const tk_login_tx *tx, char *buf, size_t len, size_t *out_len);
+
+/**
+ * The `state` the callback must carry. Buffer rules as `tk_login_tx_url`.
+ */
+tk_status tk_login_tx_state(const tk_login_tx *tx, char *buf, size_t len, size_t *out_len);
+
+/**
+ * The `nonce` the ID token must carry. Buffer rules as `tk_login_tx_url`.
+ */
+tk_status tk_login_tx_nonce(const tk_login_tx *tx, char *buf, size_t len, size_t *out_len);
+
+/**
+ * The whole transaction as JSON, to persist it until the browser comes back (restore with
+ * `tk_login_tx_from_json`). It holds the PKCE code verifier: store it like a secret and wipe
+ * the buffer after use. Buffer rules as `tk_login_tx_url`.
+ */
+tk_status tk_login_tx_to_json(const tk_login_tx *tx, char *buf, size_t len, size_t *out_len);
+
+/**
+ * A transaction saved with `tk_login_tx_to_json`. Anything else is `TK_STATUS_CONFIG`. On
+ * success `*out` is a new transaction.
+ */
+tk_status tk_login_tx_from_json(const char *json, tk_login_tx **out);
+
+/**
+ * Finishes a login from the URL the browser was sent back to: checks `state` (a forged or
+ * stale callback is `TK_STATUS_INVALID_RESPONSE`), turns an `error` in it into
+ * `TK_STATUS_OAUTH`, exchanges the code at `/oauth/token` with the PKCE verifier, and verifies
+ * the ID token (`TK_STATUS_INVALID_TOKEN` with the failed check). Blocks the calling thread.
+ * On success `*out` is new user credentials.
+ */
+tk_status tk_signin_handle_callback(const tk_signin_client *client,
+                                    const tk_login_tx *tx,
+                                    const char *callback_url,
+                                    tk_user_credentials **out);
+
+/**
+ * Exchanges an authorization code the app got by other means (grant `authorization_code`
+ * with the transaction's PKCE verifier) and verifies the ID token, as
+ * `tk_signin_handle_callback` does after checking `state`.
+ */
+tk_status tk_signin_exchange_code(const tk_signin_client *client,
+                                  const tk_login_tx *tx,
+                                  const char *code,
+                                  tk_user_credentials **out);
+
+/**
+ * One `refresh_token` grant, asking for `scope` (NULL: the granted ones). A refused refresh
+ * token is `TK_STATUS_REAUTHENTICATION_REQUIRED`. The result's refresh token is the new one
+ * when the server rotated it, otherwise there is none (`tk_user_credentials_has_refresh_token`):
+ * keep the one you sent. Prefer `tk_credentials_manager_*`, which handles rotation.
+ */
+tk_status tk_signin_refresh(const tk_signin_client *client,
+                            const char *refresh_token,
+                            const char *scope,
+                            tk_user_credentials **out);
+
+/**
+ * The user's profile from `/userinfo` for an access token (opaque, or a JWT whose `aud`
+ * includes `{issuer}userinfo`). A rejected token is `TK_STATUS_OAUTH` `invalid_token`, HTTP
+ * 401. On success `*out` is a new claims handle (`sub`, `email`, `name`…).
+ */
+tk_status tk_signin_userinfo(const tk_signin_client *client,
+                             const char *access_token,
+                             tk_claims **out);
 
 /**
  * The constant's name of a status (`"TK_STATUS_OAUTH"`…), `"TK_STATUS_UNKNOWN"` for a value
@@ -444,6 +1190,139 @@ tk_status tk_token_remaining_ms(const tk_token *token, uint64_t *out);
  * `*out` is true when both handles hold the same fetched token (one request, served twice).
  */
 tk_status tk_token_same(const tk_token *a, const tk_token *b, bool *out);
+
+/**
+ * A config for tokens of the tenant at `domain` (`tenant.auth0.com`, an `https://` URL, or an
+ * `http://` URL of a loopback host) whose `aud` must contain `audience` (the API identifier
+ * for access tokens, the client id for ID tokens). Defaults: issuer `https://{domain}/`,
+ * leeway 60 s, RS256/PS256/ES256, tokens up to 16384 bytes, JWKS from
+ * `{domain}/.well-known/jwks.json` kept 600 s and refetched for an unknown `kid` at most every
+ * 30 s. On success `*out` is a new config.
+ */
+tk_status tk_verifier_config_new(const char *domain,
+                                 const char *audience,
+                                 tk_verifier_config **out);
+
+/**
+ * Frees a verifier config. NULL is ignored. Verifiers built from it are not affected.
+ */
+void tk_verifier_config_free(tk_verifier_config *config);
+
+/**
+ * Adds an accepted `iss`, compared exactly (`"https://login.example.com/"`). Once any is
+ * added, only the added ones are accepted: add the canonical `https://{domain}/` too when a
+ * tenant has a custom domain.
+ */
+tk_status tk_verifier_config_add_issuer(tk_verifier_config *config, const char *issuer);
+
+/**
+ * Clock skew allowed on `exp`, `nbf`, `iat` and `auth_time`, in seconds (default 60, at most
+ * 600).
+ */
+tk_status tk_verifier_config_set_leeway_secs(tk_verifier_config *config, uint64_t secs);
+
+/**
+ * Required organization: an id (`org_…`, compared with `org_id`) or a name (compared with
+ * `org_name`). `""` for none (the default).
+ */
+tk_status tk_verifier_config_set_organization(tk_verifier_config *config, const char *organization);
+
+/**
+ * Required `azp` (the client the token was issued to). `""` for none (the default).
+ */
+tk_status tk_verifier_config_set_authorized_party(tk_verifier_config *config,
+                                                  const char *authorized_party);
+
+/**
+ * Accepted algorithms, separated by spaces or commas: a subset of `"RS256 PS256 ES256"` (the
+ * default). Another name is `TK_STATUS_CONFIG` (the config is then unchanged).
+ */
+tk_status tk_verifier_config_set_algorithms(tk_verifier_config *config, const char *algorithms);
+
+/**
+ * Larger tokens are rejected as malformed before anything is decoded (default 16384; 256 to
+ * 1048576).
+ */
+tk_status tk_verifier_config_set_max_token_bytes(tk_verifier_config *config, size_t bytes);
+
+/**
+ * Overrides `{domain}/.well-known/jwks.json`.
+ */
+tk_status tk_verifier_config_set_jwks_url(tk_verifier_config *config, const char *url);
+
+/**
+ * How long a fetched JWKS is used before it is fetched again, in seconds (default 600; not 0).
+ */
+tk_status tk_verifier_config_set_jwks_lifetime_secs(tk_verifier_config *config, uint64_t secs);
+
+/**
+ * A token naming an unknown `kid` refetches the JWKS, but at most once per this many seconds
+ * (default 30), so a flood of made-up `kid`s is not a flood of JWKS requests.
+ */
+tk_status tk_verifier_config_set_jwks_min_refetch_interval_secs(tk_verifier_config *config,
+                                                                uint64_t secs);
+
+/**
+ * Connect timeout of a JWKS request in milliseconds (default 5000; 0 is refused by
+ * `tk_verifier_new`).
+ */
+tk_status tk_verifier_config_set_connect_timeout_ms(tk_verifier_config *config, uint64_t ms);
+
+/**
+ * Whole-request timeout of a JWKS request in milliseconds (default 15000).
+ */
+tk_status tk_verifier_config_set_request_timeout_ms(tk_verifier_config *config, uint64_t ms);
+
+/**
+ * Total attempts of a JWKS request, the first included (default 3; 1 = no retry; 1..=10).
+ */
+tk_status tk_verifier_config_set_retry_max_attempts(tk_verifier_config *config, uint32_t attempts);
+
+/**
+ * Builds a verifier from a config (copied). Anything unusable in the config is
+ * `TK_STATUS_CONFIG`; no network until the first verification. On success `*out` is a new
+ * verifier.
+ */
+tk_status tk_verifier_new(const tk_verifier_config *config, tk_verifier **out);
+
+/**
+ * Frees a verifier. NULL is ignored. Claims obtained from it stay valid until freed.
+ */
+void tk_verifier_free(tk_verifier *verifier);
+
+/**
+ * Verifies an access token (signature with the JWKS key, `iss`, `aud`, `exp`, `nbf`, `iat`,
+ * and `azp`/organization when configured). On success `*out` is a new claims handle (free it
+ * with `tk_claims_free`). A rejection is `TK_STATUS_INVALID_TOKEN`:
+ * `tk_last_error_token_check_code` (or `_token_check`, the name) says which check failed.
+ * Blocks the calling thread only when the JWKS must be fetched.
+ */
+tk_status tk_verifier_verify(const tk_verifier *verifier, const char *token, tk_claims **out);
+
+/**
+ * Verifies an OpenID Connect ID token (the verifier's audience is the client id): the checks
+ * of `tk_verifier_verify`, plus `sub` and `iat` required, `azp` equal to the client id when
+ * `aud` has several values, `nonce` equal to `nonce` (NULL: not checked) and, when
+ * `max_age_secs` is not negative, `auth_time` no older than `max_age_secs` (plus leeway).
+ */
+tk_status tk_verifier_verify_id_token(const tk_verifier *verifier,
+                                      const char *token,
+                                      const char *nonce,
+                                      int64_t max_age_secs,
+                                      tk_claims **out);
+
+/**
+ * Fetches the JWKS now (at start-up, or after learning of a key rotation). On success
+ * `*out_keys` is the number of usable keys.
+ */
+tk_status tk_verifier_refresh_jwks(const tk_verifier *verifier, size_t *out_keys);
+
+/**
+ * A snapshot of the verifier's counters. Pass `sizeof(tk_verify_stats)` as `out_size` (the
+ * library writes at most that many bytes; at least the three fields of version 0.1, else
+ * `TK_STATUS_BUFFER_TOO_SMALL`).
+ */
+tk_status tk_verifier_stats(const tk_verifier *verifier, tk_verify_stats *out, size_t out_size);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -110,6 +110,41 @@ pub(crate) unsafe fn write_str(
     Ok(())
 }
 
+/// Writes a `#[repr(C)]` struct that may grow (fields only appended) into a caller's struct of
+/// `out_size` bytes: at least `min_size` (the struct's first version), at most the current
+/// size is written.
+pub(crate) unsafe fn write_sized<T: Copy>(
+    func: &str,
+    out: *mut T,
+    out_size: usize,
+    min_size: usize,
+    value: T,
+) -> Result<(), Failure> {
+    let out = out_ptr(func, out, "out")?;
+    if out_size < min_size {
+        return Err(Failure::buffer(func, out_size, min_size));
+    }
+    let n = out_size.min(std::mem::size_of::<T>());
+    unsafe {
+        std::ptr::copy_nonoverlapping((&value as *const T).cast::<u8>(), out.cast::<u8>(), n)
+    };
+    Ok(())
+}
+
+/// Moves a value to the heap for C; freed with [`free_handle`].
+pub(crate) fn new_handle<T>(value: T) -> *mut T {
+    Box::into_raw(Box::new(value))
+}
+
+/// The body of every `tk_*_free`: NULL is ignored, a panic in a destructor is contained.
+pub(crate) unsafe fn free_handle<T>(p: *mut T) {
+    call_void(|| {
+        if !p.is_null() {
+            drop(unsafe { Box::from_raw(p) });
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,10 +2,10 @@
 //! its details, and the calling thread's last error (`tk_last_error_*`).
 
 use std::cell::RefCell;
-use std::ffi::c_char;
+use std::ffi::{c_char, c_int};
 use std::time::Duration;
 
-use tk_core::Error;
+use tk_core::{Error, TokenCheck};
 
 use crate::boundary::{out_ptr, quiet, write_str};
 use crate::status::tk_status;
@@ -19,7 +19,7 @@ pub(crate) struct Failure {
     pub description: Option<String>,
     pub http_status: Option<u16>,
     pub retry_after: Option<Duration>,
-    pub token_check: Option<&'static str>,
+    pub token_check: Option<TokenCheck>,
     pub transient: bool,
 }
 
@@ -52,6 +52,22 @@ impl Failure {
         Self::new(
             tk_status::BufferTooSmall,
             format!("{func}: a buffer of {have} bytes is too small, {need} needed"),
+        )
+    }
+
+    /// A claim (or value) that does not exist.
+    pub fn not_found(func: &str, what: &str) -> Self {
+        Self::new(
+            tk_status::NotFound,
+            format!("{func}: {what} does not exist"),
+        )
+    }
+
+    /// A claim of another JSON type than the getter reads.
+    pub fn wrong_type(func: &str, name: &str, want: &str) -> Self {
+        Self::new(
+            tk_status::WrongType,
+            format!("{func}: claim {name:?} is not {want}"),
         )
     }
 
@@ -100,10 +116,17 @@ impl From<Error> for Failure {
                 f.status = tk_status::InvalidResponse;
                 f.http_status = status;
             }
+            // The core's Error has no variant for a host storage: the storage adapter
+            // (credentials.rs) reports its failures as Config errors under STORAGE_PREFIX, a
+            // text nothing else produces, and they get their own status here.
+            Error::Config(m) if m.starts_with(STORAGE_PREFIX) => {
+                f.status = tk_status::Storage;
+                f.message = m;
+            }
             Error::Config(_) => f.status = tk_status::Config,
             Error::InvalidToken { check, .. } => {
                 f.status = tk_status::InvalidToken;
-                f.token_check = Some(check.as_str());
+                f.token_check = Some(check);
             }
             Error::ReauthenticationRequired { error, description } => {
                 f.status = tk_status::ReauthenticationRequired;
@@ -112,6 +135,114 @@ impl From<Error> for Failure {
             }
         }
         f
+    }
+}
+
+/// The start of every error the host storage adapter reports (see `From<Error>`).
+pub(crate) const STORAGE_PREFIX: &str = "credentials storage: ";
+
+/// Which check rejected a token (`TK_STATUS_INVALID_TOKEN`): `tk_last_error_token_check_code`.
+/// `tk_token_check_str` gives the name shared by every surface (`"expired"`…). Values are only
+/// ever appended.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum tk_token_check {
+    /// No token check failed (the last error is not `TK_STATUS_INVALID_TOKEN`, or none).
+    None = 0,
+    /// Not a well-formed JWS compact token (segments, base64url, JSON), or too large.
+    Malformed = 1,
+    /// `alg` not accepted (`none`, HMAC…) or not matching the key.
+    Algorithm = 2,
+    /// No key in the JWKS with the token's `kid`, even after a refetch.
+    UnknownKey = 3,
+    /// The signature does not verify.
+    Signature = 4,
+    /// `iss` is not an accepted issuer.
+    Issuer = 5,
+    /// `aud` does not contain the expected audience.
+    Audience = 6,
+    /// `exp` is in the past (beyond the leeway).
+    Expired = 7,
+    /// `nbf` or `iat` is in the future (beyond the leeway).
+    NotYetValid = 8,
+    /// A required claim is missing or has the wrong type.
+    MissingClaim = 9,
+    /// `azp` is not the expected authorized party.
+    AuthorizedParty = 10,
+    /// `org_id`/`org_name` does not match the required organization.
+    Organization = 11,
+    /// The ID token's `nonce` does not match.
+    Nonce = 12,
+    /// The ID token's `auth_time` is older than `max_age` allows.
+    AuthTime = 13,
+    /// The JWKS could not be fetched or used.
+    Jwks = 14,
+}
+
+impl From<TokenCheck> for tk_token_check {
+    fn from(c: TokenCheck) -> Self {
+        match c {
+            TokenCheck::Malformed => Self::Malformed,
+            TokenCheck::Algorithm => Self::Algorithm,
+            TokenCheck::UnknownKey => Self::UnknownKey,
+            TokenCheck::Signature => Self::Signature,
+            TokenCheck::Issuer => Self::Issuer,
+            TokenCheck::Audience => Self::Audience,
+            TokenCheck::Expired => Self::Expired,
+            TokenCheck::NotYetValid => Self::NotYetValid,
+            TokenCheck::MissingClaim => Self::MissingClaim,
+            TokenCheck::AuthorizedParty => Self::AuthorizedParty,
+            TokenCheck::Organization => Self::Organization,
+            TokenCheck::Nonce => Self::Nonce,
+            TokenCheck::AuthTime => Self::AuthTime,
+            TokenCheck::Jwks => Self::Jwks,
+        }
+    }
+}
+
+/// The core's name of a check (`"expired"`, `"audience"`…: the same as
+/// `tk_last_error_token_check` and every other surface), `""` for `TK_TOKEN_CHECK_NONE`,
+/// `"unknown"` for a value that is none. A static string; never free it.
+#[no_mangle]
+pub extern "C" fn tk_token_check_str(check: c_int) -> *const c_char {
+    const ALL: [TokenCheck; 14] = [
+        TokenCheck::Malformed,
+        TokenCheck::Algorithm,
+        TokenCheck::UnknownKey,
+        TokenCheck::Signature,
+        TokenCheck::Issuer,
+        TokenCheck::Audience,
+        TokenCheck::Expired,
+        TokenCheck::NotYetValid,
+        TokenCheck::MissingClaim,
+        TokenCheck::AuthorizedParty,
+        TokenCheck::Organization,
+        TokenCheck::Nonce,
+        TokenCheck::AuthTime,
+        TokenCheck::Jwks,
+    ];
+    // Static NUL-terminated copies of the core's names, built once.
+    static NAMES: std::sync::LazyLock<Vec<(c_int, std::ffi::CString)>> =
+        std::sync::LazyLock::new(|| {
+            ALL.iter()
+                .map(|c| {
+                    let name = std::ffi::CString::new(c.as_str()).expect("no NUL in a name");
+                    (tk_token_check::from(*c) as c_int, name)
+                })
+                .collect()
+        });
+    let found = std::panic::catch_unwind(|| {
+        if check == tk_token_check::None as c_int {
+            return Some(c"".as_ptr());
+        }
+        NAMES
+            .iter()
+            .find(|(v, _)| *v == check)
+            .map(|(_, n)| n.as_ptr())
+    });
+    match found {
+        Ok(Some(p)) => p,
+        _ => c"unknown".as_ptr(),
     }
 }
 
@@ -142,7 +273,8 @@ fn with_last<R>(f: impl FnOnce(Option<&Failure>) -> R) -> R {
 
 /// The status of the calling thread's most recent failed call, `TK_STATUS_OK` when its most
 /// recent call succeeded (or there was none). Every function except `tk_last_error_*`,
-/// `tk_status_str`, `tk_version` and the `*_free` functions resets the last error when called.
+/// `tk_status_str`, `tk_token_check_str`, `tk_version`, `tk_store_sink_set` and the `*_free`
+/// functions resets the last error when called.
 #[no_mangle]
 pub extern "C" fn tk_last_error_status() -> tk_status {
     std::panic::catch_unwind(|| with_last(|l| l.map_or(tk_status::Ok, |l| l.status)))
@@ -202,8 +334,27 @@ pub unsafe extern "C" fn tk_last_error_token_check(
     out_len: *mut usize,
 ) -> tk_status {
     quiet(|| {
-        let s = with_last(|l| l.and_then(|l| l.token_check).unwrap_or_default());
-        write_str("tk_last_error_token_check", s, buf, len, out_len)
+        let s = with_last(|l| l.and_then(|l| l.token_check).map(|c| c.as_str()));
+        write_str(
+            "tk_last_error_token_check",
+            s.unwrap_or_default(),
+            buf,
+            len,
+            out_len,
+        )
+    })
+}
+
+/// For `TK_STATUS_INVALID_TOKEN`, the check that failed as a `tk_token_check`, otherwise
+/// `TK_TOKEN_CHECK_NONE`.
+#[no_mangle]
+pub unsafe extern "C" fn tk_last_error_token_check_code(out: *mut tk_token_check) -> tk_status {
+    quiet(|| {
+        let out = out_ptr("tk_last_error_token_check_code", out, "out")?;
+        let v = with_last(|l| l.and_then(|l| l.token_check))
+            .map_or(tk_token_check::None, tk_token_check::from);
+        unsafe { out.write(v) };
+        Ok(())
     })
 }
 
@@ -304,7 +455,7 @@ mod tests {
             detail: "aud does not contain https://api".into(),
         });
         assert_eq!(f.status, tk_status::InvalidToken);
-        assert_eq!(f.token_check, Some("audience"));
+        assert_eq!(f.token_check, Some(TokenCheck::Audience));
         assert!(f.message.contains("aud does not contain"));
 
         let f = Failure::from(Error::ReauthenticationRequired {
@@ -314,6 +465,70 @@ mod tests {
         assert_eq!(f.status, tk_status::ReauthenticationRequired);
         assert_eq!(f.oauth_error.as_deref(), Some("invalid_grant"));
         assert!(!f.transient);
+    }
+
+    #[test]
+    fn a_storage_failure_has_its_own_status_and_no_config_prefix() {
+        let f = Failure::from(Error::Config(format!(
+            "{STORAGE_PREFIX}the load callback failed (returned 7)"
+        )));
+        assert_eq!(f.status, tk_status::Storage);
+        assert_eq!(
+            f.message,
+            "credentials storage: the load callback failed (returned 7)"
+        );
+        assert!(!f.transient);
+        let f = Failure::from(Error::Config("credentials are fine".into()));
+        assert_eq!(f.status, tk_status::Config);
+    }
+
+    #[test]
+    fn every_check_has_a_code_and_the_core_name() {
+        use std::ffi::CStr;
+        let name = |c: c_int| {
+            unsafe { CStr::from_ptr(tk_token_check_str(c)) }
+                .to_str()
+                .unwrap()
+        };
+        for (check, code) in [
+            (TokenCheck::Malformed, 1),
+            (TokenCheck::Algorithm, 2),
+            (TokenCheck::UnknownKey, 3),
+            (TokenCheck::Signature, 4),
+            (TokenCheck::Issuer, 5),
+            (TokenCheck::Audience, 6),
+            (TokenCheck::Expired, 7),
+            (TokenCheck::NotYetValid, 8),
+            (TokenCheck::MissingClaim, 9),
+            (TokenCheck::AuthorizedParty, 10),
+            (TokenCheck::Organization, 11),
+            (TokenCheck::Nonce, 12),
+            (TokenCheck::AuthTime, 13),
+            (TokenCheck::Jwks, 14),
+        ] {
+            assert_eq!(tk_token_check::from(check) as c_int, code);
+            assert_eq!(name(code), check.as_str());
+        }
+        assert_eq!(name(0), "");
+        assert_eq!(name(99), "unknown");
+        assert_eq!(name(-1), "unknown");
+
+        set(Failure::from(Error::InvalidToken {
+            check: TokenCheck::Nonce,
+            detail: "nonce does not match".into(),
+        }));
+        let mut code = tk_token_check::None;
+        assert_eq!(
+            unsafe { tk_last_error_token_check_code(&mut code) },
+            tk_status::Ok
+        );
+        assert_eq!(code, tk_token_check::Nonce);
+        clear();
+        assert_eq!(
+            unsafe { tk_last_error_token_check_code(&mut code) },
+            tk_status::Ok
+        );
+        assert_eq!(code, tk_token_check::None);
     }
 
     #[test]

@@ -7,7 +7,12 @@
 //! - every function returns a [`tk_status`]; outputs go through out-parameters, written only when
 //!   the function returns `TK_STATUS_OK` (a string's required length is also reported with
 //!   `TK_STATUS_BUFFER_TOO_SMALL`);
-//! - handles (`tk_config`, `tk_client`, `tk_token`) are created and freed by the library;
+//! - handles (`tk_config`, `tk_client`, `tk_token`, `tk_verifier`, `tk_claims`,
+//!   `tk_signin_client`, `tk_login_tx`, `tk_user_credentials`, `tk_credentials_manager`…) are
+//!   created and freed by the library;
+//! - the host's credentials storage is a struct of callbacks (`tk_credentials_store`) that
+//!   exchange JSON through buffers owned by whoever calls: C never frees Rust memory, Rust never
+//!   frees C memory;
 //! - strings out are copied into the caller's buffers, so C never frees Rust memory;
 //! - every entry point runs inside a panic boundary ([`boundary::call`]): a panic becomes
 //!   `TK_STATUS_PANIC`, never an unwind into C;
@@ -25,16 +30,28 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod boundary;
+mod claims;
 mod client;
 mod config;
+mod credentials;
 mod error;
+mod signin;
 mod status;
 mod token;
+mod verifier;
 
-pub use client::tk_client;
+pub use claims::tk_claims;
+pub use client::{tk_client, tk_stats};
 pub use config::tk_config;
+pub use credentials::{
+    tk_credentials_manager, tk_credentials_stats, tk_credentials_store, tk_store_sink,
+    tk_user_credentials,
+};
+pub use error::tk_token_check;
+pub use signin::{tk_authorize_params, tk_login_tx, tk_signin_client, tk_signin_config};
 pub use status::tk_status;
 pub use token::tk_token;
+pub use verifier::{tk_verifier, tk_verifier_config, tk_verify_stats};
 
 /// Major version of the library this header belongs to: the crate's version, checked at compile
 /// time against `Cargo.toml`. `TK_VERSION` is the `"MAJOR.MINOR.PATCH"` string and

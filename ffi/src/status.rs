@@ -39,6 +39,14 @@ pub enum tk_status {
     BufferTooSmall = 102,
     /// A bug inside the library was caught at the boundary (nothing unwound into C).
     Panic = 103,
+    /// The host's credentials storage failed: a `tk_credentials_store` callback returned
+    /// non-zero, or `load` handed back something that is not saved credentials. The message
+    /// names the callback and its return value.
+    Storage = 104,
+    /// The named claim (or value) does not exist.
+    NotFound = 105,
+    /// The claim exists but has another JSON type than the getter reads.
+    WrongType = 106,
 }
 
 /// The constant's name of a status (`"TK_STATUS_OAUTH"`…), `"TK_STATUS_UNKNOWN"` for a value
@@ -59,6 +67,9 @@ pub extern "C" fn tk_status_str(status: c_int) -> *const c_char {
         101 => "TK_STATUS_INVALID_UTF8\0",
         102 => "TK_STATUS_BUFFER_TOO_SMALL\0",
         103 => "TK_STATUS_PANIC\0",
+        104 => "TK_STATUS_STORAGE\0",
+        105 => "TK_STATUS_NOT_FOUND\0",
+        106 => "TK_STATUS_WRONG_TYPE\0",
         _ => "TK_STATUS_UNKNOWN\0",
     };
     s.as_ptr().cast()
@@ -89,6 +100,9 @@ mod tests {
             (InvalidUtf8, "TK_STATUS_INVALID_UTF8"),
             (BufferTooSmall, "TK_STATUS_BUFFER_TOO_SMALL"),
             (Panic, "TK_STATUS_PANIC"),
+            (Storage, "TK_STATUS_STORAGE"),
+            (NotFound, "TK_STATUS_NOT_FOUND"),
+            (WrongType, "TK_STATUS_WRONG_TYPE"),
         ];
         for (s, name) in all {
             let got = unsafe { CStr::from_ptr(tk_status_str(s as c_int)) };

@@ -1,6 +1,8 @@
 /*
- * The C ABI against the local issuer over real HTTP. Built by ffi/test.sh twice (shared and
- * static library) with -Wall -Wextra -Werror, and run once more under valgrind.
+ * The C ABI against the local issuer over real HTTP: client-credentials tokens here, the
+ * verifier, sign-in and the credentials manager in test_signin.c (one program). Built by
+ * ffi/test.sh twice (shared and static library) with -Wall -Wextra -Werror, and run once more
+ * under valgrind.
  *
  *   test_tokenkeeper [NAME-FILTER...]    runs the tests whose name contains a filter (all
  *                                        without filters); ends with "LABEL: N passed, N failed"
@@ -9,6 +11,8 @@
 
 #include <pthread.h>
 #include <stdint.h>
+
+int g_failed_checks;
 
 #define API "https://api.example.com"
 
@@ -55,39 +59,6 @@ static char *token_str(token_str_fn fn, const tk_token *t) {
     return NULL;
   }
   return buf;
-}
-
-typedef tk_status (*error_str_fn)(char *, size_t, size_t *);
-
-static void error_str(error_str_fn fn, char *buf, size_t len) {
-  size_t n = 0;
-  if (fn(buf, len, &n) != TK_STATUS_OK) snprintf(buf, len, "<%zu bytes>", n);
-}
-
-/* The details of the calling thread's last error. */
-typedef struct {
-  tk_status status;
-  char message[1024];
-  char oauth_error[128];
-  char description[512];
-  char check[64];
-  uint16_t http_status;
-  int64_t retry_after_ms;
-  bool transient;
-} last_error;
-
-static last_error get_last_error(void) {
-  last_error e;
-  memset(&e, 0, sizeof e);
-  e.status = tk_last_error_status();
-  error_str(tk_last_error_message, e.message, sizeof e.message);
-  error_str(tk_last_error_oauth_error, e.oauth_error, sizeof e.oauth_error);
-  error_str(tk_last_error_description, e.description, sizeof e.description);
-  error_str(tk_last_error_token_check, e.check, sizeof e.check);
-  CHECK_STATUS(tk_last_error_http_status(&e.http_status), TK_STATUS_OK);
-  CHECK_STATUS(tk_last_error_retry_after_ms(&e.retry_after_ms), TK_STATUS_OK);
-  CHECK_STATUS(tk_last_error_is_transient(&e.transient), TK_STATUS_OK);
-  return e;
 }
 
 /* The message of a failure never carries the client secret. */
@@ -862,5 +833,13 @@ static const test_case TESTS[] = {
 
 int main(int argc, char **argv) {
   const char *label = getenv("TK_TEST_LABEL");
-  return run_tests(TESTS, sizeof TESTS / sizeof TESTS[0], argc, argv, label ? label : "c-tests");
+  /* The client-credentials tests above, then those of test_signin.c. */
+  size_t n = sizeof TESTS / sizeof TESTS[0];
+  test_case *all = malloc((n + SIGNIN_TEST_COUNT) * sizeof *all);
+  if (all == NULL) return 2;
+  memcpy(all, TESTS, sizeof TESTS);
+  memcpy(all + n, SIGNIN_TESTS, SIGNIN_TEST_COUNT * sizeof *all);
+  int rc = run_tests(all, n + SIGNIN_TEST_COUNT, argc, argv, label ? label : "c-tests");
+  free(all);
+  return rc;
 }

@@ -1,0 +1,724 @@
+//! User sign-in (authorization code + PKCE): `tk_signin_config`, `tk_signin_client`,
+//! `tk_authorize_params`, `tk_login_tx`, and `/userinfo`.
+
+use std::ffi::c_char;
+use std::time::Duration;
+
+use tk_core::{
+    AuthMethod, AuthorizeParams, Credentials, LoginTransaction, SignInClient, SignInConfig,
+    SigningAlg,
+};
+use zeroize::Zeroize;
+
+use crate::boundary::{
+    arg, arg_mut, call, free_handle, new_handle, opt_str_arg, out_ptr, str_arg, write_str,
+};
+use crate::claims::tk_claims;
+use crate::credentials::tk_user_credentials;
+use crate::error::Failure;
+use crate::status::tk_status;
+
+/// An application that signs users in (opaque). Create with `tk_signin_config_new`, adjust with
+/// `tk_signin_config_*`, build clients with `tk_signin_client_new` (which copies it), free with
+/// `tk_signin_config_free`. Not thread-safe: do not change it while another thread uses it.
+/// Nothing is validated before `tk_signin_client_new`.
+pub struct tk_signin_config {
+    inner: SignInConfig,
+}
+
+/// Signs users in and renews their tokens (opaque, thread-safe). Free with
+/// `tk_signin_client_free` once no thread uses it (credentials managers built from it keep
+/// what they need).
+pub struct tk_signin_client {
+    pub(crate) inner: SignInClient,
+}
+
+/// Per-login options of `tk_signin_authorize` (opaque); each overrides the config's default.
+/// Create with `tk_authorize_params_new`, free with `tk_authorize_params_free`.
+pub struct tk_authorize_params {
+    inner: AuthorizeParams,
+}
+
+/// One login in progress (opaque, immutable, thread-safe): the `/authorize` URL to open and what
+/// the callback is checked against. It holds the PKCE code verifier, a secret: keep it until
+/// the browser comes back (`tk_login_tx_to_json` to persist it across a restart). Free with
+/// `tk_login_tx_free`.
+pub struct tk_login_tx {
+    inner: LoginTransaction,
+}
+
+/// A config for the app `client_id` of the tenant at `domain` (`tenant.auth0.com`, an
+/// `https://` URL, or an `http://` URL of a loopback host) that `/authorize` sends back to
+/// `redirect_uri` (one of the app's allowed callback URLs). A public client (PKCE only) until
+/// `tk_signin_config_set_client_secret` or `_set_private_key_jwt`. Defaults: scope
+/// `"openid profile email"`, `offline_access` asked (for a refresh token), leeway 60 s. On
+/// success `*out` is a new config.
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_config_new(
+    domain: *const c_char,
+    client_id: *const c_char,
+    redirect_uri: *const c_char,
+    out: *mut *mut tk_signin_config,
+) -> tk_status {
+    const F: &str = "tk_signin_config_new";
+    call(F, || {
+        let domain = unsafe { str_arg(F, domain, "domain") }?;
+        let client_id = unsafe { str_arg(F, client_id, "client_id") }?;
+        let redirect_uri = unsafe { str_arg(F, redirect_uri, "redirect_uri") }?;
+        let out = out_ptr(F, out, "out")?;
+        let inner = SignInConfig::new(domain, client_id, redirect_uri);
+        unsafe { out.write(new_handle(tk_signin_config { inner })) };
+        Ok(())
+    })
+}
+
+/// Frees a sign-in config. NULL is ignored. Clients built from it are not affected.
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_config_free(config: *mut tk_signin_config) {
+    unsafe { free_handle(config) }
+}
+
+/// Applies `f` to the config behind `config`, inside the boundary.
+unsafe fn set(
+    func: &'static str,
+    config: *mut tk_signin_config,
+    f: impl FnOnce(&mut SignInConfig) -> Result<(), Failure>,
+) -> tk_status {
+    call(func, || {
+        f(&mut unsafe { arg_mut(func, config, "config") }?.inner)
+    })
+}
+
+/// A string setter: `f` gets the checked string.
+unsafe fn set_str(
+    func: &'static str,
+    config: *mut tk_signin_config,
+    value: *const c_char,
+    name: &str,
+    f: impl FnOnce(&mut SignInConfig, &str),
+) -> tk_status {
+    unsafe {
+        set(func, config, |c| {
+            f(c, str_arg(func, value, name)?);
+            Ok(())
+        })
+    }
+}
+
+/// Makes the app a confidential client (regular web app) authenticating with a client secret
+/// (`client_secret_post` unless `tk_signin_config_set_auth_method` says `client_secret_basic`).
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_config_set_client_secret(
+    config: *mut tk_signin_config,
+    client_secret: *const c_char,
+) -> tk_status {
+    unsafe {
+        set_str(
+            "tk_signin_config_set_client_secret",
+            config,
+            client_secret,
+            "client_secret",
+            |c, s| c.credentials = Some(Credentials::client_secret(s)),
+        )
+    }
+}
+
+/// Makes the app a confidential client authenticating with `private_key_jwt`: the app's PEM
+/// private key, `alg` `"RS256"`, `"PS256"` or `"ES256"` (another is `TK_STATUS_CONFIG`), and
+/// an optional `kid` (NULL for none). A bad key is reported by `tk_signin_client_new`.
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_config_set_private_key_jwt(
+    config: *mut tk_signin_config,
+    private_key_pem: *const c_char,
+    alg: *const c_char,
+    key_id: *const c_char,
+) -> tk_status {
+    const F: &str = "tk_signin_config_set_private_key_jwt";
+    unsafe {
+        set(F, config, |c| {
+            let pem = str_arg(F, private_key_pem, "private_key_pem")?;
+            let alg = SigningAlg::parse(str_arg(F, alg, "alg")?)?;
+            let key_id = opt_str_arg(F, key_id, "key_id")?;
+            let mut creds = Credentials::private_key_jwt(pem, alg);
+            if let Some(kid) = key_id {
+                creds = creds.with_key_id(kid);
+            }
+            c.credentials = Some(creds);
+            Ok(())
+        })
+    }
+}
+
+/// `"client_secret_post"`, `"client_secret_basic"` or `"private_key_jwt"` (for a confidential
+/// client; an unknown name is `TK_STATUS_CONFIG`).
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_config_set_auth_method(
+    config: *mut tk_signin_config,
+    method: *const c_char,
+) -> tk_status {
+    const F: &str = "tk_signin_config_set_auth_method";
+    unsafe {
+        set(F, config, |c| {
+            c.auth_method = Some(AuthMethod::parse(str_arg(F, method, "method")?)?);
+            Ok(())
+        })
+    }
+}
+
+/// The default API audience of the access token (`""` for none: an opaque access token, good
+/// for `/userinfo` only).
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_config_set_audience(
+    config: *mut tk_signin_config,
+    audience: *const c_char,
+) -> tk_status {
+    unsafe {
+        set_str(
+            "tk_signin_config_set_audience",
+            config,
+            audience,
+            "audience",
+            |c, s| c.audience = Some(s.to_string()),
+        )
+    }
+}
+
+/// The default scopes, space separated (default `"openid profile email"`; `openid` is always
+/// asked).
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_config_set_scope(
+    config: *mut tk_signin_config,
+    scope: *const c_char,
+) -> tk_status {
+    unsafe {
+        set_str(
+            "tk_signin_config_set_scope",
+            config,
+            scope,
+            "scope",
+            |c, s| c.scope = s.to_string(),
+        )
+    }
+}
+
+/// The default organization (id `org_…` or name; `""` for none).
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_config_set_organization(
+    config: *mut tk_signin_config,
+    organization: *const c_char,
+) -> tk_status {
+    unsafe {
+        set_str(
+            "tk_signin_config_set_organization",
+            config,
+            organization,
+            "organization",
+            |c, s| c.organization = Some(s.to_string()),
+        )
+    }
+}
+
+/// Whether `offline_access` is added to the scopes, for a refresh token (default true).
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_config_set_offline_access(
+    config: *mut tk_signin_config,
+    offline_access: bool,
+) -> tk_status {
+    unsafe {
+        set("tk_signin_config_set_offline_access", config, |c| {
+            c.offline_access = offline_access;
+            Ok(())
+        })
+    }
+}
+
+/// Adds an accepted ID-token `iss` (see `tk_verifier_config_add_issuer`).
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_config_add_issuer(
+    config: *mut tk_signin_config,
+    issuer: *const c_char,
+) -> tk_status {
+    unsafe {
+        set_str(
+            "tk_signin_config_add_issuer",
+            config,
+            issuer,
+            "issuer",
+            |c, s| c.issuers.push(s.to_string()),
+        )
+    }
+}
+
+/// Clock skew allowed when checking ID tokens, in seconds (default 60, at most 600).
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_config_set_leeway_secs(
+    config: *mut tk_signin_config,
+    secs: u64,
+) -> tk_status {
+    unsafe {
+        set("tk_signin_config_set_leeway_secs", config, |c| {
+            c.leeway = Duration::from_secs(secs);
+            Ok(())
+        })
+    }
+}
+
+/// Overrides `{domain}/authorize`.
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_config_set_authorize_url(
+    config: *mut tk_signin_config,
+    url: *const c_char,
+) -> tk_status {
+    unsafe {
+        set_str(
+            "tk_signin_config_set_authorize_url",
+            config,
+            url,
+            "url",
+            |c, s| c.authorize_url = Some(s.to_string()),
+        )
+    }
+}
+
+/// Overrides `{domain}/oauth/token`.
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_config_set_token_url(
+    config: *mut tk_signin_config,
+    url: *const c_char,
+) -> tk_status {
+    unsafe {
+        set_str(
+            "tk_signin_config_set_token_url",
+            config,
+            url,
+            "url",
+            |c, s| c.token_url = Some(s.to_string()),
+        )
+    }
+}
+
+/// Overrides `{domain}/userinfo`.
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_config_set_userinfo_url(
+    config: *mut tk_signin_config,
+    url: *const c_char,
+) -> tk_status {
+    unsafe {
+        set_str(
+            "tk_signin_config_set_userinfo_url",
+            config,
+            url,
+            "url",
+            |c, s| c.userinfo_url = Some(s.to_string()),
+        )
+    }
+}
+
+/// Connect timeout in milliseconds (default 5000; 0 is refused by `tk_signin_client_new`).
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_config_set_connect_timeout_ms(
+    config: *mut tk_signin_config,
+    ms: u64,
+) -> tk_status {
+    unsafe {
+        set("tk_signin_config_set_connect_timeout_ms", config, |c| {
+            c.http.connect_timeout = Duration::from_millis(ms);
+            Ok(())
+        })
+    }
+}
+
+/// Whole-request timeout in milliseconds (default 15000).
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_config_set_request_timeout_ms(
+    config: *mut tk_signin_config,
+    ms: u64,
+) -> tk_status {
+    unsafe {
+        set("tk_signin_config_set_request_timeout_ms", config, |c| {
+            c.http.request_timeout = Duration::from_millis(ms);
+            Ok(())
+        })
+    }
+}
+
+/// Total attempts of the idempotent requests (JWKS, `/userinfo`), the first included (default
+/// 3; 1..=10). The code exchange and the refresh grant are never retried (a code is single
+/// use; a refresh token may rotate).
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_config_set_retry_max_attempts(
+    config: *mut tk_signin_config,
+    attempts: u32,
+) -> tk_status {
+    unsafe {
+        set("tk_signin_config_set_retry_max_attempts", config, |c| {
+            c.retry.max_attempts = attempts;
+            Ok(())
+        })
+    }
+}
+
+/// Builds a sign-in client from a config (copied). Anything unusable is `TK_STATUS_CONFIG`; no
+/// network. On success `*out` is a new client.
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_client_new(
+    config: *const tk_signin_config,
+    out: *mut *mut tk_signin_client,
+) -> tk_status {
+    const F: &str = "tk_signin_client_new";
+    call(F, || {
+        let config = unsafe { arg(F, config, "config") }?;
+        let out = out_ptr(F, out, "out")?;
+        let inner = SignInClient::new(config.inner.clone())?;
+        unsafe { out.write(new_handle(tk_signin_client { inner })) };
+        Ok(())
+    })
+}
+
+/// Frees a sign-in client. NULL is ignored.
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_client_free(client: *mut tk_signin_client) {
+    unsafe { free_handle(client) }
+}
+
+// ---- authorize parameters ---------------------------------------------------------------------
+
+/// Empty parameters (every value from the client's config). On success `*out` is new.
+#[no_mangle]
+pub unsafe extern "C" fn tk_authorize_params_new(out: *mut *mut tk_authorize_params) -> tk_status {
+    const F: &str = "tk_authorize_params_new";
+    call(F, || {
+        let out = out_ptr(F, out, "out")?;
+        let inner = AuthorizeParams::default();
+        unsafe { out.write(new_handle(tk_authorize_params { inner })) };
+        Ok(())
+    })
+}
+
+/// Frees authorize parameters. NULL is ignored.
+#[no_mangle]
+pub unsafe extern "C" fn tk_authorize_params_free(params: *mut tk_authorize_params) {
+    unsafe { free_handle(params) }
+}
+
+unsafe fn set_param(
+    func: &'static str,
+    params: *mut tk_authorize_params,
+    value: *const c_char,
+    name: &str,
+    f: impl FnOnce(&mut AuthorizeParams, &str),
+) -> tk_status {
+    call(func, || {
+        let p = unsafe { arg_mut(func, params, "params") }?;
+        f(&mut p.inner, unsafe { str_arg(func, value, name) }?);
+        Ok(())
+    })
+}
+
+/// The API audience of this login's access token.
+#[no_mangle]
+pub unsafe extern "C" fn tk_authorize_params_set_audience(
+    params: *mut tk_authorize_params,
+    audience: *const c_char,
+) -> tk_status {
+    unsafe {
+        set_param(
+            "tk_authorize_params_set_audience",
+            params,
+            audience,
+            "audience",
+            |p, s| p.audience = Some(s.to_string()),
+        )
+    }
+}
+
+/// The scopes of this login, space separated (`openid` is always asked).
+#[no_mangle]
+pub unsafe extern "C" fn tk_authorize_params_set_scope(
+    params: *mut tk_authorize_params,
+    scope: *const c_char,
+) -> tk_status {
+    unsafe {
+        set_param(
+            "tk_authorize_params_set_scope",
+            params,
+            scope,
+            "scope",
+            |p, s| p.scope = Some(s.to_string()),
+        )
+    }
+}
+
+/// The organization of this login (id `org_…` or name); the ID token must carry it.
+#[no_mangle]
+pub unsafe extern "C" fn tk_authorize_params_set_organization(
+    params: *mut tk_authorize_params,
+    organization: *const c_char,
+) -> tk_status {
+    unsafe {
+        set_param(
+            "tk_authorize_params_set_organization",
+            params,
+            organization,
+            "organization",
+            |p, s| p.organization = Some(s.to_string()),
+        )
+    }
+}
+
+/// Where `/authorize` sends the browser back for this login (an allowed callback URL).
+#[no_mangle]
+pub unsafe extern "C" fn tk_authorize_params_set_redirect_uri(
+    params: *mut tk_authorize_params,
+    redirect_uri: *const c_char,
+) -> tk_status {
+    unsafe {
+        set_param(
+            "tk_authorize_params_set_redirect_uri",
+            params,
+            redirect_uri,
+            "redirect_uri",
+            |p, s| p.redirect_uri = Some(s.to_string()),
+        )
+    }
+}
+
+/// Seconds since the user's last authentication beyond which they must log in again; checked
+/// against the ID token's `auth_time`.
+#[no_mangle]
+pub unsafe extern "C" fn tk_authorize_params_set_max_age(
+    params: *mut tk_authorize_params,
+    max_age_secs: u64,
+) -> tk_status {
+    const F: &str = "tk_authorize_params_set_max_age";
+    call(F, || {
+        unsafe { arg_mut(F, params, "params") }?.inner.max_age = Some(max_age_secs);
+        Ok(())
+    })
+}
+
+/// Adds a query parameter (`prompt`, `login_hint`, `connection`, `screen_hint`,
+/// `ui_locales`…). One the library sets itself (`state`, `scope`…) is refused by
+/// `tk_signin_authorize` with `TK_STATUS_CONFIG`.
+#[no_mangle]
+pub unsafe extern "C" fn tk_authorize_params_add(
+    params: *mut tk_authorize_params,
+    name: *const c_char,
+    value: *const c_char,
+) -> tk_status {
+    const F: &str = "tk_authorize_params_add";
+    call(F, || {
+        let p = unsafe { arg_mut(F, params, "params") }?;
+        let name = unsafe { str_arg(F, name, "name") }?;
+        let value = unsafe { str_arg(F, value, "value") }?;
+        p.inner.extra.push((name.to_string(), value.to_string()));
+        Ok(())
+    })
+}
+
+// ---- the login ------------------------------------------------------------------------------
+
+/// Starts a login: builds the `/authorize` URL (response type code, client id, redirect URI,
+/// audience, scope, state, nonce, S256 code challenge, organization, extra parameters) with
+/// `params` (NULL: the config's defaults). No network. On success `*out` is a new login
+/// transaction: open `tk_login_tx_url` in a browser, then give the URL the browser was sent
+/// back to `tk_signin_handle_callback`.
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_authorize(
+    client: *const tk_signin_client,
+    params: *const tk_authorize_params,
+    out: *mut *mut tk_login_tx,
+) -> tk_status {
+    const F: &str = "tk_signin_authorize";
+    call(F, || {
+        let client = unsafe { arg(F, client, "client") }?;
+        let out = out_ptr(F, out, "out")?;
+        let default = AuthorizeParams::default();
+        let params = unsafe { params.as_ref() }.map_or(&default, |p| &p.inner);
+        let inner = client.inner.authorize(params)?;
+        unsafe { out.write(new_handle(tk_login_tx { inner })) };
+        Ok(())
+    })
+}
+
+/// Frees a login transaction. NULL is ignored.
+#[no_mangle]
+pub unsafe extern "C" fn tk_login_tx_free(tx: *mut tk_login_tx) {
+    unsafe { free_handle(tx) }
+}
+
+/// Copies one string of a transaction (buffer rules of `tk_token_access_token`).
+unsafe fn tx_str(
+    func: &'static str,
+    tx: *const tk_login_tx,
+    get: impl FnOnce(&LoginTransaction) -> &str,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> tk_status {
+    call(func, || {
+        let tx = unsafe { arg(func, tx, "tx") }?;
+        unsafe { write_str(func, get(&tx.inner), buf, len, out_len) }
+    })
+}
+
+/// The `/authorize` URL to open in the browser, copied into `buf` (`len` bytes) with its NUL;
+/// `*out_len` receives the length needed, NUL included, also with `TK_STATUS_BUFFER_TOO_SMALL`
+/// (then `buf` is left untouched; `buf` may be NULL with `len` 0 to ask for the length).
+#[no_mangle]
+pub unsafe extern "C" fn tk_login_tx_url(
+    tx: *const tk_login_tx,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> tk_status {
+    unsafe { tx_str("tk_login_tx_url", tx, |t| &t.url, buf, len, out_len) }
+}
+
+/// The `state` the callback must carry. Buffer rules as `tk_login_tx_url`.
+#[no_mangle]
+pub unsafe extern "C" fn tk_login_tx_state(
+    tx: *const tk_login_tx,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> tk_status {
+    unsafe { tx_str("tk_login_tx_state", tx, |t| &t.state, buf, len, out_len) }
+}
+
+/// The `nonce` the ID token must carry. Buffer rules as `tk_login_tx_url`.
+#[no_mangle]
+pub unsafe extern "C" fn tk_login_tx_nonce(
+    tx: *const tk_login_tx,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> tk_status {
+    unsafe { tx_str("tk_login_tx_nonce", tx, |t| &t.nonce, buf, len, out_len) }
+}
+
+/// The whole transaction as JSON, to persist it until the browser comes back (restore with
+/// `tk_login_tx_from_json`). It holds the PKCE code verifier: store it like a secret and wipe
+/// the buffer after use. Buffer rules as `tk_login_tx_url`.
+#[no_mangle]
+pub unsafe extern "C" fn tk_login_tx_to_json(
+    tx: *const tk_login_tx,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> tk_status {
+    const F: &str = "tk_login_tx_to_json";
+    call(F, || {
+        let tx = unsafe { arg(F, tx, "tx") }?;
+        let mut json = tx.inner.to_json();
+        let r = unsafe { write_str(F, &json, buf, len, out_len) };
+        json.zeroize();
+        r
+    })
+}
+
+/// A transaction saved with `tk_login_tx_to_json`. Anything else is `TK_STATUS_CONFIG`. On
+/// success `*out` is a new transaction.
+#[no_mangle]
+pub unsafe extern "C" fn tk_login_tx_from_json(
+    json: *const c_char,
+    out: *mut *mut tk_login_tx,
+) -> tk_status {
+    const F: &str = "tk_login_tx_from_json";
+    call(F, || {
+        let json = unsafe { str_arg(F, json, "json") }?;
+        let out = out_ptr(F, out, "out")?;
+        let inner = LoginTransaction::from_json(json)?;
+        unsafe { out.write(new_handle(tk_login_tx { inner })) };
+        Ok(())
+    })
+}
+
+/// Finishes a login from the URL the browser was sent back to: checks `state` (a forged or
+/// stale callback is `TK_STATUS_INVALID_RESPONSE`), turns an `error` in it into
+/// `TK_STATUS_OAUTH`, exchanges the code at `/oauth/token` with the PKCE verifier, and verifies
+/// the ID token (`TK_STATUS_INVALID_TOKEN` with the failed check). Blocks the calling thread.
+/// On success `*out` is new user credentials.
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_handle_callback(
+    client: *const tk_signin_client,
+    tx: *const tk_login_tx,
+    callback_url: *const c_char,
+    out: *mut *mut tk_user_credentials,
+) -> tk_status {
+    const F: &str = "tk_signin_handle_callback";
+    call(F, || {
+        let client = unsafe { arg(F, client, "client") }?;
+        let tx = unsafe { arg(F, tx, "tx") }?;
+        let url = unsafe { str_arg(F, callback_url, "callback_url") }?;
+        let out = out_ptr(F, out, "out")?;
+        let creds = client.inner.handle_callback_blocking(&tx.inner, url)?;
+        unsafe { out.write(tk_user_credentials::new_raw(creds)) };
+        Ok(())
+    })
+}
+
+/// Exchanges an authorization code the app got by other means (grant `authorization_code`
+/// with the transaction's PKCE verifier) and verifies the ID token, as
+/// `tk_signin_handle_callback` does after checking `state`.
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_exchange_code(
+    client: *const tk_signin_client,
+    tx: *const tk_login_tx,
+    code: *const c_char,
+    out: *mut *mut tk_user_credentials,
+) -> tk_status {
+    const F: &str = "tk_signin_exchange_code";
+    call(F, || {
+        let client = unsafe { arg(F, client, "client") }?;
+        let tx = unsafe { arg(F, tx, "tx") }?;
+        let code = unsafe { str_arg(F, code, "code") }?;
+        let out = out_ptr(F, out, "out")?;
+        let creds = client.inner.exchange_code_blocking(&tx.inner, code)?;
+        unsafe { out.write(tk_user_credentials::new_raw(creds)) };
+        Ok(())
+    })
+}
+
+/// One `refresh_token` grant, asking for `scope` (NULL: the granted ones). A refused refresh
+/// token is `TK_STATUS_REAUTHENTICATION_REQUIRED`. The result's refresh token is the new one
+/// when the server rotated it, otherwise there is none (`tk_user_credentials_has_refresh_token`):
+/// keep the one you sent. Prefer `tk_credentials_manager_*`, which handles rotation.
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_refresh(
+    client: *const tk_signin_client,
+    refresh_token: *const c_char,
+    scope: *const c_char,
+    out: *mut *mut tk_user_credentials,
+) -> tk_status {
+    const F: &str = "tk_signin_refresh";
+    call(F, || {
+        let client = unsafe { arg(F, client, "client") }?;
+        let rt = unsafe { str_arg(F, refresh_token, "refresh_token") }?;
+        let scope = unsafe { opt_str_arg(F, scope, "scope") }?;
+        let out = out_ptr(F, out, "out")?;
+        let creds = client.inner.refresh_blocking(rt, scope)?;
+        unsafe { out.write(tk_user_credentials::new_raw(creds)) };
+        Ok(())
+    })
+}
+
+/// The user's profile from `/userinfo` for an access token (opaque, or a JWT whose `aud`
+/// includes `{issuer}userinfo`). A rejected token is `TK_STATUS_OAUTH` `invalid_token`, HTTP
+/// 401. On success `*out` is a new claims handle (`sub`, `email`, `name`…).
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_userinfo(
+    client: *const tk_signin_client,
+    access_token: *const c_char,
+    out: *mut *mut tk_claims,
+) -> tk_status {
+    const F: &str = "tk_signin_userinfo";
+    call(F, || {
+        let client = unsafe { arg(F, client, "client") }?;
+        let at = unsafe { str_arg(F, access_token, "access_token") }?;
+        let out = out_ptr(F, out, "out")?;
+        let claims = client.inner.userinfo_blocking(at)?;
+        unsafe { out.write(tk_claims::new_raw(claims)) };
+        Ok(())
+    })
+}

@@ -1,14 +1,17 @@
-//! The client's configuration: a record of plain settings plus a `Credentials` object that holds
-//! the secret (an object, so that no generated `toString`/`description` of the record can show it).
+//! The core's configuration types as uniffi sees them: its enums and `HttpOptions` themselves
+//! (`#[uniffi::remote]`: uniffi checks each mirror against the core's definition at compile
+//! time, and converts nothing), the `Credentials` object that holds the secret (an object, so
+//! that no generated `toString`/`description` of a record can show it), and `ClientConfig`.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokenkeeper::{AuthMethod, CachePolicy, HttpOptions, SigningAlg};
 
 use crate::live;
 
 /// How the client authenticates at the token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum AuthMethod {
     /// `client_id` and `client_secret` in the form body (the default for a secret).
     ClientSecretPost,
@@ -18,42 +21,40 @@ pub enum AuthMethod {
     PrivateKeyJwt,
 }
 
-impl From<AuthMethod> for tokenkeeper::AuthMethod {
-    fn from(m: AuthMethod) -> Self {
-        match m {
-            AuthMethod::ClientSecretPost => Self::ClientSecretPost,
-            AuthMethod::ClientSecretBasic => Self::ClientSecretBasic,
-            AuthMethod::PrivateKeyJwt => Self::PrivateKeyJwt,
-        }
-    }
-}
-
-impl From<tokenkeeper::AuthMethod> for AuthMethod {
-    fn from(m: tokenkeeper::AuthMethod) -> Self {
-        match m {
-            tokenkeeper::AuthMethod::ClientSecretPost => Self::ClientSecretPost,
-            tokenkeeper::AuthMethod::ClientSecretBasic => Self::ClientSecretBasic,
-            tokenkeeper::AuthMethod::PrivateKeyJwt => Self::PrivateKeyJwt,
-        }
-    }
-}
-
-/// Algorithm of a `private_key_jwt` client assertion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+/// Algorithm of a `private_key_jwt` client assertion, or one a verifier accepts.
+#[uniffi::remote(Enum)]
 pub enum SigningAlg {
     RS256,
     PS256,
     ES256,
 }
 
-impl From<SigningAlg> for tokenkeeper::SigningAlg {
-    fn from(a: SigningAlg) -> Self {
-        match a {
-            SigningAlg::RS256 => Self::RS256,
-            SigningAlg::PS256 => Self::PS256,
-            SigningAlg::ES256 => Self::ES256,
-        }
-    }
+/// Timeouts, size limit and retries of one client's, verifier's or sign-in client's HTTP
+/// exchanges; every field `null`/`nil` (the default) takes the core's default (see the README's
+/// table of knobs). Retries cover network errors, timeouts, 429 and 5xx.
+#[uniffi::remote(Record)]
+pub struct HttpOptions {
+    /// TCP + TLS connect timeout.
+    #[uniffi(default)]
+    pub connect_timeout: Option<Duration>,
+    /// Whole request, from sending to the last byte of the body.
+    #[uniffi(default)]
+    pub request_timeout: Option<Duration>,
+    /// Larger response bodies are rejected as invalid (at least 256).
+    #[uniffi(default)]
+    pub max_response_bytes: Option<u64>,
+    /// Total attempts, including the first (1 = no retry; at most 10).
+    #[uniffi(default)]
+    pub max_attempts: Option<u32>,
+    /// First backoff; doubled per retry, with jitter.
+    #[uniffi(default)]
+    pub initial_backoff: Option<Duration>,
+    /// Upper bound of one backoff.
+    #[uniffi(default)]
+    pub max_backoff: Option<Duration>,
+    /// A longer `Retry-After` is not waited for: the error is returned at once.
+    #[uniffi(default)]
+    pub max_retry_after: Option<Duration>,
 }
 
 /// The client's secret material: a client secret, or a private key (PEM) for `private_key_jwt`.
@@ -67,14 +68,7 @@ pub struct Credentials {
     _live: live::Guard,
 }
 
-impl Credentials {
-    fn wrap(inner: tokenkeeper::Credentials) -> Arc<Self> {
-        Arc::new(Self {
-            inner,
-            _live: live::CREDENTIALS.track(),
-        })
-    }
-}
+wraps!(Credentials, inner: tokenkeeper::Credentials, CREDENTIALS);
 
 #[uniffi::export]
 impl Credentials {
@@ -88,24 +82,11 @@ impl Credentials {
     /// assertion's algorithm and an optional `kid`. The key is checked when the client is built.
     #[uniffi::constructor(default(key_id))]
     pub fn private_key(pem: String, alg: SigningAlg, key_id: Option<String>) -> Arc<Self> {
-        let c = tokenkeeper::Credentials::private_key_jwt(pem, alg.into());
+        let c = tokenkeeper::Credentials::private_key_jwt(pem, alg);
         Self::wrap(match key_id {
             Some(kid) => c.with_key_id(kid),
             None => c,
         })
-    }
-}
-
-impl fmt::Display for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The core's Debug redacts the secret and the key.
-        write!(f, "{:?}", self.inner)
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
     }
 }
 
@@ -120,41 +101,25 @@ pub struct ClientConfig {
     /// For a client secret: `ClientSecretPost` (default) or `ClientSecretBasic`.
     #[uniffi(default)]
     pub auth_method: Option<AuthMethod>,
-    /// The audience of `TokenClient.defaultRequest()`.
+    /// The audience of a `TokenRequest` without one, and of `TokenClient.defaultRequest()`.
     #[uniffi(default)]
     pub default_audience: Option<String>,
     /// Overrides `{domain}/oauth/token`.
     #[uniffi(default)]
     pub token_url: Option<String>,
-    /// TCP/TLS connect timeout (default 5 s).
+    /// Timeouts, size limit and retries of the token requests.
     #[uniffi(default)]
-    pub connect_timeout: Option<Duration>,
-    /// Whole-request timeout (default 15 s).
-    #[uniffi(default)]
-    pub request_timeout: Option<Duration>,
-    /// Larger response bodies are rejected as invalid (default 64 KiB).
-    #[uniffi(default)]
-    pub max_response_bytes: Option<u64>,
-    /// Total attempts including the first (default 3; 1 = no retry).
-    #[uniffi(default)]
-    pub retry_max_attempts: Option<u32>,
-    #[uniffi(default)]
-    pub retry_initial_backoff: Option<Duration>,
-    #[uniffi(default)]
-    pub retry_max_backoff: Option<Duration>,
-    /// A longer `Retry-After` is not waited for: `RateLimited` is returned at once (default 30 s).
-    #[uniffi(default)]
-    pub retry_max_retry_after: Option<Duration>,
+    pub http: HttpOptions,
     /// Whether tokens are cached and shared in the process (default true).
     #[uniffi(default)]
     pub cache_enabled: Option<bool>,
-    /// A token with less than this left is never returned (default 30 s, capped at a fifth of
-    /// the lifetime).
+    /// A token with less than this left is never returned (capped at a fifth of its lifetime).
     #[uniffi(default)]
     pub cache_expiry_margin: Option<Duration>,
     /// Fraction of the usable lifetime at the end of which a background refresh starts.
     #[uniffi(default)]
     pub cache_refresh_ahead: Option<f64>,
+    /// Upper bound on how early a refresh starts.
     #[uniffi(default)]
     pub cache_max_refresh_ahead: Option<Duration>,
     /// Random extra lead, as a fraction of the usable lifetime.
@@ -165,9 +130,10 @@ pub struct ClientConfig {
 impl From<ClientConfig> for tokenkeeper::ClientConfig {
     fn from(c: ClientConfig) -> Self {
         let mut cfg =
-            tokenkeeper::ClientConfig::new(c.domain, c.client_id, c.credentials.inner.clone());
+            tokenkeeper::ClientConfig::new(c.domain, c.client_id, c.credentials.inner.clone())
+                .http_options(c.http);
         if let Some(m) = c.auth_method {
-            cfg = cfg.auth_method(m.into());
+            cfg = cfg.auth_method(m);
         }
         if let Some(a) = c.default_audience {
             cfg = cfg.default_audience(a);
@@ -175,56 +141,17 @@ impl From<ClientConfig> for tokenkeeper::ClientConfig {
         if let Some(u) = c.token_url {
             cfg = cfg.token_url(u);
         }
-        let http = http_policy(c.connect_timeout, c.request_timeout, c.max_response_bytes);
-        let retry = retry_policy(
-            c.retry_max_attempts,
-            c.retry_initial_backoff,
-            c.retry_max_backoff,
-            c.retry_max_retry_after,
-        );
-        let mut cache = tokenkeeper::CachePolicy::default();
+        let cache: &mut CachePolicy = cfg.cache_mut();
         set(&mut cache.enabled, c.cache_enabled);
         set(&mut cache.expiry_margin, c.cache_expiry_margin);
         set(&mut cache.refresh_ahead, c.cache_refresh_ahead);
         set(&mut cache.max_refresh_ahead, c.cache_max_refresh_ahead);
         set(&mut cache.jitter, c.cache_jitter);
-        cfg.http_policy(http)
-            .retry_policy(retry)
-            .cache_policy(cache)
+        cfg
     }
 }
 
-/// The core's HTTP policy with the settings given (`None`: the core's default).
-pub(crate) fn http_policy(
-    connect_timeout: Option<Duration>,
-    request_timeout: Option<Duration>,
-    max_response_bytes: Option<u64>,
-) -> tokenkeeper::HttpPolicy {
-    let mut http = tokenkeeper::HttpPolicy::default();
-    set(&mut http.connect_timeout, connect_timeout);
-    set(&mut http.request_timeout, request_timeout);
-    set(
-        &mut http.max_response_bytes,
-        max_response_bytes.map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
-    );
-    http
-}
-
-/// The core's retry policy with the settings given (`None`: the core's default).
-pub(crate) fn retry_policy(
-    max_attempts: Option<u32>,
-    initial_backoff: Option<Duration>,
-    max_backoff: Option<Duration>,
-    max_retry_after: Option<Duration>,
-) -> tokenkeeper::RetryPolicy {
-    let mut retry = tokenkeeper::RetryPolicy::default();
-    set(&mut retry.max_attempts, max_attempts);
-    set(&mut retry.initial_backoff, initial_backoff);
-    set(&mut retry.max_backoff, max_backoff);
-    set(&mut retry.max_retry_after, max_retry_after);
-    retry
-}
-
+/// Overrides a core default when the caller gave a value.
 pub(crate) fn set<T>(field: &mut T, value: Option<T>) {
     if let Some(v) = value {
         *field = v;

@@ -2,13 +2,14 @@
 //! HOST implements in Kotlin or Swift (a uniffi foreign trait), adapted here to the core's
 //! `CredentialsStore`.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokenkeeper::{CredentialsStats, HostError};
+
 use crate::error::TokenError;
+use crate::live;
 use crate::signin::{SignInClient, UserCredentials};
-use crate::{live, on_runtime};
 
 /// Where a `CredentialsManager` keeps the user's credentials: implemented by the app (Keychain,
 /// Android Keystore/EncryptedSharedPreferences, a file…). Store `credentials.toJson()` and give
@@ -16,12 +17,12 @@ use crate::{live, on_runtime};
 /// them with the `UserCredentials(…)` constructor.
 ///
 /// The methods are called from any thread, often one of the library's own workers while a
-/// renewal is in progress: keep them short and thread-safe, and never call a blocking
-/// tokenkeeper method from inside one.
+/// renewal is in progress: keep them short. A manager calls its storage one call at a time, and
+/// a method that calls back into the same manager gets `Config` at once (the core's contract).
 ///
 /// A method may throw a `TokenException`/`TokenError` of its choosing, which reaches the
-/// manager's caller unchanged; any other exception or error becomes `Config` with its message
-/// ("the credentials storage failed: …").
+/// manager's caller unchanged; any other exception or error becomes `Storage`
+/// (`load() failed: java.io.IOException: …`).
 #[uniffi::export(with_foreign)] // = `rust, foreign` in uniffi 0.32: Kotlin/Swift implement it
 pub trait CredentialsStorage: Send + Sync {
     /// The saved credentials, if any.
@@ -32,25 +33,32 @@ pub trait CredentialsStorage: Send + Sync {
     fn clear(&self) -> Result<(), TokenError>;
 }
 
-/// The host's storage as the core's `CredentialsStore`.
+/// The host's storage as the core's `CredentialsStore`: a host error becomes the core's
+/// `Error::Storage`, carrying the host's `TokenError` as its source (see `error.rs`).
 struct HostStore(Arc<dyn CredentialsStorage>);
+
+fn storage(method: &str) -> impl FnOnce(TokenError) -> tokenkeeper::Error + '_ {
+    move |e| tokenkeeper::Error::storage(method, HostError::new(e))
+}
 
 impl tokenkeeper::CredentialsStore for HostStore {
     fn load(&self) -> tokenkeeper::Result<Option<tokenkeeper::UserCredentials>> {
-        Ok(self.0.load()?.map(|c| c.inner.clone()))
+        let c = self.0.load().map_err(storage("load"))?;
+        Ok(c.map(|c| c.inner.clone()))
     }
 
     fn save(&self, credentials: &tokenkeeper::UserCredentials) -> tokenkeeper::Result<()> {
-        Ok(self.0.save(UserCredentials::wrap(credentials.clone()))?)
+        let c = UserCredentials::wrap(credentials.clone());
+        self.0.save(c).map_err(storage("save"))
     }
 
     fn clear(&self) -> tokenkeeper::Result<()> {
-        Ok(self.0.clear()?)
+        self.0.clear().map_err(storage("clear"))
     }
 }
 
-/// A manager's counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+/// A manager's counters (the core's `CredentialsStats`).
+#[uniffi::remote(Record)]
 pub struct CredentialsStats {
     /// Refresh-token grants sent.
     pub renewals: u64,
@@ -58,16 +66,6 @@ pub struct CredentialsStats {
     pub rotations: u64,
     /// Calls answered with the stored credentials, no renewal needed.
     pub hits: u64,
-}
-
-impl From<tokenkeeper::CredentialsStats> for CredentialsStats {
-    fn from(s: tokenkeeper::CredentialsStats) -> Self {
-        Self {
-            renewals: s.renewals,
-            rotations: s.rotations,
-            hits: s.hits,
-        }
-    }
 }
 
 /// Keeps a signed-in user's credentials valid: `credentials(minTtl, scope)` gives the stored
@@ -86,15 +84,17 @@ pub struct CredentialsManager {
     _live: live::Guard,
 }
 
+wraps!(CredentialsManager, core: tokenkeeper::CredentialsManager, MANAGERS);
+
 #[uniffi::export]
 impl CredentialsManager {
     #[uniffi::constructor]
     pub fn new(sign_in: Arc<SignInClient>, storage: Arc<dyn CredentialsStorage>) -> Arc<Self> {
         let store = Arc::new(HostStore(storage));
-        Arc::new(Self {
-            core: tokenkeeper::CredentialsManager::new(sign_in.core.clone(), store),
-            _live: live::MANAGERS.track(),
-        })
+        Self::wrap(tokenkeeper::CredentialsManager::new(
+            sign_in.core.clone(),
+            store,
+        ))
     }
 
     /// Valid credentials, waiting on the calling thread: the stored ones when the access token
@@ -117,9 +117,7 @@ impl CredentialsManager {
         min_ttl: Duration,
         scope: Option<String>,
     ) -> Result<Arc<UserCredentials>, TokenError> {
-        let core = self.core.clone();
-        let c =
-            on_runtime(async move { core.credentials(min_ttl, scope.as_deref()).await }).await?;
+        let c = self.core.credentials(min_ttl, scope.as_deref()).await?;
         Ok(UserCredentials::wrap(c))
     }
 
@@ -129,9 +127,7 @@ impl CredentialsManager {
     }
 
     pub async fn renew_async(&self) -> Result<Arc<UserCredentials>, TokenError> {
-        let core = self.core.clone();
-        let c = on_runtime(async move { core.renew().await }).await?;
-        Ok(UserCredentials::wrap(c))
+        Ok(UserCredentials::wrap(self.core.renew().await?))
     }
 
     /// Saves credentials obtained at sign-in (through the storage).
@@ -155,18 +151,6 @@ impl CredentialsManager {
     }
 
     pub fn stats(&self) -> CredentialsStats {
-        self.core.stats().into()
-    }
-}
-
-impl fmt::Display for CredentialsManager {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.core, f)
-    }
-}
-
-impl fmt::Debug for CredentialsManager {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.core, f)
+        self.core.stats()
     }
 }

@@ -1,12 +1,15 @@
 //! The core's errors as a Kotlin exception hierarchy (`TokenException.OAuth`, …) and a Swift
-//! `Error` enum (`TokenError.oAuth(…)`), converted in one place.
+//! `Error` enum (`TokenError.OAuth(…)`), converted in one place.
 //!
 //! uniffi builds the Kotlin `message` from the variant's fields (`error=…, status=…`) and Swift's
 //! `errorDescription` from `String(reflecting:)` of the case: both show only these fields, and the
 //! core never puts a secret in any of them.
 
-/// Which validation check rejected a token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+use tokenkeeper::TokenCheck;
+
+/// Which validation check rejected a token: the core's `TokenCheck` itself (uniffi checks this
+/// mirror against it at compile time).
+#[uniffi::remote(Enum)]
 pub enum TokenCheck {
     Malformed,
     Algorithm,
@@ -24,29 +27,7 @@ pub enum TokenCheck {
     Jwks,
 }
 
-impl From<tokenkeeper::TokenCheck> for TokenCheck {
-    fn from(c: tokenkeeper::TokenCheck) -> Self {
-        use tokenkeeper::TokenCheck as C;
-        match c {
-            C::Malformed => Self::Malformed,
-            C::Algorithm => Self::Algorithm,
-            C::UnknownKey => Self::UnknownKey,
-            C::Signature => Self::Signature,
-            C::Issuer => Self::Issuer,
-            C::Audience => Self::Audience,
-            C::Expired => Self::Expired,
-            C::NotYetValid => Self::NotYetValid,
-            C::MissingClaim => Self::MissingClaim,
-            C::AuthorizedParty => Self::AuthorizedParty,
-            C::Organization => Self::Organization,
-            C::Nonce => Self::Nonce,
-            C::AuthTime => Self::AuthTime,
-            C::Jwks => Self::Jwks,
-        }
-    }
-}
-
-/// Everything that can go wrong; one case per cause a caller can act on (the core's `Error`).
+/// Everything that can go wrong; one case per cause of the core's `Error`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, uniffi::Error)]
 pub enum TokenError {
     /// The authorization server answered with an OAuth error (`access_denied`,
@@ -84,6 +65,10 @@ pub enum TokenError {
         error: String,
         error_description: Option<String>,
     },
+    /// The host's `CredentialsStorage` failed: `detail` names the method and the host's error
+    /// (`load() failed: java.io.IOException: …`).
+    #[error("{detail}")]
+    Storage { detail: String },
 }
 
 impl From<tokenkeeper::Error> for TokenError {
@@ -110,97 +95,27 @@ impl From<tokenkeeper::Error> for TokenError {
             E::Timeout(detail) => Self::Timeout { detail },
             E::InvalidResponse { status, detail } => Self::InvalidResponse { status, detail },
             E::Config(detail) => Self::Config { detail },
-            E::InvalidToken { check, detail } => Self::InvalidToken {
-                check: check.into(),
-                detail,
-            },
+            E::InvalidToken { check, detail } => Self::InvalidToken { check, detail },
             E::ReauthenticationRequired { error, description } => Self::ReauthenticationRequired {
                 error,
                 error_description: description,
             },
-        }
-    }
-}
-
-impl From<TokenCheck> for tokenkeeper::TokenCheck {
-    fn from(c: TokenCheck) -> Self {
-        use TokenCheck as C;
-        match c {
-            C::Malformed => Self::Malformed,
-            C::Algorithm => Self::Algorithm,
-            C::UnknownKey => Self::UnknownKey,
-            C::Signature => Self::Signature,
-            C::Issuer => Self::Issuer,
-            C::Audience => Self::Audience,
-            C::Expired => Self::Expired,
-            C::NotYetValid => Self::NotYetValid,
-            C::MissingClaim => Self::MissingClaim,
-            C::AuthorizedParty => Self::AuthorizedParty,
-            C::Organization => Self::Organization,
-            C::Nonce => Self::Nonce,
-            C::AuthTime => Self::AuthTime,
-            C::Jwks => Self::Jwks,
-        }
-    }
-}
-
-/// An error thrown by the host's `CredentialsStorage` (a `TokenException`/`TokenError` it threw
-/// on purpose) goes through the core unchanged, and comes back to the caller as itself.
-impl From<TokenError> for tokenkeeper::Error {
-    fn from(e: TokenError) -> Self {
-        match e {
-            TokenError::OAuth {
-                error,
-                error_description,
-                status,
-            } => Self::OAuth {
-                error,
-                description: error_description,
-                status,
-            },
-            TokenError::RateLimited {
-                retry_after_seconds,
-                error_description,
-            } => Self::RateLimited {
-                retry_after: retry_after_seconds
-                    .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok()),
-                description: error_description,
-            },
-            TokenError::Network { detail } => Self::Network(detail),
-            TokenError::Timeout { detail } => Self::Timeout(detail),
-            TokenError::InvalidResponse { status, detail } => {
-                Self::InvalidResponse { status, detail }
-            }
-            TokenError::Config { detail } => Self::Config(detail),
-            TokenError::InvalidToken { check, detail } => Self::InvalidToken {
-                check: check.into(),
-                detail,
-            },
-            TokenError::ReauthenticationRequired {
-                error,
-                error_description,
-            } => Self::ReauthenticationRequired {
-                error,
-                description: error_description,
+            E::Storage { message, source } => match source.get().downcast_ref::<TokenError>() {
+                // A TokenException/TokenError the host's storage threw on purpose: as itself.
+                Some(thrown) if !matches!(thrown, Self::Storage { .. }) => thrown.clone(),
+                // Any other exception (see below), or a Storage error: the core's message,
+                // which names the method.
+                _ => Self::Storage { detail: message },
             },
         }
     }
 }
 
 /// Any other exception or error thrown by the host's `CredentialsStorage` (an `IOException`, a
-/// Keychain `OSStatus`, …): uniffi hands it over as its text. It becomes `Config`, the cause the
-/// core gives a store that cannot work, with the host's message: the caller gets a typed error,
-/// never a panic or a hang.
+/// Keychain `OSStatus`, …), which uniffi hands over as its text. The store adapter then wraps it
+/// in the core's `Error::Storage` (`credentials.rs`), which keeps the first line of this text.
 impl From<uniffi::UnexpectedUniFFICallbackError> for TokenError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        // Kotlin sends the whole stack trace: its first line is the exception and its message.
-        let first = e.reason.lines().next().unwrap_or("").trim();
-        let mut what: String = first.chars().take(300).collect();
-        if what.len() < first.len() {
-            what.push('…');
-        }
-        Self::Config {
-            detail: format!("the credentials storage failed: {what}"),
-        }
+        Self::Storage { detail: e.reason }
     }
 }

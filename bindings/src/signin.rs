@@ -4,14 +4,15 @@
 //! print it.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::config::{http_policy, retry_policy, AuthMethod, Credentials};
+use tokenkeeper::{AuthMethod, HttpOptions};
+
+use crate::config::{set, Credentials};
 use crate::error::TokenError;
+use crate::live;
 use crate::verify::{Claims, TokenVerifier};
-use crate::{live, on_runtime};
 
 /// Everything a `SignInClient` is built from. Every optional setting left `null`/`nil` takes the
 /// core's default.
@@ -57,25 +58,11 @@ pub struct SignInConfig {
     /// Overrides `{domain}/userinfo`.
     #[uniffi(default)]
     pub userinfo_url: Option<String>,
-    /// Connect timeout (default 5 s).
+    /// Timeouts, size limit and retries. Retries apply to the idempotent requests (JWKS,
+    /// `/userinfo`); the code exchange and the refresh grant are never retried (a code is
+    /// single use; a refresh token may rotate).
     #[uniffi(default)]
-    pub connect_timeout: Option<Duration>,
-    /// Whole-request timeout (default 15 s).
-    #[uniffi(default)]
-    pub request_timeout: Option<Duration>,
-    #[uniffi(default)]
-    pub max_response_bytes: Option<u64>,
-    /// Attempts of the idempotent requests (JWKS, `/userinfo`; default 3). The code exchange
-    /// and the refresh grant are never retried (a code is single use; a refresh token may
-    /// rotate).
-    #[uniffi(default)]
-    pub retry_max_attempts: Option<u32>,
-    #[uniffi(default)]
-    pub retry_initial_backoff: Option<Duration>,
-    #[uniffi(default)]
-    pub retry_max_backoff: Option<Duration>,
-    #[uniffi(default)]
-    pub retry_max_retry_after: Option<Duration>,
+    pub http: HttpOptions,
 }
 
 impl From<SignInConfig> for tokenkeeper::SignInConfig {
@@ -84,29 +71,17 @@ impl From<SignInConfig> for tokenkeeper::SignInConfig {
         if let Some(creds) = c.credentials {
             cfg = cfg.with_credentials(creds.inner.clone());
         }
-        cfg.auth_method = c.auth_method.map(Into::into);
+        cfg.auth_method = c.auth_method;
         cfg.audience = c.audience;
-        if let Some(s) = c.scope {
-            cfg.scope = s;
-        }
-        if let Some(o) = c.offline_access {
-            cfg.offline_access = o;
-        }
+        set(&mut cfg.scope, c.scope);
+        set(&mut cfg.offline_access, c.offline_access);
         cfg.organization = c.organization;
         cfg.issuers = c.issuers;
-        if let Some(l) = c.leeway {
-            cfg.leeway = l;
-        }
+        set(&mut cfg.leeway, c.leeway);
         cfg.authorize_url = c.authorize_url;
         cfg.token_url = c.token_url;
         cfg.userinfo_url = c.userinfo_url;
-        cfg.http = http_policy(c.connect_timeout, c.request_timeout, c.max_response_bytes);
-        cfg.retry = retry_policy(
-            c.retry_max_attempts,
-            c.retry_initial_backoff,
-            c.retry_max_backoff,
-            c.retry_max_retry_after,
-        );
+        cfg.http = c.http;
         cfg
     }
 }
@@ -135,16 +110,14 @@ pub struct AuthorizeParams {
 
 impl From<AuthorizeParams> for tokenkeeper::AuthorizeParams {
     fn from(p: AuthorizeParams) -> Self {
-        let mut extra: Vec<(String, String)> = p.extra.into_iter().collect();
-        // A map has no order; the URL should not change from one run to the next.
-        extra.sort();
         Self {
             audience: p.audience,
             scope: p.scope,
             organization: p.organization,
             max_age: p.max_age.map(|d| d.as_secs()),
             redirect_uri: p.redirect_uri,
-            extra,
+            // In any order: the core sorts them.
+            extra: p.extra.into_iter().collect(),
         }
     }
 }
@@ -162,14 +135,7 @@ pub struct LoginTransaction {
     _live: live::Guard,
 }
 
-impl LoginTransaction {
-    fn wrap(inner: tokenkeeper::LoginTransaction) -> Arc<Self> {
-        Arc::new(Self {
-            inner,
-            _live: live::TRANSACTIONS.track(),
-        })
-    }
-}
+wraps!(LoginTransaction, inner: tokenkeeper::LoginTransaction, TRANSACTIONS);
 
 #[uniffi::export]
 impl LoginTransaction {
@@ -215,19 +181,6 @@ impl LoginTransaction {
     }
 }
 
-impl fmt::Display for LoginTransaction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The core's Debug redacts the code verifier.
-        fmt::Debug::fmt(&self.inner, f)
-    }
-}
-
-impl fmt::Debug for LoginTransaction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.inner, f)
-    }
-}
-
 /// A signed-in user's tokens. `toString()`/`description` shows the token type, expiry and
 /// scope, never a token; the getters give them. The core zeroizes them when the last
 /// reference is released.
@@ -238,14 +191,7 @@ pub struct UserCredentials {
     _live: live::Guard,
 }
 
-impl UserCredentials {
-    pub(crate) fn wrap(inner: tokenkeeper::UserCredentials) -> Arc<Self> {
-        Arc::new(Self {
-            inner,
-            _live: live::USER_CREDENTIALS.track(),
-        })
-    }
-}
+wraps!(UserCredentials, inner: tokenkeeper::UserCredentials, USER_CREDENTIALS);
 
 fn unix_secs(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
@@ -338,19 +284,6 @@ impl UserCredentials {
     }
 }
 
-impl fmt::Display for UserCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The core's Debug redacts every token.
-        fmt::Debug::fmt(&self.inner, f)
-    }
-}
-
-impl fmt::Debug for UserCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.inner, f)
-    }
-}
-
 /// Signs users in (authorization code + PKCE), renews their tokens and reads `/userinfo`.
 /// Safe to share between threads. Every network call has a blocking form (any thread; not on
 /// Android's main thread) and an async one (`…Async`: Kotlin `suspend`, Swift `async`).
@@ -361,16 +294,14 @@ pub struct SignInClient {
     _live: live::Guard,
 }
 
+wraps!(SignInClient, core: tokenkeeper::SignInClient, SIGN_IN_CLIENTS);
+
 #[uniffi::export]
 impl SignInClient {
     /// Validates the configuration (no network); throws `Config`.
     #[uniffi::constructor]
     pub fn new(config: SignInConfig) -> Result<Arc<Self>, TokenError> {
-        let core = tokenkeeper::SignInClient::new(config.into())?;
-        Ok(Arc::new(Self {
-            core,
-            _live: live::SIGN_IN_CLIENTS.track(),
-        }))
+        Ok(Self::wrap(tokenkeeper::SignInClient::new(config.into())?))
     }
 
     /// Starts a login: the `/authorize` URL to open in the browser (`url()`), with fresh
@@ -403,12 +334,8 @@ impl SignInClient {
         transaction: Arc<LoginTransaction>,
         callback_url: String,
     ) -> Result<Arc<UserCredentials>, TokenError> {
-        let core = self.core.clone();
-        let creds = on_runtime(async move {
-            core.handle_callback(&transaction.inner, &callback_url)
-                .await
-        })
-        .await?;
+        let tx = &transaction.inner;
+        let creds = self.core.handle_callback(tx, &callback_url).await?;
         Ok(UserCredentials::wrap(creds))
     }
 
@@ -430,9 +357,7 @@ impl SignInClient {
         transaction: Arc<LoginTransaction>,
         code: String,
     ) -> Result<Arc<UserCredentials>, TokenError> {
-        let core = self.core.clone();
-        let creds =
-            on_runtime(async move { core.exchange_code(&transaction.inner, &code).await }).await?;
+        let creds = self.core.exchange_code(&transaction.inner, &code).await?;
         Ok(UserCredentials::wrap(creds))
     }
 
@@ -457,9 +382,7 @@ impl SignInClient {
         refresh_token: String,
         scope: Option<String>,
     ) -> Result<Arc<UserCredentials>, TokenError> {
-        let core = self.core.clone();
-        let creds =
-            on_runtime(async move { core.refresh(&refresh_token, scope.as_deref()).await }).await?;
+        let creds = self.core.refresh(&refresh_token, scope.as_deref()).await?;
         Ok(UserCredentials::wrap(creds))
     }
 
@@ -470,9 +393,7 @@ impl SignInClient {
     }
 
     pub async fn userinfo_async(&self, access_token: String) -> Result<Arc<Claims>, TokenError> {
-        let core = self.core.clone();
-        let claims = on_runtime(async move { core.userinfo(&access_token).await }).await?;
-        Ok(Claims::wrap(claims))
+        Ok(Claims::wrap(self.core.userinfo(&access_token).await?))
     }
 
     /// The verifier this client checks its ID tokens with (audience = the client id).
@@ -487,18 +408,5 @@ impl SignInClient {
     /// `https://{domain}/`.
     pub fn issuer(&self) -> String {
         self.core.issuer().to_string()
-    }
-}
-
-impl fmt::Display for SignInClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The core's Debug: issuer, client id and auth method, never the credentials.
-        fmt::Debug::fmt(&self.core, f)
-    }
-}
-
-impl fmt::Debug for SignInClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.core, f)
     }
 }

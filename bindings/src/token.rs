@@ -1,7 +1,6 @@
 //! An access token: an object (not a record) so that its `toString()`/`description` can redact
 //! the token text.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -14,18 +13,11 @@ use crate::live;
 #[derive(uniffi::Object)]
 #[uniffi::export(Display, Debug)]
 pub struct Token {
-    pub(crate) inner: tokenkeeper::Token,
+    inner: tokenkeeper::Token,
     _live: live::Guard,
 }
 
-impl Token {
-    pub(crate) fn wrap(inner: tokenkeeper::Token) -> Arc<Self> {
-        Arc::new(Self {
-            inner,
-            _live: live::TOKENS.track(),
-        })
-    }
-}
+wraps!(Token, inner: tokenkeeper::Token, TOKENS);
 
 #[uniffi::export]
 impl Token {
@@ -67,24 +59,5 @@ impl Token {
     /// Whether both objects hold the very same fetched token (a cache hit returns the same one).
     pub fn is_same(&self, other: Arc<Token>) -> bool {
         self.inner.ptr_eq(&other.inner)
-    }
-}
-
-impl fmt::Display for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Token(type={}, expires_in={}, scope={}, access_token=[redacted])",
-            self.inner.token_type(),
-            self.inner.expires_in(),
-            self.inner.scope().unwrap_or("-"),
-        )
-    }
-}
-
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The core's Debug redacts the token.
-        fmt::Debug::fmt(&self.inner, f)
     }
 }

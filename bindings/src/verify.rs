@@ -2,13 +2,14 @@
 //! verified token. Every check is the core's; a rejection is `TokenError.InvalidToken` naming
 //! the check that failed.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::config::{http_policy, retry_policy, set, SigningAlg};
+use tokenkeeper::{HttpOptions, SigningAlg, VerifierStats};
+
+use crate::config::set;
 use crate::error::TokenError;
-use crate::{live, on_runtime};
+use crate::live;
 
 /// Everything a `TokenVerifier` is built from. Every optional setting left `null`/`nil` takes
 /// the core's default.
@@ -47,23 +48,9 @@ pub struct VerifierConfig {
     /// A token with an unknown `kid` refetches the JWKS at most once per interval (default 30 s).
     #[uniffi(default)]
     pub jwks_min_refetch_interval: Option<Duration>,
-    /// JWKS requests: connect timeout (default 5 s).
+    /// Timeouts, size limit and retries of the JWKS requests.
     #[uniffi(default)]
-    pub connect_timeout: Option<Duration>,
-    /// JWKS requests: whole-request timeout (default 15 s).
-    #[uniffi(default)]
-    pub request_timeout: Option<Duration>,
-    #[uniffi(default)]
-    pub max_response_bytes: Option<u64>,
-    /// JWKS requests: total attempts including the first (default 3).
-    #[uniffi(default)]
-    pub retry_max_attempts: Option<u32>,
-    #[uniffi(default)]
-    pub retry_initial_backoff: Option<Duration>,
-    #[uniffi(default)]
-    pub retry_max_backoff: Option<Duration>,
-    #[uniffi(default)]
-    pub retry_max_retry_after: Option<Duration>,
+    pub http: HttpOptions,
 }
 
 impl From<VerifierConfig> for tokenkeeper::VerifierConfig {
@@ -73,11 +60,7 @@ impl From<VerifierConfig> for tokenkeeper::VerifierConfig {
         set(&mut cfg.leeway, c.leeway);
         cfg.organization = c.organization;
         cfg.authorized_party = c.authorized_party;
-        set(
-            &mut cfg.algorithms,
-            c.algorithms
-                .map(|a| a.into_iter().map(Into::into).collect()),
-        );
+        set(&mut cfg.algorithms, c.algorithms);
         set(
             &mut cfg.max_token_bytes,
             c.max_token_bytes
@@ -89,34 +72,18 @@ impl From<VerifierConfig> for tokenkeeper::VerifierConfig {
             &mut cfg.jwks_min_refetch_interval,
             c.jwks_min_refetch_interval,
         );
-        cfg.http = http_policy(c.connect_timeout, c.request_timeout, c.max_response_bytes);
-        cfg.retry = retry_policy(
-            c.retry_max_attempts,
-            c.retry_initial_backoff,
-            c.retry_max_backoff,
-            c.retry_max_retry_after,
-        );
+        cfg.http = c.http;
         cfg
     }
 }
 
-/// A verifier's counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+/// A verifier's counters (the core's `VerifierStats`).
+#[uniffi::remote(Record)]
 pub struct VerifierStats {
     pub verified: u64,
     pub rejected: u64,
     /// JWKS requests made (successful or not).
     pub jwks_fetches: u64,
-}
-
-impl From<tokenkeeper::VerifierStats> for VerifierStats {
-    fn from(s: tokenkeeper::VerifierStats) -> Self {
-        Self {
-            verified: s.verified,
-            rejected: s.rejected,
-            jwks_fetches: s.jwks_fetches,
-        }
-    }
 }
 
 /// Verifies access tokens and ID tokens with the tenant's JWKS (fetched once, cached, refetched
@@ -129,14 +96,7 @@ pub struct TokenVerifier {
     _live: live::Guard,
 }
 
-impl TokenVerifier {
-    pub(crate) fn wrap(core: tokenkeeper::TokenVerifier) -> Arc<Self> {
-        Arc::new(Self {
-            core,
-            _live: live::VERIFIERS.track(),
-        })
-    }
-}
+wraps!(TokenVerifier, core: tokenkeeper::TokenVerifier, VERIFIERS);
 
 fn id_token_options(
     nonce: Option<String>,
@@ -167,9 +127,7 @@ impl TokenVerifier {
 
     /// `verify` as Kotlin `suspend` / Swift `async`.
     pub async fn verify_async(&self, token: String) -> Result<Arc<Claims>, TokenError> {
-        let core = self.core.clone();
-        let claims = on_runtime(async move { core.verify(&token).await }).await?;
-        Ok(Claims::wrap(claims))
+        Ok(Claims::wrap(self.core.verify(&token).await?))
     }
 
     /// Verifies an ID token (audience = the client id): the OpenID Connect rules (`sub` and
@@ -195,9 +153,8 @@ impl TokenVerifier {
         nonce: Option<String>,
         max_age: Option<Duration>,
     ) -> Result<Arc<Claims>, TokenError> {
-        let (core, options) = (self.core.clone(), id_token_options(nonce, max_age));
-        let claims = on_runtime(async move { core.verify_with(&token, &options).await }).await?;
-        Ok(Claims::wrap(claims))
+        let options = id_token_options(nonce, max_age);
+        Ok(Claims::wrap(self.core.verify_with(&token, &options).await?))
     }
 
     /// Fetches the JWKS now (at start-up, or after a key rotation); returns the number of
@@ -207,7 +164,7 @@ impl TokenVerifier {
     }
 
     pub fn stats(&self) -> VerifierStats {
-        self.core.stats().into()
+        self.core.stats()
     }
 
     pub fn audience(&self) -> String {
@@ -224,24 +181,6 @@ impl TokenVerifier {
     }
 }
 
-impl fmt::Display for TokenVerifier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "TokenVerifier(audience={}, issuers={:?}, jwks_url={})",
-            self.core.audience(),
-            self.core.issuers(),
-            self.core.jwks_url()
-        )
-    }
-}
-
-impl fmt::Debug for TokenVerifier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
 /// The claims of a verified token, or of a `/userinfo` answer: typed getters for the common
 /// ones, every claim through `getString`/`getJson`/`toJson`.
 ///
@@ -254,14 +193,7 @@ pub struct Claims {
     _live: live::Guard,
 }
 
-impl Claims {
-    pub(crate) fn wrap(inner: tokenkeeper::Claims) -> Arc<Self> {
-        Arc::new(Self {
-            inner,
-            _live: live::CLAIMS.track(),
-        })
-    }
-}
+wraps!(Claims, inner: tokenkeeper::Claims, CLAIMS);
 
 fn instant(secs: Option<u64>) -> Option<SystemTime> {
     secs.and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
@@ -291,7 +223,7 @@ impl Claims {
         self.inner.scope().map(str::to_string)
     }
 
-    /// Whether `scope` contains this scope.
+    /// Whether every scope of the space-separated `scope` was granted (one or several).
     pub fn has_scope(&self, scope: String) -> bool {
         self.inner.has_scope(&scope)
     }
@@ -330,6 +262,22 @@ impl Claims {
         self.inner.get_str(&name).map(str::to_string)
     }
 
+    /// A numeric claim as an integer, truncated toward zero (`1.5` → 1); `null`/`nil` when
+    /// absent, not a number, or out of range.
+    pub fn get_i64(&self, name: String) -> Option<i64> {
+        self.inner.get_i64(&name)
+    }
+
+    /// A numeric claim as a float; `null`/`nil` when absent or not a number.
+    pub fn get_f64(&self, name: String) -> Option<f64> {
+        self.inner.get_f64(&name)
+    }
+
+    /// A boolean claim; `null`/`nil` when absent or not a boolean.
+    pub fn get_bool(&self, name: String) -> Option<bool> {
+        self.inner.get_bool(&name)
+    }
+
     /// Any claim as JSON text (`true`, `42`, `"text"`, `[…]`, `{…}`); `null`/`nil` when absent.
     pub fn get_json(&self, name: String) -> Option<String> {
         self.inner.get(&name).map(|v| v.to_string())
@@ -343,18 +291,5 @@ impl Claims {
     /// Every claim, as a JSON object text.
     pub fn to_json(&self) -> String {
         self.inner.to_json()
-    }
-}
-
-impl fmt::Display for Claims {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The core's Debug: iss, sub, aud, exp and the number of claims.
-        fmt::Debug::fmt(&self.inner, f)
-    }
-}
-
-impl fmt::Debug for Claims {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.inner, f)
     }
 }

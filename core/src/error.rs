@@ -1,5 +1,7 @@
 //! One error type; each variant is a cause a caller can act on differently.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Everything that can go wrong getting a token.
@@ -44,7 +46,89 @@ pub enum Error {
         error: String,
         description: Option<String>,
     },
+    /// The host's credentials store failed. `message` names the store method and the host
+    /// error's type and first line; `source` is the host's error itself, so a binding can hand
+    /// the original back to its caller.
+    #[error("credentials store error: {message}")]
+    Storage {
+        message: String,
+        #[source]
+        source: HostError,
+    },
 }
+
+/// An error raised by host code (a credentials store), carried through the core unchanged.
+/// Equality is identity: two `HostError`s are equal when they are the same error.
+#[derive(Clone)]
+pub struct HostError {
+    error: Arc<dyn std::error::Error + Send + Sync + 'static>,
+    /// Its text, taken once (formatting a host error later may need the host, e.g. the GIL).
+    text: Arc<str>,
+}
+
+impl HostError {
+    pub fn new(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        let text = first_line(&e.to_string()).into();
+        Self {
+            error: Arc::new(e),
+            text,
+        }
+    }
+
+    /// The host's error, to downcast to the binding's own type (`PyErr`, a foreign exception…).
+    pub fn get(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.error
+    }
+}
+
+impl PartialEq for HostError {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.error, &other.error)
+    }
+}
+
+impl Eq for HostError {}
+
+impl fmt::Debug for HostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Host text may hold anything (a token, a path): only its first line, bounded.
+        write!(f, "HostError({:?})", self.text)
+    }
+}
+
+impl fmt::Display for HostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for HostError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
+/// A host error's text as it may appear in our messages: its first line, printable, bounded.
+pub(crate) fn first_line(s: &str) -> String {
+    let line = s
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    crate::text::truncate(&line.replace(|c: char| c.is_control(), " "), 200)
+}
+
+/// A host error that is only text (a C status and message, say).
+#[derive(Debug)]
+pub struct HostMessage(pub String);
+
+impl fmt::Display for HostMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HostMessage {}
 
 /// Which validation check rejected a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -80,6 +164,30 @@ pub enum TokenCheck {
 }
 
 impl TokenCheck {
+    /// Every check, in the order a verification runs them.
+    pub const ALL: [TokenCheck; 14] = [
+        Self::Malformed,
+        Self::Algorithm,
+        Self::UnknownKey,
+        Self::Jwks,
+        Self::Signature,
+        Self::Issuer,
+        Self::Audience,
+        Self::Expired,
+        Self::NotYetValid,
+        Self::MissingClaim,
+        Self::AuthorizedParty,
+        Self::Organization,
+        Self::Nonce,
+        Self::AuthTime,
+    ];
+
+    /// The check of a stable name (`"audience"`…), the inverse of [`Self::as_str`].
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// Stable name of the check; the same on every surface.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Malformed => "malformed",
@@ -105,6 +213,25 @@ impl Error {
         Error::Config(msg.into())
     }
 
+    /// A failure of the host's credentials store in `method` (`load`, `save`, `clear`).
+    pub fn storage(method: &str, source: HostError) -> Self {
+        let text = source.to_string();
+        let message = if text.is_empty() {
+            format!("{method}() failed")
+        } else {
+            format!("{method}() failed: {text}")
+        };
+        Error::Storage { message, source }
+    }
+
+    /// The host's own error, when this is a [`Error::Storage`].
+    pub fn host_error(&self) -> Option<&HostError> {
+        match self {
+            Error::Storage { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
     pub(crate) fn invalid(status: Option<u16>, detail: impl Into<String>) -> Self {
         Error::InvalidResponse {
             status,
@@ -123,6 +250,7 @@ impl Error {
             Error::Config(_) => "config",
             Error::InvalidToken { .. } => "invalid_token",
             Error::ReauthenticationRequired { .. } => "reauthentication_required",
+            Error::Storage { .. } => "storage",
         }
     }
 
@@ -134,7 +262,8 @@ impl Error {
             Error::InvalidResponse { status, .. } => status.is_some_and(|s| s >= 500),
             Error::Config(_)
             | Error::InvalidToken { .. }
-            | Error::ReauthenticationRequired { .. } => false,
+            | Error::ReauthenticationRequired { .. }
+            | Error::Storage { .. } => false,
         }
     }
 }

@@ -11,34 +11,33 @@
 //! # Ok::<(), tokenkeeper::Error>(())
 //! ```
 
-mod assertion;
-mod authorize;
-mod cache;
-mod client;
-mod config;
-mod credentials;
+// Layers, each using only the ones above it:
+//   error, text, counter  ←  runtime  ←  http  ←  oauth  ←  m2m, verify  ←  signin
+mod counter;
 mod error;
 mod http;
-mod jwks;
-mod request;
+mod m2m;
+mod oauth;
 pub mod runtime;
-mod stats;
-mod tenant;
-mod token;
-mod userinfo;
+mod signin;
+mod text;
 mod verify;
 
-pub use client::TokenClient;
-pub use config::{
-    AuthMethod, CachePolicy, ClientConfig, Credentials, HttpPolicy, RetryPolicy, SigningAlg,
-};
-pub use error::{Error, Result, TokenCheck};
-pub use request::TokenRequest;
-pub use stats::Stats;
-pub use token::Token;
+pub use error::{Error, HostError, HostMessage, Result, TokenCheck};
+#[doc(hidden)]
+pub use http::shared_clients;
+pub use http::{HttpOptions, Knob, KNOBS as HTTP_KNOBS};
+pub use m2m::client::TokenClient;
+pub use m2m::config::{CachePolicy, ClientConfig, CACHE_KNOBS};
+pub use m2m::request::TokenRequest;
+pub use m2m::stats::Stats;
+pub use oauth::credentials::{AuthMethod, Credentials, SigningAlg};
+pub use oauth::token::Token;
 
-pub use authorize::{AuthorizeParams, LoginTransaction, SignInClient, SignInConfig};
-pub use credentials::{
-    CredentialsManager, CredentialsStats, CredentialsStore, MemoryStore, UserCredentials,
-};
-pub use verify::{Claims, TokenVerifier, VerifierConfig, VerifierStats, VerifyOptions};
+pub use signin::client::SignInClient;
+pub use signin::config::{AuthorizeParams, LoginTransaction, SignInConfig};
+pub use signin::manager::{CredentialsManager, CredentialsStats};
+pub use signin::store::{CredentialsStore, MemoryStore};
+pub use signin::user_credentials::UserCredentials;
+pub use verify::claims::Claims;
+pub use verify::verifier::{TokenVerifier, VerifierConfig, VerifierStats, VerifyOptions};

@@ -78,7 +78,7 @@ async fn a_key_the_server_does_not_know_is_invalid_client() {
             &f.client_id,
             Credentials::private_key_jwt(&f.jwt_rsa_private_key, SigningAlg::RS256),
         )
-        .retry_policy(fast_retries()),
+        .http_options(fast_retries()),
     )
     .unwrap();
     match c.get_token(&api()).await {
@@ -185,7 +185,7 @@ async fn oauth_errors_carry_error_description_and_status_and_are_not_retried() {
     let f = &i.fixture;
     let wrong = TokenClient::new(
         ClientConfig::new(&f.url, &f.client_id, Credentials::client_secret("wrong"))
-            .retry_policy(fast_retries()),
+            .http_options(fast_retries()),
     )
     .unwrap();
     let ungranted = TokenClient::new(
@@ -194,7 +194,7 @@ async fn oauth_errors_carry_error_description_and_status_and_are_not_retried() {
             &f.ungranted_client_id,
             Credentials::client_secret(&f.ungranted_client_secret),
         )
-        .retry_policy(fast_retries()),
+        .http_options(fast_retries()),
     )
     .unwrap();
     let c = client(&i);
@@ -342,7 +342,7 @@ async fn server_errors_after_the_last_attempt_are_returned() {
 async fn connection_refused_is_a_network_error() {
     let c = TokenClient::new(
         ClientConfig::new("http://127.0.0.1:1", "id", Credentials::client_secret("s"))
-            .retry_policy(fast_retries()),
+            .http_options(fast_retries()),
     )
     .unwrap();
     match c.get_token(&api()).await {

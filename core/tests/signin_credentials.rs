@@ -343,3 +343,31 @@ async fn a_host_store_keeping_json_and_a_corrupt_one() {
         Err(Error::Config(_))
     ));
 }
+
+#[tokio::test]
+async fn a_renewal_whose_caller_stops_waiting_still_saves_the_rotated_token() {
+    let i = issuer().await;
+    let (m, store, creds) = manager(&i).await;
+    expire(&*store);
+    i.inject(tokenkeeper_issuer::Fault::delay(300));
+    // The caller gives up while the grant is in flight (a cancelled coroutine, a dropped
+    // future): the renewal goes on and the new refresh token is saved.
+    let gave_up = tokio::time::timeout(Duration::from_millis(100), m.renew()).await;
+    assert!(gave_up.is_err(), "the renewal should still be in flight");
+    for _ in 0..50 {
+        if store.saves.load(Ordering::SeqCst) >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let saved = store.inner.load().unwrap().unwrap();
+    assert_ne!(
+        saved.refresh_token, creds.refresh_token,
+        "the rotated token was lost"
+    );
+    assert!(saved.is_valid_for(Duration::from_secs(60)));
+    // And it works: the next call is a hit.
+    let c = m.credentials(Duration::from_secs(60), None).await.unwrap();
+    assert_eq!(c.access_token, saved.access_token);
+    assert_eq!(m.stats().renewals, 1);
+}

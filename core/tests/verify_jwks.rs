@@ -7,7 +7,7 @@ mod verify_support;
 use std::time::Duration;
 
 use serde_json::json;
-use tokenkeeper::{HttpPolicy, RetryPolicy, TokenCheck, TokenVerifier};
+use tokenkeeper::{HttpOptions, TokenCheck, TokenVerifier};
 use verify_support::*;
 
 fn verifier_with(i: &Issuer, lifetime: Duration, interval: Duration) -> TokenVerifier {
@@ -182,7 +182,7 @@ async fn the_jwks_is_refetched_after_its_lifetime() {
 async fn an_unreachable_jwks_is_a_jwks_error_and_is_not_hammered() {
     let i = issuer().await;
     let mut c = verifier_config(&i, API);
-    c.retry = RetryPolicy::none();
+    c.http = HttpOptions::default().no_retries();
     c.jwks_min_refetch_interval = Duration::from_secs(60);
     let v = TokenVerifier::new(c).unwrap();
     let t = i.sign(&good_claims(&i));
@@ -206,7 +206,7 @@ async fn an_unreachable_jwks_is_a_jwks_error_and_is_not_hammered() {
     // A closed port.
     let mut c = verifier_config(&i, API);
     c.domain = "http://127.0.0.1:1".into();
-    c.retry = RetryPolicy::none();
+    c.http = HttpOptions::default().no_retries();
     let closed = TokenVerifier::new(c).unwrap();
     assert_eq!(check_of(closed.verify(&t).await), TokenCheck::Jwks);
 }
@@ -225,11 +225,8 @@ async fn a_broken_jwks_document_is_a_jwks_error() {
     ];
     for fault in bodies {
         let mut c = verifier_config(&i, API);
-        c.retry = RetryPolicy::none();
-        c.http = HttpPolicy {
-            max_response_bytes: 64 * 1024,
-            ..HttpPolicy::default()
-        };
+        c.http = HttpOptions::default().no_retries();
+        c.http = c.http.max_response_bytes(64 * 1024);
         let v = TokenVerifier::new(c).unwrap();
         i.inject(fault.clone().on("jwks"));
         assert_eq!(check_of(v.verify(&t).await), TokenCheck::Jwks, "{fault:?}");
@@ -251,7 +248,7 @@ async fn a_broken_jwks_document_is_a_jwks_error() {
 async fn stale_keys_serve_while_the_jwks_is_down() {
     let i = issuer().await;
     let mut c = verifier_config(&i, API);
-    c.retry = RetryPolicy::none();
+    c.http = HttpOptions::default().no_retries();
     c.jwks_lifetime = Duration::from_millis(100);
     c.jwks_min_refetch_interval = Duration::from_millis(500);
     let v = TokenVerifier::new(c).unwrap();

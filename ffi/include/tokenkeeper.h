@@ -82,7 +82,8 @@ typedef enum {
    */
   TK_STATUS_INVALID_RESPONSE = 5,
   /**
-   * The configuration or the request cannot work (bad domain, empty client id, bad key…).
+   * The configuration or the request cannot work (bad domain, empty client id, bad key…),
+   * or a store callback called a function of its own manager.
    */
   TK_STATUS_CONFIG = 6,
   /**
@@ -111,9 +112,10 @@ typedef enum {
    */
   TK_STATUS_PANIC = 103,
   /**
-   * The host's credentials storage failed: a `tk_credentials_store` callback returned
-   * non-zero, or `load` handed back something that is not saved credentials. The message
-   * names the callback and its return value.
+   * The host's credentials storage failed (the core's storage error, kind `"storage"`): a
+   * `tk_credentials_store` callback returned non-zero, or `load` handed back something that
+   * is not saved credentials. The message names the method and the value (`load() failed:
+   * callback returned 7`).
    */
   TK_STATUS_STORAGE = 104,
   /**
@@ -317,17 +319,19 @@ typedef struct {
  *   belongs to the library and is wiped after the call: copy it. Return 0, or non-zero.
  * - `clear(user_data)`: forget the stored credentials (sign-out). Return 0, or non-zero.
  *
- * A non-zero return becomes `TK_STATUS_STORAGE` for the caller of the manager's function,
- * with a message naming the callback and the value; so does a `load` that hands back
- * something that is not saved credentials.
+ * A non-zero return is the core's storage error, `TK_STATUS_STORAGE` for the caller of the
+ * manager's function, with a message naming the method and the value (`load() failed:
+ * callback returned 7`); so is a `load` that hands back something that is not saved
+ * credentials.
  *
  * Threads: the callbacks may run on any thread, often one of the library's own while the
- * calling thread waits, but never two at once for one manager (the library serializes
- * them), so `user_data` needs no lock of its own unless the host touches it elsewhere. A
- * callback must return promptly, must not unwind (no C++ exception, no `longjmp` out of it),
- * and must not call a blocking tokenkeeper function (`tk_credentials_manager_*`,
- * `tk_signin_*`…): that can deadlock. `user_data` must stay valid until
- * `tk_credentials_manager_free` returns; no callback runs after that.
+ * calling thread waits, but never two at once for one manager (the core calls a manager's
+ * store one call at a time, the first `load` included), so `user_data` needs no lock of its
+ * own unless the host touches it elsewhere. A callback that calls a function of the same
+ * manager gets `TK_STATUS_CONFIG` from it at once (the manager is waiting for the callback).
+ * A callback must return promptly and must not unwind (no C++ exception, no `longjmp` out of
+ * it). `user_data` must stay valid until `tk_credentials_manager_free` returns; no callback
+ * runs after that.
  */
 typedef struct {
   /**
@@ -433,9 +437,9 @@ tk_status tk_claims_get_json(const tk_claims *claims,
                              size_t *out_len);
 
 /**
- * An integer claim (`exp`, `iat`, `nbf`, `auth_time`…). `TK_STATUS_NOT_FOUND` when absent,
- * `TK_STATUS_WRONG_TYPE` when it is not a number with an integral value in the `int64_t` range
- * (read a fractional number with `tk_claims_get_f64`).
+ * A numeric claim as an integer (`exp`, `iat`, `nbf`, `auth_time`…), the core's reading: a
+ * fraction is truncated toward zero (`1.5` gives 1). `TK_STATUS_NOT_FOUND` when absent,
+ * `TK_STATUS_WRONG_TYPE` when it is not a number or out of the `int64_t` range.
  */
 tk_status tk_claims_get_i64(const tk_claims *claims, const char *name, int64_t *out);
 
@@ -457,7 +461,8 @@ tk_status tk_claims_get_bool(const tk_claims *claims, const char *name, bool *ou
 tk_status tk_claims_has_audience(const tk_claims *claims, const char *audience, bool *out);
 
 /**
- * `*out` is true when the space-separated `scope` claim contains `scope` (one scope).
+ * `*out` is true when the space-separated `scope` claim contains every scope of `scope` (one
+ * scope, or several separated by spaces: all of them must be granted).
  */
 tk_status tk_claims_has_scope(const tk_claims *claims, const char *scope, bool *out);
 
@@ -475,10 +480,10 @@ void tk_client_free(tk_client *client);
 /**
  * A token for `audience`, `scope` and `organization`: from the cache when fresh, otherwise
  * from the token endpoint. Blocks the calling thread; concurrent callers for the same key
- * share one request. `audience` NULL means the configured default audience; `scope` (space
- * separated, any order) and `organization` (name or `org_...` id) may be NULL. On success
- * `*out` is a new token handle (free it with `tk_token_free`); on failure `tk_last_error_*`
- * has the details.
+ * share one request. `audience` NULL (or `""`) means the configured default audience (none
+ * configured: `TK_STATUS_CONFIG`); `scope` (space separated, any order) and `organization`
+ * (name or `org_...` id) may be NULL. On success `*out` is a new token handle (free it with
+ * `tk_token_free`); on failure `tk_last_error_*` has the details.
  */
 tk_status tk_client_get_token(const tk_client *client,
                               const char *audience,
@@ -522,7 +527,8 @@ tk_status tk_client_issuer(const tk_client *client, char *buf, size_t len, size_
 /**
  * A config for a client secret (sent as `client_secret_post` unless
  * `tk_config_set_auth_method` says otherwise). `domain` is `tenant.auth0.com`, a full
- * `https://` URL, or an `http://` URL of a loopback host. On success `*out` is a new config.
+ * `https://` URL, or an `http://` URL of a loopback host. An empty secret is
+ * `TK_STATUS_CONFIG`. On success `*out` is a new config.
  */
 tk_status tk_config_new(const char *domain,
                         const char *client_id,
@@ -565,64 +571,82 @@ tk_status tk_config_set_auth_method(tk_config *config, const char *method);
 tk_status tk_config_set_token_url(tk_config *config, const char *url);
 
 /**
- * The audience used by `tk_client_get_token` when its `audience` is NULL.
+ * The audience used by `tk_client_get_token` when its `audience` is NULL or `""`.
  */
 tk_status tk_config_set_default_audience(tk_config *config, const char *audience);
 
 /**
- * Connect timeout in milliseconds (default 5000; 0 is refused by `tk_client_new`).
+ * Sets one HTTP knob by its name, the same on every surface and config
+ * (`tk_verifier_config_set_http`, `tk_signin_config_set_http`), in the core's units: seconds
+ * for `connect_timeout` (default 5), `request_timeout` (15), `initial_backoff` (0.2),
+ * `max_backoff` (5) and `max_retry_after` (30); whole numbers for `max_response_bytes`
+ * (65536, at least 256) and `max_attempts` (3, the first included; 1..=10). An unknown name,
+ * a negative, NaN or infinite value, or a fraction of a count is `TK_STATUS_CONFIG` at once
+ * (the config is then unchanged); a value out of range is reported by `tk_client_new`.
+ */
+tk_status tk_config_set_http(tk_config *config, const char *name, double value);
+
+/**
+ * Sets one cache knob by its name: `expiry_margin` (seconds, default 30: a token with less
+ * left is never returned; capped at a fifth of the token's lifetime), `refresh_ahead` (a
+ * fraction in [0, 1), default 0.10: a background refresh starts in that last part of the
+ * usable lifetime), `max_refresh_ahead` (seconds, default 3600: at most that early), `jitter`
+ * (a fraction in [0, 0.5], default 0.05: random extra lead) and `enabled` (1 or 0, default 1:
+ * tokens shared with every client of the process that has the same key). Errors as
+ * `tk_config_set_http`.
+ */
+tk_status tk_config_set_cache(tk_config *config, const char *name, double value);
+
+/**
+ * `connect_timeout` in milliseconds (see `tk_config_set_http`).
  */
 tk_status tk_config_set_connect_timeout_ms(tk_config *config, uint64_t ms);
 
 /**
- * Whole-request timeout in milliseconds, from sending to the last byte (default 15000).
+ * `request_timeout` in milliseconds: the whole request, from sending to the last byte.
  */
 tk_status tk_config_set_request_timeout_ms(tk_config *config, uint64_t ms);
 
 /**
- * Larger response bodies are `TK_STATUS_INVALID_RESPONSE` (default 65536, at least 256).
+ * `max_response_bytes`: larger response bodies are `TK_STATUS_INVALID_RESPONSE`.
  */
 tk_status tk_config_set_max_response_bytes(tk_config *config, size_t bytes);
 
 /**
- * Total attempts for network errors, timeouts, 429 and 5xx, the first included (default 3;
- * 1 = no retry; 1..=10).
+ * `max_attempts`: total attempts for network errors, timeouts, 429 and 5xx, the first
+ * included (1 = no retry).
  */
 tk_status tk_config_set_retry_max_attempts(tk_config *config, uint32_t attempts);
 
 /**
- * Exponential backoff between attempts: first delay and cap, in milliseconds (default 200 and
- * 5000).
+ * `initial_backoff` and `max_backoff` in milliseconds: the exponential backoff between
+ * attempts, its first delay and its cap.
  */
 tk_status tk_config_set_retry_backoff_ms(tk_config *config, uint64_t initial_ms, uint64_t max_ms);
 
 /**
- * A `Retry-After` longer than this (milliseconds, default 30000) is not waited for:
+ * `max_retry_after` in milliseconds: a longer `Retry-After` is not waited for,
  * `TK_STATUS_RATE_LIMITED` is returned at once.
  */
 tk_status tk_config_set_max_retry_after_ms(tk_config *config, uint64_t ms);
 
 /**
- * Whether tokens are cached and shared with every client of the process that has the same key
- * (default true).
+ * Cache `enabled` (see `tk_config_set_cache`).
  */
 tk_status tk_config_set_cache_enabled(tk_config *config, bool enabled);
 
 /**
- * A token with less than this left (milliseconds, default 30000, capped at a fifth of the
- * token's lifetime) is never returned.
+ * Cache `expiry_margin` in milliseconds.
  */
 tk_status tk_config_set_expiry_margin_ms(tk_config *config, uint64_t ms);
 
 /**
- * Background refresh: starts in the last `fraction` of the usable lifetime (default 0.10, in
- * [0, 1)), at most `max_ms` milliseconds early (default 3600000).
+ * Cache `refresh_ahead` (a fraction) and `max_refresh_ahead` in milliseconds.
  */
 tk_status tk_config_set_refresh_ahead(tk_config *config, double fraction, uint64_t max_ms);
 
 /**
- * Random extra lead of a refresh, as a fraction of the usable lifetime (default 0.05, in
- * [0, 0.5]), so a fleet does not refresh in lock-step.
+ * Cache `jitter` (a fraction).
  */
 tk_status tk_config_set_jitter(tk_config *config, double fraction);
 
@@ -764,7 +788,8 @@ void tk_credentials_manager_free(tk_credentials_manager *manager);
  *
  * `TK_STATUS_REAUTHENTICATION_REQUIRED` when the user must sign in again: nothing stored, no
  * refresh token, or the server refused it (`tk_last_error_oauth_error`: `no_credentials`,
- * `no_refresh_token`, `invalid_grant`). `TK_STATUS_STORAGE` when a callback failed. A
+ * `no_refresh_token`, `invalid_grant`). `TK_STATUS_STORAGE` when a callback failed;
+ * `TK_STATUS_CONFIG` when called from inside one of this manager's callbacks. A
  * `min_ttl_secs` longer than a renewed token lives is `TK_STATUS_CONFIG` (after the renewal,
  * which is saved). On success `*out` is new user credentials.
  */
@@ -835,6 +860,14 @@ tk_status tk_last_error_status(void);
 tk_status tk_last_error_message(char *buf, size_t len, size_t *out_len);
 
 /**
+ * The core's name of the kind of the last error (`"oauth"`, `"config"`, `"storage"`…: the same
+ * on every surface, one per core status), `""` for the binding's own failures
+ * (`TK_STATUS_NULL_PARAMETER`…) and when there is none. Buffer rules as
+ * `tk_last_error_message`.
+ */
+tk_status tk_last_error_kind(char *buf, size_t len, size_t *out_len);
+
+/**
  * The OAuth `error` code of the last error (`access_denied`, `invalid_client`…) for
  * `TK_STATUS_OAUTH` and `TK_STATUS_REAUTHENTICATION_REQUIRED`, otherwise `""`. Buffer rules as
  * `tk_last_error_message`.
@@ -902,7 +935,8 @@ void tk_signin_config_free(tk_signin_config *config);
 
 /**
  * Makes the app a confidential client (regular web app) authenticating with a client secret
- * (`client_secret_post` unless `tk_signin_config_set_auth_method` says `client_secret_basic`).
+ * (`client_secret_post` unless `tk_signin_config_set_auth_method` says `client_secret_basic`);
+ * `""` makes it a public client again.
  */
 tk_status tk_signin_config_set_client_secret(tk_signin_config *config, const char *client_secret);
 
@@ -970,19 +1004,25 @@ tk_status tk_signin_config_set_token_url(tk_signin_config *config, const char *u
 tk_status tk_signin_config_set_userinfo_url(tk_signin_config *config, const char *url);
 
 /**
- * Connect timeout in milliseconds (default 5000; 0 is refused by `tk_signin_client_new`).
+ * Sets one HTTP knob by its name: the names, units and rules of `tk_config_set_http`. Retries
+ * (`max_attempts`, backoff, `max_retry_after`) apply to the idempotent requests (JWKS,
+ * `/userinfo`); the code exchange and the refresh grant are never retried (a code is single
+ * use; a refresh token may rotate).
+ */
+tk_status tk_signin_config_set_http(tk_signin_config *config, const char *name, double value);
+
+/**
+ * `connect_timeout` in milliseconds (see `tk_signin_config_set_http`).
  */
 tk_status tk_signin_config_set_connect_timeout_ms(tk_signin_config *config, uint64_t ms);
 
 /**
- * Whole-request timeout in milliseconds (default 15000).
+ * `request_timeout` in milliseconds.
  */
 tk_status tk_signin_config_set_request_timeout_ms(tk_signin_config *config, uint64_t ms);
 
 /**
- * Total attempts of the idempotent requests (JWKS, `/userinfo`), the first included (default
- * 3; 1..=10). The code exchange and the refresh grant are never retried (a code is single
- * use; a refresh token may rotate).
+ * `max_attempts` of the idempotent requests (JWKS, `/userinfo`), the first included.
  */
 tk_status tk_signin_config_set_retry_max_attempts(tk_signin_config *config, uint32_t attempts);
 
@@ -1037,8 +1077,9 @@ tk_status tk_authorize_params_set_max_age(tk_authorize_params *params, uint64_t 
 
 /**
  * Adds a query parameter (`prompt`, `login_hint`, `connection`, `screen_hint`,
- * `ui_locales`…). One the library sets itself (`state`, `scope`…) is refused by
- * `tk_signin_authorize` with `TK_STATUS_CONFIG`.
+ * `ui_locales`…). The core puts them after its own parameters, sorted by name (then value),
+ * whatever the order they were added in. One the library sets itself (`state`, `scope`…) is
+ * refused by `tk_signin_authorize` with `TK_STATUS_CONFIG`.
  */
 tk_status tk_authorize_params_add(tk_authorize_params *params, const char *name, const char *value);
 
@@ -1235,7 +1276,8 @@ tk_status tk_verifier_config_set_authorized_party(tk_verifier_config *config,
 
 /**
  * Accepted algorithms, separated by spaces or commas: a subset of `"RS256 PS256 ES256"` (the
- * default). Another name is `TK_STATUS_CONFIG` (the config is then unchanged).
+ * default), parsed by the core. Another name, or none, is `TK_STATUS_CONFIG` (the config is
+ * then unchanged).
  */
 tk_status tk_verifier_config_set_algorithms(tk_verifier_config *config, const char *algorithms);
 
@@ -1263,18 +1305,24 @@ tk_status tk_verifier_config_set_jwks_min_refetch_interval_secs(tk_verifier_conf
                                                                 uint64_t secs);
 
 /**
- * Connect timeout of a JWKS request in milliseconds (default 5000; 0 is refused by
- * `tk_verifier_new`).
+ * Sets one HTTP knob of the JWKS requests by its name: the names, units and rules of
+ * `tk_config_set_http` (`connect_timeout`, `request_timeout`, `max_response_bytes`,
+ * `max_attempts`, `initial_backoff`, `max_backoff`, `max_retry_after`).
+ */
+tk_status tk_verifier_config_set_http(tk_verifier_config *config, const char *name, double value);
+
+/**
+ * `connect_timeout` of the JWKS requests in milliseconds (see `tk_verifier_config_set_http`).
  */
 tk_status tk_verifier_config_set_connect_timeout_ms(tk_verifier_config *config, uint64_t ms);
 
 /**
- * Whole-request timeout of a JWKS request in milliseconds (default 15000).
+ * `request_timeout` of the JWKS requests in milliseconds.
  */
 tk_status tk_verifier_config_set_request_timeout_ms(tk_verifier_config *config, uint64_t ms);
 
 /**
- * Total attempts of a JWKS request, the first included (default 3; 1 = no retry; 1..=10).
+ * `max_attempts` of the JWKS requests, the first included.
  */
 tk_status tk_verifier_config_set_retry_max_attempts(tk_verifier_config *config, uint32_t attempts);
 

@@ -1,7 +1,11 @@
-//! The panic boundary every entry point runs in, and the conversions of C arguments.
+//! The panic boundary every entry point runs in, the conversions of C arguments, and the
+//! generic shapes of the entry points (constructor, getter, string getter, setter).
 
+use std::borrow::Cow;
 use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use zeroize::Zeroize;
 
 use crate::error::{self, Failure};
 use crate::status::tk_status;
@@ -142,6 +146,126 @@ pub(crate) unsafe fn free_handle<T>(p: *mut T) {
         if !p.is_null() {
             drop(unsafe { Box::from_raw(p) });
         }
+    })
+}
+
+// The shapes of almost every entry point, after rustls-ffi's helpers: check the handle and the
+// out-parameter, convert, call the core, write the output.
+
+/// A constructor: `*out` receives a new handle of what `make` builds.
+pub(crate) unsafe fn make<T>(
+    func: &'static str,
+    out: *mut *mut T,
+    make: impl FnOnce() -> Result<T, Failure>,
+) -> tk_status {
+    call(func, || {
+        let out = out_ptr(func, out, "out")?;
+        let value = make()?;
+        unsafe { out.write(new_handle(value)) };
+        Ok(())
+    })
+}
+
+/// A getter or a call that has a result: `*out` receives what `get` gives for the handle.
+pub(crate) unsafe fn get<T, V>(
+    func: &'static str,
+    handle: *const T,
+    name: &str,
+    out: *mut V,
+    get: impl FnOnce(&T) -> Result<V, Failure>,
+) -> tk_status {
+    call(func, || {
+        let handle = unsafe { arg(func, handle, name) }?;
+        let out = out_ptr(func, out, "out")?;
+        let value = get(handle)?;
+        unsafe { out.write(value) };
+        Ok(())
+    })
+}
+
+/// Every string getter: the string `get` gives for the handle, copied as by [`write_str`].
+/// An owned string (a header, JSON) is wiped once copied.
+pub(crate) unsafe fn get_str<T>(
+    func: &'static str,
+    handle: *const T,
+    name: &str,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+    get: impl FnOnce(&T) -> Result<Cow<'_, str>, Failure>,
+) -> tk_status {
+    call(func, || {
+        let handle = unsafe { arg(func, handle, name) }?;
+        let s = get(handle)?;
+        let written = unsafe { write_str(func, &s, buf, len, out_len) };
+        if let Cow::Owned(mut s) = s {
+            s.zeroize();
+        }
+        written
+    })
+}
+
+/// A handle that setters change in place (a config, parameters): its argument name and the
+/// core value it holds.
+pub(crate) trait Editable {
+    const NAME: &'static str;
+    type Inner;
+    fn inner(&mut self) -> &mut Self::Inner;
+}
+
+/// `Editable` for a handle type whose field `inner` is the core value.
+macro_rules! editable {
+    ($handle:ty, $name:literal, $inner:ty) => {
+        impl crate::boundary::Editable for $handle {
+            const NAME: &'static str = $name;
+            type Inner = $inner;
+            fn inner(&mut self) -> &mut $inner {
+                &mut self.inner
+            }
+        }
+    };
+}
+pub(crate) use editable;
+
+/// What the body of a setter gives back: nothing, or a result.
+pub(crate) trait Done {
+    fn done(self) -> Result<(), Failure>;
+}
+
+impl Done for () {
+    fn done(self) -> Result<(), Failure> {
+        Ok(())
+    }
+}
+
+impl Done for Result<(), Failure> {
+    fn done(self) -> Result<(), Failure> {
+        self
+    }
+}
+
+/// A setter: `edit` changes the core value of the handle in place.
+pub(crate) unsafe fn edit<T: Editable, R: Done>(
+    func: &'static str,
+    handle: *mut T,
+    edit: impl FnOnce(&mut T::Inner) -> R,
+) -> tk_status {
+    call(func, || {
+        edit(unsafe { arg_mut(func, handle, T::NAME) }?.inner()).done()
+    })
+}
+
+/// A string setter: `edit` gets the core value of the handle and the string argument `name`.
+pub(crate) unsafe fn edit_str<T: Editable, R: Done>(
+    func: &'static str,
+    handle: *mut T,
+    value: *const c_char,
+    name: &str,
+    edit: impl FnOnce(&mut T::Inner, &str) -> R,
+) -> tk_status {
+    call(func, || {
+        let handle = unsafe { arg_mut(func, handle, T::NAME) }?;
+        edit(handle.inner(), unsafe { str_arg(func, value, name) }?).done()
     })
 }
 

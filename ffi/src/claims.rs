@@ -1,11 +1,11 @@
-//! `tk_claims`: the claims of a verified token or of a `/userinfo` answer, read by copying
-//! into the caller's buffers.
+//! `tk_claims`: the claims of a verified token or of a `/userinfo` answer, read through the
+//! core's `Claims` accessors by copying into the caller's buffers.
 
 use std::ffi::c_char;
 
 use tk_core::Claims;
 
-use crate::boundary::{arg, call, free_handle, new_handle, out_ptr, str_arg, write_str};
+use crate::boundary::{free_handle, get, get_str, new_handle, str_arg};
 use crate::error::Failure;
 use crate::status::tk_status;
 
@@ -27,18 +27,20 @@ pub unsafe extern "C" fn tk_claims_free(claims: *mut tk_claims) {
     unsafe { free_handle(claims) }
 }
 
-/// The claims handle and the claim's value: `TK_STATUS_NOT_FOUND` when there is no such claim.
-unsafe fn claim<'a>(
+/// The claim `name` read by the core's accessor `read`: `TK_STATUS_NOT_FOUND` when there is no
+/// such claim, `TK_STATUS_WRONG_TYPE` (it is not `want`) when `read` gives nothing.
+unsafe fn claim<'a, V>(
     func: &str,
-    claims: *const tk_claims,
+    claims: &'a tk_claims,
     name: *const c_char,
-) -> Result<(&'a str, &'a tk_core::Claims), Failure> {
-    let claims = unsafe { arg(func, claims, "claims") }?;
+    want: &str,
+    read: impl FnOnce(&'a Claims, &str) -> Option<V>,
+) -> Result<V, Failure> {
     let name = unsafe { str_arg(func, name, "name") }?;
     if claims.inner.get(name).is_none() {
         return Err(Failure::not_found(func, &format!("claim {name:?}")));
     }
-    Ok((name, &claims.inner))
+    read(&claims.inner, name).ok_or_else(|| Failure::wrong_type(func, name, want))
 }
 
 /// All the claims as a JSON object text, copied into `buf` (`len` bytes) with its NUL;
@@ -51,11 +53,12 @@ pub unsafe extern "C" fn tk_claims_json(
     len: usize,
     out_len: *mut usize,
 ) -> tk_status {
-    const F: &str = "tk_claims_json";
-    call(F, || {
-        let claims = unsafe { arg(F, claims, "claims") }?;
-        unsafe { write_str(F, &claims.inner.to_json(), buf, len, out_len) }
-    })
+    let f = "tk_claims_json";
+    unsafe {
+        get_str(f, claims, "claims", buf, len, out_len, |c| {
+            Ok(c.inner.to_json().into())
+        })
+    }
 }
 
 /// A string claim (`iss`, `sub`, `azp`, `scope`, `org_id`, `email`…), copied as by
@@ -70,13 +73,11 @@ pub unsafe extern "C" fn tk_claims_get_str(
     out_len: *mut usize,
 ) -> tk_status {
     const F: &str = "tk_claims_get_str";
-    call(F, || {
-        let (name, claims) = unsafe { claim(F, claims, name) }?;
-        let s = claims
-            .get_str(name)
-            .ok_or_else(|| Failure::wrong_type(F, name, "a string"))?;
-        unsafe { write_str(F, s, buf, len, out_len) }
-    })
+    unsafe {
+        get_str(F, claims, "claims", buf, len, out_len, |c| {
+            Ok(claim(F, c, name, "a string", Claims::get_str)?.into())
+        })
+    }
 }
 
 /// Any claim as JSON text (an array such as `aud`, an object, a number…), copied as by
@@ -90,16 +91,16 @@ pub unsafe extern "C" fn tk_claims_get_json(
     out_len: *mut usize,
 ) -> tk_status {
     const F: &str = "tk_claims_get_json";
-    call(F, || {
-        let (name, claims) = unsafe { claim(F, claims, name) }?;
-        let json = claims.get(name).map(|v| v.to_string()).unwrap_or_default();
-        unsafe { write_str(F, &json, buf, len, out_len) }
-    })
+    unsafe {
+        get_str(F, claims, "claims", buf, len, out_len, |c| {
+            Ok(claim(F, c, name, "JSON", |c, n| c.get(n).map(|v| v.to_string()))?.into())
+        })
+    }
 }
 
-/// An integer claim (`exp`, `iat`, `nbf`, `auth_time`…). `TK_STATUS_NOT_FOUND` when absent,
-/// `TK_STATUS_WRONG_TYPE` when it is not a number with an integral value in the `int64_t` range
-/// (read a fractional number with `tk_claims_get_f64`).
+/// A numeric claim as an integer (`exp`, `iat`, `nbf`, `auth_time`…), the core's reading: a
+/// fraction is truncated toward zero (`1.5` gives 1). `TK_STATUS_NOT_FOUND` when absent,
+/// `TK_STATUS_WRONG_TYPE` when it is not a number or out of the `int64_t` range.
 #[no_mangle]
 pub unsafe extern "C" fn tk_claims_get_i64(
     claims: *const tk_claims,
@@ -107,21 +108,12 @@ pub unsafe extern "C" fn tk_claims_get_i64(
     out: *mut i64,
 ) -> tk_status {
     const F: &str = "tk_claims_get_i64";
-    call(F, || {
-        let (name, claims) = unsafe { claim(F, claims, name) }?;
-        let out = out_ptr(F, out, "out")?;
-        let v = claims.get(name).and_then(|v| {
-            v.as_i64().or_else(|| {
-                // 1.7e9 is an integer written as a float: exact, so accepted.
-                v.as_f64()
-                    .filter(|f| f.fract() == 0.0 && *f >= i64::MIN as f64 && *f < i64::MAX as f64)
-                    .map(|f| f as i64)
-            })
-        });
-        let v = v.ok_or_else(|| Failure::wrong_type(F, name, "an integer"))?;
-        unsafe { out.write(v) };
-        Ok(())
-    })
+    let want = "a number in the int64_t range";
+    unsafe {
+        get(F, claims, "claims", out, |c| {
+            claim(F, c, name, want, Claims::get_i64)
+        })
+    }
 }
 
 /// A numeric claim as a `double`. `TK_STATUS_NOT_FOUND` when absent, `TK_STATUS_WRONG_TYPE`
@@ -133,16 +125,11 @@ pub unsafe extern "C" fn tk_claims_get_f64(
     out: *mut f64,
 ) -> tk_status {
     const F: &str = "tk_claims_get_f64";
-    call(F, || {
-        let (name, claims) = unsafe { claim(F, claims, name) }?;
-        let out = out_ptr(F, out, "out")?;
-        let v = claims
-            .get(name)
-            .and_then(|v| v.as_f64())
-            .ok_or_else(|| Failure::wrong_type(F, name, "a number"))?;
-        unsafe { out.write(v) };
-        Ok(())
-    })
+    unsafe {
+        get(F, claims, "claims", out, |c| {
+            claim(F, c, name, "a number", Claims::get_f64)
+        })
+    }
 }
 
 /// A boolean claim (`email_verified`…). `TK_STATUS_NOT_FOUND` when absent,
@@ -154,16 +141,11 @@ pub unsafe extern "C" fn tk_claims_get_bool(
     out: *mut bool,
 ) -> tk_status {
     const F: &str = "tk_claims_get_bool";
-    call(F, || {
-        let (name, claims) = unsafe { claim(F, claims, name) }?;
-        let out = out_ptr(F, out, "out")?;
-        let v = claims
-            .get(name)
-            .and_then(|v| v.as_bool())
-            .ok_or_else(|| Failure::wrong_type(F, name, "a boolean"))?;
-        unsafe { out.write(v) };
-        Ok(())
-    })
+    unsafe {
+        get(F, claims, "claims", out, |c| {
+            claim(F, c, name, "a boolean", Claims::get_bool)
+        })
+    }
 }
 
 /// `*out` is true when `aud` (a string or an array of strings) contains `audience`.
@@ -174,16 +156,15 @@ pub unsafe extern "C" fn tk_claims_has_audience(
     out: *mut bool,
 ) -> tk_status {
     const F: &str = "tk_claims_has_audience";
-    call(F, || {
-        let claims = unsafe { arg(F, claims, "claims") }?;
-        let audience = unsafe { str_arg(F, audience, "audience") }?;
-        let out = out_ptr(F, out, "out")?;
-        unsafe { out.write(claims.inner.aud().contains(&audience)) };
-        Ok(())
-    })
+    unsafe {
+        get(F, claims, "claims", out, |c| {
+            Ok(c.inner.has_audience(str_arg(F, audience, "audience")?))
+        })
+    }
 }
 
-/// `*out` is true when the space-separated `scope` claim contains `scope` (one scope).
+/// `*out` is true when the space-separated `scope` claim contains every scope of `scope` (one
+/// scope, or several separated by spaces: all of them must be granted).
 #[no_mangle]
 pub unsafe extern "C" fn tk_claims_has_scope(
     claims: *const tk_claims,
@@ -191,11 +172,9 @@ pub unsafe extern "C" fn tk_claims_has_scope(
     out: *mut bool,
 ) -> tk_status {
     const F: &str = "tk_claims_has_scope";
-    call(F, || {
-        let claims = unsafe { arg(F, claims, "claims") }?;
-        let scope = unsafe { str_arg(F, scope, "scope") }?;
-        let out = out_ptr(F, out, "out")?;
-        unsafe { out.write(claims.inner.has_scope(scope)) };
-        Ok(())
-    })
+    unsafe {
+        get(F, claims, "claims", out, |c| {
+            Ok(c.inner.has_scope(str_arg(F, scope, "scope")?))
+        })
+    }
 }

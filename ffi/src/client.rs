@@ -5,7 +5,7 @@ use std::ffi::c_char;
 
 use tk_core::{TokenClient, TokenRequest};
 
-use crate::boundary::{arg, call, call_void, opt_str_arg, out_ptr, write_str};
+use crate::boundary::{arg, call, free_handle, get, get_str, new_handle, opt_str_arg, write_sized};
 use crate::config::tk_config;
 use crate::error::Failure;
 use crate::status::tk_status;
@@ -39,29 +39,23 @@ pub unsafe extern "C" fn tk_client_new(
     config: *const tk_config,
     out: *mut *mut tk_client,
 ) -> tk_status {
-    const F: &str = "tk_client_new";
-    call(F, || {
-        let config = unsafe { arg(F, config, "config") }?;
-        let out = out_ptr(F, out, "out")?;
-        let inner = TokenClient::new(config.build())?;
-        unsafe { out.write(Box::into_raw(Box::new(tk_client { inner }))) };
-        Ok(())
-    })
+    unsafe {
+        get("tk_client_new", config, "config", out, |c| {
+            let inner = TokenClient::new(c.inner.clone())?;
+            Ok(new_handle(tk_client { inner }))
+        })
+    }
 }
 
 /// Frees a client. NULL is ignored. Tokens obtained from it stay valid until freed.
 #[no_mangle]
 pub unsafe extern "C" fn tk_client_free(client: *mut tk_client) {
-    call_void(|| {
-        if !client.is_null() {
-            drop(unsafe { Box::from_raw(client) });
-        }
-    })
+    unsafe { free_handle(client) }
 }
 
-/// The request for `audience` (NULL: the configured default audience), `scope` (space
-/// separated, any order; NULL or `""` for none) and `organization` (name or `org_…` id; NULL
-/// for none).
+/// The core's request for `audience` (NULL or `""`: the configured default audience, else
+/// `TK_STATUS_CONFIG`), `scope` (space separated, any order; NULL or `""` for none) and
+/// `organization` (name or `org_…` id; NULL for none).
 unsafe fn request(
     func: &str,
     client: &tk_client,
@@ -72,25 +66,15 @@ unsafe fn request(
     let audience = unsafe { opt_str_arg(func, audience, "audience") }?;
     let scope = unsafe { opt_str_arg(func, scope, "scope") }?;
     let organization = unsafe { opt_str_arg(func, organization, "organization") }?;
-    let mut req = match audience {
-        Some(a) => TokenRequest::new(a),
-        None => client.inner.default_request()?,
-    };
-    if let Some(s) = scope {
-        req = req.scope(s);
-    }
-    if let Some(o) = organization {
-        req = req.organization(o);
-    }
-    Ok(req)
+    Ok(client.inner.request(audience, scope, organization)?)
 }
 
 /// A token for `audience`, `scope` and `organization`: from the cache when fresh, otherwise
 /// from the token endpoint. Blocks the calling thread; concurrent callers for the same key
-/// share one request. `audience` NULL means the configured default audience; `scope` (space
-/// separated, any order) and `organization` (name or `org_...` id) may be NULL. On success
-/// `*out` is a new token handle (free it with `tk_token_free`); on failure `tk_last_error_*`
-/// has the details.
+/// share one request. `audience` NULL (or `""`) means the configured default audience (none
+/// configured: `TK_STATUS_CONFIG`); `scope` (space separated, any order) and `organization`
+/// (name or `org_...` id) may be NULL. On success `*out` is a new token handle (free it with
+/// `tk_token_free`); on failure `tk_last_error_*` has the details.
 #[no_mangle]
 pub unsafe extern "C" fn tk_client_get_token(
     client: *const tk_client,
@@ -100,14 +84,12 @@ pub unsafe extern "C" fn tk_client_get_token(
     out: *mut *mut tk_token,
 ) -> tk_status {
     const F: &str = "tk_client_get_token";
-    call(F, || {
-        let client = unsafe { arg(F, client, "client") }?;
-        let req = unsafe { request(F, client, audience, scope, organization) }?;
-        let out = out_ptr(F, out, "out")?;
-        let token = client.inner.get_token_blocking(&req)?;
-        unsafe { out.write(tk_token::new_raw(token)) };
-        Ok(())
-    })
+    unsafe {
+        get(F, client, "client", out, |c| {
+            let req = request(F, c, audience, scope, organization)?;
+            Ok(tk_token::new_raw(c.inner.get_token_blocking(&req)?))
+        })
+    }
 }
 
 /// The cached token for the request if one can be served now, without any network: `*out` is
@@ -121,14 +103,13 @@ pub unsafe extern "C" fn tk_client_cached_token(
     out: *mut *mut tk_token,
 ) -> tk_status {
     const F: &str = "tk_client_cached_token";
-    call(F, || {
-        let client = unsafe { arg(F, client, "client") }?;
-        let req = unsafe { request(F, client, audience, scope, organization) }?;
-        let out = out_ptr(F, out, "out")?;
-        let token = client.inner.cached(&req);
-        unsafe { out.write(token.map_or(std::ptr::null_mut(), tk_token::new_raw)) };
-        Ok(())
-    })
+    unsafe {
+        get(F, client, "client", out, |c| {
+            let req = request(F, c, audience, scope, organization)?;
+            let token = c.inner.cached(&req);
+            Ok(token.map_or(std::ptr::null_mut(), tk_token::new_raw))
+        })
+    }
 }
 
 /// Forgets the cached token for the request (after an API rejected it, say), for every client
@@ -159,30 +140,15 @@ pub unsafe extern "C" fn tk_client_stats(
     out_size: usize,
 ) -> tk_status {
     const F: &str = "tk_client_stats";
-    /// The size of the first version of `tk_stats`; older callers pass no less.
-    const MIN_SIZE: usize = 4 * std::mem::size_of::<u64>();
     call(F, || {
-        let client = unsafe { arg(F, client, "client") }?;
-        let out = out_ptr(F, out, "out")?;
-        if out_size < MIN_SIZE {
-            return Err(Failure::buffer(F, out_size, MIN_SIZE));
-        }
-        let s = client.inner.stats();
+        let s = unsafe { arg(F, client, "client") }?.inner.stats();
         let stats = tk_stats {
             tokens_minted: s.tokens_minted,
             cache_hits: s.cache_hits,
             refreshes: s.refreshes,
             errors: s.errors,
         };
-        let n = out_size.min(std::mem::size_of::<tk_stats>());
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                (&stats as *const tk_stats).cast::<u8>(),
-                out.cast::<u8>(),
-                n,
-            )
-        };
-        Ok(())
+        unsafe { write_sized(F, out, out_size, 4 * size_of::<u64>(), stats) }
     })
 }
 
@@ -196,9 +162,10 @@ pub unsafe extern "C" fn tk_client_issuer(
     len: usize,
     out_len: *mut usize,
 ) -> tk_status {
-    const F: &str = "tk_client_issuer";
-    call(F, || {
-        let client = unsafe { arg(F, client, "client") }?;
-        unsafe { write_str(F, client.inner.issuer(), buf, len, out_len) }
-    })
+    let f = "tk_client_issuer";
+    unsafe {
+        get_str(f, client, "client", buf, len, out_len, |c| {
+            Ok(c.inner.issuer().into())
+        })
+    }
 }

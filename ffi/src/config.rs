@@ -1,15 +1,18 @@
-//! `tk_config`: what a client is built from, set field by field so fields can be added later
-//! without breaking the ABI. Nothing is validated here: `tk_client_new` hands the whole config
-//! to the core, which reports anything unusable as `TK_STATUS_CONFIG`.
+//! `tk_config`: the core's `ClientConfig`, set field by field so fields can be added later
+//! without breaking the ABI; and the knob setters of every config (`tk_*_set_http`,
+//! `tk_config_set_cache` and the per-knob setters), all through the core's by-name setters.
+//! Values are checked by the core: unknown names and unusable numbers at once, ranges when the
+//! client is built (`tk_client_new` reports anything unusable as `TK_STATUS_CONFIG`).
 
 use std::ffi::c_char;
-use std::time::Duration;
 
 use tk_core::{
-    AuthMethod, CachePolicy, ClientConfig, Credentials, HttpPolicy, RetryPolicy, SigningAlg,
+    AuthMethod, CachePolicy, ClientConfig, Credentials, HttpOptions, SignInConfig, VerifierConfig,
 };
 
-use crate::boundary::{arg_mut, call, call_void, opt_str_arg, out_ptr, str_arg};
+use crate::boundary::{
+    edit, edit_str, editable, free_handle, make, opt_str_arg, str_arg, Editable,
+};
 use crate::error::Failure;
 use crate::status::tk_status;
 
@@ -18,43 +21,98 @@ use crate::status::tk_status;
 /// build clients from it with `tk_client_new` (which copies it); free with `tk_config_free`.
 /// Not thread-safe: do not change it while another thread uses it.
 pub struct tk_config {
-    base: ClientConfig,
-    cache: CachePolicy,
-    retry: RetryPolicy,
-    http: HttpPolicy,
+    pub(crate) inner: ClientConfig,
 }
 
-impl tk_config {
-    fn from_base(base: ClientConfig) -> Box<Self> {
-        Box::new(Self {
-            base,
-            cache: CachePolicy::default(),
-            retry: RetryPolicy::default(),
-            http: HttpPolicy::default(),
+editable!(tk_config, "config", ClientConfig);
+
+// ---- knobs, on every config -------------------------------------------------------------------
+
+/// A core config that embeds `HttpOptions` (client, verifier and sign-in configs).
+pub(crate) trait Http {
+    fn http(&mut self) -> &mut HttpOptions;
+}
+
+impl Http for ClientConfig {
+    fn http(&mut self) -> &mut HttpOptions {
+        self.http_mut()
+    }
+}
+
+impl Http for VerifierConfig {
+    fn http(&mut self) -> &mut HttpOptions {
+        &mut self.http
+    }
+}
+
+impl Http for SignInConfig {
+    fn http(&mut self) -> &mut HttpOptions {
+        &mut self.http
+    }
+}
+
+/// Sets `knobs` (name, value in the core's unit) with the core's by-name setter `set` on a
+/// copy of `part`, which is replaced only when every knob was accepted.
+fn set_all<P: Clone>(
+    part: &mut P,
+    set: fn(&mut P, &str, f64) -> tk_core::Result<()>,
+    knobs: &[(&str, f64)],
+) -> Result<(), Failure> {
+    let mut next = part.clone();
+    for &(name, value) in knobs {
+        set(&mut next, name, value)?;
+    }
+    *part = next;
+    Ok(())
+}
+
+/// The body of every per-knob HTTP setter: `HttpOptions::set` for each (name, value).
+pub(crate) unsafe fn set_http<C: Editable<Inner: Http>>(
+    func: &'static str,
+    config: *mut C,
+    knobs: &[(&str, f64)],
+) -> tk_status {
+    unsafe { edit(func, config, |c| set_all(c.http(), HttpOptions::set, knobs)) }
+}
+
+/// The body of `tk_*_set_http`: one HTTP knob by its C name.
+pub(crate) unsafe fn set_http_named<C: Editable<Inner: Http>>(
+    func: &'static str,
+    config: *mut C,
+    name: *const c_char,
+    value: f64,
+) -> tk_status {
+    unsafe {
+        edit_str(func, config, name, "name", |c, n| {
+            set_all(c.http(), HttpOptions::set, &[(n, value)])
         })
     }
+}
 
-    /// The core's config, with the policies set so far.
-    pub(crate) fn build(&self) -> ClientConfig {
-        self.base
-            .clone()
-            .cache_policy(self.cache.clone())
-            .retry_policy(self.retry.clone())
-            .http_policy(self.http.clone())
-    }
-
-    fn edit_base(&mut self, f: impl FnOnce(ClientConfig) -> ClientConfig) {
-        self.base = f(self.base.clone());
+/// The body of every cache setter: `CachePolicy::set` for each (name, value).
+unsafe fn set_cache(
+    func: &'static str,
+    config: *mut tk_config,
+    knobs: &[(&str, f64)],
+) -> tk_status {
+    unsafe {
+        edit(func, config, |c| {
+            set_all(c.cache_mut(), CachePolicy::set, knobs)
+        })
     }
 }
 
-fn millis(v: u64) -> Duration {
-    Duration::from_millis(v)
+/// Milliseconds as the core's seconds.
+pub(crate) fn ms(ms: u64) -> f64 {
+    ms as f64 / 1000.0
 }
+
+// ---- the client config --------------------------------------------------------------------------
 
 /// A config for a client secret (sent as `client_secret_post` unless
 /// `tk_config_set_auth_method` says otherwise). `domain` is `tenant.auth0.com`, a full
-/// `https://` URL, or an `http://` URL of a loopback host. On success `*out` is a new config.
+/// `https://` URL, or an `http://` URL of a loopback host. An empty secret is
+/// `TK_STATUS_CONFIG`. On success `*out` is a new config.
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_new(
     domain: *const c_char,
@@ -63,15 +121,16 @@ pub unsafe extern "C" fn tk_config_new(
     out: *mut *mut tk_config,
 ) -> tk_status {
     const F: &str = "tk_config_new";
-    call(F, || {
-        let domain = unsafe { str_arg(F, domain, "domain") }?;
-        let client_id = unsafe { str_arg(F, client_id, "client_id") }?;
-        let secret = unsafe { str_arg(F, client_secret, "client_secret") }?;
-        let out = out_ptr(F, out, "out")?;
-        let cfg = ClientConfig::new(domain, client_id, Credentials::client_secret(secret));
-        unsafe { out.write(Box::into_raw(tk_config::from_base(cfg))) };
-        Ok(())
-    })
+    unsafe {
+        make(F, out, || {
+            let domain = str_arg(F, domain, "domain")?;
+            let client_id = str_arg(F, client_id, "client_id")?;
+            let secret = str_arg(F, client_secret, "client_secret")?;
+            let creds = Credentials::from_parts(Some(secret), None, None, None)?;
+            let inner = ClientConfig::new(domain, client_id, creds);
+            Ok(tk_config { inner })
+        })
+    }
 }
 
 /// A config for `private_key_jwt`: `private_key_pem` is the app's PKCS#8 (or PKCS#1/SEC1) PEM
@@ -88,53 +147,48 @@ pub unsafe extern "C" fn tk_config_new_private_key_jwt(
     out: *mut *mut tk_config,
 ) -> tk_status {
     const F: &str = "tk_config_new_private_key_jwt";
-    call(F, || {
-        let domain = unsafe { str_arg(F, domain, "domain") }?;
-        let client_id = unsafe { str_arg(F, client_id, "client_id") }?;
-        let pem = unsafe { str_arg(F, private_key_pem, "private_key_pem") }?;
-        let alg = unsafe { str_arg(F, alg, "alg") }?;
-        let key_id = unsafe { opt_str_arg(F, key_id, "key_id") }?;
-        let out = out_ptr(F, out, "out")?;
-        let mut creds = Credentials::private_key_jwt(pem, SigningAlg::parse(alg)?);
-        if let Some(kid) = key_id {
-            creds = creds.with_key_id(kid);
-        }
-        let cfg = ClientConfig::new(domain, client_id, creds);
-        unsafe { out.write(Box::into_raw(tk_config::from_base(cfg))) };
-        Ok(())
-    })
+    unsafe {
+        make(F, out, || {
+            let domain = str_arg(F, domain, "domain")?;
+            let client_id = str_arg(F, client_id, "client_id")?;
+            let creds = private_key(F, private_key_pem, alg, key_id)?;
+            let inner = ClientConfig::new(domain, client_id, creds);
+            Ok(tk_config { inner })
+        })
+    }
+}
+
+/// The core's private-key credentials of the C arguments `private_key_pem`, `alg` (required)
+/// and `key_id` (NULL for none).
+pub(crate) unsafe fn private_key(
+    func: &str,
+    pem: *const c_char,
+    alg: *const c_char,
+    key_id: *const c_char,
+) -> Result<Credentials, Failure> {
+    let pem = unsafe { str_arg(func, pem, "private_key_pem") }?;
+    let alg = unsafe { str_arg(func, alg, "alg") }?;
+    let key_id = unsafe { opt_str_arg(func, key_id, "key_id") }?;
+    Ok(Credentials::from_parts(None, Some(pem), Some(alg), key_id)?)
 }
 
 /// A config from `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET` and the optional
 /// `AUTH0_AUDIENCE` (the default audience). A missing variable is `TK_STATUS_CONFIG`.
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_from_env(out: *mut *mut tk_config) -> tk_status {
-    const F: &str = "tk_config_from_env";
-    call(F, || {
-        let out = out_ptr(F, out, "out")?;
-        let cfg = ClientConfig::from_env()?;
-        unsafe { out.write(Box::into_raw(tk_config::from_base(cfg))) };
-        Ok(())
-    })
+    unsafe {
+        make("tk_config_from_env", out, || {
+            Ok(tk_config {
+                inner: ClientConfig::from_env()?,
+            })
+        })
+    }
 }
 
 /// Frees a config. NULL is ignored. Clients built from it are not affected.
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_free(config: *mut tk_config) {
-    call_void(|| {
-        if !config.is_null() {
-            drop(unsafe { Box::from_raw(config) });
-        }
-    })
-}
-
-/// Applies `f` to the config behind `config`, inside the boundary.
-unsafe fn set(
-    func: &'static str,
-    config: *mut tk_config,
-    f: impl FnOnce(&mut tk_config) -> Result<(), Failure>,
-) -> tk_status {
-    call(func, || f(unsafe { arg_mut(func, config, "config") }?))
+    unsafe { free_handle(config) }
 }
 
 /// `"client_secret_post"` (default), `"client_secret_basic"` or `"private_key_jwt"`. An unknown
@@ -144,11 +198,10 @@ pub unsafe extern "C" fn tk_config_set_auth_method(
     config: *mut tk_config,
     method: *const c_char,
 ) -> tk_status {
-    const F: &str = "tk_config_set_auth_method";
+    let f = "tk_config_set_auth_method";
     unsafe {
-        set(F, config, |c| {
-            let m = AuthMethod::parse(str_arg(F, method, "method")?)?;
-            c.edit_base(|b| b.auth_method(m));
+        edit_str(f, config, method, "method", |c, m| {
+            *c = c.clone().auth_method(AuthMethod::parse(m)?);
             Ok(())
         })
     }
@@ -160,176 +213,166 @@ pub unsafe extern "C" fn tk_config_set_token_url(
     config: *mut tk_config,
     url: *const c_char,
 ) -> tk_status {
-    const F: &str = "tk_config_set_token_url";
-    unsafe {
-        set(F, config, |c| {
-            let url = str_arg(F, url, "url")?;
-            c.edit_base(|b| b.token_url(url));
-            Ok(())
-        })
-    }
+    let f = "tk_config_set_token_url";
+    unsafe { edit_str(f, config, url, "url", |c, u| *c = c.clone().token_url(u)) }
 }
 
-/// The audience used by `tk_client_get_token` when its `audience` is NULL.
+/// The audience used by `tk_client_get_token` when its `audience` is NULL or `""`.
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_set_default_audience(
     config: *mut tk_config,
     audience: *const c_char,
 ) -> tk_status {
-    const F: &str = "tk_config_set_default_audience";
+    let f = "tk_config_set_default_audience";
     unsafe {
-        set(F, config, |c| {
-            let aud = str_arg(F, audience, "audience")?;
-            c.edit_base(|b| b.default_audience(aud));
-            Ok(())
+        edit_str(f, config, audience, "audience", |c, a| {
+            *c = c.clone().default_audience(a)
         })
     }
 }
 
-/// Connect timeout in milliseconds (default 5000; 0 is refused by `tk_client_new`).
+/// Sets one HTTP knob by its name, the same on every surface and config
+/// (`tk_verifier_config_set_http`, `tk_signin_config_set_http`), in the core's units: seconds
+/// for `connect_timeout` (default 5), `request_timeout` (15), `initial_backoff` (0.2),
+/// `max_backoff` (5) and `max_retry_after` (30); whole numbers for `max_response_bytes`
+/// (65536, at least 256) and `max_attempts` (3, the first included; 1..=10). An unknown name,
+/// a negative, NaN or infinite value, or a fraction of a count is `TK_STATUS_CONFIG` at once
+/// (the config is then unchanged); a value out of range is reported by `tk_client_new`.
+#[no_mangle]
+pub unsafe extern "C" fn tk_config_set_http(
+    config: *mut tk_config,
+    name: *const c_char,
+    value: f64,
+) -> tk_status {
+    unsafe { set_http_named("tk_config_set_http", config, name, value) }
+}
+
+/// Sets one cache knob by its name: `expiry_margin` (seconds, default 30: a token with less
+/// left is never returned; capped at a fifth of the token's lifetime), `refresh_ahead` (a
+/// fraction in [0, 1), default 0.10: a background refresh starts in that last part of the
+/// usable lifetime), `max_refresh_ahead` (seconds, default 3600: at most that early), `jitter`
+/// (a fraction in [0, 0.5], default 0.05: random extra lead) and `enabled` (1 or 0, default 1:
+/// tokens shared with every client of the process that has the same key). Errors as
+/// `tk_config_set_http`.
+#[no_mangle]
+pub unsafe extern "C" fn tk_config_set_cache(
+    config: *mut tk_config,
+    name: *const c_char,
+    value: f64,
+) -> tk_status {
+    let f = "tk_config_set_cache";
+    unsafe {
+        edit_str(f, config, name, "name", |c, n| {
+            set_all(c.cache_mut(), CachePolicy::set, &[(n, value)])
+        })
+    }
+}
+
+// The per-knob setters: `tk_config_set_http` / `tk_config_set_cache` in their own units.
+
+/// `connect_timeout` in milliseconds (see `tk_config_set_http`).
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_set_connect_timeout_ms(
     config: *mut tk_config,
     ms: u64,
 ) -> tk_status {
-    unsafe {
-        set("tk_config_set_connect_timeout_ms", config, |c| {
-            c.http.connect_timeout = millis(ms);
-            Ok(())
-        })
-    }
+    let f = "tk_config_set_connect_timeout_ms";
+    unsafe { set_http(f, config, &[("connect_timeout", self::ms(ms))]) }
 }
 
-/// Whole-request timeout in milliseconds, from sending to the last byte (default 15000).
+/// `request_timeout` in milliseconds: the whole request, from sending to the last byte.
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_set_request_timeout_ms(
     config: *mut tk_config,
     ms: u64,
 ) -> tk_status {
-    unsafe {
-        set("tk_config_set_request_timeout_ms", config, |c| {
-            c.http.request_timeout = millis(ms);
-            Ok(())
-        })
-    }
+    let f = "tk_config_set_request_timeout_ms";
+    unsafe { set_http(f, config, &[("request_timeout", self::ms(ms))]) }
 }
 
-/// Larger response bodies are `TK_STATUS_INVALID_RESPONSE` (default 65536, at least 256).
+/// `max_response_bytes`: larger response bodies are `TK_STATUS_INVALID_RESPONSE`.
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_set_max_response_bytes(
     config: *mut tk_config,
     bytes: usize,
 ) -> tk_status {
-    unsafe {
-        set("tk_config_set_max_response_bytes", config, |c| {
-            c.http.max_response_bytes = bytes;
-            Ok(())
-        })
-    }
+    let f = "tk_config_set_max_response_bytes";
+    unsafe { set_http(f, config, &[("max_response_bytes", bytes as f64)]) }
 }
 
-/// Total attempts for network errors, timeouts, 429 and 5xx, the first included (default 3;
-/// 1 = no retry; 1..=10).
+/// `max_attempts`: total attempts for network errors, timeouts, 429 and 5xx, the first
+/// included (1 = no retry).
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_set_retry_max_attempts(
     config: *mut tk_config,
     attempts: u32,
 ) -> tk_status {
-    unsafe {
-        set("tk_config_set_retry_max_attempts", config, |c| {
-            c.retry.max_attempts = attempts;
-            Ok(())
-        })
-    }
+    let f = "tk_config_set_retry_max_attempts";
+    unsafe { set_http(f, config, &[("max_attempts", attempts.into())]) }
 }
 
-/// Exponential backoff between attempts: first delay and cap, in milliseconds (default 200 and
-/// 5000).
+/// `initial_backoff` and `max_backoff` in milliseconds: the exponential backoff between
+/// attempts, its first delay and its cap.
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_set_retry_backoff_ms(
     config: *mut tk_config,
     initial_ms: u64,
     max_ms: u64,
 ) -> tk_status {
-    unsafe {
-        set("tk_config_set_retry_backoff_ms", config, |c| {
-            c.retry.initial_backoff = millis(initial_ms);
-            c.retry.max_backoff = millis(max_ms);
-            Ok(())
-        })
-    }
+    let knobs = [
+        ("initial_backoff", ms(initial_ms)),
+        ("max_backoff", ms(max_ms)),
+    ];
+    unsafe { set_http("tk_config_set_retry_backoff_ms", config, &knobs) }
 }
 
-/// A `Retry-After` longer than this (milliseconds, default 30000) is not waited for:
+/// `max_retry_after` in milliseconds: a longer `Retry-After` is not waited for,
 /// `TK_STATUS_RATE_LIMITED` is returned at once.
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_set_max_retry_after_ms(
     config: *mut tk_config,
     ms: u64,
 ) -> tk_status {
-    unsafe {
-        set("tk_config_set_max_retry_after_ms", config, |c| {
-            c.retry.max_retry_after = millis(ms);
-            Ok(())
-        })
-    }
+    let f = "tk_config_set_max_retry_after_ms";
+    unsafe { set_http(f, config, &[("max_retry_after", self::ms(ms))]) }
 }
 
-/// Whether tokens are cached and shared with every client of the process that has the same key
-/// (default true).
+/// Cache `enabled` (see `tk_config_set_cache`).
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_set_cache_enabled(
     config: *mut tk_config,
     enabled: bool,
 ) -> tk_status {
-    unsafe {
-        set("tk_config_set_cache_enabled", config, |c| {
-            c.cache.enabled = enabled;
-            Ok(())
-        })
-    }
+    let f = "tk_config_set_cache_enabled";
+    unsafe { set_cache(f, config, &[("enabled", f64::from(u8::from(enabled)))]) }
 }
 
-/// A token with less than this left (milliseconds, default 30000, capped at a fifth of the
-/// token's lifetime) is never returned.
+/// Cache `expiry_margin` in milliseconds.
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_set_expiry_margin_ms(
     config: *mut tk_config,
     ms: u64,
 ) -> tk_status {
-    unsafe {
-        set("tk_config_set_expiry_margin_ms", config, |c| {
-            c.cache.expiry_margin = millis(ms);
-            Ok(())
-        })
-    }
+    let f = "tk_config_set_expiry_margin_ms";
+    unsafe { set_cache(f, config, &[("expiry_margin", self::ms(ms))]) }
 }
 
-/// Background refresh: starts in the last `fraction` of the usable lifetime (default 0.10, in
-/// [0, 1)), at most `max_ms` milliseconds early (default 3600000).
+/// Cache `refresh_ahead` (a fraction) and `max_refresh_ahead` in milliseconds.
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_set_refresh_ahead(
     config: *mut tk_config,
     fraction: f64,
     max_ms: u64,
 ) -> tk_status {
-    unsafe {
-        set("tk_config_set_refresh_ahead", config, |c| {
-            c.cache.refresh_ahead = fraction;
-            c.cache.max_refresh_ahead = millis(max_ms);
-            Ok(())
-        })
-    }
+    let knobs = [
+        ("refresh_ahead", fraction),
+        ("max_refresh_ahead", ms(max_ms)),
+    ];
+    unsafe { set_cache("tk_config_set_refresh_ahead", config, &knobs) }
 }
 
-/// Random extra lead of a refresh, as a fraction of the usable lifetime (default 0.05, in
-/// [0, 0.5]), so a fleet does not refresh in lock-step.
+/// Cache `jitter` (a fraction).
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_set_jitter(config: *mut tk_config, fraction: f64) -> tk_status {
-    unsafe {
-        set("tk_config_set_jitter", config, |c| {
-            c.cache.jitter = fraction;
-            Ok(())
-        })
-    }
+    unsafe { set_cache("tk_config_set_jitter", config, &[("jitter", fraction)]) }
 }

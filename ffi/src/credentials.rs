@@ -6,19 +6,22 @@
 //! buffer the library owns (valid during the call, wiped after it), and `load` hands JSON back
 //! by calling `tk_store_sink_set`, which copies it.
 
+use std::borrow::Cow;
 use std::ffi::{c_char, c_int, c_void};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tk_core::{CredentialsManager, CredentialsStore, Error, UserCredentials};
-use zeroize::{Zeroize, Zeroizing};
+use tk_core::{
+    CredentialsManager, CredentialsStore, Error, HostError, HostMessage, UserCredentials,
+};
+use zeroize::Zeroizing;
 
 use crate::boundary::{
-    arg, call, free_handle, new_handle, opt_str_arg, out_ptr, quiet, str_arg, write_sized,
-    write_str,
+    arg, arg_mut, call, free_handle, get, get_str, make, new_handle, opt_str_arg, quiet, str_arg,
+    write_sized,
 };
 use crate::claims::tk_claims;
-use crate::error::{Failure, STORAGE_PREFIX};
+use crate::error::Failure;
 use crate::signin::tk_signin_client;
 use crate::status::tk_status;
 
@@ -43,19 +46,34 @@ pub unsafe extern "C" fn tk_user_credentials_free(credentials: *mut tk_user_cred
     unsafe { free_handle(credentials) }
 }
 
-/// Copies one string of the credentials.
+/// A string of the credentials (`get_str` on the core's `UserCredentials`).
 unsafe fn creds_str(
     func: &'static str,
     credentials: *const tk_user_credentials,
-    get: impl FnOnce(&UserCredentials) -> &str,
     buf: *mut c_char,
     len: usize,
     out_len: *mut usize,
+    get: impl FnOnce(&UserCredentials) -> Cow<'_, str>,
 ) -> tk_status {
-    call(func, || {
-        let c = unsafe { arg(func, credentials, "credentials") }?;
-        unsafe { write_str(func, get(&c.inner), buf, len, out_len) }
-    })
+    unsafe {
+        get_str(func, credentials, "credentials", buf, len, out_len, |c| {
+            Ok(get(&c.inner))
+        })
+    }
+}
+
+/// A value of the credentials (`get` on the core's `UserCredentials`).
+unsafe fn creds_value<V>(
+    func: &'static str,
+    credentials: *const tk_user_credentials,
+    out: *mut V,
+    read: impl FnOnce(&UserCredentials) -> V,
+) -> tk_status {
+    unsafe {
+        get(func, credentials, "credentials", out, |c| {
+            Ok(read(&c.inner))
+        })
+    }
 }
 
 /// The access token, copied into `buf` (`len` bytes) with its NUL; `*out_len` receives the
@@ -68,15 +86,11 @@ pub unsafe extern "C" fn tk_user_credentials_access_token(
     len: usize,
     out_len: *mut usize,
 ) -> tk_status {
+    let f = "tk_user_credentials_access_token";
     unsafe {
-        creds_str(
-            "tk_user_credentials_access_token",
-            credentials,
-            |c| &c.access_token,
-            buf,
-            len,
-            out_len,
-        )
+        creds_str(f, credentials, buf, len, out_len, |c| {
+            (&*c.access_token).into()
+        })
     }
 }
 
@@ -88,15 +102,11 @@ pub unsafe extern "C" fn tk_user_credentials_token_type(
     len: usize,
     out_len: *mut usize,
 ) -> tk_status {
+    let f = "tk_user_credentials_token_type";
     unsafe {
-        creds_str(
-            "tk_user_credentials_token_type",
-            credentials,
-            |c| &c.token_type,
-            buf,
-            len,
-            out_len,
-        )
+        creds_str(f, credentials, buf, len, out_len, |c| {
+            (&*c.token_type).into()
+        })
     }
 }
 
@@ -109,15 +119,11 @@ pub unsafe extern "C" fn tk_user_credentials_scope(
     len: usize,
     out_len: *mut usize,
 ) -> tk_status {
+    let f = "tk_user_credentials_scope";
     unsafe {
-        creds_str(
-            "tk_user_credentials_scope",
-            credentials,
-            |c| c.scope.as_deref().unwrap_or(""),
-            buf,
-            len,
-            out_len,
-        )
+        creds_str(f, credentials, buf, len, out_len, |c| {
+            c.scope.as_deref().unwrap_or("").into()
+        })
     }
 }
 
@@ -130,15 +136,11 @@ pub unsafe extern "C" fn tk_user_credentials_refresh_token(
     len: usize,
     out_len: *mut usize,
 ) -> tk_status {
+    let f = "tk_user_credentials_refresh_token";
     unsafe {
-        creds_str(
-            "tk_user_credentials_refresh_token",
-            credentials,
-            |c| c.refresh_token.as_deref().unwrap_or(""),
-            buf,
-            len,
-            out_len,
-        )
+        creds_str(f, credentials, buf, len, out_len, |c| {
+            c.refresh_token.as_deref().unwrap_or("").into()
+        })
     }
 }
 
@@ -151,15 +153,11 @@ pub unsafe extern "C" fn tk_user_credentials_id_token(
     len: usize,
     out_len: *mut usize,
 ) -> tk_status {
+    let f = "tk_user_credentials_id_token";
     unsafe {
-        creds_str(
-            "tk_user_credentials_id_token",
-            credentials,
-            |c| c.id_token.as_deref().unwrap_or(""),
-            buf,
-            len,
-            out_len,
-        )
+        creds_str(f, credentials, buf, len, out_len, |c| {
+            c.id_token.as_deref().unwrap_or("").into()
+        })
     }
 }
 
@@ -172,12 +170,12 @@ pub unsafe extern "C" fn tk_user_credentials_authorization_header(
     len: usize,
     out_len: *mut usize,
 ) -> tk_status {
-    const F: &str = "tk_user_credentials_authorization_header";
-    call(F, || {
-        let c = unsafe { arg(F, credentials, "credentials") }?;
-        let header = Zeroizing::new(c.inner.authorization_header());
-        unsafe { write_str(F, &header, buf, len, out_len) }
-    })
+    let f = "tk_user_credentials_authorization_header";
+    unsafe {
+        creds_str(f, credentials, buf, len, out_len, |c| {
+            c.authorization_header().into()
+        })
+    }
 }
 
 /// When the access token expires, in seconds since the Unix epoch.
@@ -186,13 +184,8 @@ pub unsafe extern "C" fn tk_user_credentials_expires_at(
     credentials: *const tk_user_credentials,
     out: *mut u64,
 ) -> tk_status {
-    const F: &str = "tk_user_credentials_expires_at";
-    call(F, || {
-        let c = unsafe { arg(F, credentials, "credentials") }?;
-        let out = out_ptr(F, out, "out")?;
-        unsafe { out.write(c.inner.expires_at) };
-        Ok(())
-    })
+    let f = "tk_user_credentials_expires_at";
+    unsafe { creds_value(f, credentials, out, |c| c.expires_at) }
 }
 
 /// Whether the access token has at least `min_ttl_secs` seconds left.
@@ -202,13 +195,9 @@ pub unsafe extern "C" fn tk_user_credentials_is_valid_for(
     min_ttl_secs: u64,
     out: *mut bool,
 ) -> tk_status {
-    const F: &str = "tk_user_credentials_is_valid_for";
-    call(F, || {
-        let c = unsafe { arg(F, credentials, "credentials") }?;
-        let out = out_ptr(F, out, "out")?;
-        unsafe { out.write(c.inner.is_valid_for(Duration::from_secs(min_ttl_secs))) };
-        Ok(())
-    })
+    let f = "tk_user_credentials_is_valid_for";
+    let ttl = Duration::from_secs(min_ttl_secs);
+    unsafe { creds_value(f, credentials, out, |c| c.is_valid_for(ttl)) }
 }
 
 /// Whether the credentials hold a refresh token (asked with `offline_access`).
@@ -217,13 +206,8 @@ pub unsafe extern "C" fn tk_user_credentials_has_refresh_token(
     credentials: *const tk_user_credentials,
     out: *mut bool,
 ) -> tk_status {
-    const F: &str = "tk_user_credentials_has_refresh_token";
-    call(F, || {
-        let c = unsafe { arg(F, credentials, "credentials") }?;
-        let out = out_ptr(F, out, "out")?;
-        unsafe { out.write(c.inner.refresh_token.is_some()) };
-        Ok(())
-    })
+    let f = "tk_user_credentials_has_refresh_token";
+    unsafe { creds_value(f, credentials, out, |c| c.refresh_token.is_some()) }
 }
 
 /// Whether the credentials hold an ID token.
@@ -232,13 +216,8 @@ pub unsafe extern "C" fn tk_user_credentials_has_id_token(
     credentials: *const tk_user_credentials,
     out: *mut bool,
 ) -> tk_status {
-    const F: &str = "tk_user_credentials_has_id_token";
-    call(F, || {
-        let c = unsafe { arg(F, credentials, "credentials") }?;
-        let out = out_ptr(F, out, "out")?;
-        unsafe { out.write(c.inner.id_token.is_some()) };
-        Ok(())
-    })
+    let f = "tk_user_credentials_has_id_token";
+    unsafe { creds_value(f, credentials, out, |c| c.id_token.is_some()) }
 }
 
 /// The ID token's claims (the user's `sub`, `email`, `name`…), decoded without verifying it
@@ -249,14 +228,13 @@ pub unsafe extern "C" fn tk_user_credentials_id_token_claims(
     credentials: *const tk_user_credentials,
     out: *mut *mut tk_claims,
 ) -> tk_status {
-    const F: &str = "tk_user_credentials_id_token_claims";
-    call(F, || {
-        let c = unsafe { arg(F, credentials, "credentials") }?;
-        let out = out_ptr(F, out, "out")?;
-        let claims = c.inner.id_token_claims();
-        unsafe { out.write(claims.map_or(std::ptr::null_mut(), tk_claims::new_raw)) };
-        Ok(())
-    })
+    let f = "tk_user_credentials_id_token_claims";
+    unsafe {
+        creds_value(f, credentials, out, |c| {
+            c.id_token_claims()
+                .map_or(std::ptr::null_mut(), tk_claims::new_raw)
+        })
+    }
 }
 
 /// The credentials as JSON (what `tk_credentials_store.save` receives; restore with
@@ -269,12 +247,8 @@ pub unsafe extern "C" fn tk_user_credentials_to_json(
     len: usize,
     out_len: *mut usize,
 ) -> tk_status {
-    const F: &str = "tk_user_credentials_to_json";
-    call(F, || {
-        let c = unsafe { arg(F, credentials, "credentials") }?;
-        let json = Zeroizing::new(c.inner.to_json());
-        unsafe { write_str(F, &json, buf, len, out_len) }
-    })
+    let f = "tk_user_credentials_to_json";
+    unsafe { creds_str(f, credentials, buf, len, out_len, |c| c.to_json().into()) }
 }
 
 /// Credentials from the JSON of `tk_user_credentials_to_json`. Anything else is
@@ -285,13 +259,12 @@ pub unsafe extern "C" fn tk_user_credentials_from_json(
     out: *mut *mut tk_user_credentials,
 ) -> tk_status {
     const F: &str = "tk_user_credentials_from_json";
-    call(F, || {
-        let json = unsafe { str_arg(F, json, "json") }?;
-        let out = out_ptr(F, out, "out")?;
-        let inner = UserCredentials::from_json(json)?;
-        unsafe { out.write(tk_user_credentials::new_raw(inner)) };
-        Ok(())
-    })
+    unsafe {
+        make(F, out, || {
+            let inner = UserCredentials::from_json(str_arg(F, json, "json")?)?;
+            Ok(tk_user_credentials { inner })
+        })
+    }
 }
 
 // ---- the host's storage ---------------------------------------------------------------------
@@ -313,17 +286,19 @@ pub struct tk_store_sink {
 ///   belongs to the library and is wiped after the call: copy it. Return 0, or non-zero.
 /// - `clear(user_data)`: forget the stored credentials (sign-out). Return 0, or non-zero.
 ///
-/// A non-zero return becomes `TK_STATUS_STORAGE` for the caller of the manager's function,
-/// with a message naming the callback and the value; so does a `load` that hands back
-/// something that is not saved credentials.
+/// A non-zero return is the core's storage error, `TK_STATUS_STORAGE` for the caller of the
+/// manager's function, with a message naming the method and the value (`load() failed:
+/// callback returned 7`); so is a `load` that hands back something that is not saved
+/// credentials.
 ///
 /// Threads: the callbacks may run on any thread, often one of the library's own while the
-/// calling thread waits, but never two at once for one manager (the library serializes
-/// them), so `user_data` needs no lock of its own unless the host touches it elsewhere. A
-/// callback must return promptly, must not unwind (no C++ exception, no `longjmp` out of it),
-/// and must not call a blocking tokenkeeper function (`tk_credentials_manager_*`,
-/// `tk_signin_*`…): that can deadlock. `user_data` must stay valid until
-/// `tk_credentials_manager_free` returns; no callback runs after that.
+/// calling thread waits, but never two at once for one manager (the core calls a manager's
+/// store one call at a time, the first `load` included), so `user_data` needs no lock of its
+/// own unless the host touches it elsewhere. A callback that calls a function of the same
+/// manager gets `TK_STATUS_CONFIG` from it at once (the manager is waiting for the callback).
+/// A callback must return promptly and must not unwind (no C++ exception, no `longjmp` out of
+/// it). `user_data` must stay valid until `tk_credentials_manager_free` returns; no callback
+/// runs after that.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct tk_credentials_store {
@@ -356,7 +331,7 @@ pub unsafe extern "C" fn tk_store_sink_set(
 ) -> tk_status {
     const F: &str = "tk_store_sink_set";
     quiet(|| {
-        let sink = unsafe { crate::boundary::arg_mut(F, sink, "sink") }?;
+        let sink = unsafe { arg_mut(F, sink, "sink") }?;
         if json.is_null() && len > 0 {
             return Err(Failure::null(F, "json"));
         }
@@ -375,93 +350,64 @@ pub unsafe extern "C" fn tk_store_sink_set(
     })
 }
 
-/// The host's callbacks as the core's `CredentialsStore`, one call at a time.
-struct HostStore {
-    store: tk_credentials_store,
-    one_at_a_time: Mutex<()>,
-}
+/// The host's callbacks as the core's `CredentialsStore` (which the core calls one at a time).
+struct HostStore(tk_credentials_store);
 
-// SAFETY: the callbacks and `user_data` are documented as callable from any thread; the mutex
-// makes sure that never happens twice at once.
+// SAFETY: the callbacks and `user_data` are documented as callable from any thread; the core
+// never makes two calls at once to one manager's store.
 unsafe impl Send for HostStore {}
 unsafe impl Sync for HostStore {}
 
-fn storage_error(what: String) -> Error {
-    Error::Config(format!("{STORAGE_PREFIX}{what}"))
+/// The core's storage error of a failed `method`, with the C side's reason as the host error.
+fn failed(method: &str, why: String) -> Error {
+    Error::storage(method, HostError::new(HostMessage(why)))
 }
 
-fn failed(callback: &str, rc: c_int) -> Error {
-    storage_error(format!("the {callback} callback failed (returned {rc})"))
-}
-
-impl HostStore {
-    fn guard(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.one_at_a_time.lock().unwrap_or_else(|p| p.into_inner())
+fn returned(method: &str, rc: c_int) -> tk_core::Result<()> {
+    match rc {
+        0 => Ok(()),
+        rc => Err(failed(method, format!("callback returned {rc}"))),
     }
 }
 
 impl CredentialsStore for HostStore {
     fn load(&self) -> tk_core::Result<Option<UserCredentials>> {
-        let load = self
-            .store
-            .load
-            .expect("checked by tk_credentials_manager_new");
+        let load = self.0.load.expect("checked by tk_credentials_manager_new");
         let mut sink = tk_store_sink { json: None };
-        let rc = {
-            let _one = self.guard();
-            unsafe { load(self.store.user_data, &mut sink) }
-        };
-        if rc != 0 {
-            return Err(failed("load", rc));
-        }
+        returned("load", unsafe { load(self.0.user_data, &mut sink) })?;
         let Some(json) = sink.json else {
             return Ok(None);
         };
         let text = std::str::from_utf8(&json)
-            .map_err(|_| storage_error("the load callback handed back invalid UTF-8".into()))?;
+            .map_err(|_| failed("load", "callback handed back invalid UTF-8".into()))?;
         UserCredentials::from_json(text).map(Some).map_err(|e| {
             let detail = match e {
                 Error::Config(m) => m,
                 e => e.to_string(),
             };
-            storage_error(format!(
-                "the load callback handed back unusable JSON: {detail}"
-            ))
+            failed(
+                "load",
+                format!("callback handed back unusable JSON: {detail}"),
+            )
         })
     }
 
     fn save(&self, credentials: &UserCredentials) -> tk_core::Result<()> {
-        let save = self
-            .store
-            .save
-            .expect("checked by tk_credentials_manager_new");
-        let mut json = credentials.to_json().into_bytes();
-        let len = json.len();
+        let save = self.0.save.expect("checked by tk_credentials_manager_new");
+        // Both copies wiped; the second made at its final size, so never reallocated.
+        let text = Zeroizing::new(credentials.to_json());
+        let mut json = Zeroizing::new(Vec::with_capacity(text.len() + 1));
+        json.extend_from_slice(text.as_bytes());
         json.push(0);
-        let rc = {
-            let _one = self.guard();
-            unsafe { save(self.store.user_data, json.as_ptr().cast(), len) }
-        };
-        json.zeroize();
-        if rc != 0 {
-            return Err(failed("save", rc));
-        }
-        Ok(())
+        let len = text.len();
+        returned("save", unsafe {
+            save(self.0.user_data, json.as_ptr().cast(), len)
+        })
     }
 
     fn clear(&self) -> tk_core::Result<()> {
-        let clear = self
-            .store
-            .clear
-            .expect("checked by tk_credentials_manager_new");
-        let rc = {
-            let _one = self.guard();
-            unsafe { clear(self.store.user_data) }
-        };
-        if rc != 0 {
-            return Err(failed("clear", rc));
-        }
-        Ok(())
+        let clear = self.0.clear.expect("checked by tk_credentials_manager_new");
+        returned("clear", unsafe { clear(self.0.user_data) })
     }
 }
 
@@ -501,39 +447,32 @@ pub unsafe extern "C" fn tk_credentials_manager_new(
     out: *mut *mut tk_credentials_manager,
 ) -> tk_status {
     const F: &str = "tk_credentials_manager_new";
-    call(F, || {
-        let client = unsafe { arg(F, client, "client") }?;
-        let store_ptr = store;
-        let size = unsafe { arg(F, store_ptr, "store") }?.struct_size;
-        if size < STORE_V1_SIZE {
-            return Err(Failure::buffer(F, size, STORE_V1_SIZE));
-        }
-        // The fields both sides know: a newer caller's extra fields are ignored, an older
-        // caller's missing ones stay zero (NULL).
-        let store = unsafe {
+    unsafe {
+        get(F, client, "client", out, |client| {
+            let size = arg(F, store, "store")?.struct_size;
+            if size < STORE_V1_SIZE {
+                return Err(Failure::buffer(F, size, STORE_V1_SIZE));
+            }
+            // The fields both sides know: a newer caller's extra fields are ignored, an older
+            // caller's missing ones stay zero (NULL).
             let mut s = std::mem::MaybeUninit::<tk_credentials_store>::zeroed();
-            let n = size.min(std::mem::size_of::<tk_credentials_store>());
-            std::ptr::copy_nonoverlapping(store_ptr.cast::<u8>(), s.as_mut_ptr().cast::<u8>(), n);
-            s.assume_init()
-        };
-        if store.load.is_none() {
-            return Err(Failure::null(F, "store->load"));
-        }
-        if store.save.is_none() {
-            return Err(Failure::null(F, "store->save"));
-        }
-        if store.clear.is_none() {
-            return Err(Failure::null(F, "store->clear"));
-        }
-        let out = out_ptr(F, out, "out")?;
-        let host = Arc::new(HostStore {
-            store,
-            one_at_a_time: Mutex::new(()),
-        });
-        let inner = CredentialsManager::new(client.inner.clone(), host);
-        unsafe { out.write(new_handle(tk_credentials_manager { inner })) };
-        Ok(())
-    })
+            let n = size.min(size_of::<tk_credentials_store>());
+            std::ptr::copy_nonoverlapping(store.cast::<u8>(), s.as_mut_ptr().cast::<u8>(), n);
+            let store = s.assume_init();
+            let given = [
+                (store.load.is_some(), "store->load"),
+                (store.save.is_some(), "store->save"),
+            ];
+            let given = given
+                .into_iter()
+                .chain([(store.clear.is_some(), "store->clear")]);
+            if let Some((_, name)) = given.into_iter().find(|(set, _)| !set) {
+                return Err(Failure::null(F, name));
+            }
+            let inner = CredentialsManager::new(client.inner.clone(), Arc::new(HostStore(store)));
+            Ok(new_handle(tk_credentials_manager { inner }))
+        })
+    }
 }
 
 /// Frees a manager. NULL is ignored. No storage callback runs after it returns.
@@ -550,7 +489,8 @@ pub unsafe extern "C" fn tk_credentials_manager_free(manager: *mut tk_credential
 ///
 /// `TK_STATUS_REAUTHENTICATION_REQUIRED` when the user must sign in again: nothing stored, no
 /// refresh token, or the server refused it (`tk_last_error_oauth_error`: `no_credentials`,
-/// `no_refresh_token`, `invalid_grant`). `TK_STATUS_STORAGE` when a callback failed. A
+/// `no_refresh_token`, `invalid_grant`). `TK_STATUS_STORAGE` when a callback failed;
+/// `TK_STATUS_CONFIG` when called from inside one of this manager's callbacks. A
 /// `min_ttl_secs` longer than a renewed token lives is `TK_STATUS_CONFIG` (after the renewal,
 /// which is saved). On success `*out` is new user credentials.
 #[no_mangle]
@@ -561,16 +501,15 @@ pub unsafe extern "C" fn tk_credentials_manager_credentials(
     out: *mut *mut tk_user_credentials,
 ) -> tk_status {
     const F: &str = "tk_credentials_manager_credentials";
-    call(F, || {
-        let m = unsafe { arg(F, manager, "manager") }?;
-        let scope = unsafe { opt_str_arg(F, scope, "scope") }?;
-        let out = out_ptr(F, out, "out")?;
-        let creds = m
-            .inner
-            .credentials_blocking(Duration::from_secs(min_ttl_secs), scope)?;
-        unsafe { out.write(tk_user_credentials::new_raw(creds)) };
-        Ok(())
-    })
+    unsafe {
+        get(F, manager, "manager", out, |m| {
+            let ttl = Duration::from_secs(min_ttl_secs);
+            let scope = opt_str_arg(F, scope, "scope")?;
+            Ok(tk_user_credentials::new_raw(
+                m.inner.credentials_blocking(ttl, scope)?,
+            ))
+        })
+    }
 }
 
 /// Renews now with the refresh token, whatever the access token's lifetime (after an API
@@ -580,14 +519,12 @@ pub unsafe extern "C" fn tk_credentials_manager_renew(
     manager: *const tk_credentials_manager,
     out: *mut *mut tk_user_credentials,
 ) -> tk_status {
-    const F: &str = "tk_credentials_manager_renew";
-    call(F, || {
-        let m = unsafe { arg(F, manager, "manager") }?;
-        let out = out_ptr(F, out, "out")?;
-        let creds = m.inner.renew_blocking()?;
-        unsafe { out.write(tk_user_credentials::new_raw(creds)) };
-        Ok(())
-    })
+    let f = "tk_credentials_manager_renew";
+    unsafe {
+        get(f, manager, "manager", out, |m| {
+            Ok(tk_user_credentials::new_raw(m.inner.renew_blocking()?))
+        })
+    }
 }
 
 /// Saves credentials obtained at sign-in (through `store->save`, on the calling thread).
@@ -600,8 +537,7 @@ pub unsafe extern "C" fn tk_credentials_manager_save(
     call(F, || {
         let m = unsafe { arg(F, manager, "manager") }?;
         let c = unsafe { arg(F, credentials, "credentials") }?;
-        m.inner.save(&c.inner)?;
-        Ok(())
+        Ok(m.inner.save(&c.inner)?)
     })
 }
 
@@ -612,9 +548,7 @@ pub unsafe extern "C" fn tk_credentials_manager_clear(
 ) -> tk_status {
     const F: &str = "tk_credentials_manager_clear";
     call(F, || {
-        let m = unsafe { arg(F, manager, "manager") }?;
-        m.inner.clear()?;
-        Ok(())
+        Ok(unsafe { arg(F, manager, "manager") }?.inner.clear()?)
     })
 }
 
@@ -625,14 +559,12 @@ pub unsafe extern "C" fn tk_credentials_manager_has_credentials(
     manager: *const tk_credentials_manager,
     out: *mut bool,
 ) -> tk_status {
-    const F: &str = "tk_credentials_manager_has_credentials";
-    call(F, || {
-        let m = unsafe { arg(F, manager, "manager") }?;
-        let out = out_ptr(F, out, "out")?;
-        let has = m.inner.has_credentials()?;
-        unsafe { out.write(has) };
-        Ok(())
-    })
+    let f = "tk_credentials_manager_has_credentials";
+    unsafe {
+        get(f, manager, "manager", out, |m| {
+            Ok(m.inner.has_credentials()?)
+        })
+    }
 }
 
 /// The stored credentials as they are, without renewing: `*out` is new user credentials, or
@@ -642,14 +574,13 @@ pub unsafe extern "C" fn tk_credentials_manager_stored(
     manager: *const tk_credentials_manager,
     out: *mut *mut tk_user_credentials,
 ) -> tk_status {
-    const F: &str = "tk_credentials_manager_stored";
-    call(F, || {
-        let m = unsafe { arg(F, manager, "manager") }?;
-        let out = out_ptr(F, out, "out")?;
-        let stored = m.inner.stored()?;
-        unsafe { out.write(stored.map_or(std::ptr::null_mut(), tk_user_credentials::new_raw)) };
-        Ok(())
-    })
+    let f = "tk_credentials_manager_stored";
+    unsafe {
+        get(f, manager, "manager", out, |m| {
+            let stored = m.inner.stored()?;
+            Ok(stored.map_or(std::ptr::null_mut(), tk_user_credentials::new_raw))
+        })
+    }
 }
 
 /// A snapshot of the manager's counters. Pass `sizeof(tk_credentials_stats)` as `out_size`
@@ -662,14 +593,13 @@ pub unsafe extern "C" fn tk_credentials_manager_stats(
 ) -> tk_status {
     const F: &str = "tk_credentials_manager_stats";
     call(F, || {
-        let m = unsafe { arg(F, manager, "manager") }?;
-        let s = m.inner.stats();
+        let s = unsafe { arg(F, manager, "manager") }?.inner.stats();
         let stats = tk_credentials_stats {
             renewals: s.renewals,
             rotations: s.rotations,
             hits: s.hits,
         };
-        unsafe { write_sized(F, out, out_size, 3 * std::mem::size_of::<u64>(), stats) }
+        unsafe { write_sized(F, out, out_size, 3 * size_of::<u64>(), stats) }
     })
 }
 

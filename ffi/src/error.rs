@@ -2,7 +2,8 @@
 //! its details, and the calling thread's last error (`tk_last_error_*`).
 
 use std::cell::RefCell;
-use std::ffi::{c_char, c_int};
+use std::ffi::{c_char, c_int, CString};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use tk_core::{Error, TokenCheck};
@@ -14,6 +15,8 @@ use crate::status::tk_status;
 #[derive(Debug, Clone)]
 pub(crate) struct Failure {
     pub status: tk_status,
+    /// The core's `Error::kind()`, `""` for the binding's own failures.
+    pub kind: &'static str,
     pub message: String,
     pub oauth_error: Option<String>,
     pub description: Option<String>,
@@ -27,6 +30,7 @@ impl Failure {
     fn new(status: tk_status, message: String) -> Self {
         Self {
             status,
+            kind: "",
             message,
             oauth_error: None,
             description: None,
@@ -84,62 +88,51 @@ impl Failure {
     }
 }
 
-/// The core's error causes, one status each. The only place a core error is converted.
+/// The core's error causes, one status each, matched by variant. The only place a core error
+/// is converted.
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         let mut f = Failure::new(tk_status::Ok, e.to_string());
-        f.transient = e.is_transient();
-        match e {
+        (f.kind, f.transient) = (e.kind(), e.is_transient());
+        f.status = match e {
             Error::OAuth {
                 error,
                 description,
                 status,
             } => {
-                f.status = tk_status::Oauth;
-                f.oauth_error = Some(error);
-                f.description = description;
+                (f.oauth_error, f.description) = (Some(error), description);
                 f.http_status = Some(status);
+                tk_status::Oauth
             }
             Error::RateLimited {
                 retry_after,
                 description,
             } => {
-                f.status = tk_status::RateLimited;
-                f.retry_after = retry_after;
-                f.description = description;
+                (f.retry_after, f.description) = (retry_after, description);
                 // The variant is HTTP 429 by definition (it carries no status of its own).
                 f.http_status = Some(429);
+                tk_status::RateLimited
             }
-            Error::Network(_) => f.status = tk_status::Network,
-            Error::Timeout(_) => f.status = tk_status::Timeout,
+            Error::Network(_) => tk_status::Network,
+            Error::Timeout(_) => tk_status::Timeout,
             Error::InvalidResponse { status, .. } => {
-                f.status = tk_status::InvalidResponse;
                 f.http_status = status;
+                tk_status::InvalidResponse
             }
-            // The core's Error has no variant for a host storage: the storage adapter
-            // (credentials.rs) reports its failures as Config errors under STORAGE_PREFIX, a
-            // text nothing else produces, and they get their own status here.
-            Error::Config(m) if m.starts_with(STORAGE_PREFIX) => {
-                f.status = tk_status::Storage;
-                f.message = m;
-            }
-            Error::Config(_) => f.status = tk_status::Config,
+            Error::Config(_) => tk_status::Config,
             Error::InvalidToken { check, .. } => {
-                f.status = tk_status::InvalidToken;
                 f.token_check = Some(check);
+                tk_status::InvalidToken
             }
             Error::ReauthenticationRequired { error, description } => {
-                f.status = tk_status::ReauthenticationRequired;
-                f.oauth_error = Some(error);
-                f.description = description;
+                (f.oauth_error, f.description) = (Some(error), description);
+                tk_status::ReauthenticationRequired
             }
-        }
+            Error::Storage { .. } => tk_status::Storage,
+        };
         f
     }
 }
-
-/// The start of every error the host storage adapter reports (see `From<Error>`).
-pub(crate) const STORAGE_PREFIX: &str = "credentials storage: ";
 
 /// Which check rejected a token (`TK_STATUS_INVALID_TOKEN`): `tk_last_error_token_check_code`.
 /// `tk_token_check_str` gives the name shared by every surface (`"expired"`…). Values are only
@@ -205,45 +198,21 @@ impl From<TokenCheck> for tk_token_check {
 /// `"unknown"` for a value that is none. A static string; never free it.
 #[no_mangle]
 pub extern "C" fn tk_token_check_str(check: c_int) -> *const c_char {
-    const ALL: [TokenCheck; 14] = [
-        TokenCheck::Malformed,
-        TokenCheck::Algorithm,
-        TokenCheck::UnknownKey,
-        TokenCheck::Signature,
-        TokenCheck::Issuer,
-        TokenCheck::Audience,
-        TokenCheck::Expired,
-        TokenCheck::NotYetValid,
-        TokenCheck::MissingClaim,
-        TokenCheck::AuthorizedParty,
-        TokenCheck::Organization,
-        TokenCheck::Nonce,
-        TokenCheck::AuthTime,
-        TokenCheck::Jwks,
-    ];
-    // Static NUL-terminated copies of the core's names, built once.
-    static NAMES: std::sync::LazyLock<Vec<(c_int, std::ffi::CString)>> =
-        std::sync::LazyLock::new(|| {
-            ALL.iter()
-                .map(|c| {
-                    let name = std::ffi::CString::new(c.as_str()).expect("no NUL in a name");
-                    (tk_token_check::from(*c) as c_int, name)
-                })
-                .collect()
-        });
-    let found = std::panic::catch_unwind(|| {
-        if check == tk_token_check::None as c_int {
-            return Some(c"".as_ptr());
-        }
-        NAMES
+    // NUL-terminated copies of the core's names, by code, built once.
+    static NAMES: LazyLock<Vec<(c_int, CString)>> = LazyLock::new(|| {
+        let name = |c: TokenCheck| CString::new(c.as_str()).expect("no NUL in a name");
+        let all = TokenCheck::ALL.into_iter();
+        all.map(|c| (tk_token_check::from(c) as c_int, name(c)))
+            .collect()
+    });
+    let found = std::panic::catch_unwind(|| match check {
+        0 => Some(c"".as_ptr()),
+        _ => NAMES
             .iter()
             .find(|(v, _)| *v == check)
-            .map(|(_, n)| n.as_ptr())
+            .map(|(_, n)| n.as_ptr()),
     });
-    match found {
-        Ok(Some(p)) => p,
-        _ => c"unknown".as_ptr(),
-    }
+    found.ok().flatten().unwrap_or(c"unknown".as_ptr())
 }
 
 thread_local! {
@@ -271,6 +240,33 @@ fn with_last<R>(f: impl FnOnce(Option<&Failure>) -> R) -> R {
 // The accessors below never change the last error: their own failures (NULL, small buffer) are
 // returned but not recorded, so the details survive a retry with a bigger buffer.
 
+/// A string of the last error (`""` when there is none), copied as by `write_str`.
+unsafe fn last_str(
+    func: &str,
+    get: impl FnOnce(&Failure) -> Option<&str>,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> tk_status {
+    quiet(|| {
+        let s = with_last(|l| l.and_then(get).unwrap_or_default().to_string());
+        unsafe { write_str(func, &s, buf, len, out_len) }
+    })
+}
+
+/// A value of the last error (`get(None)` when there is none), written to `*out`.
+unsafe fn last_value<V>(
+    func: &str,
+    out: *mut V,
+    get: impl FnOnce(Option<&Failure>) -> V,
+) -> tk_status {
+    quiet(|| {
+        let out = out_ptr(func, out, "out")?;
+        unsafe { out.write(with_last(get)) };
+        Ok(())
+    })
+}
+
 /// The status of the calling thread's most recent failed call, `TK_STATUS_OK` when its most
 /// recent call succeeded (or there was none). Every function except `tk_last_error_*`,
 /// `tk_status_str`, `tk_token_check_str`, `tk_version`, `tk_store_sink_set` and the `*_free`
@@ -290,10 +286,21 @@ pub unsafe extern "C" fn tk_last_error_message(
     len: usize,
     out_len: *mut usize,
 ) -> tk_status {
-    quiet(|| {
-        let msg = with_last(|l| l.map(|l| l.message.clone()).unwrap_or_default());
-        write_str("tk_last_error_message", &msg, buf, len, out_len)
-    })
+    let f = "tk_last_error_message";
+    unsafe { last_str(f, |l| Some(&l.message), buf, len, out_len) }
+}
+
+/// The core's name of the kind of the last error (`"oauth"`, `"config"`, `"storage"`…: the same
+/// on every surface, one per core status), `""` for the binding's own failures
+/// (`TK_STATUS_NULL_PARAMETER`…) and when there is none. Buffer rules as
+/// `tk_last_error_message`.
+#[no_mangle]
+pub unsafe extern "C" fn tk_last_error_kind(
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> tk_status {
+    unsafe { last_str("tk_last_error_kind", |l| Some(l.kind), buf, len, out_len) }
 }
 
 /// The OAuth `error` code of the last error (`access_denied`, `invalid_client`…) for
@@ -305,10 +312,8 @@ pub unsafe extern "C" fn tk_last_error_oauth_error(
     len: usize,
     out_len: *mut usize,
 ) -> tk_status {
-    quiet(|| {
-        let s = with_last(|l| l.and_then(|l| l.oauth_error.clone()).unwrap_or_default());
-        write_str("tk_last_error_oauth_error", &s, buf, len, out_len)
-    })
+    let f = "tk_last_error_oauth_error";
+    unsafe { last_str(f, |l| l.oauth_error.as_deref(), buf, len, out_len) }
 }
 
 /// The server's `error_description` of the last error, `""` when it gave none. Buffer rules as
@@ -319,10 +324,8 @@ pub unsafe extern "C" fn tk_last_error_description(
     len: usize,
     out_len: *mut usize,
 ) -> tk_status {
-    quiet(|| {
-        let s = with_last(|l| l.and_then(|l| l.description.clone()).unwrap_or_default());
-        write_str("tk_last_error_description", &s, buf, len, out_len)
-    })
+    let f = "tk_last_error_description";
+    unsafe { last_str(f, |l| l.description.as_deref(), buf, len, out_len) }
 }
 
 /// For `TK_STATUS_INVALID_TOKEN`, the name of the check that failed (`"signature"`,
@@ -333,68 +336,56 @@ pub unsafe extern "C" fn tk_last_error_token_check(
     len: usize,
     out_len: *mut usize,
 ) -> tk_status {
-    quiet(|| {
-        let s = with_last(|l| l.and_then(|l| l.token_check).map(|c| c.as_str()));
-        write_str(
-            "tk_last_error_token_check",
-            s.unwrap_or_default(),
+    let f = "tk_last_error_token_check";
+    unsafe {
+        last_str(
+            f,
+            |l| l.token_check.map(TokenCheck::as_str),
             buf,
             len,
             out_len,
         )
-    })
+    }
 }
 
 /// For `TK_STATUS_INVALID_TOKEN`, the check that failed as a `tk_token_check`, otherwise
 /// `TK_TOKEN_CHECK_NONE`.
 #[no_mangle]
 pub unsafe extern "C" fn tk_last_error_token_check_code(out: *mut tk_token_check) -> tk_status {
-    quiet(|| {
-        let out = out_ptr("tk_last_error_token_check_code", out, "out")?;
-        let v = with_last(|l| l.and_then(|l| l.token_check))
-            .map_or(tk_token_check::None, tk_token_check::from);
-        unsafe { out.write(v) };
-        Ok(())
-    })
+    unsafe {
+        last_value("tk_last_error_token_check_code", out, |l| {
+            l.and_then(|l| l.token_check)
+                .map_or(tk_token_check::None, tk_token_check::from)
+        })
+    }
 }
 
 /// The HTTP status of the last error's response (401, 403, 429, 200 for an unusable 200…),
 /// 0 when there was no response.
 #[no_mangle]
 pub unsafe extern "C" fn tk_last_error_http_status(out: *mut u16) -> tk_status {
-    quiet(|| {
-        let out = out_ptr("tk_last_error_http_status", out, "out")?;
-        let v = with_last(|l| l.and_then(|l| l.http_status).unwrap_or(0));
-        unsafe { out.write(v) };
-        Ok(())
-    })
+    let f = "tk_last_error_http_status";
+    unsafe { last_value(f, out, |l| l.and_then(|l| l.http_status).unwrap_or(0)) }
 }
 
 /// For `TK_STATUS_RATE_LIMITED`, how long to wait before trying again, in milliseconds (from
 /// `Retry-After` or `X-RateLimit-Reset`); -1 when the server did not say or for other errors.
 #[no_mangle]
 pub unsafe extern "C" fn tk_last_error_retry_after_ms(out: *mut i64) -> tk_status {
-    quiet(|| {
-        let out = out_ptr("tk_last_error_retry_after_ms", out, "out")?;
-        let v = with_last(|l| {
+    unsafe {
+        last_value("tk_last_error_retry_after_ms", out, |l| {
             l.and_then(|l| l.retry_after)
                 .map_or(-1, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        });
-        unsafe { out.write(v) };
-        Ok(())
-    })
+        })
+    }
 }
 
 /// Whether the same call may succeed later without any change (rate limit, network, timeout,
 /// 5xx): the core's judgement. False when there is no last error.
 #[no_mangle]
 pub unsafe extern "C" fn tk_last_error_is_transient(out: *mut bool) -> tk_status {
-    quiet(|| {
-        let out = out_ptr("tk_last_error_is_transient", out, "out")?;
-        let v = with_last(|l| l.is_some_and(|l| l.transient));
-        unsafe { out.write(v) };
-        Ok(())
-    })
+    let f = "tk_last_error_is_transient";
+    unsafe { last_value(f, out, |l| l.is_some_and(|l| l.transient)) }
 }
 
 /// Forgets the calling thread's last error.
@@ -468,17 +459,21 @@ mod tests {
     }
 
     #[test]
-    fn a_storage_failure_has_its_own_status_and_no_config_prefix() {
-        let f = Failure::from(Error::Config(format!(
-            "{STORAGE_PREFIX}the load callback failed (returned 7)"
-        )));
-        assert_eq!(f.status, tk_status::Storage);
-        assert_eq!(
-            f.message,
-            "credentials storage: the load callback failed (returned 7)"
+    fn a_storage_failure_is_the_core_variant_not_a_message() {
+        use tk_core::{HostError, HostMessage};
+        let host = HostError::new(HostMessage("callback returned 7".into()));
+        let f = Failure::from(Error::storage("load", host));
+        assert_eq!((f.status, f.kind), (tk_status::Storage, "storage"));
+        assert!(
+            f.message.contains("load() failed: callback returned 7"),
+            "{}",
+            f.message
         );
         assert!(!f.transient);
-        let f = Failure::from(Error::Config("credentials are fine".into()));
+        // A config error whose text looks like a storage failure is still a config error.
+        let f = Failure::from(Error::Config(
+            "credentials store error: load() failed".into(),
+        ));
         assert_eq!(f.status, tk_status::Config);
     }
 
@@ -490,25 +485,16 @@ mod tests {
                 .to_str()
                 .unwrap()
         };
-        for (check, code) in [
-            (TokenCheck::Malformed, 1),
-            (TokenCheck::Algorithm, 2),
-            (TokenCheck::UnknownKey, 3),
-            (TokenCheck::Signature, 4),
-            (TokenCheck::Issuer, 5),
-            (TokenCheck::Audience, 6),
-            (TokenCheck::Expired, 7),
-            (TokenCheck::NotYetValid, 8),
-            (TokenCheck::MissingClaim, 9),
-            (TokenCheck::AuthorizedParty, 10),
-            (TokenCheck::Organization, 11),
-            (TokenCheck::Nonce, 12),
-            (TokenCheck::AuthTime, 13),
-            (TokenCheck::Jwks, 14),
-        ] {
-            assert_eq!(tk_token_check::from(check) as c_int, code);
+        // The codes are pinned by the committed header; each names the core's check.
+        let mut codes: Vec<c_int> = TokenCheck::ALL
+            .iter()
+            .map(|&c| tk_token_check::from(c) as c_int)
+            .collect();
+        for (&check, &code) in TokenCheck::ALL.iter().zip(&codes) {
             assert_eq!(name(code), check.as_str());
         }
+        codes.sort();
+        assert_eq!(codes, (1..=14).collect::<Vec<_>>());
         assert_eq!(name(0), "");
         assert_eq!(name(99), "unknown");
         assert_eq!(name(-1), "unknown");

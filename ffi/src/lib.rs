@@ -1,8 +1,10 @@
 //! The C ABI of tokenkeeper: `#include "tokenkeeper.h"`, link `libtokenkeeper`.
 //!
 //! This crate only converts: C strings and numbers into the core's types, the core's results into
-//! out-parameters and [`tk_status`] codes. Every behaviour (validation, cache, retries, errors)
-//! is the core's. Conventions, after rustls-ffi:
+//! out-parameters and [`tk_status`] codes. Every behaviour (validation, defaults, knobs by name,
+//! cache, retries, the store contract, errors) is the core's. Each entry point checks its
+//! pointers, converts, calls the core and writes its outputs through the few shapes of
+//! `boundary` (constructor, getter, string getter, setter). Conventions, after rustls-ffi:
 //!
 //! - every function returns a [`tk_status`]; outputs go through out-parameters, written only when
 //!   the function returns `TK_STATUS_OK` (a string's required length is also reported with

@@ -6,16 +6,15 @@ use std::time::Duration;
 
 use tk_core::{
     AuthMethod, AuthorizeParams, Credentials, LoginTransaction, SignInClient, SignInConfig,
-    SigningAlg,
 };
-use zeroize::Zeroize;
 
 use crate::boundary::{
-    arg, arg_mut, call, free_handle, new_handle, opt_str_arg, out_ptr, str_arg, write_str,
+    arg, edit, edit_str, editable, free_handle, get, get_str, make, new_handle, opt_str_arg,
+    str_arg,
 };
 use crate::claims::tk_claims;
+use crate::config::{ms, private_key, set_http, set_http_named};
 use crate::credentials::tk_user_credentials;
-use crate::error::Failure;
 use crate::status::tk_status;
 
 /// An application that signs users in (opaque). Create with `tk_signin_config_new`, adjust with
@@ -47,6 +46,9 @@ pub struct tk_login_tx {
     inner: LoginTransaction,
 }
 
+editable!(tk_signin_config, "config", SignInConfig);
+editable!(tk_authorize_params, "params", AuthorizeParams);
+
 /// A config for the app `client_id` of the tenant at `domain` (`tenant.auth0.com`, an
 /// `https://` URL, or an `http://` URL of a loopback host) that `/authorize` sends back to
 /// `redirect_uri` (one of the app's allowed callback URLs). A public client (PKCE only) until
@@ -61,15 +63,15 @@ pub unsafe extern "C" fn tk_signin_config_new(
     out: *mut *mut tk_signin_config,
 ) -> tk_status {
     const F: &str = "tk_signin_config_new";
-    call(F, || {
-        let domain = unsafe { str_arg(F, domain, "domain") }?;
-        let client_id = unsafe { str_arg(F, client_id, "client_id") }?;
-        let redirect_uri = unsafe { str_arg(F, redirect_uri, "redirect_uri") }?;
-        let out = out_ptr(F, out, "out")?;
-        let inner = SignInConfig::new(domain, client_id, redirect_uri);
-        unsafe { out.write(new_handle(tk_signin_config { inner })) };
-        Ok(())
-    })
+    unsafe {
+        make(F, out, || {
+            let domain = str_arg(F, domain, "domain")?;
+            let client_id = str_arg(F, client_id, "client_id")?;
+            let redirect_uri = str_arg(F, redirect_uri, "redirect_uri")?;
+            let inner = SignInConfig::new(domain, client_id, redirect_uri);
+            Ok(tk_signin_config { inner })
+        })
+    }
 }
 
 /// Frees a sign-in config. NULL is ignored. Clients built from it are not affected.
@@ -78,48 +80,20 @@ pub unsafe extern "C" fn tk_signin_config_free(config: *mut tk_signin_config) {
     unsafe { free_handle(config) }
 }
 
-/// Applies `f` to the config behind `config`, inside the boundary.
-unsafe fn set(
-    func: &'static str,
-    config: *mut tk_signin_config,
-    f: impl FnOnce(&mut SignInConfig) -> Result<(), Failure>,
-) -> tk_status {
-    call(func, || {
-        f(&mut unsafe { arg_mut(func, config, "config") }?.inner)
-    })
-}
-
-/// A string setter: `f` gets the checked string.
-unsafe fn set_str(
-    func: &'static str,
-    config: *mut tk_signin_config,
-    value: *const c_char,
-    name: &str,
-    f: impl FnOnce(&mut SignInConfig, &str),
-) -> tk_status {
-    unsafe {
-        set(func, config, |c| {
-            f(c, str_arg(func, value, name)?);
-            Ok(())
-        })
-    }
-}
-
 /// Makes the app a confidential client (regular web app) authenticating with a client secret
-/// (`client_secret_post` unless `tk_signin_config_set_auth_method` says `client_secret_basic`).
+/// (`client_secret_post` unless `tk_signin_config_set_auth_method` says `client_secret_basic`);
+/// `""` makes it a public client again.
 #[no_mangle]
 pub unsafe extern "C" fn tk_signin_config_set_client_secret(
     config: *mut tk_signin_config,
     client_secret: *const c_char,
 ) -> tk_status {
+    let f = "tk_signin_config_set_client_secret";
     unsafe {
-        set_str(
-            "tk_signin_config_set_client_secret",
-            config,
-            client_secret,
-            "client_secret",
-            |c, s| c.credentials = Some(Credentials::client_secret(s)),
-        )
+        edit_str(f, config, client_secret, "client_secret", |c, s| {
+            c.credentials = Credentials::optional_from_parts(Some(s), None, None, None)?;
+            Ok(())
+        })
     }
 }
 
@@ -135,15 +109,8 @@ pub unsafe extern "C" fn tk_signin_config_set_private_key_jwt(
 ) -> tk_status {
     const F: &str = "tk_signin_config_set_private_key_jwt";
     unsafe {
-        set(F, config, |c| {
-            let pem = str_arg(F, private_key_pem, "private_key_pem")?;
-            let alg = SigningAlg::parse(str_arg(F, alg, "alg")?)?;
-            let key_id = opt_str_arg(F, key_id, "key_id")?;
-            let mut creds = Credentials::private_key_jwt(pem, alg);
-            if let Some(kid) = key_id {
-                creds = creds.with_key_id(kid);
-            }
-            c.credentials = Some(creds);
+        edit(F, config, |c| {
+            c.credentials = Some(private_key(F, private_key_pem, alg, key_id)?);
             Ok(())
         })
     }
@@ -156,10 +123,10 @@ pub unsafe extern "C" fn tk_signin_config_set_auth_method(
     config: *mut tk_signin_config,
     method: *const c_char,
 ) -> tk_status {
-    const F: &str = "tk_signin_config_set_auth_method";
+    let f = "tk_signin_config_set_auth_method";
     unsafe {
-        set(F, config, |c| {
-            c.auth_method = Some(AuthMethod::parse(str_arg(F, method, "method")?)?);
+        edit_str(f, config, method, "method", |c, m| {
+            c.auth_method = Some(AuthMethod::parse(m)?);
             Ok(())
         })
     }
@@ -172,14 +139,11 @@ pub unsafe extern "C" fn tk_signin_config_set_audience(
     config: *mut tk_signin_config,
     audience: *const c_char,
 ) -> tk_status {
+    let f = "tk_signin_config_set_audience";
     unsafe {
-        set_str(
-            "tk_signin_config_set_audience",
-            config,
-            audience,
-            "audience",
-            |c, s| c.audience = Some(s.to_string()),
-        )
+        edit_str(f, config, audience, "audience", |c, s| {
+            c.audience = Some(s.into())
+        })
     }
 }
 
@@ -190,15 +154,8 @@ pub unsafe extern "C" fn tk_signin_config_set_scope(
     config: *mut tk_signin_config,
     scope: *const c_char,
 ) -> tk_status {
-    unsafe {
-        set_str(
-            "tk_signin_config_set_scope",
-            config,
-            scope,
-            "scope",
-            |c, s| c.scope = s.to_string(),
-        )
-    }
+    let f = "tk_signin_config_set_scope";
+    unsafe { edit_str(f, config, scope, "scope", |c, s| c.scope = s.into()) }
 }
 
 /// The default organization (id `org_…` or name; `""` for none).
@@ -207,14 +164,11 @@ pub unsafe extern "C" fn tk_signin_config_set_organization(
     config: *mut tk_signin_config,
     organization: *const c_char,
 ) -> tk_status {
+    let f = "tk_signin_config_set_organization";
     unsafe {
-        set_str(
-            "tk_signin_config_set_organization",
-            config,
-            organization,
-            "organization",
-            |c, s| c.organization = Some(s.to_string()),
-        )
+        edit_str(f, config, organization, "organization", |c, s| {
+            c.organization = Some(s.into())
+        })
     }
 }
 
@@ -224,12 +178,8 @@ pub unsafe extern "C" fn tk_signin_config_set_offline_access(
     config: *mut tk_signin_config,
     offline_access: bool,
 ) -> tk_status {
-    unsafe {
-        set("tk_signin_config_set_offline_access", config, |c| {
-            c.offline_access = offline_access;
-            Ok(())
-        })
-    }
+    let f = "tk_signin_config_set_offline_access";
+    unsafe { edit(f, config, |c| c.offline_access = offline_access) }
 }
 
 /// Adds an accepted ID-token `iss` (see `tk_verifier_config_add_issuer`).
@@ -238,15 +188,8 @@ pub unsafe extern "C" fn tk_signin_config_add_issuer(
     config: *mut tk_signin_config,
     issuer: *const c_char,
 ) -> tk_status {
-    unsafe {
-        set_str(
-            "tk_signin_config_add_issuer",
-            config,
-            issuer,
-            "issuer",
-            |c, s| c.issuers.push(s.to_string()),
-        )
-    }
+    let f = "tk_signin_config_add_issuer";
+    unsafe { edit_str(f, config, issuer, "issuer", |c, s| c.issuers.push(s.into())) }
 }
 
 /// Clock skew allowed when checking ID tokens, in seconds (default 60, at most 600).
@@ -255,12 +198,8 @@ pub unsafe extern "C" fn tk_signin_config_set_leeway_secs(
     config: *mut tk_signin_config,
     secs: u64,
 ) -> tk_status {
-    unsafe {
-        set("tk_signin_config_set_leeway_secs", config, |c| {
-            c.leeway = Duration::from_secs(secs);
-            Ok(())
-        })
-    }
+    let f = "tk_signin_config_set_leeway_secs";
+    unsafe { edit(f, config, |c| c.leeway = Duration::from_secs(secs)) }
 }
 
 /// Overrides `{domain}/authorize`.
@@ -269,14 +208,11 @@ pub unsafe extern "C" fn tk_signin_config_set_authorize_url(
     config: *mut tk_signin_config,
     url: *const c_char,
 ) -> tk_status {
+    let f = "tk_signin_config_set_authorize_url";
     unsafe {
-        set_str(
-            "tk_signin_config_set_authorize_url",
-            config,
-            url,
-            "url",
-            |c, s| c.authorize_url = Some(s.to_string()),
-        )
+        edit_str(f, config, url, "url", |c, s| {
+            c.authorize_url = Some(s.into())
+        })
     }
 }
 
@@ -286,15 +222,8 @@ pub unsafe extern "C" fn tk_signin_config_set_token_url(
     config: *mut tk_signin_config,
     url: *const c_char,
 ) -> tk_status {
-    unsafe {
-        set_str(
-            "tk_signin_config_set_token_url",
-            config,
-            url,
-            "url",
-            |c, s| c.token_url = Some(s.to_string()),
-        )
-    }
+    let f = "tk_signin_config_set_token_url";
+    unsafe { edit_str(f, config, url, "url", |c, s| c.token_url = Some(s.into())) }
 }
 
 /// Overrides `{domain}/userinfo`.
@@ -303,59 +232,55 @@ pub unsafe extern "C" fn tk_signin_config_set_userinfo_url(
     config: *mut tk_signin_config,
     url: *const c_char,
 ) -> tk_status {
+    let f = "tk_signin_config_set_userinfo_url";
     unsafe {
-        set_str(
-            "tk_signin_config_set_userinfo_url",
-            config,
-            url,
-            "url",
-            |c, s| c.userinfo_url = Some(s.to_string()),
-        )
+        edit_str(f, config, url, "url", |c, s| {
+            c.userinfo_url = Some(s.into())
+        })
     }
 }
 
-/// Connect timeout in milliseconds (default 5000; 0 is refused by `tk_signin_client_new`).
+/// Sets one HTTP knob by its name: the names, units and rules of `tk_config_set_http`. Retries
+/// (`max_attempts`, backoff, `max_retry_after`) apply to the idempotent requests (JWKS,
+/// `/userinfo`); the code exchange and the refresh grant are never retried (a code is single
+/// use; a refresh token may rotate).
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_config_set_http(
+    config: *mut tk_signin_config,
+    name: *const c_char,
+    value: f64,
+) -> tk_status {
+    unsafe { set_http_named("tk_signin_config_set_http", config, name, value) }
+}
+
+/// `connect_timeout` in milliseconds (see `tk_signin_config_set_http`).
 #[no_mangle]
 pub unsafe extern "C" fn tk_signin_config_set_connect_timeout_ms(
     config: *mut tk_signin_config,
     ms: u64,
 ) -> tk_status {
-    unsafe {
-        set("tk_signin_config_set_connect_timeout_ms", config, |c| {
-            c.http.connect_timeout = Duration::from_millis(ms);
-            Ok(())
-        })
-    }
+    let f = "tk_signin_config_set_connect_timeout_ms";
+    unsafe { set_http(f, config, &[("connect_timeout", self::ms(ms))]) }
 }
 
-/// Whole-request timeout in milliseconds (default 15000).
+/// `request_timeout` in milliseconds.
 #[no_mangle]
 pub unsafe extern "C" fn tk_signin_config_set_request_timeout_ms(
     config: *mut tk_signin_config,
     ms: u64,
 ) -> tk_status {
-    unsafe {
-        set("tk_signin_config_set_request_timeout_ms", config, |c| {
-            c.http.request_timeout = Duration::from_millis(ms);
-            Ok(())
-        })
-    }
+    let f = "tk_signin_config_set_request_timeout_ms";
+    unsafe { set_http(f, config, &[("request_timeout", self::ms(ms))]) }
 }
 
-/// Total attempts of the idempotent requests (JWKS, `/userinfo`), the first included (default
-/// 3; 1..=10). The code exchange and the refresh grant are never retried (a code is single
-/// use; a refresh token may rotate).
+/// `max_attempts` of the idempotent requests (JWKS, `/userinfo`), the first included.
 #[no_mangle]
 pub unsafe extern "C" fn tk_signin_config_set_retry_max_attempts(
     config: *mut tk_signin_config,
     attempts: u32,
 ) -> tk_status {
-    unsafe {
-        set("tk_signin_config_set_retry_max_attempts", config, |c| {
-            c.retry.max_attempts = attempts;
-            Ok(())
-        })
-    }
+    let f = "tk_signin_config_set_retry_max_attempts";
+    unsafe { set_http(f, config, &[("max_attempts", attempts.into())]) }
 }
 
 /// Builds a sign-in client from a config (copied). Anything unusable is `TK_STATUS_CONFIG`; no
@@ -365,14 +290,12 @@ pub unsafe extern "C" fn tk_signin_client_new(
     config: *const tk_signin_config,
     out: *mut *mut tk_signin_client,
 ) -> tk_status {
-    const F: &str = "tk_signin_client_new";
-    call(F, || {
-        let config = unsafe { arg(F, config, "config") }?;
-        let out = out_ptr(F, out, "out")?;
-        let inner = SignInClient::new(config.inner.clone())?;
-        unsafe { out.write(new_handle(tk_signin_client { inner })) };
-        Ok(())
-    })
+    unsafe {
+        get("tk_signin_client_new", config, "config", out, |c| {
+            let inner = SignInClient::new(c.inner.clone())?;
+            Ok(new_handle(tk_signin_client { inner }))
+        })
+    }
 }
 
 /// Frees a sign-in client. NULL is ignored.
@@ -386,13 +309,12 @@ pub unsafe extern "C" fn tk_signin_client_free(client: *mut tk_signin_client) {
 /// Empty parameters (every value from the client's config). On success `*out` is new.
 #[no_mangle]
 pub unsafe extern "C" fn tk_authorize_params_new(out: *mut *mut tk_authorize_params) -> tk_status {
-    const F: &str = "tk_authorize_params_new";
-    call(F, || {
-        let out = out_ptr(F, out, "out")?;
-        let inner = AuthorizeParams::default();
-        unsafe { out.write(new_handle(tk_authorize_params { inner })) };
-        Ok(())
-    })
+    let inner = AuthorizeParams::default();
+    unsafe {
+        make("tk_authorize_params_new", out, || {
+            Ok(tk_authorize_params { inner })
+        })
+    }
 }
 
 /// Frees authorize parameters. NULL is ignored.
@@ -401,34 +323,17 @@ pub unsafe extern "C" fn tk_authorize_params_free(params: *mut tk_authorize_para
     unsafe { free_handle(params) }
 }
 
-unsafe fn set_param(
-    func: &'static str,
-    params: *mut tk_authorize_params,
-    value: *const c_char,
-    name: &str,
-    f: impl FnOnce(&mut AuthorizeParams, &str),
-) -> tk_status {
-    call(func, || {
-        let p = unsafe { arg_mut(func, params, "params") }?;
-        f(&mut p.inner, unsafe { str_arg(func, value, name) }?);
-        Ok(())
-    })
-}
-
 /// The API audience of this login's access token.
 #[no_mangle]
 pub unsafe extern "C" fn tk_authorize_params_set_audience(
     params: *mut tk_authorize_params,
     audience: *const c_char,
 ) -> tk_status {
+    let f = "tk_authorize_params_set_audience";
     unsafe {
-        set_param(
-            "tk_authorize_params_set_audience",
-            params,
-            audience,
-            "audience",
-            |p, s| p.audience = Some(s.to_string()),
-        )
+        edit_str(f, params, audience, "audience", |p, s| {
+            p.audience = Some(s.into())
+        })
     }
 }
 
@@ -438,15 +343,8 @@ pub unsafe extern "C" fn tk_authorize_params_set_scope(
     params: *mut tk_authorize_params,
     scope: *const c_char,
 ) -> tk_status {
-    unsafe {
-        set_param(
-            "tk_authorize_params_set_scope",
-            params,
-            scope,
-            "scope",
-            |p, s| p.scope = Some(s.to_string()),
-        )
-    }
+    let f = "tk_authorize_params_set_scope";
+    unsafe { edit_str(f, params, scope, "scope", |p, s| p.scope = Some(s.into())) }
 }
 
 /// The organization of this login (id `org_…` or name); the ID token must carry it.
@@ -455,14 +353,11 @@ pub unsafe extern "C" fn tk_authorize_params_set_organization(
     params: *mut tk_authorize_params,
     organization: *const c_char,
 ) -> tk_status {
+    let f = "tk_authorize_params_set_organization";
     unsafe {
-        set_param(
-            "tk_authorize_params_set_organization",
-            params,
-            organization,
-            "organization",
-            |p, s| p.organization = Some(s.to_string()),
-        )
+        edit_str(f, params, organization, "organization", |p, s| {
+            p.organization = Some(s.into())
+        })
     }
 }
 
@@ -472,14 +367,11 @@ pub unsafe extern "C" fn tk_authorize_params_set_redirect_uri(
     params: *mut tk_authorize_params,
     redirect_uri: *const c_char,
 ) -> tk_status {
+    let f = "tk_authorize_params_set_redirect_uri";
     unsafe {
-        set_param(
-            "tk_authorize_params_set_redirect_uri",
-            params,
-            redirect_uri,
-            "redirect_uri",
-            |p, s| p.redirect_uri = Some(s.to_string()),
-        )
+        edit_str(f, params, redirect_uri, "redirect_uri", |p, s| {
+            p.redirect_uri = Some(s.into())
+        })
     }
 }
 
@@ -490,16 +382,14 @@ pub unsafe extern "C" fn tk_authorize_params_set_max_age(
     params: *mut tk_authorize_params,
     max_age_secs: u64,
 ) -> tk_status {
-    const F: &str = "tk_authorize_params_set_max_age";
-    call(F, || {
-        unsafe { arg_mut(F, params, "params") }?.inner.max_age = Some(max_age_secs);
-        Ok(())
-    })
+    let f = "tk_authorize_params_set_max_age";
+    unsafe { edit(f, params, |p| p.max_age = Some(max_age_secs)) }
 }
 
 /// Adds a query parameter (`prompt`, `login_hint`, `connection`, `screen_hint`,
-/// `ui_locales`…). One the library sets itself (`state`, `scope`…) is refused by
-/// `tk_signin_authorize` with `TK_STATUS_CONFIG`.
+/// `ui_locales`…). The core puts them after its own parameters, sorted by name (then value),
+/// whatever the order they were added in. One the library sets itself (`state`, `scope`…) is
+/// refused by `tk_signin_authorize` with `TK_STATUS_CONFIG`.
 #[no_mangle]
 pub unsafe extern "C" fn tk_authorize_params_add(
     params: *mut tk_authorize_params,
@@ -507,13 +397,13 @@ pub unsafe extern "C" fn tk_authorize_params_add(
     value: *const c_char,
 ) -> tk_status {
     const F: &str = "tk_authorize_params_add";
-    call(F, || {
-        let p = unsafe { arg_mut(F, params, "params") }?;
-        let name = unsafe { str_arg(F, name, "name") }?;
-        let value = unsafe { str_arg(F, value, "value") }?;
-        p.inner.extra.push((name.to_string(), value.to_string()));
-        Ok(())
-    })
+    unsafe {
+        edit_str(F, params, name, "name", |p, name| {
+            let value = str_arg(F, value, "value")?;
+            p.extra.push((name.into(), value.into()));
+            Ok(())
+        })
+    }
 }
 
 // ---- the login ------------------------------------------------------------------------------
@@ -529,37 +419,20 @@ pub unsafe extern "C" fn tk_signin_authorize(
     params: *const tk_authorize_params,
     out: *mut *mut tk_login_tx,
 ) -> tk_status {
-    const F: &str = "tk_signin_authorize";
-    call(F, || {
-        let client = unsafe { arg(F, client, "client") }?;
-        let out = out_ptr(F, out, "out")?;
-        let default = AuthorizeParams::default();
-        let params = unsafe { params.as_ref() }.map_or(&default, |p| &p.inner);
-        let inner = client.inner.authorize(params)?;
-        unsafe { out.write(new_handle(tk_login_tx { inner })) };
-        Ok(())
-    })
+    unsafe {
+        get("tk_signin_authorize", client, "client", out, |c| {
+            let default = AuthorizeParams::default();
+            let params = params.as_ref().map_or(&default, |p| &p.inner);
+            let inner = c.inner.authorize(params)?;
+            Ok(new_handle(tk_login_tx { inner }))
+        })
+    }
 }
 
 /// Frees a login transaction. NULL is ignored.
 #[no_mangle]
 pub unsafe extern "C" fn tk_login_tx_free(tx: *mut tk_login_tx) {
     unsafe { free_handle(tx) }
-}
-
-/// Copies one string of a transaction (buffer rules of `tk_token_access_token`).
-unsafe fn tx_str(
-    func: &'static str,
-    tx: *const tk_login_tx,
-    get: impl FnOnce(&LoginTransaction) -> &str,
-    buf: *mut c_char,
-    len: usize,
-    out_len: *mut usize,
-) -> tk_status {
-    call(func, || {
-        let tx = unsafe { arg(func, tx, "tx") }?;
-        unsafe { write_str(func, get(&tx.inner), buf, len, out_len) }
-    })
 }
 
 /// The `/authorize` URL to open in the browser, copied into `buf` (`len` bytes) with its NUL;
@@ -572,7 +445,11 @@ pub unsafe extern "C" fn tk_login_tx_url(
     len: usize,
     out_len: *mut usize,
 ) -> tk_status {
-    unsafe { tx_str("tk_login_tx_url", tx, |t| &t.url, buf, len, out_len) }
+    unsafe {
+        get_str("tk_login_tx_url", tx, "tx", buf, len, out_len, |t| {
+            Ok((&*t.inner.url).into())
+        })
+    }
 }
 
 /// The `state` the callback must carry. Buffer rules as `tk_login_tx_url`.
@@ -583,7 +460,11 @@ pub unsafe extern "C" fn tk_login_tx_state(
     len: usize,
     out_len: *mut usize,
 ) -> tk_status {
-    unsafe { tx_str("tk_login_tx_state", tx, |t| &t.state, buf, len, out_len) }
+    unsafe {
+        get_str("tk_login_tx_state", tx, "tx", buf, len, out_len, |t| {
+            Ok((&*t.inner.state).into())
+        })
+    }
 }
 
 /// The `nonce` the ID token must carry. Buffer rules as `tk_login_tx_url`.
@@ -594,7 +475,11 @@ pub unsafe extern "C" fn tk_login_tx_nonce(
     len: usize,
     out_len: *mut usize,
 ) -> tk_status {
-    unsafe { tx_str("tk_login_tx_nonce", tx, |t| &t.nonce, buf, len, out_len) }
+    unsafe {
+        get_str("tk_login_tx_nonce", tx, "tx", buf, len, out_len, |t| {
+            Ok((&*t.inner.nonce).into())
+        })
+    }
 }
 
 /// The whole transaction as JSON, to persist it until the browser comes back (restore with
@@ -607,14 +492,11 @@ pub unsafe extern "C" fn tk_login_tx_to_json(
     len: usize,
     out_len: *mut usize,
 ) -> tk_status {
-    const F: &str = "tk_login_tx_to_json";
-    call(F, || {
-        let tx = unsafe { arg(F, tx, "tx") }?;
-        let mut json = tx.inner.to_json();
-        let r = unsafe { write_str(F, &json, buf, len, out_len) };
-        json.zeroize();
-        r
-    })
+    unsafe {
+        get_str("tk_login_tx_to_json", tx, "tx", buf, len, out_len, |t| {
+            Ok(t.inner.to_json().into())
+        })
+    }
 }
 
 /// A transaction saved with `tk_login_tx_to_json`. Anything else is `TK_STATUS_CONFIG`. On
@@ -625,13 +507,12 @@ pub unsafe extern "C" fn tk_login_tx_from_json(
     out: *mut *mut tk_login_tx,
 ) -> tk_status {
     const F: &str = "tk_login_tx_from_json";
-    call(F, || {
-        let json = unsafe { str_arg(F, json, "json") }?;
-        let out = out_ptr(F, out, "out")?;
-        let inner = LoginTransaction::from_json(json)?;
-        unsafe { out.write(new_handle(tk_login_tx { inner })) };
-        Ok(())
-    })
+    unsafe {
+        make(F, out, || {
+            let inner = LoginTransaction::from_json(str_arg(F, json, "json")?)?;
+            Ok(tk_login_tx { inner })
+        })
+    }
 }
 
 /// Finishes a login from the URL the browser was sent back to: checks `state` (a forged or
@@ -647,15 +528,15 @@ pub unsafe extern "C" fn tk_signin_handle_callback(
     out: *mut *mut tk_user_credentials,
 ) -> tk_status {
     const F: &str = "tk_signin_handle_callback";
-    call(F, || {
-        let client = unsafe { arg(F, client, "client") }?;
-        let tx = unsafe { arg(F, tx, "tx") }?;
-        let url = unsafe { str_arg(F, callback_url, "callback_url") }?;
-        let out = out_ptr(F, out, "out")?;
-        let creds = client.inner.handle_callback_blocking(&tx.inner, url)?;
-        unsafe { out.write(tk_user_credentials::new_raw(creds)) };
-        Ok(())
-    })
+    unsafe {
+        get(F, client, "client", out, |c| {
+            let tx = &arg(F, tx, "tx")?.inner;
+            let url = str_arg(F, callback_url, "callback_url")?;
+            Ok(tk_user_credentials::new_raw(
+                c.inner.handle_callback_blocking(tx, url)?,
+            ))
+        })
+    }
 }
 
 /// Exchanges an authorization code the app got by other means (grant `authorization_code`
@@ -669,15 +550,15 @@ pub unsafe extern "C" fn tk_signin_exchange_code(
     out: *mut *mut tk_user_credentials,
 ) -> tk_status {
     const F: &str = "tk_signin_exchange_code";
-    call(F, || {
-        let client = unsafe { arg(F, client, "client") }?;
-        let tx = unsafe { arg(F, tx, "tx") }?;
-        let code = unsafe { str_arg(F, code, "code") }?;
-        let out = out_ptr(F, out, "out")?;
-        let creds = client.inner.exchange_code_blocking(&tx.inner, code)?;
-        unsafe { out.write(tk_user_credentials::new_raw(creds)) };
-        Ok(())
-    })
+    unsafe {
+        get(F, client, "client", out, |c| {
+            let tx = &arg(F, tx, "tx")?.inner;
+            let code = str_arg(F, code, "code")?;
+            Ok(tk_user_credentials::new_raw(
+                c.inner.exchange_code_blocking(tx, code)?,
+            ))
+        })
+    }
 }
 
 /// One `refresh_token` grant, asking for `scope` (NULL: the granted ones). A refused refresh
@@ -692,15 +573,15 @@ pub unsafe extern "C" fn tk_signin_refresh(
     out: *mut *mut tk_user_credentials,
 ) -> tk_status {
     const F: &str = "tk_signin_refresh";
-    call(F, || {
-        let client = unsafe { arg(F, client, "client") }?;
-        let rt = unsafe { str_arg(F, refresh_token, "refresh_token") }?;
-        let scope = unsafe { opt_str_arg(F, scope, "scope") }?;
-        let out = out_ptr(F, out, "out")?;
-        let creds = client.inner.refresh_blocking(rt, scope)?;
-        unsafe { out.write(tk_user_credentials::new_raw(creds)) };
-        Ok(())
-    })
+    unsafe {
+        get(F, client, "client", out, |c| {
+            let rt = str_arg(F, refresh_token, "refresh_token")?;
+            let scope = opt_str_arg(F, scope, "scope")?;
+            Ok(tk_user_credentials::new_raw(
+                c.inner.refresh_blocking(rt, scope)?,
+            ))
+        })
+    }
 }
 
 /// The user's profile from `/userinfo` for an access token (opaque, or a JWT whose `aud`
@@ -713,12 +594,10 @@ pub unsafe extern "C" fn tk_signin_userinfo(
     out: *mut *mut tk_claims,
 ) -> tk_status {
     const F: &str = "tk_signin_userinfo";
-    call(F, || {
-        let client = unsafe { arg(F, client, "client") }?;
-        let at = unsafe { str_arg(F, access_token, "access_token") }?;
-        let out = out_ptr(F, out, "out")?;
-        let claims = client.inner.userinfo_blocking(at)?;
-        unsafe { out.write(tk_claims::new_raw(claims)) };
-        Ok(())
-    })
+    unsafe {
+        get(F, client, "client", out, |c| {
+            let at = str_arg(F, access_token, "access_token")?;
+            Ok(tk_claims::new_raw(c.inner.userinfo_blocking(at)?))
+        })
+    }
 }

@@ -24,7 +24,8 @@ pub enum tk_status {
     Timeout = 4,
     /// The server answered with something unusable (bad JSON, missing fields, too large…).
     InvalidResponse = 5,
-    /// The configuration or the request cannot work (bad domain, empty client id, bad key…).
+    /// The configuration or the request cannot work (bad domain, empty client id, bad key…),
+    /// or a store callback called a function of its own manager.
     Config = 6,
     /// A token failed validation: `tk_last_error_token_check` names the check.
     InvalidToken = 7,
@@ -39,9 +40,10 @@ pub enum tk_status {
     BufferTooSmall = 102,
     /// A bug inside the library was caught at the boundary (nothing unwound into C).
     Panic = 103,
-    /// The host's credentials storage failed: a `tk_credentials_store` callback returned
-    /// non-zero, or `load` handed back something that is not saved credentials. The message
-    /// names the callback and its return value.
+    /// The host's credentials storage failed (the core's storage error, kind `"storage"`): a
+    /// `tk_credentials_store` callback returned non-zero, or `load` handed back something that
+    /// is not saved credentials. The message names the method and the value (`load() failed:
+    /// callback returned 7`).
     Storage = 104,
     /// The named claim (or value) does not exist.
     NotFound = 105,

@@ -3,9 +3,8 @@
 use std::ffi::c_char;
 
 use tk_core::Token;
-use zeroize::Zeroize;
 
-use crate::boundary::{arg, call, call_void, out_ptr, write_str};
+use crate::boundary::{arg, free_handle, get, get_str, new_handle};
 use crate::status::tk_status;
 
 /// An access token (opaque, immutable, thread-safe). Its text never appears in any message.
@@ -16,18 +15,14 @@ pub struct tk_token {
 
 impl tk_token {
     pub(crate) fn new_raw(inner: Token) -> *mut tk_token {
-        Box::into_raw(Box::new(tk_token { inner }))
+        new_handle(tk_token { inner })
     }
 }
 
 /// Frees a token handle. NULL is ignored.
 #[no_mangle]
 pub unsafe extern "C" fn tk_token_free(token: *mut tk_token) {
-    call_void(|| {
-        if !token.is_null() {
-            drop(unsafe { Box::from_raw(token) });
-        }
-    })
+    unsafe { free_handle(token) }
 }
 
 /// The access token (a JWT for Auth0 APIs), copied into `buf` (`len` bytes) with its NUL.
@@ -41,11 +36,12 @@ pub unsafe extern "C" fn tk_token_access_token(
     len: usize,
     out_len: *mut usize,
 ) -> tk_status {
-    const F: &str = "tk_token_access_token";
-    call(F, || {
-        let token = unsafe { arg(F, token, "token") }?;
-        unsafe { write_str(F, token.inner.access_token(), buf, len, out_len) }
-    })
+    let f = "tk_token_access_token";
+    unsafe {
+        get_str(f, token, "token", buf, len, out_len, |t| {
+            Ok(t.inner.access_token().into())
+        })
+    }
 }
 
 /// `"Bearer <access token>"`, ready for an `Authorization` header. Buffer rules as
@@ -57,14 +53,12 @@ pub unsafe extern "C" fn tk_token_authorization_header(
     len: usize,
     out_len: *mut usize,
 ) -> tk_status {
-    const F: &str = "tk_token_authorization_header";
-    call(F, || {
-        let token = unsafe { arg(F, token, "token") }?;
-        let mut header = token.inner.authorization_header();
-        let r = unsafe { write_str(F, &header, buf, len, out_len) };
-        header.zeroize();
-        r
-    })
+    let f = "tk_token_authorization_header";
+    unsafe {
+        get_str(f, token, "token", buf, len, out_len, |t| {
+            Ok(t.inner.authorization_header().into())
+        })
+    }
 }
 
 /// The token type as the server spelled it (`"Bearer"`). Buffer rules as
@@ -76,11 +70,12 @@ pub unsafe extern "C" fn tk_token_type(
     len: usize,
     out_len: *mut usize,
 ) -> tk_status {
-    const F: &str = "tk_token_type";
-    call(F, || {
-        let token = unsafe { arg(F, token, "token") }?;
-        unsafe { write_str(F, token.inner.token_type(), buf, len, out_len) }
-    })
+    let f = "tk_token_type";
+    unsafe {
+        get_str(f, token, "token", buf, len, out_len, |t| {
+            Ok(t.inner.token_type().into())
+        })
+    }
 }
 
 /// The granted scopes, space separated and sorted, `""` when the server named none. Buffer
@@ -92,50 +87,43 @@ pub unsafe extern "C" fn tk_token_scope(
     len: usize,
     out_len: *mut usize,
 ) -> tk_status {
-    const F: &str = "tk_token_scope";
-    call(F, || {
-        let token = unsafe { arg(F, token, "token") }?;
-        let scope = token.inner.scope().unwrap_or_default();
-        unsafe { write_str(F, scope, buf, len, out_len) }
-    })
+    let f = "tk_token_scope";
+    unsafe {
+        get_str(f, token, "token", buf, len, out_len, |t| {
+            Ok(t.inner.scope().unwrap_or_default().into())
+        })
+    }
 }
 
 /// The lifetime the server granted, in seconds.
 #[no_mangle]
 pub unsafe extern "C" fn tk_token_expires_in(token: *const tk_token, out: *mut u64) -> tk_status {
-    const F: &str = "tk_token_expires_in";
-    call(F, || {
-        let token = unsafe { arg(F, token, "token") }?;
-        let out = out_ptr(F, out, "out")?;
-        unsafe { out.write(token.inner.expires_in()) };
-        Ok(())
-    })
+    unsafe {
+        get("tk_token_expires_in", token, "token", out, |t| {
+            Ok(t.inner.expires_in())
+        })
+    }
 }
 
 /// When the token expires, in seconds since the Unix epoch (measured from when the request was
 /// sent, so never late).
 #[no_mangle]
 pub unsafe extern "C" fn tk_token_expires_at(token: *const tk_token, out: *mut f64) -> tk_status {
-    const F: &str = "tk_token_expires_at";
-    call(F, || {
-        let token = unsafe { arg(F, token, "token") }?;
-        let out = out_ptr(F, out, "out")?;
-        unsafe { out.write(token.inner.expires_at_unix()) };
-        Ok(())
-    })
+    unsafe {
+        get("tk_token_expires_at", token, "token", out, |t| {
+            Ok(t.inner.expires_at_unix())
+        })
+    }
 }
 
 /// Time left before expiry in milliseconds (0 once expired).
 #[no_mangle]
 pub unsafe extern "C" fn tk_token_remaining_ms(token: *const tk_token, out: *mut u64) -> tk_status {
-    const F: &str = "tk_token_remaining_ms";
-    call(F, || {
-        let token = unsafe { arg(F, token, "token") }?;
-        let out = out_ptr(F, out, "out")?;
-        let ms = u64::try_from(token.inner.remaining().as_millis()).unwrap_or(u64::MAX);
-        unsafe { out.write(ms) };
-        Ok(())
-    })
+    unsafe {
+        get("tk_token_remaining_ms", token, "token", out, |t| {
+            Ok(u64::try_from(t.inner.remaining().as_millis()).unwrap_or(u64::MAX))
+        })
+    }
 }
 
 /// `*out` is true when both handles hold the same fetched token (one request, served twice).
@@ -146,11 +134,9 @@ pub unsafe extern "C" fn tk_token_same(
     out: *mut bool,
 ) -> tk_status {
     const F: &str = "tk_token_same";
-    call(F, || {
-        let a = unsafe { arg(F, a, "a") }?;
-        let b = unsafe { arg(F, b, "b") }?;
-        let out = out_ptr(F, out, "out")?;
-        unsafe { out.write(a.inner.ptr_eq(&b.inner)) };
-        Ok(())
-    })
+    unsafe {
+        get(F, a, "a", out, |a| {
+            Ok(a.inner.ptr_eq(&arg(F, b, "b")?.inner))
+        })
+    }
 }

@@ -7,10 +7,11 @@ use std::time::Duration;
 use tk_core::{SigningAlg, TokenVerifier, VerifierConfig, VerifyOptions};
 
 use crate::boundary::{
-    arg, arg_mut, call, free_handle, new_handle, opt_str_arg, out_ptr, str_arg, write_sized,
+    arg, call, edit, edit_str, editable, free_handle, get, make, new_handle, opt_str_arg, str_arg,
+    write_sized,
 };
 use crate::claims::tk_claims;
-use crate::error::Failure;
+use crate::config::{ms, set_http, set_http_named};
 use crate::status::tk_status;
 
 /// What a verifier checks and how it gets keys (opaque). Create with `tk_verifier_config_new`,
@@ -20,6 +21,8 @@ use crate::status::tk_status;
 pub struct tk_verifier_config {
     inner: VerifierConfig,
 }
+
+editable!(tk_verifier_config, "config", VerifierConfig);
 
 /// Verifies tokens against a tenant's JWKS (opaque, thread-safe: share one per tenant and
 /// audience, the JWKS cache lives in it). Free with `tk_verifier_free` once no thread uses it.
@@ -52,31 +55,20 @@ pub unsafe extern "C" fn tk_verifier_config_new(
     out: *mut *mut tk_verifier_config,
 ) -> tk_status {
     const F: &str = "tk_verifier_config_new";
-    call(F, || {
-        let domain = unsafe { str_arg(F, domain, "domain") }?;
-        let audience = unsafe { str_arg(F, audience, "audience") }?;
-        let out = out_ptr(F, out, "out")?;
-        let inner = VerifierConfig::new(domain, audience);
-        unsafe { out.write(new_handle(tk_verifier_config { inner })) };
-        Ok(())
-    })
+    unsafe {
+        make(F, out, || {
+            let domain = str_arg(F, domain, "domain")?;
+            let audience = str_arg(F, audience, "audience")?;
+            let inner = VerifierConfig::new(domain, audience);
+            Ok(tk_verifier_config { inner })
+        })
+    }
 }
 
 /// Frees a verifier config. NULL is ignored. Verifiers built from it are not affected.
 #[no_mangle]
 pub unsafe extern "C" fn tk_verifier_config_free(config: *mut tk_verifier_config) {
     unsafe { free_handle(config) }
-}
-
-/// Applies `f` to the config behind `config`, inside the boundary.
-unsafe fn set(
-    func: &'static str,
-    config: *mut tk_verifier_config,
-    f: impl FnOnce(&mut VerifierConfig) -> Result<(), Failure>,
-) -> tk_status {
-    call(func, || {
-        f(&mut unsafe { arg_mut(func, config, "config") }?.inner)
-    })
 }
 
 /// Adds an accepted `iss`, compared exactly (`"https://login.example.com/"`). Once any is
@@ -87,13 +79,8 @@ pub unsafe extern "C" fn tk_verifier_config_add_issuer(
     config: *mut tk_verifier_config,
     issuer: *const c_char,
 ) -> tk_status {
-    const F: &str = "tk_verifier_config_add_issuer";
-    unsafe {
-        set(F, config, |c| {
-            c.issuers.push(str_arg(F, issuer, "issuer")?.to_string());
-            Ok(())
-        })
-    }
+    let f = "tk_verifier_config_add_issuer";
+    unsafe { edit_str(f, config, issuer, "issuer", |c, s| c.issuers.push(s.into())) }
 }
 
 /// Clock skew allowed on `exp`, `nbf`, `iat` and `auth_time`, in seconds (default 60, at most
@@ -103,12 +90,8 @@ pub unsafe extern "C" fn tk_verifier_config_set_leeway_secs(
     config: *mut tk_verifier_config,
     secs: u64,
 ) -> tk_status {
-    unsafe {
-        set("tk_verifier_config_set_leeway_secs", config, |c| {
-            c.leeway = Duration::from_secs(secs);
-            Ok(())
-        })
-    }
+    let f = "tk_verifier_config_set_leeway_secs";
+    unsafe { edit(f, config, |c| c.leeway = Duration::from_secs(secs)) }
 }
 
 /// Required organization: an id (`org_…`, compared with `org_id`) or a name (compared with
@@ -118,11 +101,10 @@ pub unsafe extern "C" fn tk_verifier_config_set_organization(
     config: *mut tk_verifier_config,
     organization: *const c_char,
 ) -> tk_status {
-    const F: &str = "tk_verifier_config_set_organization";
+    let f = "tk_verifier_config_set_organization";
     unsafe {
-        set(F, config, |c| {
-            c.organization = Some(str_arg(F, organization, "organization")?.to_string());
-            Ok(())
+        edit_str(f, config, organization, "organization", |c, s| {
+            c.organization = Some(s.into())
         })
     }
 }
@@ -133,32 +115,26 @@ pub unsafe extern "C" fn tk_verifier_config_set_authorized_party(
     config: *mut tk_verifier_config,
     authorized_party: *const c_char,
 ) -> tk_status {
-    const F: &str = "tk_verifier_config_set_authorized_party";
+    let f = "tk_verifier_config_set_authorized_party";
     unsafe {
-        set(F, config, |c| {
-            c.authorized_party =
-                Some(str_arg(F, authorized_party, "authorized_party")?.to_string());
-            Ok(())
+        edit_str(f, config, authorized_party, "authorized_party", |c, s| {
+            c.authorized_party = Some(s.into())
         })
     }
 }
 
 /// Accepted algorithms, separated by spaces or commas: a subset of `"RS256 PS256 ES256"` (the
-/// default). Another name is `TK_STATUS_CONFIG` (the config is then unchanged).
+/// default), parsed by the core. Another name, or none, is `TK_STATUS_CONFIG` (the config is
+/// then unchanged).
 #[no_mangle]
 pub unsafe extern "C" fn tk_verifier_config_set_algorithms(
     config: *mut tk_verifier_config,
     algorithms: *const c_char,
 ) -> tk_status {
-    const F: &str = "tk_verifier_config_set_algorithms";
+    let f = "tk_verifier_config_set_algorithms";
     unsafe {
-        set(F, config, |c| {
-            let list = str_arg(F, algorithms, "algorithms")?;
-            c.algorithms = list
-                .split(|ch: char| ch == ',' || ch.is_whitespace())
-                .filter(|s| !s.is_empty())
-                .map(SigningAlg::parse)
-                .collect::<Result<_, _>>()?;
+        edit_str(f, config, algorithms, "algorithms", |c, s| {
+            c.algorithms = SigningAlg::parse_list(s)?;
             Ok(())
         })
     }
@@ -171,12 +147,8 @@ pub unsafe extern "C" fn tk_verifier_config_set_max_token_bytes(
     config: *mut tk_verifier_config,
     bytes: usize,
 ) -> tk_status {
-    unsafe {
-        set("tk_verifier_config_set_max_token_bytes", config, |c| {
-            c.max_token_bytes = bytes;
-            Ok(())
-        })
-    }
+    let f = "tk_verifier_config_set_max_token_bytes";
+    unsafe { edit(f, config, |c| c.max_token_bytes = bytes) }
 }
 
 /// Overrides `{domain}/.well-known/jwks.json`.
@@ -185,13 +157,8 @@ pub unsafe extern "C" fn tk_verifier_config_set_jwks_url(
     config: *mut tk_verifier_config,
     url: *const c_char,
 ) -> tk_status {
-    const F: &str = "tk_verifier_config_set_jwks_url";
-    unsafe {
-        set(F, config, |c| {
-            c.jwks_url = Some(str_arg(F, url, "url")?.to_string());
-            Ok(())
-        })
-    }
+    let f = "tk_verifier_config_set_jwks_url";
+    unsafe { edit_str(f, config, url, "url", |c, s| c.jwks_url = Some(s.into())) }
 }
 
 /// How long a fetched JWKS is used before it is fetched again, in seconds (default 600; not 0).
@@ -200,12 +167,8 @@ pub unsafe extern "C" fn tk_verifier_config_set_jwks_lifetime_secs(
     config: *mut tk_verifier_config,
     secs: u64,
 ) -> tk_status {
-    unsafe {
-        set("tk_verifier_config_set_jwks_lifetime_secs", config, |c| {
-            c.jwks_lifetime = Duration::from_secs(secs);
-            Ok(())
-        })
-    }
+    let f = "tk_verifier_config_set_jwks_lifetime_secs";
+    unsafe { edit(f, config, |c| c.jwks_lifetime = Duration::from_secs(secs)) }
 }
 
 /// A token naming an unknown `kid` refetches the JWKS, but at most once per this many seconds
@@ -215,59 +178,54 @@ pub unsafe extern "C" fn tk_verifier_config_set_jwks_min_refetch_interval_secs(
     config: *mut tk_verifier_config,
     secs: u64,
 ) -> tk_status {
+    let f = "tk_verifier_config_set_jwks_min_refetch_interval_secs";
     unsafe {
-        set(
-            "tk_verifier_config_set_jwks_min_refetch_interval_secs",
-            config,
-            |c| {
-                c.jwks_min_refetch_interval = Duration::from_secs(secs);
-                Ok(())
-            },
-        )
+        edit(f, config, |c| {
+            c.jwks_min_refetch_interval = Duration::from_secs(secs)
+        })
     }
 }
 
-/// Connect timeout of a JWKS request in milliseconds (default 5000; 0 is refused by
-/// `tk_verifier_new`).
+/// Sets one HTTP knob of the JWKS requests by its name: the names, units and rules of
+/// `tk_config_set_http` (`connect_timeout`, `request_timeout`, `max_response_bytes`,
+/// `max_attempts`, `initial_backoff`, `max_backoff`, `max_retry_after`).
+#[no_mangle]
+pub unsafe extern "C" fn tk_verifier_config_set_http(
+    config: *mut tk_verifier_config,
+    name: *const c_char,
+    value: f64,
+) -> tk_status {
+    unsafe { set_http_named("tk_verifier_config_set_http", config, name, value) }
+}
+
+/// `connect_timeout` of the JWKS requests in milliseconds (see `tk_verifier_config_set_http`).
 #[no_mangle]
 pub unsafe extern "C" fn tk_verifier_config_set_connect_timeout_ms(
     config: *mut tk_verifier_config,
     ms: u64,
 ) -> tk_status {
-    unsafe {
-        set("tk_verifier_config_set_connect_timeout_ms", config, |c| {
-            c.http.connect_timeout = Duration::from_millis(ms);
-            Ok(())
-        })
-    }
+    let f = "tk_verifier_config_set_connect_timeout_ms";
+    unsafe { set_http(f, config, &[("connect_timeout", self::ms(ms))]) }
 }
 
-/// Whole-request timeout of a JWKS request in milliseconds (default 15000).
+/// `request_timeout` of the JWKS requests in milliseconds.
 #[no_mangle]
 pub unsafe extern "C" fn tk_verifier_config_set_request_timeout_ms(
     config: *mut tk_verifier_config,
     ms: u64,
 ) -> tk_status {
-    unsafe {
-        set("tk_verifier_config_set_request_timeout_ms", config, |c| {
-            c.http.request_timeout = Duration::from_millis(ms);
-            Ok(())
-        })
-    }
+    let f = "tk_verifier_config_set_request_timeout_ms";
+    unsafe { set_http(f, config, &[("request_timeout", self::ms(ms))]) }
 }
 
-/// Total attempts of a JWKS request, the first included (default 3; 1 = no retry; 1..=10).
+/// `max_attempts` of the JWKS requests, the first included.
 #[no_mangle]
 pub unsafe extern "C" fn tk_verifier_config_set_retry_max_attempts(
     config: *mut tk_verifier_config,
     attempts: u32,
 ) -> tk_status {
-    unsafe {
-        set("tk_verifier_config_set_retry_max_attempts", config, |c| {
-            c.retry.max_attempts = attempts;
-            Ok(())
-        })
-    }
+    let f = "tk_verifier_config_set_retry_max_attempts";
+    unsafe { set_http(f, config, &[("max_attempts", attempts.into())]) }
 }
 
 /// Builds a verifier from a config (copied). Anything unusable in the config is
@@ -278,14 +236,12 @@ pub unsafe extern "C" fn tk_verifier_new(
     config: *const tk_verifier_config,
     out: *mut *mut tk_verifier,
 ) -> tk_status {
-    const F: &str = "tk_verifier_new";
-    call(F, || {
-        let config = unsafe { arg(F, config, "config") }?;
-        let out = out_ptr(F, out, "out")?;
-        let inner = TokenVerifier::new(config.inner.clone())?;
-        unsafe { out.write(new_handle(tk_verifier { inner })) };
-        Ok(())
-    })
+    unsafe {
+        get("tk_verifier_new", config, "config", out, |c| {
+            let inner = TokenVerifier::new(c.inner.clone())?;
+            Ok(new_handle(tk_verifier { inner }))
+        })
+    }
 }
 
 /// Frees a verifier. NULL is ignored. Claims obtained from it stay valid until freed.
@@ -306,14 +262,12 @@ pub unsafe extern "C" fn tk_verifier_verify(
     out: *mut *mut tk_claims,
 ) -> tk_status {
     const F: &str = "tk_verifier_verify";
-    call(F, || {
-        let verifier = unsafe { arg(F, verifier, "verifier") }?;
-        let token = unsafe { str_arg(F, token, "token") }?;
-        let out = out_ptr(F, out, "out")?;
-        let claims = verifier.inner.verify_blocking(token)?;
-        unsafe { out.write(tk_claims::new_raw(claims)) };
-        Ok(())
-    })
+    unsafe {
+        get(F, verifier, "verifier", out, |v| {
+            let claims = v.inner.verify_blocking(str_arg(F, token, "token")?)?;
+            Ok(tk_claims::new_raw(claims))
+        })
+    }
 }
 
 /// Verifies an OpenID Connect ID token (the verifier's audience is the client id): the checks
@@ -329,17 +283,15 @@ pub unsafe extern "C" fn tk_verifier_verify_id_token(
     out: *mut *mut tk_claims,
 ) -> tk_status {
     const F: &str = "tk_verifier_verify_id_token";
-    call(F, || {
-        let verifier = unsafe { arg(F, verifier, "verifier") }?;
-        let token = unsafe { str_arg(F, token, "token") }?;
-        let nonce = unsafe { opt_str_arg(F, nonce, "nonce") }?;
-        let out = out_ptr(F, out, "out")?;
-        let mut options = VerifyOptions::id_token(nonce);
-        options.max_age = u64::try_from(max_age_secs).ok();
-        let claims = verifier.inner.verify_with_blocking(token, &options)?;
-        unsafe { out.write(tk_claims::new_raw(claims)) };
-        Ok(())
-    })
+    unsafe {
+        get(F, verifier, "verifier", out, |v| {
+            let token = str_arg(F, token, "token")?;
+            let mut options = VerifyOptions::id_token(opt_str_arg(F, nonce, "nonce")?);
+            options.max_age = u64::try_from(max_age_secs).ok();
+            let claims = v.inner.verify_with_blocking(token, &options)?;
+            Ok(tk_claims::new_raw(claims))
+        })
+    }
 }
 
 /// Fetches the JWKS now (at start-up, or after learning of a key rotation). On success
@@ -349,14 +301,12 @@ pub unsafe extern "C" fn tk_verifier_refresh_jwks(
     verifier: *const tk_verifier,
     out_keys: *mut usize,
 ) -> tk_status {
-    const F: &str = "tk_verifier_refresh_jwks";
-    call(F, || {
-        let verifier = unsafe { arg(F, verifier, "verifier") }?;
-        let out = out_ptr(F, out_keys, "out_keys")?;
-        let n = verifier.inner.refresh_jwks_blocking()?;
-        unsafe { out.write(n) };
-        Ok(())
-    })
+    let f = "tk_verifier_refresh_jwks";
+    unsafe {
+        get(f, verifier, "verifier", out_keys, |v| {
+            Ok(v.inner.refresh_jwks_blocking()?)
+        })
+    }
 }
 
 /// A snapshot of the verifier's counters. Pass `sizeof(tk_verify_stats)` as `out_size` (the
@@ -370,13 +320,12 @@ pub unsafe extern "C" fn tk_verifier_stats(
 ) -> tk_status {
     const F: &str = "tk_verifier_stats";
     call(F, || {
-        let verifier = unsafe { arg(F, verifier, "verifier") }?;
-        let s = verifier.inner.stats();
+        let s = unsafe { arg(F, verifier, "verifier") }?.inner.stats();
         let stats = tk_verify_stats {
             verified: s.verified,
             rejected: s.rejected,
             jwks_fetches: s.jwks_fetches,
         };
-        unsafe { write_sized(F, out, out_size, 3 * std::mem::size_of::<u64>(), stats) }
+        unsafe { write_sized(F, out, out_size, 3 * size_of::<u64>(), stats) }
     })
 }

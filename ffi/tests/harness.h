@@ -127,6 +127,7 @@ static inline void error_str(error_str_fn fn, char *buf, size_t len) {
 /* The details of the calling thread's last error. */
 typedef struct {
   tk_status status;
+  char kind[32]; /* the core's kind, "" for the binding's own failures */
   char message[1024];
   char oauth_error[128];
   char description[512];
@@ -141,6 +142,7 @@ static inline last_error get_last_error(void) {
   last_error e;
   memset(&e, 0, sizeof e);
   e.status = tk_last_error_status();
+  error_str(tk_last_error_kind, e.kind, sizeof e.kind);
   error_str(tk_last_error_message, e.message, sizeof e.message);
   error_str(tk_last_error_oauth_error, e.oauth_error, sizeof e.oauth_error);
   error_str(tk_last_error_description, e.description, sizeof e.description);

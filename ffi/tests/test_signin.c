@@ -2,10 +2,12 @@
  * The verifier, user sign-in (authorization code + PKCE through the issuer's test-mode
  * /authorize, fetched here over a plain socket without following the redirect), /userinfo, and
  * the credentials manager over a storage written in C — against the local issuer over real
- * HTTP. Linked into the program of test_tokenkeeper.c, which runs SIGNIN_TESTS after its own.
+ * HTTP; and the scenarios S1-S6 every surface runs (S7 is in test_tokenkeeper.c). Linked into
+ * the program of test_tokenkeeper.c, which runs SIGNIN_TESTS after its own.
  */
 #include "harness.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 
@@ -90,10 +92,25 @@ static int contains(const char *haystack, const char *needle) {
 
 static const char *iss(void) { return fixture("TK_ISSUER"); } /* http://127.0.0.1:PORT/ */
 
-static tk_verifier *verifier_for(const char *audience) {
+/* A verifier config of the local issuer for `audience`; NULL (a failed check) on failure. */
+static tk_verifier_config *verifier_config(const char *audience) {
   tk_verifier_config *cfg = NULL;
-  tk_verifier *v = NULL;
   CHECK_STATUS(tk_verifier_config_new(fixture("TK_ISSUER_URL"), audience, &cfg), TK_STATUS_OK);
+  return cfg;
+}
+
+/* A sign-in config of the local issuer's app `client_id` with the fixture's redirect URI. */
+static tk_signin_config *signin_config(const char *client_id) {
+  tk_signin_config *cfg = NULL;
+  CHECK_STATUS(tk_signin_config_new(fixture("TK_ISSUER_URL"), client_id,
+                                    fixture("TK_REDIRECT_URI"), &cfg),
+               TK_STATUS_OK);
+  return cfg;
+}
+
+static tk_verifier *verifier_for(const char *audience) {
+  tk_verifier_config *cfg = verifier_config(audience);
+  tk_verifier *v = NULL;
   if (cfg == NULL) return NULL;
   CHECK_STATUS(tk_verifier_new(cfg, &v), TK_STATUS_OK);
   tk_verifier_config_free(cfg);
@@ -371,9 +388,9 @@ static void test_verify_organization_and_authorized_party(void) {
   char *org_token = m2m_token("acme");
   char *plain = m2m_token(NULL);
   REQUIRE(org_token != NULL && plain != NULL);
-  tk_verifier_config *cfg = NULL;
+  tk_verifier_config *cfg = verifier_config(API);
   tk_verifier *by_id = NULL, *by_name = NULL;
-  REQUIRE(tk_verifier_config_new(fixture("TK_ISSUER_URL"), API, &cfg) == TK_STATUS_OK);
+  REQUIRE(cfg != NULL);
   CHECK_STATUS(tk_verifier_config_set_organization(cfg, fixture("TK_ORG_ID")), TK_STATUS_OK);
   CHECK_STATUS(tk_verifier_new(cfg, &by_id), TK_STATUS_OK);
   /* By name (compared with org_name, case-insensitively), and only for this client (azp). */
@@ -436,8 +453,7 @@ static void test_verifier_config(void) {
   CHECK_STATUS(tk_verifier_config_set_leeway_secs(cfg, 0), TK_STATUS_OK);
   CHECK_STATUS(tk_verifier_config_set_algorithms(cfg, "RS256 HS256"), TK_STATUS_CONFIG);
   CHECK_CONTAINS(get_last_error().message, "HS256");
-  CHECK_STATUS(tk_verifier_config_set_algorithms(cfg, ""), TK_STATUS_OK);
-  CHECK_STATUS(tk_verifier_new(cfg, &v), TK_STATUS_CONFIG);
+  CHECK_STATUS(tk_verifier_config_set_algorithms(cfg, " , "), TK_STATUS_CONFIG);
   CHECK_CONTAINS(get_last_error().message, "algorithm");
   CHECK_STATUS(tk_verifier_config_set_algorithms(cfg, "PS256,ES256"), TK_STATUS_OK);
   CHECK_STATUS(tk_verifier_config_set_max_token_bytes(cfg, 10), TK_STATUS_OK);
@@ -515,11 +531,8 @@ static void test_verifier_config(void) {
 /* ---- sign-in ------------------------------------------------------------------------------ */
 
 static tk_signin_client *new_public_client(const char *audience) {
-  tk_signin_config *cfg = NULL;
+  tk_signin_config *cfg = signin_config(fixture("TK_PUBLIC_CLIENT_ID"));
   tk_signin_client *c = NULL;
-  CHECK_STATUS(tk_signin_config_new(fixture("TK_ISSUER_URL"), fixture("TK_PUBLIC_CLIENT_ID"),
-                                    fixture("TK_REDIRECT_URI"), &cfg),
-               TK_STATUS_OK);
   if (cfg == NULL) return NULL;
   if (audience) CHECK_STATUS(tk_signin_config_set_audience(cfg, audience), TK_STATUS_OK);
   CHECK_STATUS(tk_signin_config_set_scope(cfg, USER_SCOPE), TK_STATUS_OK);
@@ -542,10 +555,7 @@ static tk_signin_client *org_online_client(void) {
   shared_cleanup_at_exit();
   if (g.spa_org_online != NULL) return g.spa_org_online;
   const char *url = fixture("TK_ISSUER_URL");
-  tk_signin_config *cfg = NULL;
-  CHECK_STATUS(tk_signin_config_new(url, fixture("TK_PUBLIC_CLIENT_ID"),
-                                    fixture("TK_REDIRECT_URI"), &cfg),
-               TK_STATUS_OK);
+  tk_signin_config *cfg = signin_config(fixture("TK_PUBLIC_CLIENT_ID"));
   if (cfg == NULL) return NULL;
   char endpoint[256];
   snprintf(endpoint, sizeof endpoint, "%s/authorize", url);
@@ -864,9 +874,8 @@ static void test_signin_transaction_json_and_exchange_code(void) {
 
 static void test_signin_confidential_client_and_refresh(void) {
   /* A regular web app with a secret (client_secret_basic); its refresh tokens do not rotate. */
-  tk_signin_config *cfg = NULL;
-  REQUIRE(tk_signin_config_new(fixture("TK_ISSUER_URL"), fixture("TK_WEB_CLIENT_ID"),
-                               fixture("TK_REDIRECT_URI"), &cfg) == TK_STATUS_OK);
+  tk_signin_config *cfg = signin_config(fixture("TK_WEB_CLIENT_ID"));
+  REQUIRE(cfg != NULL);
   CHECK_STATUS(tk_signin_config_set_client_secret(cfg, fixture("TK_WEB_CLIENT_SECRET")),
                TK_STATUS_OK);
   CHECK_STATUS(tk_signin_config_set_auth_method(cfg, "client_secret_basic"), TK_STATUS_OK);
@@ -1029,10 +1038,11 @@ static void test_signin_config_errors(void) {
   CHECK_STATUS(tk_signin_client_new(cfg, &c), TK_STATUS_CONFIG);
   CHECK_STATUS(tk_signin_config_set_private_key_jwt(cfg, "pem", "HS256", NULL),
                TK_STATUS_CONFIG);
+  /* "" is no secret: a public client again, which an auth method cannot go with. */
   CHECK_STATUS(tk_signin_config_set_client_secret(cfg, ""), TK_STATUS_OK);
   CHECK_STATUS(tk_signin_config_set_auth_method(cfg, "client_secret_post"), TK_STATUS_OK);
   CHECK_STATUS(tk_signin_client_new(cfg, &c), TK_STATUS_CONFIG);
-  CHECK_CONTAINS(get_last_error().message, "secret");
+  CHECK_CONTAINS(get_last_error().message, "public client");
   CHECK(c == sentinel);
   tk_signin_config_free(cfg);
   /* Every other knob, in a public client that works. */
@@ -1111,11 +1121,20 @@ typedef struct {
   tk_status probe_status;
   unsigned slow_us;        /* each load sleeps this long (to make overlaps visible) */
   int active, overlaps;    /* callbacks running at once: never more than one */
+  int max_active;          /* the most callbacks seen running at once */
+  /* When set, load calls these functions of this manager (its own, in S2) and records what
+   * they returned and the message of the first. */
+  tk_credentials_manager *reenter;
+  tk_status reenter_has, reenter_credentials;
+  char reenter_kind[32], reenter_message[512];
 } c_store;
 
 static void enter(c_store *s) {
-  if (__atomic_add_fetch(&s->active, 1, __ATOMIC_SEQ_CST) > 1) {
-    __atomic_add_fetch(&s->overlaps, 1, __ATOMIC_SEQ_CST);
+  int now = __atomic_add_fetch(&s->active, 1, __ATOMIC_SEQ_CST);
+  if (now > 1) __atomic_add_fetch(&s->overlaps, 1, __ATOMIC_SEQ_CST);
+  int max = __atomic_load_n(&s->max_active, __ATOMIC_SEQ_CST);
+  while (now > max && !__atomic_compare_exchange_n(&s->max_active, &max, now, false,
+                                                   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
   }
 }
 
@@ -1130,6 +1149,15 @@ static int store_load(void *user_data, tk_store_sink *sink) {
     nanosleep(&ts, NULL);
   }
   int rc = 0;
+  if (s->reenter) {
+    bool has = false;
+    tk_user_credentials *c = NULL;
+    s->reenter_has = tk_credentials_manager_has_credentials(s->reenter, &has);
+    error_str(tk_last_error_kind, s->reenter_kind, sizeof s->reenter_kind);
+    error_str(tk_last_error_message, s->reenter_message, sizeof s->reenter_message);
+    s->reenter_credentials = tk_credentials_manager_credentials(s->reenter, 60, NULL, &c);
+    tk_user_credentials_free(c);
+  }
   if (s->probe_sink_null) s->probe_status = tk_store_sink_set(sink, NULL, 3);
   if (s->fail_load) {
     rc = s->fail_load;
@@ -1191,6 +1219,14 @@ static tk_credentials_store callbacks(c_store *s) {
   return cb;
 }
 
+/* A manager of `client` over the C store `st`; NULL (a failed check) on failure. */
+static tk_credentials_manager *manager_over(const tk_signin_client *client, c_store *st) {
+  tk_credentials_store cb = callbacks(st);
+  tk_credentials_manager *m = NULL;
+  CHECK_STATUS(tk_credentials_manager_new(client, &cb, &m), TK_STATUS_OK);
+  return m;
+}
+
 /* Makes the stored access token look expired (as a host would find it after a while). */
 static int store_expire(c_store *s) {
   char *p = strstr(s->json, "\"expires_at\":");
@@ -1217,33 +1253,33 @@ typedef struct {
   tk_credentials_manager *manager;
 } signed_in;
 
-/* Signed in with the public app for the API, the credentials saved through the manager. */
-static int sign_in_with_manager(signed_in *s) {
-  memset(s, 0, sizeof *s);
-  s->client = public_client(API);
-  s->store = new_store();
-  if (s->client == NULL || s->store == NULL) return 0;
-  s->first = sign_in(s->client, NULL);
-  tk_credentials_store cb = callbacks(s->store);
-  CHECK_STATUS(tk_credentials_manager_new(s->client, &cb, &s->manager), TK_STATUS_OK);
-  if (s->first == NULL || s->manager == NULL) return 0;
-  CHECK_STATUS(tk_credentials_manager_save(s->manager, s->first), TK_STATUS_OK);
-  return s->store->saves == 1;
-}
-
 static void signed_out(signed_in *s) {
   tk_credentials_manager_free(s->manager);
   tk_user_credentials_free(s->first);
   free(s->store);
+  memset(s, 0, sizeof *s);
+}
+
+/* Signed in with the public app for the API, the credentials saved through the manager; on
+ * failure everything is freed and 0 returned. */
+static int sign_in_with_manager(signed_in *s) {
+  memset(s, 0, sizeof *s);
+  s->client = public_client(API);
+  s->store = new_store();
+  if (s->client && s->store) s->first = sign_in(s->client, NULL);
+  if (s->first) s->manager = manager_over(s->client, s->store);
+  if (s->manager) CHECK_STATUS(tk_credentials_manager_save(s->manager, s->first), TK_STATUS_OK);
+  if (s->manager && s->store->saves == 1) return 1;
+  signed_out(s);
+  return 0;
 }
 
 static void test_manager_serves_stored_credentials_and_renews_with_rotation(void) {
   tk_signin_client *client = public_client(API);
   c_store *st = new_store();
   REQUIRE(client != NULL && st != NULL);
-  tk_credentials_store cb = callbacks(st);
-  tk_credentials_manager *m = NULL;
-  CHECK_STATUS(tk_credentials_manager_new(client, &cb, &m), TK_STATUS_OK);
+  tk_credentials_manager *m = manager_over(client, st);
+  if (m == NULL) free(st);
   REQUIRE(m != NULL);
   CHECK(st->loads == 0 && st->saves == 0);
 
@@ -1392,9 +1428,7 @@ static void *renewer_main(void *arg) {
 
 static void test_manager_eight_threads_share_one_renewal(void) {
   signed_in s;
-  int ok = sign_in_with_manager(&s);
-  if (!ok) signed_out(&s);
-  REQUIRE(ok);
+  REQUIRE(sign_in_with_manager(&s));
   REQUIRE(store_expire(s.store));
   s.store->slow_us = 2000;
   /* A slow token endpoint, so every thread arrives while the renewal is in flight. */
@@ -1429,9 +1463,7 @@ static void test_manager_eight_threads_share_one_renewal(void) {
 
 static void test_manager_revoked_refresh_tokens_need_reauthentication(void) {
   signed_in s;
-  int ok = sign_in_with_manager(&s);
-  if (!ok) signed_out(&s);
-  REQUIRE(ok);
+  REQUIRE(sign_in_with_manager(&s));
   CHECK(admin_http("POST", "/__admin/revoke_refresh_tokens", "{}", NULL, 0) == 200);
   REQUIRE(store_expire(s.store));
   long grants = issuer_count("grant:refresh_token");
@@ -1471,11 +1503,11 @@ static void test_manager_revoked_refresh_tokens_need_reauthentication(void) {
   signed_out(&s);
 }
 
-static void test_manager_storage_failures_are_a_clear_status(void) {
+/* S1: a failing host store is the core's storage error (kind "storage", not transient, the
+ * method in the message), TK_STATUS_STORAGE here; for load, and for save during a renewal. */
+static void test_s1_storage_errors_are_tk_status_storage(void) {
   signed_in s;
-  int ok = sign_in_with_manager(&s);
-  if (!ok) signed_out(&s);
-  REQUIRE(ok);
+  REQUIRE(sign_in_with_manager(&s));
   tk_user_credentials *c = (tk_user_credentials *)&c;
   tk_user_credentials *sentinel = c;
   bool has = false;
@@ -1485,7 +1517,9 @@ static void test_manager_storage_failures_are_a_clear_status(void) {
   CHECK_STATUS(tk_credentials_manager_credentials(s.manager, 60, NULL, &c), TK_STATUS_STORAGE);
   last_error e = get_last_error();
   CHECK(e.status == TK_STATUS_STORAGE);
-  CHECK_STR(e.message, "credentials storage: the load callback failed (returned 7)");
+  CHECK_STR(e.kind, "storage");
+  CHECK_CONTAINS(e.message, "load() failed");
+  CHECK_CONTAINS(e.message, "callback returned 7");
   CHECK(!e.transient);
   CHECK_STR(tk_status_str(TK_STATUS_STORAGE), "TK_STATUS_STORAGE");
   CHECK_STATUS(tk_credentials_manager_has_credentials(s.manager, &has), TK_STATUS_STORAGE);
@@ -1498,7 +1532,7 @@ static void test_manager_storage_failures_are_a_clear_status(void) {
   s.store->garbage = "{not json";
   s.store->garbage_len = strlen(s.store->garbage);
   CHECK_STATUS(tk_credentials_manager_credentials(s.manager, 60, NULL, &c), TK_STATUS_STORAGE);
-  CHECK_CONTAINS(get_last_error().message, "load callback handed back");
+  CHECK_CONTAINS(get_last_error().message, "load() failed: callback handed back unusable JSON");
   CHECK(s.store->sink_status == TK_STATUS_OK);
   s.store->garbage = "{\"access_token\":\"\xff\xfe\"}";
   s.store->garbage_len = strlen(s.store->garbage);
@@ -1521,7 +1555,10 @@ static void test_manager_storage_failures_are_a_clear_status(void) {
   long grants = issuer_count("grant:refresh_token");
   long reuse = issuer_count("refresh_reuse");
   CHECK_STATUS(tk_credentials_manager_credentials(s.manager, 60, NULL, &c), TK_STATUS_STORAGE);
-  CHECK_STR(get_last_error().message, "credentials storage: the save callback failed (returned 3)");
+  e = get_last_error();
+  CHECK_CONTAINS(e.message, "save() failed: callback returned 3");
+  CHECK(e.status == TK_STATUS_STORAGE && !e.transient);
+  CHECK_STR(e.kind, "storage");
   CHECK(c == sentinel);
   s.store->fail_save = 0;
   c = NULL;
@@ -1540,7 +1577,7 @@ static void test_manager_storage_failures_are_a_clear_status(void) {
   /* clear fails. */
   s.store->fail_clear = 4;
   CHECK_STATUS(tk_credentials_manager_clear(s.manager), TK_STATUS_STORAGE);
-  CHECK_CONTAINS(get_last_error().message, "clear callback failed (returned 4)");
+  CHECK_CONTAINS(get_last_error().message, "clear() failed: callback returned 4");
   CHECK(s.store->has);
   s.store->fail_clear = 0;
   CHECK(s.store->overlaps == 0);
@@ -1641,33 +1678,62 @@ static const tx_str_fn TX_STR[] = {tk_login_tx_url, tk_login_tx_state, tk_login_
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+/* What the NULL and UTF-8 tests call functions on: one of each handle, and a verified token. */
+typedef struct {
+  tk_verifier_config *vcfg;
+  tk_signin_config *scfg;
+  tk_authorize_params *params;
+  tk_verifier *v;           /* shared */
+  tk_signin_client *client; /* shared */
+  tk_login_tx *tx;
+  c_store *st;
+  tk_credentials_manager *m;
+  char *jwt;
+  tk_claims *claims; /* of jwt */
+} handles;
+
+static void handles_close(handles *h) {
+  tk_verifier_config_free(h->vcfg);
+  tk_signin_config_free(h->scfg);
+  tk_authorize_params_free(h->params);
+  tk_login_tx_free(h->tx);
+  tk_credentials_manager_free(h->m);
+  free(h->st);
+  wipe_free(h->jwt);
+  tk_claims_free(h->claims);
+  memset(h, 0, sizeof *h);
+}
+
+/* 1 when every handle was made; otherwise 0, with everything freed. */
+static int handles_open(handles *h) {
+  memset(h, 0, sizeof *h);
+  h->vcfg = verifier_config(API);
+  h->scfg = signin_config(fixture("TK_PUBLIC_CLIENT_ID"));
+  CHECK_STATUS(tk_authorize_params_new(&h->params), TK_STATUS_OK);
+  h->v = api_verifier();
+  h->client = public_client(API);
+  h->st = new_store();
+  h->jwt = m2m_token(NULL);
+  if (h->client) CHECK_STATUS(tk_signin_authorize(h->client, NULL, &h->tx), TK_STATUS_OK);
+  if (h->client && h->st) h->m = manager_over(h->client, h->st);
+  if (h->v && h->jwt) CHECK_STATUS(tk_verifier_verify(h->v, h->jwt, &h->claims), TK_STATUS_OK);
+  if (h->vcfg && h->scfg && h->params && h->tx && h->m && h->claims) return 1;
+  handles_close(h);
+  return 0;
+}
+
 static void test_signin_null_arguments(void) {
   const char *url = fixture("TK_ISSUER_URL");
   const char *cb_url = fixture("TK_REDIRECT_URI");
-  tk_verifier_config *vcfg = NULL;
-  tk_signin_config *scfg = NULL;
-  tk_authorize_params *params = NULL;
-  REQUIRE(tk_verifier_config_new(url, API, &vcfg) == TK_STATUS_OK);
-  REQUIRE(tk_signin_config_new(url, fixture("TK_PUBLIC_CLIENT_ID"), cb_url, &scfg) ==
-          TK_STATUS_OK);
-  REQUIRE(tk_authorize_params_new(&params) == TK_STATUS_OK);
-  tk_verifier *v = api_verifier();
-  tk_signin_client *client = public_client(API);
-  tk_login_tx *tx = NULL;
+  handles h;
+  REQUIRE(handles_open(&h));
+  tk_credentials_store cb = callbacks(h.st);
   tk_user_credentials *creds = NULL;
-  tk_claims *claims = NULL;
-  c_store *st = new_store();
-  tk_credentials_store cb = callbacks(st);
-  tk_credentials_manager *m = NULL;
-  REQUIRE(v && client && st);
-  CHECK_STATUS(tk_signin_authorize(client, NULL, &tx), TK_STATUS_OK);
   CHECK_STATUS(tk_user_credentials_from_json(
                    "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_at\":1}", &creds),
                TK_STATUS_OK);
-  char *jwt = m2m_token(NULL);
-  CHECK_STATUS(tk_verifier_verify(v, jwt, &claims), TK_STATUS_OK);
-  CHECK_STATUS(tk_credentials_manager_new(client, &cb, &m), TK_STATUS_OK);
-  REQUIRE(tx && creds && claims && m && jwt);
+  if (creds == NULL) handles_close(&h);
+  REQUIRE(creds != NULL);
 
   /* Out-parameters that must stay untouched. */
   tk_verifier_config *o_vcfg = NULL;
@@ -1694,102 +1760,102 @@ static void test_signin_null_arguments(void) {
   CHECK_NULL(tk_verifier_config_new(url, API, NULL));
   for (size_t i = 0; i < COUNT(VCFG_STR); i++) {
     CHECK_NULL(VCFG_STR[i](NULL, "x"));
-    CHECK_NULL(VCFG_STR[i](vcfg, NULL));
+    CHECK_NULL(VCFG_STR[i](h.vcfg, NULL));
   }
   for (size_t i = 0; i < COUNT(VCFG_U64); i++) CHECK_NULL(VCFG_U64[i](NULL, 1));
   CHECK_NULL(tk_verifier_config_set_max_token_bytes(NULL, 1000));
   CHECK_NULL(tk_verifier_config_set_retry_max_attempts(NULL, 1));
   CHECK_NULL(tk_verifier_new(NULL, &o_v));
-  CHECK_NULL(tk_verifier_new(vcfg, NULL));
-  CHECK_NULL(tk_verifier_verify(NULL, jwt, &o_claims));
-  CHECK_NULL(tk_verifier_verify(v, NULL, &o_claims));
-  CHECK_NULL(tk_verifier_verify(v, jwt, NULL));
-  CHECK_NULL(tk_verifier_verify_id_token(NULL, jwt, NULL, -1, &o_claims));
-  CHECK_NULL(tk_verifier_verify_id_token(v, NULL, NULL, -1, &o_claims));
-  CHECK_NULL(tk_verifier_verify_id_token(v, jwt, NULL, -1, NULL));
+  CHECK_NULL(tk_verifier_new(h.vcfg, NULL));
+  CHECK_NULL(tk_verifier_verify(NULL, h.jwt, &o_claims));
+  CHECK_NULL(tk_verifier_verify(h.v, NULL, &o_claims));
+  CHECK_NULL(tk_verifier_verify(h.v, h.jwt, NULL));
+  CHECK_NULL(tk_verifier_verify_id_token(NULL, h.jwt, NULL, -1, &o_claims));
+  CHECK_NULL(tk_verifier_verify_id_token(h.v, NULL, NULL, -1, &o_claims));
+  CHECK_NULL(tk_verifier_verify_id_token(h.v, h.jwt, NULL, -1, NULL));
   CHECK_NULL(tk_verifier_refresh_jwks(NULL, &n));
-  CHECK_NULL(tk_verifier_refresh_jwks(v, NULL));
+  CHECK_NULL(tk_verifier_refresh_jwks(h.v, NULL));
   CHECK_NULL(tk_verifier_stats(NULL, &vst, sizeof vst));
-  CHECK_NULL(tk_verifier_stats(v, NULL, sizeof vst));
+  CHECK_NULL(tk_verifier_stats(h.v, NULL, sizeof vst));
   CHECK_NULL(tk_last_error_token_check_code(NULL));
 
   /* Claims. */
   CHECK_NULL(tk_claims_json(NULL, buf, sizeof buf, &n));
-  CHECK_NULL(tk_claims_json(claims, buf, sizeof buf, NULL));
-  CHECK_NULL(tk_claims_json(claims, NULL, sizeof buf, &n));
+  CHECK_NULL(tk_claims_json(h.claims, buf, sizeof buf, NULL));
+  CHECK_NULL(tk_claims_json(h.claims, NULL, sizeof buf, &n));
   CHECK_NULL(tk_claims_get_str(NULL, "iss", buf, sizeof buf, &n));
-  CHECK_NULL(tk_claims_get_str(claims, NULL, buf, sizeof buf, &n));
-  CHECK_NULL(tk_claims_get_str(claims, "iss", buf, sizeof buf, NULL));
-  CHECK_NULL(tk_claims_get_str(claims, "iss", NULL, sizeof buf, &n));
+  CHECK_NULL(tk_claims_get_str(h.claims, NULL, buf, sizeof buf, &n));
+  CHECK_NULL(tk_claims_get_str(h.claims, "iss", buf, sizeof buf, NULL));
+  CHECK_NULL(tk_claims_get_str(h.claims, "iss", NULL, sizeof buf, &n));
   CHECK_NULL(tk_claims_get_json(NULL, "aud", buf, sizeof buf, &n));
-  CHECK_NULL(tk_claims_get_json(claims, NULL, buf, sizeof buf, &n));
-  CHECK_NULL(tk_claims_get_json(claims, "aud", buf, sizeof buf, NULL));
+  CHECK_NULL(tk_claims_get_json(h.claims, NULL, buf, sizeof buf, &n));
+  CHECK_NULL(tk_claims_get_json(h.claims, "aud", buf, sizeof buf, NULL));
   CHECK_NULL(tk_claims_get_i64(NULL, "exp", &i64));
-  CHECK_NULL(tk_claims_get_i64(claims, NULL, &i64));
-  CHECK_NULL(tk_claims_get_i64(claims, "exp", NULL));
+  CHECK_NULL(tk_claims_get_i64(h.claims, NULL, &i64));
+  CHECK_NULL(tk_claims_get_i64(h.claims, "exp", NULL));
   CHECK_NULL(tk_claims_get_f64(NULL, "exp", &f64));
-  CHECK_NULL(tk_claims_get_f64(claims, NULL, &f64));
-  CHECK_NULL(tk_claims_get_f64(claims, "exp", NULL));
+  CHECK_NULL(tk_claims_get_f64(h.claims, NULL, &f64));
+  CHECK_NULL(tk_claims_get_f64(h.claims, "exp", NULL));
   CHECK_NULL(tk_claims_get_bool(NULL, "x", &b));
-  CHECK_NULL(tk_claims_get_bool(claims, NULL, &b));
+  CHECK_NULL(tk_claims_get_bool(h.claims, NULL, &b));
   CHECK_NULL(tk_claims_has_audience(NULL, API, &b));
-  CHECK_NULL(tk_claims_has_audience(claims, NULL, &b));
-  CHECK_NULL(tk_claims_has_audience(claims, API, NULL));
+  CHECK_NULL(tk_claims_has_audience(h.claims, NULL, &b));
+  CHECK_NULL(tk_claims_has_audience(h.claims, API, NULL));
   CHECK_NULL(tk_claims_has_scope(NULL, "read:things", &b));
-  CHECK_NULL(tk_claims_has_scope(claims, NULL, &b));
-  CHECK_NULL(tk_claims_has_scope(claims, "read:things", NULL));
+  CHECK_NULL(tk_claims_has_scope(h.claims, NULL, &b));
+  CHECK_NULL(tk_claims_has_scope(h.claims, "read:things", NULL));
 
-  /* Sign-in config, client, parameters. */
+  /* Sign-in config, h.client, parameters. */
   CHECK_NULL(tk_signin_config_new(NULL, "id", cb_url, &o_scfg));
   CHECK_NULL(tk_signin_config_new(url, NULL, cb_url, &o_scfg));
   CHECK_NULL(tk_signin_config_new(url, "id", NULL, &o_scfg));
   CHECK_NULL(tk_signin_config_new(url, "id", cb_url, NULL));
   for (size_t i = 0; i < COUNT(SCFG_STR); i++) {
     CHECK_NULL(SCFG_STR[i](NULL, "x"));
-    CHECK_NULL(SCFG_STR[i](scfg, NULL));
+    CHECK_NULL(SCFG_STR[i](h.scfg, NULL));
   }
   for (size_t i = 0; i < COUNT(SCFG_U64); i++) CHECK_NULL(SCFG_U64[i](NULL, 1));
   CHECK_NULL(tk_signin_config_set_offline_access(NULL, true));
   CHECK_NULL(tk_signin_config_set_retry_max_attempts(NULL, 1));
   CHECK_NULL(tk_signin_config_set_private_key_jwt(NULL, "pem", "RS256", NULL));
-  CHECK_NULL(tk_signin_config_set_private_key_jwt(scfg, NULL, "RS256", NULL));
-  CHECK_NULL(tk_signin_config_set_private_key_jwt(scfg, "pem", NULL, NULL));
+  CHECK_NULL(tk_signin_config_set_private_key_jwt(h.scfg, NULL, "RS256", NULL));
+  CHECK_NULL(tk_signin_config_set_private_key_jwt(h.scfg, "pem", NULL, NULL));
   CHECK_NULL(tk_signin_client_new(NULL, &o_client));
-  CHECK_NULL(tk_signin_client_new(scfg, NULL));
+  CHECK_NULL(tk_signin_client_new(h.scfg, NULL));
   CHECK_NULL(tk_authorize_params_new(NULL));
   for (size_t i = 0; i < COUNT(PARAMS_STR); i++) {
     CHECK_NULL(PARAMS_STR[i](NULL, "x"));
-    CHECK_NULL(PARAMS_STR[i](params, NULL));
+    CHECK_NULL(PARAMS_STR[i](h.params, NULL));
   }
   CHECK_NULL(tk_authorize_params_set_max_age(NULL, 1));
   CHECK_NULL(tk_authorize_params_add(NULL, "k", "v"));
-  CHECK_NULL(tk_authorize_params_add(params, NULL, "v"));
-  CHECK_NULL(tk_authorize_params_add(params, "k", NULL));
+  CHECK_NULL(tk_authorize_params_add(h.params, NULL, "v"));
+  CHECK_NULL(tk_authorize_params_add(h.params, "k", NULL));
 
   /* The login. */
   CHECK_NULL(tk_signin_authorize(NULL, NULL, &o_tx));
-  CHECK_NULL(tk_signin_authorize(client, NULL, NULL));
+  CHECK_NULL(tk_signin_authorize(h.client, NULL, NULL));
   for (size_t i = 0; i < COUNT(TX_STR); i++) {
     CHECK_NULL(TX_STR[i](NULL, buf, sizeof buf, &n));
-    CHECK_NULL(TX_STR[i](tx, buf, sizeof buf, NULL));
-    CHECK_NULL(TX_STR[i](tx, NULL, sizeof buf, &n));
+    CHECK_NULL(TX_STR[i](h.tx, buf, sizeof buf, NULL));
+    CHECK_NULL(TX_STR[i](h.tx, NULL, sizeof buf, &n));
   }
   CHECK_NULL(tk_login_tx_from_json(NULL, &o_tx));
   CHECK_NULL(tk_login_tx_from_json("{}", NULL));
-  CHECK_NULL(tk_signin_handle_callback(NULL, tx, cb_url, &o_creds));
-  CHECK_NULL(tk_signin_handle_callback(client, NULL, cb_url, &o_creds));
-  CHECK_NULL(tk_signin_handle_callback(client, tx, NULL, &o_creds));
-  CHECK_NULL(tk_signin_handle_callback(client, tx, cb_url, NULL));
-  CHECK_NULL(tk_signin_exchange_code(NULL, tx, "code", &o_creds));
-  CHECK_NULL(tk_signin_exchange_code(client, NULL, "code", &o_creds));
-  CHECK_NULL(tk_signin_exchange_code(client, tx, NULL, &o_creds));
-  CHECK_NULL(tk_signin_exchange_code(client, tx, "code", NULL));
+  CHECK_NULL(tk_signin_handle_callback(NULL, h.tx, cb_url, &o_creds));
+  CHECK_NULL(tk_signin_handle_callback(h.client, NULL, cb_url, &o_creds));
+  CHECK_NULL(tk_signin_handle_callback(h.client, h.tx, NULL, &o_creds));
+  CHECK_NULL(tk_signin_handle_callback(h.client, h.tx, cb_url, NULL));
+  CHECK_NULL(tk_signin_exchange_code(NULL, h.tx, "code", &o_creds));
+  CHECK_NULL(tk_signin_exchange_code(h.client, NULL, "code", &o_creds));
+  CHECK_NULL(tk_signin_exchange_code(h.client, h.tx, NULL, &o_creds));
+  CHECK_NULL(tk_signin_exchange_code(h.client, h.tx, "code", NULL));
   CHECK_NULL(tk_signin_refresh(NULL, "rt", NULL, &o_creds));
-  CHECK_NULL(tk_signin_refresh(client, NULL, NULL, &o_creds));
-  CHECK_NULL(tk_signin_refresh(client, "rt", NULL, NULL));
+  CHECK_NULL(tk_signin_refresh(h.client, NULL, NULL, &o_creds));
+  CHECK_NULL(tk_signin_refresh(h.client, "rt", NULL, NULL));
   CHECK_NULL(tk_signin_userinfo(NULL, "at", &o_claims));
-  CHECK_NULL(tk_signin_userinfo(client, NULL, &o_claims));
-  CHECK_NULL(tk_signin_userinfo(client, "at", NULL));
+  CHECK_NULL(tk_signin_userinfo(h.client, NULL, &o_claims));
+  CHECK_NULL(tk_signin_userinfo(h.client, "at", NULL));
 
   /* User credentials. */
   for (size_t i = 0; i < COUNT(CREDS_STR); i++) {
@@ -1812,29 +1878,29 @@ static void test_signin_null_arguments(void) {
 
   /* The manager. */
   CHECK_NULL(tk_credentials_manager_new(NULL, &cb, &o_m));
-  CHECK_NULL(tk_credentials_manager_new(client, NULL, &o_m));
-  CHECK_NULL(tk_credentials_manager_new(client, &cb, NULL));
+  CHECK_NULL(tk_credentials_manager_new(h.client, NULL, &o_m));
+  CHECK_NULL(tk_credentials_manager_new(h.client, &cb, NULL));
   CHECK_NULL(tk_credentials_manager_credentials(NULL, 60, NULL, &o_creds));
-  CHECK_NULL(tk_credentials_manager_credentials(m, 60, NULL, NULL));
+  CHECK_NULL(tk_credentials_manager_credentials(h.m, 60, NULL, NULL));
   CHECK_NULL(tk_credentials_manager_renew(NULL, &o_creds));
-  CHECK_NULL(tk_credentials_manager_renew(m, NULL));
+  CHECK_NULL(tk_credentials_manager_renew(h.m, NULL));
   CHECK_NULL(tk_credentials_manager_save(NULL, creds));
-  CHECK_NULL(tk_credentials_manager_save(m, NULL));
+  CHECK_NULL(tk_credentials_manager_save(h.m, NULL));
   CHECK_NULL(tk_credentials_manager_clear(NULL));
   CHECK_NULL(tk_credentials_manager_has_credentials(NULL, &b));
-  CHECK_NULL(tk_credentials_manager_has_credentials(m, NULL));
+  CHECK_NULL(tk_credentials_manager_has_credentials(h.m, NULL));
   CHECK_NULL(tk_credentials_manager_stored(NULL, &o_creds));
-  CHECK_NULL(tk_credentials_manager_stored(m, NULL));
+  CHECK_NULL(tk_credentials_manager_stored(h.m, NULL));
   CHECK_NULL(tk_credentials_manager_stats(NULL, &cst, sizeof cst));
-  CHECK_NULL(tk_credentials_manager_stats(m, NULL, sizeof cst));
-  CHECK(st->loads == 0 && st->saves == 0 && st->clears == 0); /* no callback for any of it */
+  CHECK_NULL(tk_credentials_manager_stats(h.m, NULL, sizeof cst));
+  CHECK(h.st->loads == 0 && h.st->saves == 0 && h.st->clears == 0); /* no callback for any of it */
 
   CHECK(o_vcfg == NULL && o_v == NULL && o_claims == NULL && o_scfg == NULL &&
         o_client == NULL && o_params == NULL && o_tx == NULL && o_creds == NULL && o_m == NULL);
   CHECK(i64 == 7 && f64 == 7 && !b && u64 == 7);
 
   /* The failure names the function and the argument. */
-  CHECK_NULL(tk_signin_handle_callback(client, tx, NULL, &o_creds));
+  CHECK_NULL(tk_signin_handle_callback(h.client, h.tx, NULL, &o_creds));
   last_error e = get_last_error();
   CHECK_CONTAINS(e.message, "tk_signin_handle_callback");
   CHECK_CONTAINS(e.message, "`callback_url`");
@@ -1850,38 +1916,16 @@ static void test_signin_null_arguments(void) {
   tk_user_credentials_free(NULL);
   tk_credentials_manager_free(NULL);
 
-  wipe_free(jwt);
-  tk_credentials_manager_free(m);
-  free(st);
-  tk_claims_free(claims);
   tk_user_credentials_free(creds);
-  tk_login_tx_free(tx);
-  tk_authorize_params_free(params);
-  tk_signin_config_free(scfg);
-  tk_verifier_config_free(vcfg);
+  handles_close(&h);
 }
 
 static void test_signin_invalid_utf8(void) {
   const char *bad = "caf\xc3\x28";
   const char *url = fixture("TK_ISSUER_URL");
   const char *cb_url = fixture("TK_REDIRECT_URI");
-  tk_verifier_config *vcfg = NULL;
-  tk_signin_config *scfg = NULL;
-  tk_authorize_params *params = NULL;
-  REQUIRE(tk_verifier_config_new(url, API, &vcfg) == TK_STATUS_OK);
-  REQUIRE(tk_signin_config_new(url, fixture("TK_PUBLIC_CLIENT_ID"), cb_url, &scfg) ==
-          TK_STATUS_OK);
-  REQUIRE(tk_authorize_params_new(&params) == TK_STATUS_OK);
-  tk_verifier *v = api_verifier();
-  tk_signin_client *client = public_client(API);
-  tk_login_tx *tx = NULL;
-  c_store *st = new_store();
-  tk_credentials_store cb = callbacks(st);
-  tk_credentials_manager *m = NULL;
-  REQUIRE(v && client && st);
-  CHECK_STATUS(tk_signin_authorize(client, NULL, &tx), TK_STATUS_OK);
-  CHECK_STATUS(tk_credentials_manager_new(client, &cb, &m), TK_STATUS_OK);
-  REQUIRE(tx && m);
+  handles h;
+  REQUIRE(handles_open(&h));
   tk_verifier_config *o_vcfg = NULL;
   tk_signin_config *o_scfg = NULL;
   tk_claims *o_claims = NULL;
@@ -1894,59 +1938,49 @@ static void test_signin_invalid_utf8(void) {
 
   CHECK_UTF8(tk_verifier_config_new(bad, API, &o_vcfg));
   CHECK_UTF8(tk_verifier_config_new(url, bad, &o_vcfg));
-  for (size_t i = 0; i < COUNT(VCFG_STR); i++) CHECK_UTF8(VCFG_STR[i](vcfg, bad));
+  for (size_t i = 0; i < COUNT(VCFG_STR); i++) CHECK_UTF8(VCFG_STR[i](h.vcfg, bad));
   long jwks = issuer_count("jwks");
-  CHECK_UTF8(tk_verifier_verify(v, bad, &o_claims));
-  CHECK_UTF8(tk_verifier_verify_id_token(v, bad, NULL, -1, &o_claims));
-  CHECK_UTF8(tk_verifier_verify_id_token(v, "a.b.c", bad, -1, &o_claims));
+  CHECK_UTF8(tk_verifier_verify(h.v, bad, &o_claims));
+  CHECK_UTF8(tk_verifier_verify_id_token(h.v, bad, NULL, -1, &o_claims));
+  CHECK_UTF8(tk_verifier_verify_id_token(h.v, "a.b.c", bad, -1, &o_claims));
   CHECK(issuer_count("jwks") == jwks);
 
   CHECK_UTF8(tk_signin_config_new(bad, "id", cb_url, &o_scfg));
   CHECK_UTF8(tk_signin_config_new(url, bad, cb_url, &o_scfg));
   CHECK_UTF8(tk_signin_config_new(url, "id", bad, &o_scfg));
-  for (size_t i = 0; i < COUNT(SCFG_STR); i++) CHECK_UTF8(SCFG_STR[i](scfg, bad));
-  CHECK_UTF8(tk_signin_config_set_private_key_jwt(scfg, bad, "RS256", NULL));
-  CHECK_UTF8(tk_signin_config_set_private_key_jwt(scfg, "pem", bad, NULL));
-  CHECK_UTF8(tk_signin_config_set_private_key_jwt(scfg, "pem", "RS256", bad));
-  for (size_t i = 0; i < COUNT(PARAMS_STR); i++) CHECK_UTF8(PARAMS_STR[i](params, bad));
-  CHECK_UTF8(tk_authorize_params_add(params, bad, "v"));
-  CHECK_UTF8(tk_authorize_params_add(params, "k", bad));
+  for (size_t i = 0; i < COUNT(SCFG_STR); i++) CHECK_UTF8(SCFG_STR[i](h.scfg, bad));
+  CHECK_UTF8(tk_signin_config_set_private_key_jwt(h.scfg, bad, "RS256", NULL));
+  CHECK_UTF8(tk_signin_config_set_private_key_jwt(h.scfg, "pem", bad, NULL));
+  CHECK_UTF8(tk_signin_config_set_private_key_jwt(h.scfg, "pem", "RS256", bad));
+  for (size_t i = 0; i < COUNT(PARAMS_STR); i++) CHECK_UTF8(PARAMS_STR[i](h.params, bad));
+  CHECK_UTF8(tk_verifier_config_set_http(h.vcfg, bad, 1));
+  CHECK_UTF8(tk_signin_config_set_http(h.scfg, bad, 1));
+  CHECK_UTF8(tk_authorize_params_add(h.params, bad, "v"));
+  CHECK_UTF8(tk_authorize_params_add(h.params, "k", bad));
 
   long tokens = token_requests();
   CHECK_UTF8(tk_login_tx_from_json(bad, &o_tx));
-  CHECK_UTF8(tk_signin_handle_callback(client, tx, bad, &o_creds));
-  CHECK_UTF8(tk_signin_exchange_code(client, tx, bad, &o_creds));
-  CHECK_UTF8(tk_signin_refresh(client, bad, NULL, &o_creds));
-  CHECK_UTF8(tk_signin_refresh(client, "rt", bad, &o_creds));
-  CHECK_UTF8(tk_signin_userinfo(client, bad, &o_claims));
+  CHECK_UTF8(tk_signin_handle_callback(h.client, h.tx, bad, &o_creds));
+  CHECK_UTF8(tk_signin_exchange_code(h.client, h.tx, bad, &o_creds));
+  CHECK_UTF8(tk_signin_refresh(h.client, bad, NULL, &o_creds));
+  CHECK_UTF8(tk_signin_refresh(h.client, "rt", bad, &o_creds));
+  CHECK_UTF8(tk_signin_userinfo(h.client, bad, &o_claims));
   CHECK_UTF8(tk_user_credentials_from_json(bad, &o_creds));
-  CHECK_UTF8(tk_credentials_manager_credentials(m, 60, bad, &o_creds));
+  CHECK_UTF8(tk_credentials_manager_credentials(h.m, 60, bad, &o_creds));
   CHECK(token_requests() == tokens);
-  CHECK(st->loads == 0);
+  CHECK(h.st->loads == 0);
   last_error e = get_last_error();
   CHECK_CONTAINS(e.message, "scope");
 
-  tk_claims *claims = NULL;
-  char *jwt = m2m_token(NULL);
-  REQUIRE(jwt != NULL);
-  CHECK_STATUS(tk_verifier_verify(v, jwt, &claims), TK_STATUS_OK);
-  REQUIRE(claims != NULL);
-  CHECK_UTF8(tk_claims_get_str(claims, bad, buf, sizeof buf, &n));
-  CHECK_UTF8(tk_claims_get_json(claims, bad, buf, sizeof buf, &n));
-  CHECK_UTF8(tk_claims_get_i64(claims, bad, &i64));
-  CHECK_UTF8(tk_claims_has_audience(claims, bad, &b));
-  CHECK_UTF8(tk_claims_has_scope(claims, bad, &b));
+  CHECK_UTF8(tk_claims_get_str(h.claims, bad, buf, sizeof buf, &n));
+  CHECK_UTF8(tk_claims_get_json(h.claims, bad, buf, sizeof buf, &n));
+  CHECK_UTF8(tk_claims_get_i64(h.claims, bad, &i64));
+  CHECK_UTF8(tk_claims_has_audience(h.claims, bad, &b));
+  CHECK_UTF8(tk_claims_has_scope(h.claims, bad, &b));
   CHECK(o_vcfg == NULL && o_scfg == NULL && o_claims == NULL && o_tx == NULL &&
         o_creds == NULL);
 
-  wipe_free(jwt);
-  tk_claims_free(claims);
-  tk_credentials_manager_free(m);
-  free(st);
-  tk_login_tx_free(tx);
-  tk_authorize_params_free(params);
-  tk_signin_config_free(scfg);
-  tk_verifier_config_free(vcfg);
+  handles_close(&h);
 }
 
 static void test_token_check_names(void) {
@@ -1971,6 +2005,232 @@ static void test_token_check_names(void) {
   CHECK_STR(tk_status_str(TK_STATUS_WRONG_TYPE), "TK_STATUS_WRONG_TYPE");
 }
 
+/* ---- the shared scenarios S1-S7 of every surface (S1 above, S7 in test_tokenkeeper.c) ------ */
+
+/* S2: a store method that calls back into its own manager gets the config error at once
+ * ("called back into the manager"); nothing deadlocks, and the outer call goes on. */
+static void test_s2_a_store_calling_its_manager_gets_a_config_error(void) {
+  signed_in s;
+  REQUIRE(sign_in_with_manager(&s));
+  s.store->reenter = s.manager;
+  for (int blocking = 0; blocking <= 1; blocking++) {
+    s.store->reenter_has = s.store->reenter_credentials = TK_STATUS_PANIC;
+    tk_user_credentials *c = NULL;
+    bool has = false;
+    if (blocking) {
+      CHECK_STATUS(tk_credentials_manager_credentials(s.manager, 60, NULL, &c), TK_STATUS_OK);
+      CHECK(c != NULL);
+      tk_user_credentials_free(c);
+    } else {
+      CHECK_STATUS(tk_credentials_manager_has_credentials(s.manager, &has), TK_STATUS_OK);
+      CHECK(has);
+    }
+    CHECK(s.store->reenter_has == TK_STATUS_CONFIG);
+    CHECK(s.store->reenter_credentials == TK_STATUS_CONFIG);
+    CHECK_STR(s.store->reenter_kind, "config");
+    CHECK_CONTAINS(s.store->reenter_message, "called back into the manager");
+  }
+  CHECK(s.store->overlaps == 0);
+  signed_out(&s);
+}
+
+/* S3: 8 threads at once on a fresh manager (its first load included) whose load takes 20 ms:
+ * never two store calls at once. */
+static void test_s3_store_calls_are_serialised(void) {
+  signed_in s;
+  REQUIRE(sign_in_with_manager(&s));
+  tk_credentials_manager *fresh = manager_over(s.client, s.store);
+  s.store->slow_us = 20000;
+  int loads = s.store->loads;
+  pthread_barrier_t barrier;
+  pthread_barrier_init(&barrier, NULL, RENEWERS);
+  renewer r[RENEWERS];
+  pthread_t th[RENEWERS];
+  for (int i = 0; fresh && i < RENEWERS; i++) {
+    r[i] = (renewer){fresh, &barrier, TK_STATUS_PANIC, NULL};
+    CHECK(pthread_create(&th[i], NULL, renewer_main, &r[i]) == 0);
+  }
+  for (int i = 0; fresh && i < RENEWERS; i++) pthread_join(th[i], NULL);
+  pthread_barrier_destroy(&barrier);
+  for (int i = 0; fresh && i < RENEWERS; i++) {
+    CHECK(r[i].status == TK_STATUS_OK);
+    wipe_free(r[i].access_token);
+  }
+  CHECK(s.store->loads >= loads + RENEWERS);
+  CHECK(s.store->max_active == 1);
+  tk_credentials_manager_free(fresh);
+  signed_out(&s);
+}
+
+/* S4: extra parameters given as prompt, login_hint, connection end the query sorted by name,
+ * after the library's own. */
+static void test_s4_extra_authorize_parameters_are_sorted(void) {
+  const char *want =
+      "&connection=Username-Password-Authentication&login_hint=a%40example.com&prompt=login";
+  tk_signin_client *client = public_client(API);
+  tk_authorize_params *p = NULL;
+  REQUIRE(client != NULL && tk_authorize_params_new(&p) == TK_STATUS_OK);
+  CHECK_STATUS(tk_authorize_params_add(p, "prompt", "login"), TK_STATUS_OK);
+  CHECK_STATUS(tk_authorize_params_add(p, "login_hint", "a@example.com"), TK_STATUS_OK);
+  CHECK_STATUS(tk_authorize_params_add(p, "connection", "Username-Password-Authentication"),
+               TK_STATUS_OK);
+  tk_login_tx *tx = NULL;
+  CHECK_STATUS(tk_signin_authorize(client, p, &tx), TK_STATUS_OK);
+  char *url = tx ? tx_str(tk_login_tx_url, tx) : NULL;
+  CHECK(url != NULL && strlen(url) > strlen(want));
+  if (url != NULL && strlen(url) > strlen(want)) CHECK_STR(url + strlen(url) - strlen(want), want);
+  free(url);
+  tk_login_tx_free(tx);
+  tk_authorize_params_free(p);
+}
+
+/* S5: "n": 1.5 reads as 1 (truncated) and 1.5; has_scope means all of the scopes given. */
+static void test_s5_claims_accessors(void) {
+  tk_verifier *v = api_verifier();
+  REQUIRE(v != NULL);
+  char claims[1024], token[4096];
+  long now = (long)time(NULL);
+  snprintf(claims, sizeof claims,
+           "{\"iss\":\"%s\",\"aud\":\"%s\",\"sub\":\"auth0|c-test\",\"iat\":%ld,\"exp\":%ld,"
+           "\"n\":1.5,\"scope\":\"read:a write:b\"}",
+           iss(), API, now - 10, now + 3600);
+  REQUIRE(admin_sign(claims, NULL, token, sizeof token));
+  tk_claims *c = NULL;
+  CHECK_STATUS(tk_verifier_verify(v, token, &c), TK_STATUS_OK);
+  REQUIRE(c != NULL);
+  int64_t i = 0;
+  double d = 0;
+  bool yes = false;
+  CHECK_STATUS(tk_claims_get_i64(c, "n", &i), TK_STATUS_OK);
+  CHECK(i == 1);
+  CHECK_STATUS(tk_claims_get_f64(c, "n", &d), TK_STATUS_OK);
+  CHECK(d == 1.5);
+  CHECK_STATUS(tk_claims_has_scope(c, "read:a write:b", &yes), TK_STATUS_OK);
+  CHECK(yes);
+  CHECK_STATUS(tk_claims_has_scope(c, "read:a delete:c", &yes), TK_STATUS_OK);
+  CHECK(!yes);
+  CHECK_STATUS(tk_claims_has_scope(c, "write:b", &yes), TK_STATUS_OK);
+  CHECK(yes);
+  /* Absent: NOT_FOUND; present with another type: WRONG_TYPE; the out-parameter untouched. */
+  i = 7;
+  CHECK_STATUS(tk_claims_get_i64(c, "nope", &i), TK_STATUS_NOT_FOUND);
+  CHECK_STATUS(tk_claims_get_i64(c, "scope", &i), TK_STATUS_WRONG_TYPE);
+  CHECK_STATUS(tk_claims_get_bool(c, "n", &yes), TK_STATUS_WRONG_TYPE);
+  CHECK(i == 7 && yes);
+  tk_claims_free(c);
+}
+
+/* S6: every knob of the core's HTTP_KNOBS, by name, in the core's units. */
+static const char *const HTTP_KNOBS[] = {"connect_timeout", "request_timeout",
+                                         "max_response_bytes", "max_attempts",
+                                         "initial_backoff", "max_backoff", "max_retry_after"};
+static const double HTTP_VALUES[] = {2, 10, 65536, 2, 0.01, 0.05, 30};
+
+/* Every knob accepted on `cfg` through `set` (a tk_*_set_http); what the core refuses at once. */
+#define CHECK_HTTP_KNOBS(set, cfg)                                                      \
+  do {                                                                                  \
+    for (size_t k_ = 0; k_ < COUNT(HTTP_KNOBS); k_++)                                   \
+      CHECK_STATUS(set(cfg, HTTP_KNOBS[k_], HTTP_VALUES[k_]), TK_STATUS_OK);            \
+    CHECK_STATUS(set(cfg, "max_attempt", 2), TK_STATUS_CONFIG);                         \
+    CHECK_STATUS(set(cfg, "connect_timeout", -1), TK_STATUS_CONFIG);                    \
+    CHECK_STATUS(set(cfg, "request_timeout", NAN), TK_STATUS_CONFIG);                   \
+    CHECK_STATUS(set(cfg, "max_attempts", 1.5), TK_STATUS_CONFIG);                      \
+    CHECK_STATUS(set(cfg, NULL, 1), TK_STATUS_NULL_PARAMETER);                          \
+    CHECK_STATUS(set(NULL, "max_attempts", 1), TK_STATUS_NULL_PARAMETER);               \
+  } while (0)
+
+/* After a 503 that the server sends once: with one attempt, a failure after one request to
+ * `endpoint`; with two, success after two. */
+static void expect_after_503(tk_status got, int attempts, const char *endpoint, long before) {
+  if (attempts == 1) {
+    CHECK(got != TK_STATUS_OK);
+  } else {
+    CHECK_STATUS(got, TK_STATUS_OK);
+  }
+  long requests = issuer_count(endpoint) - before;
+  if (requests != attempts) {
+    fprintf(stderr, "    %s: %ld requests with max_attempts %d\n", endpoint, requests, attempts);
+    g_failed_checks++;
+  }
+}
+
+static int inject_503(const char *endpoint) {
+  char fault[256];
+  snprintf(fault, sizeof fault,
+           "{\"endpoint\":\"%s\",\"status\":503,\"body\":\"{\\\"error\\\":\\\"unavailable\\\"}\"}",
+           endpoint);
+  return inject_fault(fault);
+}
+
+static void test_s6_http_knobs_by_name_on_every_config(void) {
+  tk_config *cfg = NULL;
+  REQUIRE(tk_config_new(fixture("TK_ISSUER_URL"), fixture("TK_CLIENT_ID"),
+                        fixture("TK_CLIENT_SECRET"), &cfg) == TK_STATUS_OK);
+  tk_verifier_config *vcfg = verifier_config(API);
+  tk_signin_config *scfg = signin_config(fixture("TK_PUBLIC_CLIENT_ID"));
+  tk_user_credentials *user = sign_in(public_client(API), NULL);
+  char *at = user ? creds_str(tk_user_credentials_access_token, user) : NULL;
+  REQUIRE(vcfg && scfg && at);
+  CHECK_HTTP_KNOBS(tk_config_set_http, cfg);
+  CHECK_HTTP_KNOBS(tk_verifier_config_set_http, vcfg);
+  CHECK_HTTP_KNOBS(tk_signin_config_set_http, scfg);
+  CHECK_STATUS(tk_config_set_cache(cfg, "enabled", 0), TK_STATUS_OK);
+
+  /* max_attempts 0 or 11: refused when the client, verifier or sign-in client is built. */
+  for (double bad = 0; bad <= 11; bad += 11) {
+    tk_client *c = NULL;
+    tk_verifier *v = NULL;
+    tk_signin_client *sc = NULL;
+    CHECK_STATUS(tk_config_set_http(cfg, "max_attempts", bad), TK_STATUS_OK);
+    CHECK_STATUS(tk_verifier_config_set_http(vcfg, "max_attempts", bad), TK_STATUS_OK);
+    CHECK_STATUS(tk_signin_config_set_http(scfg, "max_attempts", bad), TK_STATUS_OK);
+    CHECK_STATUS(tk_client_new(cfg, &c), TK_STATUS_CONFIG);
+    CHECK_CONTAINS(get_last_error().message, "max_attempts");
+    CHECK_STATUS(tk_verifier_new(vcfg, &v), TK_STATUS_CONFIG);
+    CHECK_CONTAINS(get_last_error().message, "max_attempts");
+    CHECK_STATUS(tk_signin_client_new(scfg, &sc), TK_STATUS_CONFIG);
+    CHECK_CONTAINS(get_last_error().message, "max_attempts");
+    CHECK(c == NULL && v == NULL && sc == NULL);
+  }
+
+  /* A server that fails once with 503: one attempt fails, two succeed. */
+  for (int attempts = 1; attempts <= 2; attempts++) {
+    tk_client *c = NULL;
+    tk_verifier *v = NULL;
+    tk_signin_client *sc = NULL;
+    CHECK_STATUS(tk_config_set_http(cfg, "max_attempts", attempts), TK_STATUS_OK);
+    CHECK_STATUS(tk_verifier_config_set_http(vcfg, "max_attempts", attempts), TK_STATUS_OK);
+    CHECK_STATUS(tk_signin_config_set_http(scfg, "max_attempts", attempts), TK_STATUS_OK);
+    CHECK_STATUS(tk_client_new(cfg, &c), TK_STATUS_OK);
+    CHECK_STATUS(tk_verifier_new(vcfg, &v), TK_STATUS_OK);
+    CHECK_STATUS(tk_signin_client_new(scfg, &sc), TK_STATUS_OK);
+    if (c && v && sc) {
+      tk_token *t = NULL;
+      tk_claims *profile = NULL;
+      size_t keys = 0;
+      long before = issuer_count("token");
+      CHECK(inject_503("token"));
+      expect_after_503(tk_client_get_token(c, API, NULL, NULL, &t), attempts, "token", before);
+      before = issuer_count("jwks");
+      CHECK(inject_503("jwks"));
+      expect_after_503(tk_verifier_refresh_jwks(v, &keys), attempts, "jwks", before);
+      before = issuer_count("userinfo");
+      CHECK(inject_503("userinfo"));
+      expect_after_503(tk_signin_userinfo(sc, at, &profile), attempts, "userinfo", before);
+      tk_token_free(t);
+      tk_claims_free(profile);
+    }
+    tk_client_free(c);
+    tk_verifier_free(v);
+    tk_signin_client_free(sc);
+  }
+  wipe_free(at);
+  tk_user_credentials_free(user);
+  tk_config_free(cfg);
+  tk_verifier_config_free(vcfg);
+  tk_signin_config_free(scfg);
+}
+
 const test_case SIGNIN_TESTS[] = {
     {"token_check_names", test_token_check_names},
     {"verify_a_good_access_token", test_verify_a_good_access_token},
@@ -1989,8 +2249,13 @@ const test_case SIGNIN_TESTS[] = {
     {"manager_eight_threads_share_one_renewal", test_manager_eight_threads_share_one_renewal},
     {"manager_revoked_refresh_tokens_need_reauthentication",
      test_manager_revoked_refresh_tokens_need_reauthentication},
-    {"manager_storage_failures_are_a_clear_status",
-     test_manager_storage_failures_are_a_clear_status},
+    {"s1_storage_errors_are_tk_status_storage", test_s1_storage_errors_are_tk_status_storage},
+    {"s2_a_store_calling_its_manager_gets_a_config_error",
+     test_s2_a_store_calling_its_manager_gets_a_config_error},
+    {"s3_store_calls_are_serialised", test_s3_store_calls_are_serialised},
+    {"s4_extra_authorize_parameters_are_sorted", test_s4_extra_authorize_parameters_are_sorted},
+    {"s5_claims_accessors", test_s5_claims_accessors},
+    {"s6_http_knobs_by_name_on_every_config", test_s6_http_knobs_by_name_on_every_config},
     {"manager_store_struct", test_manager_store_struct},
     {"signin_null_arguments", test_signin_null_arguments},
     {"signin_invalid_utf8", test_signin_invalid_utf8},

@@ -167,23 +167,38 @@ static void test_private_key_jwt(void) {
   tk_client_free(c);
 }
 
-static void test_default_audience_and_env(void) {
+/* S7: no audience asked (NULL or "") is the configured default audience; none configured is a
+ * config error. Then the same from AUTH0_AUDIENCE. */
+static void test_s7_default_audience_and_env(void) {
   tk_config *cfg = secret_config();
   CHECK_STATUS(tk_config_set_default_audience(cfg, API), TK_STATUS_OK);
   tk_client *c = client_from(cfg);
   REQUIRE(c != NULL);
-  tk_token *t = NULL;
+  tk_token *t = NULL, *for_api = NULL, *empty = NULL;
   CHECK_STATUS(tk_client_get_token(c, NULL, "read:things", NULL, &t), TK_STATUS_OK);
-  CHECK(t != NULL);
+  CHECK_STATUS(tk_client_get_token(c, "", "read:things", NULL, &empty), TK_STATUS_OK);
+  CHECK_STATUS(tk_client_get_token(c, API, "read:things", NULL, &for_api), TK_STATUS_OK);
+  bool same = false;
+  if (t && for_api) CHECK_STATUS(tk_token_same(t, for_api, &same), TK_STATUS_OK);
+  CHECK(same); /* one cached token: the one for the API */
+  same = false;
+  if (empty && for_api) CHECK_STATUS(tk_token_same(empty, for_api, &same), TK_STATUS_OK);
+  CHECK(same);
   tk_token_free(t);
+  tk_token_free(empty);
+  tk_token_free(for_api);
   tk_client_free(c);
 
-  /* No default audience: the core says so. */
+  /* No default audience: the core says so, before any request. */
   c = client_from(secret_config());
   REQUIRE(c != NULL);
   t = NULL;
+  long before = token_requests();
   CHECK_STATUS(tk_client_get_token(c, NULL, NULL, NULL, &t), TK_STATUS_CONFIG);
+  CHECK(strstr(get_last_error().message, "audience") != NULL);
+  CHECK(!get_last_error().transient);
   CHECK(t == NULL);
+  CHECK(token_requests() == before);
   tk_client_free(c);
 
   /* AUTH0_* variables. */
@@ -359,6 +374,7 @@ static void test_oauth_wrong_secret(void) {
   CHECK(t == NULL);
   last_error e = get_last_error();
   CHECK(e.status == TK_STATUS_OAUTH);
+  CHECK_STR(e.kind, "oauth");
   CHECK_STR(e.oauth_error, "access_denied");
   CHECK(e.http_status == 401);
   CHECK(strlen(e.description) > 0);
@@ -585,6 +601,17 @@ static void test_config_errors(void) {
   cfg = secret_config();
   CHECK_STATUS(tk_config_set_refresh_ahead(cfg, 1.5, 1000), TK_STATUS_OK);
   expect_config_error(cfg, "refresh_ahead");
+  /* The cache knobs by name: the core's names and checks. */
+  cfg = secret_config();
+  CHECK_STATUS(tk_config_set_cache(cfg, "expiry_margin", 10), TK_STATUS_OK);
+  CHECK_STATUS(tk_config_set_cache(cfg, "max_refresh_ahead", 60), TK_STATUS_OK);
+  CHECK_STATUS(tk_config_set_cache(cfg, "refresh_ahead", 0.2), TK_STATUS_OK);
+  CHECK_STATUS(tk_config_set_cache(cfg, "enabled", 2), TK_STATUS_CONFIG);
+  CHECK_STATUS(tk_config_set_cache(cfg, "expiry", 1), TK_STATUS_CONFIG);
+  CHECK(strstr(get_last_error().message, "expiry_margin") != NULL); /* names the known ones */
+  CHECK_STATUS(tk_config_set_cache(cfg, "expiry_margin", -1), TK_STATUS_CONFIG);
+  CHECK_STATUS(tk_config_set_cache(cfg, "jitter", 0.9), TK_STATUS_OK);
+  expect_config_error(cfg, "jitter");
 
   /* Refused at once, by the core's parsers. */
   cfg = secret_config();
@@ -658,6 +685,10 @@ static void test_null_arguments(void) {
   CHECK_NULL(tk_config_set_expiry_margin_ms(NULL, 1));
   CHECK_NULL(tk_config_set_refresh_ahead(NULL, 0.1, 1));
   CHECK_NULL(tk_config_set_jitter(NULL, 0.1));
+  CHECK_NULL(tk_config_set_http(NULL, "max_attempts", 1));
+  CHECK_NULL(tk_config_set_http(cfg, NULL, 1));
+  CHECK_NULL(tk_config_set_cache(NULL, "jitter", 0.1));
+  CHECK_NULL(tk_config_set_cache(cfg, NULL, 0.1));
 
   CHECK_NULL(tk_client_new(NULL, &out_client));
   CHECK_NULL(tk_client_new(cfg, NULL));
@@ -695,6 +726,7 @@ static void test_null_arguments(void) {
 
   /* The failure is described, naming the argument; the accessors' own NULLs keep it. */
   CHECK_NULL(tk_client_get_token(c, API, NULL, NULL, NULL));
+  CHECK_NULL(tk_last_error_kind(buf, sizeof buf, NULL));
   CHECK_NULL(tk_last_error_message(buf, sizeof buf, NULL));
   CHECK_NULL(tk_last_error_message(NULL, sizeof buf, &n));
   CHECK_NULL(tk_last_error_oauth_error(buf, sizeof buf, NULL));
@@ -705,6 +737,7 @@ static void test_null_arguments(void) {
   CHECK_NULL(tk_last_error_is_transient(NULL));
   last_error e = get_last_error();
   CHECK(e.status == TK_STATUS_NULL_PARAMETER);
+  CHECK_STR(e.kind, ""); /* the binding's own failure: no core kind */
   CHECK(strstr(e.message, "tk_client_get_token") != NULL);
   CHECK(strstr(e.message, "`out`") != NULL);
 
@@ -737,6 +770,8 @@ static void test_invalid_utf8(void) {
   CHECK_STATUS(tk_config_set_auth_method(cfg, bad), TK_STATUS_INVALID_UTF8);
   CHECK_STATUS(tk_config_set_token_url(cfg, bad), TK_STATUS_INVALID_UTF8);
   CHECK_STATUS(tk_config_set_default_audience(cfg, bad), TK_STATUS_INVALID_UTF8);
+  CHECK_STATUS(tk_config_set_http(cfg, bad, 1), TK_STATUS_INVALID_UTF8);
+  CHECK_STATUS(tk_config_set_cache(cfg, bad, 1), TK_STATUS_INVALID_UTF8);
   tk_client *c = client_from(cfg);
   REQUIRE(c != NULL);
   tk_token *t = NULL;
@@ -813,7 +848,7 @@ static const test_case TESTS[] = {
     {"token_for_an_audience", test_token_for_an_audience},
     {"organization_and_basic_auth", test_organization_and_basic_auth},
     {"private_key_jwt", test_private_key_jwt},
-    {"default_audience_and_env", test_default_audience_and_env},
+    {"s7_default_audience_and_env", test_s7_default_audience_and_env},
     {"cache_serves_one_token_per_key", test_cache_serves_one_token_per_key},
     {"sixteen_threads_one_request", test_sixteen_threads_one_request},
     {"last_error_is_per_thread", test_last_error_is_per_thread},

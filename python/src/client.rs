@@ -1,35 +1,34 @@
 //! `tokenkeeper.TokenClient`: the core's client, its blocking and asyncio entry points.
 //!
-//! Hot path (a cache hit): find the request's memo entry (the arguments compared as strings, no
-//! `TokenRequest` built), poll the core's future once with the GIL held (the core answers a hit
-//! on that poll, on this thread), and return the Python `Token` already built for that core
-//! token. No allocation, no GIL release. Anything else waits with the GIL released.
+//! Hot path (a cache hit): find the request's memo entry (the arguments compared as strings),
+//! let the driver poll the core's future once with the GIL held (the core answers a hit on that
+//! poll, on this thread), and return the Python `Token` already built for that core token.
+//! Anything else waits with the GIL released (see `run.rs`).
 
-use std::borrow::Cow;
-use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::Poll;
-use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyString};
-use tokenkeeper::{
-    AuthMethod, CachePolicy, ClientConfig, Credentials, Error, HttpPolicy, RetryPolicy, SigningAlg,
-    TokenRequest,
-};
+use pyo3::types::PyDict;
+use tokenkeeper::{AuthMethod, ClientConfig, Credentials, Error, TokenRequest};
 
+use crate::convert::{scope_text, set_knobs};
 use crate::errors::to_py_err;
+use crate::run::{block, coroutine, FirstPoll, Out};
 use crate::token::Token;
-use crate::wait::{poll_once, wait};
 
 /// Distinct (audience, scope, organization) triples remembered per client; past that the
-/// oldest is forgotten (it only costs a rebuild of its `TokenRequest` and `Token` object).
+/// oldest is forgotten.
+///
+/// The memo is here for speed only, and is no cache of tokens (the core's cache is the only
+/// one): it saves a cache hit building a `TokenRequest` (three strings, validated) from the
+/// arguments, and building a new Python `Token` (three Python objects and a `datetime`) for a
+/// core token it has already converted. Together that is most of the cost of a hit.
 const MEMO_MAX: usize = 64;
 
 /// One request of this client: its arguments as the caller spelled them, the core request,
 /// and the last core token handed out with its Python object.
-struct Entry {
+pub(crate) struct Entry {
     audience: Option<String>,
     scope: Option<String>,
     organization: Option<String>,
@@ -44,14 +43,9 @@ impl Entry {
             && self.organization.as_deref() == org
     }
 
-    /// The Python object of a core result: the memoized one when the core handed out the same
+    /// The Python object of a core token: the memoized one when the core handed out the same
     /// token again (same fetch), otherwise a new one, memoized.
-    fn object(
-        &self,
-        py: Python<'_>,
-        result: Result<tokenkeeper::Token, Error>,
-    ) -> PyResult<Py<Token>> {
-        let token = result.map_err(|e| to_py_err(py, e))?;
+    pub(crate) fn object(&self, py: Python<'_>, token: tokenkeeper::Token) -> PyResult<Py<Token>> {
         if let Some((_, obj)) = lock(&self.last).as_ref().filter(|(t, _)| t.ptr_eq(&token)) {
             return Ok(obj.clone_ref(py));
         }
@@ -73,164 +67,48 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct TokenClient {
     core: tokenkeeper::TokenClient,
     domain: String,
-    /// With the cache off every call is a request: a future polled once must not be dropped
-    /// (see `_poll_token`).
-    cache_enabled: bool,
     memo: Mutex<Vec<Arc<Entry>>>,
 }
 
-/// Knobs shared by the constructor and `from_env`; `None` keeps the core's default.
-struct Options {
-    auth_method: Option<String>,
-    audience: Option<String>,
-    token_url: Option<String>,
-    timeout: Option<f64>,
-    connect_timeout: Option<f64>,
-    max_attempts: Option<i64>,
-    max_retry_after: Option<f64>,
-    expiry_margin: Option<f64>,
-    refresh_ahead: Option<f64>,
-    max_refresh_ahead: Option<f64>,
-    jitter: Option<f64>,
-    cache: bool,
-    max_response_bytes: Option<i64>,
-}
-
-pub(crate) fn seconds(name: &str, secs: Option<f64>, default: Duration) -> Result<Duration, Error> {
-    match secs {
-        None => Ok(default),
-        Some(s) if s.is_finite() && s >= 0.0 => Duration::try_from_secs_f64(s)
-            .map_err(|_| Error::Config(format!("{name} is out of range: {s}"))),
-        Some(s) => Err(Error::Config(format!(
-            "{name} must be a non-negative number of seconds, not {s}"
-        ))),
-    }
-}
-
-pub(crate) fn count<T: TryFrom<i64>>(name: &str, n: Option<i64>, default: T) -> Result<T, Error> {
-    match n {
-        None => Ok(default),
-        Some(n) => {
-            T::try_from(n).map_err(|_| Error::Config(format!("{name} is out of range: {n}")))
-        }
-    }
-}
-
-impl Options {
-    /// Applies the overrides on the core's defaults. The core validates the result.
-    fn apply(self, mut config: ClientConfig) -> Result<ClientConfig, Error> {
-        if let Some(m) = &self.auth_method {
-            config = config.auth_method(AuthMethod::parse(m)?);
-        }
-        if let Some(a) = self.audience {
-            config = config.default_audience(a);
-        }
-        if let Some(u) = self.token_url {
-            config = config.token_url(u);
-        }
-        let h = HttpPolicy::default();
-        let http = HttpPolicy {
-            request_timeout: seconds("timeout", self.timeout, h.request_timeout)?,
-            connect_timeout: seconds("connect_timeout", self.connect_timeout, h.connect_timeout)?,
-            max_response_bytes: count(
-                "max_response_bytes",
-                self.max_response_bytes,
-                h.max_response_bytes,
-            )?,
-        };
-        let r = RetryPolicy::default();
-        let retry = RetryPolicy {
-            max_attempts: count("max_attempts", self.max_attempts, r.max_attempts)?,
-            max_retry_after: seconds("max_retry_after", self.max_retry_after, r.max_retry_after)?,
-            ..r
-        };
-        let c = CachePolicy::default();
-        let cache = CachePolicy {
-            expiry_margin: seconds("expiry_margin", self.expiry_margin, c.expiry_margin)?,
-            refresh_ahead: self.refresh_ahead.unwrap_or(c.refresh_ahead),
-            max_refresh_ahead: seconds(
-                "max_refresh_ahead",
-                self.max_refresh_ahead,
-                c.max_refresh_ahead,
-            )?,
-            jitter: self.jitter.unwrap_or(c.jitter),
-            enabled: self.cache,
-        };
-        Ok(config
-            .http_policy(http)
-            .retry_policy(retry)
-            .cache_policy(cache))
-    }
-}
-
-pub(crate) fn credentials(
-    client_secret: Option<String>,
-    private_key: Option<String>,
-    private_key_alg: &str,
-    private_key_id: Option<String>,
-) -> Result<Credentials, Error> {
-    match (client_secret, private_key) {
-        (Some(s), None) => Ok(Credentials::client_secret(s)),
-        (None, Some(pem)) => {
-            let c = Credentials::private_key_jwt(pem, SigningAlg::parse(private_key_alg)?);
-            Ok(match private_key_id {
-                Some(kid) => c.with_key_id(kid),
-                None => c,
-            })
-        }
-        (Some(_), Some(_)) => Err(Error::Config(
-            "give client_secret or private_key, not both".into(),
-        )),
-        (None, None) => Err(Error::Config(
-            "no credentials: give client_secret or private_key".into(),
-        )),
-    }
-}
-
-static AIO_GET_TOKEN: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static AIO_DELIVER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static REQUESTS_AUTH: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static HTTPX_AUTH: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-/// `scope` as a string: a str as is, a sequence of str joined with spaces.
-pub(crate) fn scope_text<'a>(
-    scope: Option<&'a Bound<'_, PyAny>>,
-) -> PyResult<Option<Cow<'a, str>>> {
-    let Some(scope) = scope else {
-        return Ok(None);
-    };
-    if let Ok(s) = scope.cast::<PyString>() {
-        return Ok(Some(Cow::Borrowed(s.to_str()?)));
-    }
-    let parts: Vec<String> = scope.extract().map_err(|_| {
-        pyo3::exceptions::PyTypeError::new_err(
-            "scope must be a str (space-separated) or a sequence of str",
-        )
-    })?;
-    Ok(Some(Cow::Owned(parts.join(" "))))
-}
-
 impl TokenClient {
+    /// The client of a config and the keywords shared by the constructor and `from_env`.
     fn build(
         py: Python<'_>,
         config: Result<ClientConfig, Error>,
-        cache_enabled: bool,
+        auth_method: Option<&str>,
+        audience: Option<String>,
+        token_url: Option<String>,
+        cache: bool,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let make = || -> Result<Self, Error> {
-            let config = config?;
-            let domain = config.domain().to_string();
-            let core = tokenkeeper::TokenClient::new(config)?;
-            Ok(Self {
-                core,
-                domain,
-                cache_enabled,
-                memo: Mutex::new(Vec::new()),
-            })
-        };
-        make().map_err(|e| to_py_err(py, e))
+        let err = |e| to_py_err(py, e);
+        let mut config = config.map_err(err)?;
+        if let Some(m) = auth_method {
+            config = config.auth_method(AuthMethod::parse(m).map_err(err)?);
+        }
+        if let Some(a) = audience {
+            config = config.default_audience(a);
+        }
+        if let Some(u) = token_url {
+            config = config.token_url(u);
+        }
+        config.cache_mut().enabled = cache;
+        let mut http = config.http().clone();
+        set_knobs(py, options, &mut http, Some(config.cache_mut()))?;
+        let config = config.http_options(http);
+        let domain = config.domain().to_string();
+        Ok(Self {
+            core: tokenkeeper::TokenClient::new(config).map_err(err)?,
+            domain,
+            memo: Mutex::new(Vec::new()),
+        })
     }
 
-    /// The memo entry of the arguments, made on first use.
+    /// The memo entry of the arguments, made on first use (`TokenClient::request`: `None`
+    /// audience = the default audience).
     fn entry(
         &self,
         py: Python<'_>,
@@ -246,16 +124,10 @@ impl TokenClient {
         {
             return Ok(e.clone());
         }
-        let mut req = match audience {
-            Some(a) => TokenRequest::new(a),
-            None => self.core.default_request().map_err(|e| to_py_err(py, e))?,
-        };
-        if let Some(s) = scope {
-            req = req.scope(s);
-        }
-        if let Some(o) = organization {
-            req = req.organization(o);
-        }
+        let req = self
+            .core
+            .request(audience, scope, organization)
+            .map_err(|e| to_py_err(py, e))?;
         let entry = Arc::new(Entry {
             audience: audience.map(str::to_string),
             scope: scope.map(str::to_string),
@@ -270,107 +142,74 @@ impl TokenClient {
         memo.push(entry.clone());
         Ok(entry)
     }
+
+    /// The work of `get_token` and `get_token_async`.
+    fn fetch(
+        &self,
+        py: Python<'_>,
+        audience: Option<&str>,
+        scope: Option<&Bound<'_, PyAny>>,
+        organization: Option<&str>,
+    ) -> PyResult<impl std::future::Future<Output = tokenkeeper::Result<Out>> + Send + 'static>
+    {
+        let (core, entry) = (
+            self.core.clone(),
+            self.entry(py, audience, scope, organization)?,
+        );
+        Ok(async move {
+            let token = core.get_token(&entry.req).await?;
+            Ok(Out::Token(entry, token))
+        })
+    }
 }
 
 #[pymethods]
 impl TokenClient {
     /// `domain`: `tenant.auth0.com`, a full `https://` URL (custom domain), or
-    /// `http://127.0.0.1:PORT` (loopback only). Durations are in seconds; `None` keeps the
-    /// core's default.
+    /// `http://127.0.0.1:PORT` (loopback only). `options`: the HTTP knobs
+    /// (`tokenkeeper.HTTP_KNOBS`, seconds for durations) and the cache knobs, by name; `None`
+    /// keeps the core's default.
     #[new]
     #[pyo3(signature = (
-        domain, client_id, client_secret=None, *, private_key=None, private_key_alg="RS256",
-        private_key_id=None, auth_method=None, audience=None, token_url=None, timeout=None,
-        connect_timeout=None, max_attempts=None, max_retry_after=None, expiry_margin=None,
-        refresh_ahead=None, max_refresh_ahead=None, jitter=None, cache=true,
-        max_response_bytes=None
+        domain, client_id, client_secret=None, *, private_key=None, private_key_alg=None,
+        private_key_id=None, auth_method=None, audience=None, token_url=None, cache=true,
+        **options
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         domain: String,
         client_id: String,
-        client_secret: Option<String>,
-        private_key: Option<String>,
-        private_key_alg: &str,
-        private_key_id: Option<String>,
-        auth_method: Option<String>,
+        client_secret: Option<&str>,
+        private_key: Option<&str>,
+        private_key_alg: Option<&str>,
+        private_key_id: Option<&str>,
+        auth_method: Option<&str>,
         audience: Option<String>,
         token_url: Option<String>,
-        timeout: Option<f64>,
-        connect_timeout: Option<f64>,
-        max_attempts: Option<i64>,
-        max_retry_after: Option<f64>,
-        expiry_margin: Option<f64>,
-        refresh_ahead: Option<f64>,
-        max_refresh_ahead: Option<f64>,
-        jitter: Option<f64>,
         cache: bool,
-        max_response_bytes: Option<i64>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let options = Options {
-            auth_method,
-            audience,
-            token_url,
-            timeout,
-            connect_timeout,
-            max_attempts,
-            max_retry_after,
-            expiry_margin,
-            refresh_ahead,
-            max_refresh_ahead,
-            jitter,
-            cache,
-            max_response_bytes,
-        };
-        let config = credentials(client_secret, private_key, private_key_alg, private_key_id)
-            .map(|c| ClientConfig::new(domain, client_id, c))
-            .and_then(|c| options.apply(c));
-        Self::build(py, config, cache)
+        let config =
+            Credentials::from_parts(client_secret, private_key, private_key_alg, private_key_id)
+                .map(|c| ClientConfig::new(domain, client_id, c));
+        Self::build(py, config, auth_method, audience, token_url, cache, options)
     }
 
     /// A client from `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET`, with
     /// `AUTH0_AUDIENCE` (if set) as the default audience. Keywords as for the constructor.
     #[staticmethod]
-    #[pyo3(signature = (
-        *, auth_method=None, audience=None, token_url=None, timeout=None, connect_timeout=None,
-        max_attempts=None, max_retry_after=None, expiry_margin=None, refresh_ahead=None,
-        max_refresh_ahead=None, jitter=None, cache=true, max_response_bytes=None
-    ))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (*, auth_method=None, audience=None, token_url=None, cache=true, **options))]
     fn from_env(
         py: Python<'_>,
-        auth_method: Option<String>,
+        auth_method: Option<&str>,
         audience: Option<String>,
         token_url: Option<String>,
-        timeout: Option<f64>,
-        connect_timeout: Option<f64>,
-        max_attempts: Option<i64>,
-        max_retry_after: Option<f64>,
-        expiry_margin: Option<f64>,
-        refresh_ahead: Option<f64>,
-        max_refresh_ahead: Option<f64>,
-        jitter: Option<f64>,
         cache: bool,
-        max_response_bytes: Option<i64>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let options = Options {
-            auth_method,
-            audience,
-            token_url,
-            timeout,
-            connect_timeout,
-            max_attempts,
-            max_retry_after,
-            expiry_margin,
-            refresh_ahead,
-            max_refresh_ahead,
-            jitter,
-            cache,
-            max_response_bytes,
-        };
-        let config = ClientConfig::from_env().and_then(|c| options.apply(c));
-        Self::build(py, config, cache)
+        let config = ClientConfig::from_env();
+        Self::build(py, config, auth_method, audience, token_url, cache, options)
     }
 
     /// A token for the request: from the cache when fresh (same object as last time), otherwise
@@ -383,92 +222,23 @@ impl TokenClient {
         audience: Option<&str>,
         scope: Option<&Bound<'_, PyAny>>,
         organization: Option<&str>,
-    ) -> PyResult<Py<Token>> {
-        let entry = self.entry(py, audience, scope, organization)?;
-        let mut fut = pin!(self.core.get_token(&entry.req));
-        let result = match poll_once(fut.as_mut()) {
-            Poll::Ready(r) => r,
-            Poll::Pending => wait(py, fut)?,
-        };
-        entry.object(py, result)
+    ) -> PyResult<Py<PyAny>> {
+        let fut = self.fetch(py, audience, scope, organization)?;
+        block(py, FirstPoll::HereWithGil, fut)
     }
 
     /// `await client.get_token_async(...)`: same as `get_token`, without blocking the event
     /// loop (a hit completes at once; otherwise the fetch runs on the core's runtime).
     #[pyo3(signature = (audience=None, scope=None, organization=None))]
     fn get_token_async(
-        slf: &Bound<'_, Self>,
-        audience: Option<Bound<'_, PyAny>>,
-        scope: Option<Bound<'_, PyAny>>,
-        organization: Option<Bound<'_, PyAny>>,
+        &self,
+        py: Python<'_>,
+        audience: Option<&str>,
+        scope: Option<&Bound<'_, PyAny>>,
+        organization: Option<&str>,
     ) -> PyResult<Py<PyAny>> {
-        let py = slf.py();
-        let f = AIO_GET_TOKEN.get_or_try_init(py, || {
-            py.import("tokenkeeper._aio")?
-                .getattr("get_token")
-                .map(Bound::unbind)
-        })?;
-        f.call1(py, (slf, audience, scope, organization))
-    }
-
-    /// The token on a cache hit (no waiting), else `None` after starting the fetch.
-    #[pyo3(signature = (audience=None, scope=None, organization=None))]
-    fn _poll_token(
-        &self,
-        py: Python<'_>,
-        audience: Option<&str>,
-        scope: Option<&Bound<'_, PyAny>>,
-        organization: Option<&str>,
-    ) -> PyResult<Option<Py<Token>>> {
-        let entry = self.entry(py, audience, scope, organization)?;
-        if !self.cache_enabled {
-            // Polling would start a request that dropping the future would orphan.
-            return Ok(None);
-        }
-        let mut fut = pin!(self.core.get_token(&entry.req));
-        match poll_once(fut.as_mut()) {
-            Poll::Ready(r) => entry.object(py, r).map(Some),
-            Poll::Pending => Ok(None),
-        }
-    }
-
-    /// Runs the request on the core's runtime and resolves the asyncio `future` of `loop` with
-    /// the token or the exception (through `loop.call_soon_threadsafe`).
-    #[pyo3(signature = (loop_, future, audience=None, scope=None, organization=None))]
-    fn _fetch_token(
-        &self,
-        py: Python<'_>,
-        loop_: Bound<'_, PyAny>,
-        future: Bound<'_, PyAny>,
-        audience: Option<&str>,
-        scope: Option<&Bound<'_, PyAny>>,
-        organization: Option<&str>,
-    ) -> PyResult<()> {
-        let entry = self.entry(py, audience, scope, organization)?;
-        let deliver = AIO_DELIVER
-            .get_or_try_init(py, || {
-                py.import("tokenkeeper._aio")?
-                    .getattr("_deliver")
-                    .map(Bound::unbind)
-            })?
-            .clone_ref(py);
-        let (core, event_loop, future) = (self.core.clone(), loop_.unbind(), future.unbind());
-        tokenkeeper::runtime::handle().spawn(async move {
-            let result = core.get_token(&entry.req).await;
-            crate::attach_from_background(|py| {
-                let (ok, value) = match entry.object(py, result) {
-                    Ok(token) => (true, token.into_any()),
-                    Err(e) => (false, e.into_value(py).into_any()),
-                };
-                // Fails only if the loop was closed meanwhile: nobody is waiting any more.
-                let _ = event_loop.call_method1(
-                    py,
-                    "call_soon_threadsafe",
-                    (deliver, future, ok, value),
-                );
-            });
-        });
-        Ok(())
+        let fut = self.fetch(py, audience, scope, organization)?;
+        coroutine(py, FirstPoll::HereWithGil, fut)
     }
 
     /// The cached token if one can be served now, without waiting or counting; else `None`.
@@ -482,7 +252,7 @@ impl TokenClient {
     ) -> PyResult<Option<Py<Token>>> {
         let entry = self.entry(py, audience, scope, organization)?;
         match self.core.cached(&entry.req) {
-            Some(t) => entry.object(py, Ok(t)).map(Some),
+            Some(t) => entry.object(py, t).map(Some),
             None => Ok(None),
         }
     }
@@ -576,7 +346,7 @@ impl TokenClient {
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let r = |s: &str| -> PyResult<String> { Ok(PyString::new(py, s).repr()?.to_string()) };
+        let r = |s: &str| crate::convert::repr_opt(py, Some(s));
         Ok(format!(
             "TokenClient(issuer={}, client_id={}, auth_method={})",
             r(self.core.issuer())?,
@@ -584,32 +354,4 @@ impl TokenClient {
             r(self.core.auth_method().as_str())?,
         ))
     }
-}
-
-/// The HTTP and retry knobs shared by `TokenVerifier` and `SignInClient` (seconds; `None` keeps
-/// the core's default). The core validates the result.
-pub(crate) fn http_retry(
-    timeout: Option<f64>,
-    connect_timeout: Option<f64>,
-    max_attempts: Option<i64>,
-    max_retry_after: Option<f64>,
-    max_response_bytes: Option<i64>,
-) -> Result<(HttpPolicy, RetryPolicy), Error> {
-    let h = HttpPolicy::default();
-    let http = HttpPolicy {
-        request_timeout: seconds("timeout", timeout, h.request_timeout)?,
-        connect_timeout: seconds("connect_timeout", connect_timeout, h.connect_timeout)?,
-        max_response_bytes: count(
-            "max_response_bytes",
-            max_response_bytes,
-            h.max_response_bytes,
-        )?,
-    };
-    let r = RetryPolicy::default();
-    let retry = RetryPolicy {
-        max_attempts: count("max_attempts", max_attempts, r.max_attempts)?,
-        max_retry_after: seconds("max_retry_after", max_retry_after, r.max_retry_after)?,
-        ..r
-    };
-    Ok((http, retry))
 }

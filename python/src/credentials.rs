@@ -2,115 +2,27 @@
 //! `load()`, `save(credentials)` and `clear()` (the `tokenkeeper.CredentialsStore` protocol),
 //! adapted here to the core's `CredentialsStore`.
 //!
-//! The core calls the store from whatever thread runs the manager: the caller's thread (a
-//! manager call first runs on it, GIL released) or one of the core's runtime threads (during a
-//! renewal). Each call attaches to Python for its duration; no tokenkeeper call ever blocks
-//! while holding the GIL, so the store can always run while a caller waits.
-//!
-//! An exception raised by the store becomes, inside the core, a `Config` error whose message
-//! names the method and the exception; the exception itself is kept here and given back to the
-//! caller: a `TokenkeeperError` raised by the store unchanged, any other as the `__cause__` of a
-//! `CredentialsStoreError`.
+//! The core calls the store one call at a time, from whatever thread runs the manager (the
+//! caller's, GIL released, or one of the runtime's), and answers a store that calls back into
+//! its own manager with a config error. Each call attaches to Python for its duration. An
+//! exception the store raises travels through the core as `Error::Storage` with the exception
+//! itself as its source; `errors::to_py_err` gives it back (a `TokenkeeperError` as raised,
+//! any other as the `__cause__` of a `CredentialsStoreError`).
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::Arc;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyModule};
-use tokenkeeper::Error;
+use pyo3::types::PyDict;
+use tokenkeeper::{Error, HostError, HostMessage};
 
-use crate::client::{scope_text, seconds};
-use crate::run::{block, coroutine, py_err, InStore, Out};
+use crate::convert::{scope_owned, seconds};
+use crate::errors::to_py_err;
+use crate::run::{block, coroutine, FirstPoll, Out};
 use crate::signin::{SignInClient, UserCredentials};
 
-/// How many store exceptions are kept for their callers (the core may swallow some: a failed
-/// re-save is only logged).
-const KEPT: usize = 8;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-
-/// Exceptions the store raised, by the message of the core error that stands for each.
-#[derive(Default)]
-pub(crate) struct StoreErrors(Mutex<VecDeque<(String, Py<PyAny>)>>);
-
-impl StoreErrors {
-    /// Keeps the exception; returns the core error that carries it through the core.
-    fn record(&self, py: Python<'_>, method: &str, err: PyErr) -> Error {
-        let value = err.into_value(py).into_any();
-        let exc = value.bind(py);
-        let name = exc
-            .get_type()
-            .qualname()
-            .map(|n| n.to_string())
-            .unwrap_or_else(|_| "exception".into());
-        let text = exc.str().map(|s| s.to_string()).unwrap_or_default();
-        let text: String = text
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .take(300)
-            .collect();
-        let message = if text.trim().is_empty() {
-            format!("the credentials store's {method}() raised {name}")
-        } else {
-            format!(
-                "the credentials store's {method}() raised {name}: {}",
-                text.trim()
-            )
-        };
-        let mut kept = lock(&self.0);
-        if kept.len() == KEPT {
-            kept.pop_front();
-        }
-        kept.push_back((message.clone(), value));
-        Error::Config(message)
-    }
-
-    /// The Python exception for a core error: the store's, when this error stands for one.
-    pub(crate) fn convert(&self, py: Python<'_>, e: Error) -> PyErr {
-        if let Error::Config(message) = &e {
-            let found = {
-                let mut kept = lock(&self.0);
-                kept.iter()
-                    .position(|(m, _)| m == message)
-                    .and_then(|i| kept.remove(i))
-            };
-            if let Some((message, original)) = found {
-                return self
-                    .store_error(py, message, original)
-                    .unwrap_or_else(|failure| failure);
-            }
-        }
-        crate::errors::to_py_err(py, e)
-    }
-
-    fn store_error(&self, py: Python<'_>, message: String, original: Py<PyAny>) -> PyResult<PyErr> {
-        let errors = ERRORS
-            .get_or_try_init(py, || py.import("tokenkeeper.errors").map(Bound::unbind))?
-            .bind(py);
-        let original = original.into_bound(py);
-        if original.is_instance(&errors.getattr("TokenkeeperError")?)? {
-            // The store chose a tokenkeeper error (ReauthenticationRequiredError…): as raised.
-            return Ok(PyErr::from_value(original));
-        }
-        let exc = errors.getattr("CredentialsStoreError")?.call1((message,))?;
-        let err = PyErr::from_value(exc);
-        err.set_cause(py, Some(PyErr::from_value(original)));
-        Ok(err)
-    }
-}
-
 /// The host's store as the core's `CredentialsStore`.
-struct PyStore {
-    obj: Py<PyAny>,
-    errors: Arc<StoreErrors>,
-}
+struct PyStore(Py<PyAny>);
 
 impl PyStore {
     fn call<R>(
@@ -118,15 +30,13 @@ impl PyStore {
         method: &str,
         f: impl for<'py> FnOnce(&Bound<'py, PyAny>) -> PyResult<R>,
     ) -> tokenkeeper::Result<R> {
+        let failed = |e: HostError| Error::storage(method, e);
         crate::attach_from_background(|py| {
-            let _in_store = InStore::enter();
-            f(self.obj.bind(py)).map_err(|e| self.errors.record(py, method, e))
+            f(self.0.bind(py)).map_err(|e| failed(HostError::new(e)))
         })
         .unwrap_or_else(|| {
-            Err(Error::Config(
-                "the credentials store cannot be called: the Python interpreter is shutting down"
-                    .into(),
-            ))
+            let why = "the Python interpreter is shutting down".to_string();
+            Err(failed(HostError::new(HostMessage(why))))
         })
     }
 }
@@ -151,16 +61,12 @@ impl tokenkeeper::CredentialsStore for PyStore {
     fn save(&self, credentials: &tokenkeeper::UserCredentials) -> tokenkeeper::Result<()> {
         self.call("save", |store| {
             let c = Py::new(store.py(), UserCredentials::wrap(credentials.clone()))?;
-            store.call_method1("save", (c,))?;
-            Ok(())
+            store.call_method1("save", (c,)).map(drop)
         })
     }
 
     fn clear(&self) -> tokenkeeper::Result<()> {
-        self.call("clear", |store| {
-            store.call_method0("clear")?;
-            Ok(())
-        })
+        self.call("clear", |store| store.call_method0("clear").map(drop))
     }
 }
 
@@ -168,47 +74,54 @@ impl tokenkeeper::CredentialsStore for PyStore {
 #[pyclass(frozen, module = "tokenkeeper", name = "CredentialsManager")]
 pub struct CredentialsManager {
     core: tokenkeeper::CredentialsManager,
-    errors: Arc<StoreErrors>,
     sign_in: Py<SignInClient>,
     store: Py<PyAny>,
 }
 
 impl CredentialsManager {
-    fn min_ttl(py: Python<'_>, min_ttl: f64) -> PyResult<Duration> {
-        seconds("min_ttl", Some(min_ttl), Duration::ZERO)
-            .map_err(|e| crate::errors::to_py_err(py, e))
+    /// The work of `credentials` and `credentials_async`.
+    fn get(
+        &self,
+        py: Python<'_>,
+        min_ttl: f64,
+        scope: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<impl std::future::Future<Output = tokenkeeper::Result<Out>> + Send + 'static>
+    {
+        let min_ttl = seconds("min_ttl", min_ttl).map_err(|e| to_py_err(py, e))?;
+        let (core, scope) = (self.core.clone(), scope_owned(scope)?);
+        Ok(async move {
+            core.credentials(min_ttl, scope.as_deref())
+                .await
+                .map(Out::Credentials)
+        })
     }
 
-    fn err(&self, py: Python<'_>, e: Error) -> PyErr {
-        py_err(py, e, Some(&self.errors))
+    /// The work of `renew` and `renew_async`.
+    fn renewal(
+        &self,
+    ) -> impl std::future::Future<Output = tokenkeeper::Result<Out>> + Send + 'static {
+        let core = self.core.clone();
+        async move { core.renew().await.map(Out::Credentials) }
     }
 }
 
 #[pymethods]
 impl CredentialsManager {
     /// `store`: any object with `load() -> UserCredentials | None`, `save(UserCredentials)` and
-    /// `clear()` (see `tokenkeeper.CredentialsStore`), called from any thread.
+    /// `clear()` (see `tokenkeeper.CredentialsStore`), called from any thread, one call at a
+    /// time.
     #[new]
     fn new(sign_in: Bound<'_, SignInClient>, store: Bound<'_, PyAny>) -> PyResult<Self> {
         for method in ["load", "save", "clear"] {
-            let callable = store
-                .getattr(method)
-                .map(|m| m.is_callable())
-                .unwrap_or(false);
-            if !callable {
+            if !store.getattr(method).is_ok_and(|m| m.is_callable()) {
                 return Err(PyTypeError::new_err(format!(
                     "the credentials store has no {method}() method (it needs load, save and clear)"
                 )));
             }
         }
-        let errors = Arc::new(StoreErrors::default());
-        let adapter = Arc::new(PyStore {
-            obj: store.clone().unbind(),
-            errors: errors.clone(),
-        });
+        let adapter = Arc::new(PyStore(store.clone().unbind()));
         Ok(Self {
             core: tokenkeeper::CredentialsManager::new(sign_in.get().core.clone(), adapter),
-            errors,
             sign_in: sign_in.unbind(),
             store: store.unbind(),
         })
@@ -225,17 +138,7 @@ impl CredentialsManager {
         min_ttl: f64,
         scope: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let (core, min_ttl) = (self.core.clone(), Self::min_ttl(py, min_ttl)?);
-        let scope = scope_text(scope)?.map(|s| s.into_owned());
-        block(
-            py,
-            async move {
-                core.credentials(min_ttl, scope.as_deref())
-                    .await
-                    .map(Out::Credentials)
-            },
-            Some(&self.errors),
-        )
+        block(py, FirstPoll::InDriver, self.get(py, min_ttl, scope)?)
     }
 
     #[pyo3(signature = (min_ttl=60.0, scope=None))]
@@ -245,60 +148,41 @@ impl CredentialsManager {
         min_ttl: f64,
         scope: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let (core, min_ttl) = (self.core.clone(), Self::min_ttl(py, min_ttl)?);
-        let scope = scope_text(scope)?.map(|s| s.into_owned());
-        coroutine(
-            py,
-            async move {
-                core.credentials(min_ttl, scope.as_deref())
-                    .await
-                    .map(Out::Credentials)
-            },
-            Some(self.errors.clone()),
-        )
+        coroutine(py, FirstPoll::InDriver, self.get(py, min_ttl, scope)?)
     }
 
     /// Renews now, whatever the access token's lifetime (after an API rejected it, say).
     fn renew(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let core = self.core.clone();
-        block(
-            py,
-            async move { core.renew().await.map(Out::Credentials) },
-            Some(&self.errors),
-        )
+        block(py, FirstPoll::InDriver, self.renewal())
     }
 
     fn renew_async(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let core = self.core.clone();
-        coroutine(
-            py,
-            async move { core.renew().await.map(Out::Credentials) },
-            Some(self.errors.clone()),
-        )
+        coroutine(py, FirstPoll::InDriver, self.renewal())
     }
 
     /// Saves credentials obtained at sign-in (through the store).
     fn save(&self, py: Python<'_>, credentials: &UserCredentials) -> PyResult<()> {
         py.detach(|| self.core.save(&credentials.inner))
-            .map_err(|e| self.err(py, e))
+            .map_err(|e| to_py_err(py, e))
     }
 
     /// Whether there are stored credentials that are valid, or can be renewed.
     fn has_credentials(&self, py: Python<'_>) -> PyResult<bool> {
         py.detach(|| self.core.has_credentials())
-            .map_err(|e| self.err(py, e))
+            .map_err(|e| to_py_err(py, e))
     }
 
     /// The stored credentials as they are, without renewing.
     fn stored(&self, py: Python<'_>) -> PyResult<Option<UserCredentials>> {
         py.detach(|| self.core.stored())
             .map(|c| c.map(UserCredentials::wrap))
-            .map_err(|e| self.err(py, e))
+            .map_err(|e| to_py_err(py, e))
     }
 
     /// Signs out locally: clears the store and forgets everything in memory.
     fn clear(&self, py: Python<'_>) -> PyResult<()> {
-        py.detach(|| self.core.clear()).map_err(|e| self.err(py, e))
+        py.detach(|| self.core.clear())
+            .map_err(|e| to_py_err(py, e))
     }
 
     /// Counters: `renewals` (refresh grants sent), `rotations` (renewals that returned a new

@@ -3,10 +3,11 @@
 //! The exception classes live in `tokenkeeper/errors.py` (plain Python: docstrings, attributes,
 //! pickling); this module only picks the class and passes the fields.
 
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyModule;
-use tokenkeeper::{Error, TokenCheck};
+use tokenkeeper::{Error, HostError, HostMessage, TokenCheck};
 
 static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
@@ -21,6 +22,7 @@ fn build(py: Python<'_>, e: Error) -> PyResult<PyErr> {
         .bind(py);
     let message = e.to_string();
     let transient = e.is_transient();
+    let mut cause = None;
     let exc = match e {
         Error::OAuth {
             error,
@@ -49,32 +51,31 @@ fn build(py: Python<'_>, e: Error) -> PyResult<PyErr> {
         Error::ReauthenticationRequired { error, description } => m
             .getattr("ReauthenticationRequiredError")?
             .call1((message, error, description))?,
+        Error::Storage { source, .. } => {
+            // The exception a Python store raised (see `credentials::PyStore`): a tokenkeeper
+            // error as it was raised, any other as the cause of a CredentialsStoreError.
+            if let Some(raised) = source.get().downcast_ref::<PyErr>() {
+                let raised = raised.clone_ref(py);
+                if raised
+                    .value(py)
+                    .is_instance(&m.getattr("TokenkeeperError")?)?
+                {
+                    return Ok(raised);
+                }
+                cause = Some(raised);
+            }
+            m.getattr("CredentialsStoreError")?.call1((message,))?
+        }
     };
     exc.setattr("transient", transient)?;
-    Ok(PyErr::from_value(exc))
+    let err = PyErr::from_value(exc);
+    err.set_cause(py, cause);
+    Ok(err)
 }
 
-/// Every check the core can report (for [`_sample_error`]; the match in [`build`] is the
-/// exhaustive one).
-const CHECKS: [TokenCheck; 14] = [
-    TokenCheck::Malformed,
-    TokenCheck::Algorithm,
-    TokenCheck::UnknownKey,
-    TokenCheck::Signature,
-    TokenCheck::Issuer,
-    TokenCheck::Audience,
-    TokenCheck::Expired,
-    TokenCheck::NotYetValid,
-    TokenCheck::MissingClaim,
-    TokenCheck::AuthorizedParty,
-    TokenCheck::Organization,
-    TokenCheck::Nonce,
-    TokenCheck::AuthTime,
-    TokenCheck::Jwks,
-];
-
 /// The exception a core error of `kind` converts to, for tests of the variants no server can
-/// produce yet (`invalid_token`, `reauthentication_required`). Not public API.
+/// produce (`invalid_token` for each check, `reauthentication_required`, `storage`). Not
+/// public API.
 #[pyfunction]
 #[pyo3(signature = (kind, check=None))]
 pub(crate) fn _sample_error(
@@ -101,14 +102,9 @@ pub(crate) fn _sample_error(
         "config" => Error::Config("client_id is empty".into()),
         "invalid_token" => {
             let name = check.unwrap_or("signature");
-            let check = CHECKS
-                .into_iter()
-                .find(|c| c.as_str() == name)
-                .ok_or_else(|| {
-                    pyo3::exceptions::PyValueError::new_err(format!("no check {name:?}"))
-                })?;
             Error::InvalidToken {
-                check,
+                check: TokenCheck::parse(name)
+                    .ok_or_else(|| PyValueError::new_err(format!("no check {name:?}")))?,
                 detail: "sample".into(),
             }
         }
@@ -116,17 +112,13 @@ pub(crate) fn _sample_error(
             error: "invalid_grant".into(),
             description: Some("Unknown or invalid refresh token.".into()),
         },
-        other => {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "no error kind {other:?}"
-            )))
-        }
+        "storage" => Error::storage("load", HostError::new(HostMessage("disk full".into()))),
+        other => return Err(PyValueError::new_err(format!("no error kind {other:?}"))),
     };
     Ok(to_py_err(py, e).into_value(py).into_any())
 }
 
-/// The names of every check, in the core's order (the Python side asserts it has a class for
-/// each).
+/// The name of every check, in the core's order (the Python side has a class for each).
 pub(crate) fn check_names() -> Vec<&'static str> {
-    CHECKS.iter().map(|c| c.as_str()).collect()
+    TokenCheck::ALL.iter().map(|c| c.as_str()).collect()
 }

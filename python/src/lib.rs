@@ -1,11 +1,9 @@
 //! `tokenkeeper._native`: the Python surface of the tokenkeeper core.
 //!
-//! Thin by rule: every behaviour (cache, single-flight, retries, validation of the config) is the
-//! core's; this crate converts arguments, results and errors, and decides when to let go of the
-//! GIL. The public Python package (`python/tokenkeeper/`) re-exports what is here.
-//!
-//! The GIL is held on a cache hit (a cached Python object is returned, no allocation) and
-//! released only while a thread waits for the network.
+//! Thin by rule: every behaviour (cache, single flight, retries, the store contract, checking
+//! the config, claim accessors' meaning) is the core's; this crate converts arguments, results
+//! and errors, and decides when to let go of the GIL. The public Python package
+//! (`python/tokenkeeper/`) re-exports what is here.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -13,15 +11,16 @@ use pyo3::prelude::*;
 
 mod claims;
 mod client;
+mod convert;
 mod credentials;
 mod errors;
+#[cfg(feature = "issuer")]
 mod issuer;
 mod logging;
 mod run;
 mod signin;
 mod token;
 mod verify;
-mod wait;
 
 /// Set when the interpreter starts shutting down (an `atexit` hook of the package): from then
 /// on, background threads no longer try to attach to Python (to log or deliver a result).
@@ -51,8 +50,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<client::TokenClient>()?;
     m.add_class::<token::Token>()?;
-    m.add_class::<issuer::Issuer>()?;
-    m.add_class::<issuer::Fault>()?;
+    #[cfg(feature = "issuer")]
+    {
+        m.add_class::<issuer::Issuer>()?;
+        m.add_class::<issuer::Fault>()?;
+    }
     m.add_class::<verify::TokenVerifier>()?;
     m.add_class::<signin::SignInClient>()?;
     m.add_class::<signin::LoginTransaction>()?;
@@ -62,5 +64,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_at_exit, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_sample_error, m)?)?;
     m.add("_TOKEN_CHECKS", errors::check_names())?;
+    let http: Vec<&str> = tokenkeeper::HTTP_KNOBS.iter().map(|k| k.name).collect();
+    m.add("_HTTP_KNOBS", http)?;
+    m.add("_CACHE_KNOBS", convert::cache_knobs().collect::<Vec<_>>())?;
     Ok(())
 }

@@ -4,27 +4,59 @@
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString, PyType};
-use tokenkeeper::{AuthMethod, AuthorizeParams, Error, SignInConfig};
+use pyo3::types::{PyDict, PyType};
+use tokenkeeper::{AuthMethod, AuthorizeParams, Credentials, Error, SignInConfig};
 
-use crate::client::{credentials, http_retry, scope_text, seconds};
+use crate::convert::{repr_opt, scope_owned, seconds, set_knobs};
 use crate::errors::to_py_err;
-use crate::run::{block, coroutine, Out};
+use crate::run::{block, coroutine, FirstPoll, Out};
 use crate::token::utc_datetime;
 use crate::verify::TokenVerifier;
-
-/// Python's `repr` of an optional string.
-fn repr_opt(py: Python<'_>, s: Option<&str>) -> PyResult<String> {
-    match s {
-        Some(s) => Ok(PyString::new(py, s).repr()?.to_string()),
-        None => Ok("None".into()),
-    }
-}
 
 /// Signs users in (authorization code + PKCE) and renews their tokens.
 #[pyclass(frozen, module = "tokenkeeper", name = "SignInClient")]
 pub struct SignInClient {
     pub(crate) core: tokenkeeper::SignInClient,
+}
+
+/// The network operations, each behind a blocking method and its `_async` twin.
+enum Op {
+    Callback(tokenkeeper::LoginTransaction, String),
+    Exchange(tokenkeeper::LoginTransaction, String),
+    Refresh(String, Option<String>),
+    Userinfo(String),
+}
+
+impl SignInClient {
+    fn run(
+        &self,
+        op: Op,
+    ) -> impl std::future::Future<Output = tokenkeeper::Result<Out>> + Send + 'static {
+        let core = self.core.clone();
+        async move {
+            match op {
+                Op::Callback(tx, url) => {
+                    core.handle_callback(&tx, &url).await.map(Out::Credentials)
+                }
+                Op::Exchange(tx, code) => {
+                    core.exchange_code(&tx, &code).await.map(Out::Credentials)
+                }
+                Op::Refresh(rt, scope) => core
+                    .refresh(&rt, scope.as_deref())
+                    .await
+                    .map(Out::Credentials),
+                Op::Userinfo(at) => core.userinfo(&at).await.map(Out::Claims),
+            }
+        }
+    }
+
+    fn block(&self, py: Python<'_>, op: Op) -> PyResult<Py<PyAny>> {
+        block(py, FirstPoll::InDriver, self.run(op))
+    }
+
+    fn coroutine(&self, py: Python<'_>, op: Op) -> PyResult<Py<PyAny>> {
+        coroutine(py, FirstPoll::InDriver, self.run(op))
+    }
 }
 
 #[pymethods]
@@ -33,14 +65,14 @@ impl SignInClient {
     /// given (a confidential, regular web app). `redirect_uri`: where `/authorize` sends the
     /// browser back (`https`, loopback `http`, or an app's custom scheme). `scope` defaults to
     /// `openid profile email` (`openid` is always added, and `offline_access` unless
-    /// `offline_access=False`). Durations in seconds; `None` keeps the core's default.
+    /// `offline_access=False`). Durations in seconds; `options`: the HTTP knobs by name
+    /// (`tokenkeeper.HTTP_KNOBS`); `None` keeps the core's default.
     #[new]
     #[pyo3(signature = (
         domain, client_id, redirect_uri, *, client_secret=None, private_key=None,
-        private_key_alg="RS256", private_key_id=None, auth_method=None, audience=None, scope=None,
+        private_key_alg=None, private_key_id=None, auth_method=None, audience=None, scope=None,
         offline_access=true, organization=None, issuers=None, leeway=60.0, authorize_url=None,
-        token_url=None, userinfo_url=None, timeout=None, connect_timeout=None, max_attempts=None,
-        max_retry_after=None, max_response_bytes=None
+        token_url=None, userinfo_url=None, **options
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -48,11 +80,11 @@ impl SignInClient {
         domain: String,
         client_id: String,
         redirect_uri: String,
-        client_secret: Option<String>,
-        private_key: Option<String>,
-        private_key_alg: &str,
-        private_key_id: Option<String>,
-        auth_method: Option<String>,
+        client_secret: Option<&str>,
+        private_key: Option<&str>,
+        private_key_alg: Option<&str>,
+        private_key_id: Option<&str>,
+        auth_method: Option<&str>,
         audience: Option<String>,
         scope: Option<&Bound<'_, PyAny>>,
         offline_access: bool,
@@ -62,24 +94,19 @@ impl SignInClient {
         authorize_url: Option<String>,
         token_url: Option<String>,
         userinfo_url: Option<String>,
-        timeout: Option<f64>,
-        connect_timeout: Option<f64>,
-        max_attempts: Option<i64>,
-        max_retry_after: Option<f64>,
-        max_response_bytes: Option<i64>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let scope = scope_text(scope)?.map(|s| s.into_owned());
-        let make = || -> Result<Self, Error> {
-            let mut c = SignInConfig::new(domain, client_id, redirect_uri);
-            if client_secret.is_some() || private_key.is_some() {
-                c.credentials = Some(credentials(
-                    client_secret,
-                    private_key,
-                    private_key_alg,
-                    private_key_id,
-                )?);
-            }
-            c.auth_method = auth_method.as_deref().map(AuthMethod::parse).transpose()?;
+        let mut c = SignInConfig::new(domain, client_id, redirect_uri);
+        set_knobs(py, options, &mut c.http, None)?;
+        let scope = scope_owned(scope)?;
+        let make = move || -> Result<Self, Error> {
+            c.credentials = Credentials::optional_from_parts(
+                client_secret,
+                private_key,
+                private_key_alg,
+                private_key_id,
+            )?;
+            c.auth_method = auth_method.map(AuthMethod::parse).transpose()?;
             c.audience = audience;
             if let Some(s) = scope {
                 c.scope = s;
@@ -87,17 +114,10 @@ impl SignInClient {
             c.offline_access = offline_access;
             c.organization = organization;
             c.issuers = issuers.unwrap_or_default();
-            c.leeway = seconds("leeway", Some(leeway), c.leeway)?;
+            c.leeway = seconds("leeway", leeway)?;
             c.authorize_url = authorize_url;
             c.token_url = token_url;
             c.userinfo_url = userinfo_url;
-            (c.http, c.retry) = http_retry(
-                timeout,
-                connect_timeout,
-                max_attempts,
-                max_retry_after,
-                max_response_bytes,
-            )?;
             Ok(Self {
                 core: tokenkeeper::SignInClient::new(c)?,
             })
@@ -108,7 +128,7 @@ impl SignInClient {
     /// Starts a login: a `LoginTransaction` whose `url` the app opens in a browser. Each
     /// keyword overrides the client's default for this login; `extra` adds query parameters
     /// (`prompt`, `login_hint`, `connection`, `screen_hint`…) as a dict or `(name, value)`
-    /// pairs.
+    /// pairs (the core puts them in the URL sorted by name).
     #[pyo3(signature = (
         *, audience=None, scope=None, organization=None, max_age=None, redirect_uri=None,
         extra=None
@@ -127,20 +147,18 @@ impl SignInClient {
         let extra = match extra {
             None => Vec::new(),
             Some(e) => match e.cast::<PyDict>() {
-                Ok(d) => d
-                    .iter()
-                    .map(|(k, v)| Ok((k.extract::<String>()?, v.extract::<String>()?)))
-                    .collect::<PyResult<_>>()?,
-                Err(_) => e.extract::<Vec<(String, String)>>().map_err(|_| {
-                    PyTypeError::new_err(
-                        "extra must be a dict of str to str or a sequence of (name, value) pairs",
-                    )
-                })?,
-            },
+                Ok(d) => d.items().extract::<Vec<(String, String)>>(),
+                Err(_) => e.extract::<Vec<(String, String)>>(),
+            }
+            .map_err(|_| {
+                PyTypeError::new_err(
+                    "extra must be a dict of str to str or a sequence of (name, value) pairs",
+                )
+            })?,
         };
         let params = AuthorizeParams {
             audience,
-            scope: scope_text(scope)?.map(|s| s.into_owned()),
+            scope: scope_owned(scope)?,
             organization,
             max_age,
             redirect_uri,
@@ -161,16 +179,7 @@ impl SignInClient {
         transaction: &LoginTransaction,
         callback_url: String,
     ) -> PyResult<Py<PyAny>> {
-        let (core, tx) = (self.core.clone(), transaction.0.clone());
-        block(
-            py,
-            async move {
-                core.handle_callback(&tx, &callback_url)
-                    .await
-                    .map(Out::Credentials)
-            },
-            None,
-        )
+        self.block(py, Op::Callback(transaction.0.clone(), callback_url))
     }
 
     fn handle_callback_async(
@@ -179,16 +188,7 @@ impl SignInClient {
         transaction: &LoginTransaction,
         callback_url: String,
     ) -> PyResult<Py<PyAny>> {
-        let (core, tx) = (self.core.clone(), transaction.0.clone());
-        coroutine(
-            py,
-            async move {
-                core.handle_callback(&tx, &callback_url)
-                    .await
-                    .map(Out::Credentials)
-            },
-            None,
-        )
+        self.coroutine(py, Op::Callback(transaction.0.clone(), callback_url))
     }
 
     /// The code of a callback URL, after checking its `state` (for apps that exchange the code
@@ -212,12 +212,7 @@ impl SignInClient {
         transaction: &LoginTransaction,
         code: String,
     ) -> PyResult<Py<PyAny>> {
-        let (core, tx) = (self.core.clone(), transaction.0.clone());
-        block(
-            py,
-            async move { core.exchange_code(&tx, &code).await.map(Out::Credentials) },
-            None,
-        )
+        self.block(py, Op::Exchange(transaction.0.clone(), code))
     }
 
     fn exchange_code_async(
@@ -226,12 +221,7 @@ impl SignInClient {
         transaction: &LoginTransaction,
         code: String,
     ) -> PyResult<Py<PyAny>> {
-        let (core, tx) = (self.core.clone(), transaction.0.clone());
-        coroutine(
-            py,
-            async move { core.exchange_code(&tx, &code).await.map(Out::Credentials) },
-            None,
-        )
+        self.coroutine(py, Op::Exchange(transaction.0.clone(), code))
     }
 
     /// One `refresh_token` grant (never retried: a rotating refresh token is spent by the
@@ -244,19 +234,7 @@ impl SignInClient {
         refresh_token: String,
         scope: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let (core, scope) = (
-            self.core.clone(),
-            scope_text(scope)?.map(|s| s.into_owned()),
-        );
-        block(
-            py,
-            async move {
-                core.refresh(&refresh_token, scope.as_deref())
-                    .await
-                    .map(Out::Credentials)
-            },
-            None,
-        )
+        self.block(py, Op::Refresh(refresh_token, scope_owned(scope)?))
     }
 
     #[pyo3(signature = (refresh_token, scope=None))]
@@ -266,40 +244,18 @@ impl SignInClient {
         refresh_token: String,
         scope: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let (core, scope) = (
-            self.core.clone(),
-            scope_text(scope)?.map(|s| s.into_owned()),
-        );
-        coroutine(
-            py,
-            async move {
-                core.refresh(&refresh_token, scope.as_deref())
-                    .await
-                    .map(Out::Credentials)
-            },
-            None,
-        )
+        self.coroutine(py, Op::Refresh(refresh_token, scope_owned(scope)?))
     }
 
     /// The user's profile from `/userinfo` (a `Claims` dict) for an access token, opaque or a
     /// JWT whose `aud` includes `{issuer}userinfo`. A rejected token is `OAuthError`
     /// `invalid_token` (status 401).
     fn userinfo(&self, py: Python<'_>, access_token: String) -> PyResult<Py<PyAny>> {
-        let core = self.core.clone();
-        block(
-            py,
-            async move { core.userinfo(&access_token).await.map(Out::Claims) },
-            None,
-        )
+        self.block(py, Op::Userinfo(access_token))
     }
 
     fn userinfo_async(&self, py: Python<'_>, access_token: String) -> PyResult<Py<PyAny>> {
-        let core = self.core.clone();
-        coroutine(
-            py,
-            async move { core.userinfo(&access_token).await.map(Out::Claims) },
-            None,
-        )
+        self.coroutine(py, Op::Userinfo(access_token))
     }
 
     #[getter]
@@ -522,14 +478,13 @@ impl UserCredentials {
     /// Whether the access token has at least `min_ttl` seconds left.
     #[pyo3(signature = (min_ttl=0.0))]
     fn is_valid_for(&self, py: Python<'_>, min_ttl: f64) -> PyResult<bool> {
-        let d = seconds("min_ttl", Some(min_ttl), std::time::Duration::ZERO)
-            .map_err(|e| to_py_err(py, e))?;
+        let d = seconds("min_ttl", min_ttl).map_err(|e| to_py_err(py, e))?;
         Ok(self.inner.is_valid_for(d))
     }
 
     /// Whether every scope of `scope` (space-separated, or a sequence) was granted.
     fn has_scope(&self, scope: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let s = scope_text(Some(scope))?.unwrap_or_default();
+        let s = scope_owned(Some(scope))?.unwrap_or_default();
         Ok(self.inner.has_scope(&s))
     }
 

@@ -47,14 +47,6 @@ pub(crate) fn utc_datetime(py: Python<'_>, unix: f64) -> PyResult<Bound<'_, PyAn
     from.bind(py).call1((unix, utc))
 }
 
-/// Python's `repr` of an optional string.
-fn py_repr(py: Python<'_>, s: Option<&str>) -> PyResult<String> {
-    match s {
-        Some(s) => Ok(PyString::new(py, s).repr()?.to_string()),
-        None => Ok("None".into()),
-    }
-}
-
 #[pymethods]
 impl Token {
     /// The access token itself (a secret: do not log it).
@@ -108,10 +100,10 @@ impl Token {
         let at = self.expires_at.bind(py).call_method0("isoformat")?;
         Ok(format!(
             "Token(token_type={}, expires_in={}, expires_at='{}', scope={}, access_token=[redacted])",
-            py_repr(py, Some(self.inner.token_type()))?,
+            crate::convert::repr_opt(py, Some(self.inner.token_type()))?,
             self.inner.expires_in(),
             at,
-            py_repr(py, self.inner.scope())?,
+            crate::convert::repr_opt(py, self.inner.scope())?,
         ))
     }
 }

@@ -1,16 +1,16 @@
 //! `tokenkeeper.TokenVerifier`: the core's verifier of access tokens and ID tokens. Every check
 //! is the core's; a rejection is the `InvalidTokenError` subclass of the check that failed.
 //!
-//! `verify` releases the GIL for the whole verification (signature included), so threads verify
-//! in parallel; with the JWKS cached it never leaves the calling thread.
+//! The GIL is released for the whole verification (signature included), so threads verify in
+//! parallel; with the JWKS cached it never leaves the calling thread.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 use tokenkeeper::{Error, SigningAlg, VerifierConfig, VerifyOptions};
 
-use crate::client::{http_retry, seconds};
+use crate::convert::{repr_opt, seconds, set_knobs};
 use crate::errors::to_py_err;
-use crate::run::{block, coroutine, Out};
+use crate::run::{block, coroutine, FirstPoll, Out};
 
 /// Verifies access tokens and ID tokens against the tenant's JWKS.
 #[pyclass(frozen, module = "tokenkeeper", name = "TokenVerifier")]
@@ -22,6 +22,31 @@ impl TokenVerifier {
     pub(crate) fn wrap(core: tokenkeeper::TokenVerifier) -> Self {
         Self { core }
     }
+
+    /// The work of the four `verify*` methods.
+    fn verification(
+        &self,
+        token: String,
+        options: VerifyOptions,
+    ) -> impl std::future::Future<Output = tokenkeeper::Result<Out>> + Send + 'static {
+        let core = self.core.clone();
+        async move { core.verify_with(&token, &options).await.map(Out::Claims) }
+    }
+
+    /// The work of `refresh_jwks` and `refresh_jwks_async`.
+    fn jwks(&self) -> impl std::future::Future<Output = tokenkeeper::Result<Out>> + Send + 'static {
+        let core = self.core.clone();
+        async move { core.refresh_jwks().await.map(Out::Count) }
+    }
+}
+
+/// `algorithms`: a str (`"RS256, ES256"`) or a sequence of names.
+fn algorithms(algs: &Bound<'_, PyAny>) -> PyResult<Result<Vec<SigningAlg>, Error>> {
+    if let Ok(s) = algs.cast::<PyString>() {
+        return Ok(SigningAlg::parse_list(s.to_str()?));
+    }
+    let names: Vec<String> = algs.extract()?;
+    Ok(SigningAlg::parse_all(names.iter().map(String::as_str)))
 }
 
 fn options(
@@ -45,13 +70,14 @@ impl TokenVerifier {
     /// `domain`: `tenant.auth0.com`, an `https://` URL (custom domain) or an `http://` loopback
     /// URL. `audience`: the `aud` a token must contain (the API identifier; the client id for
     /// ID tokens). `issuers`: accepted `iss` values (default `https://{domain}/`). Durations in
-    /// seconds; `None` keeps the core's default. No network until the first verification.
+    /// seconds; `options`: the HTTP knobs of the JWKS requests by name
+    /// (`tokenkeeper.HTTP_KNOBS`); `None` keeps the core's default. No network until the first
+    /// verification.
     #[new]
     #[pyo3(signature = (
         domain, audience, issuers=None, leeway=60.0, organization=None, *, authorized_party=None,
         algorithms=None, max_token_bytes=None, jwks_url=None, jwks_lifetime=None,
-        jwks_min_refetch_interval=None, timeout=None, connect_timeout=None, max_attempts=None,
-        max_retry_after=None, max_response_bytes=None
+        jwks_min_refetch_interval=None, **options
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -62,45 +88,32 @@ impl TokenVerifier {
         leeway: f64,
         organization: Option<String>,
         authorized_party: Option<String>,
-        algorithms: Option<Vec<String>>,
-        max_token_bytes: Option<i64>,
+        algorithms: Option<&Bound<'_, PyAny>>,
+        max_token_bytes: Option<usize>,
         jwks_url: Option<String>,
         jwks_lifetime: Option<f64>,
         jwks_min_refetch_interval: Option<f64>,
-        timeout: Option<f64>,
-        connect_timeout: Option<f64>,
-        max_attempts: Option<i64>,
-        max_retry_after: Option<f64>,
-        max_response_bytes: Option<i64>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let make = || -> Result<Self, Error> {
-            let mut c = VerifierConfig::new(domain, audience);
+        let mut c = VerifierConfig::new(domain, audience);
+        set_knobs(py, options, &mut c.http, None)?;
+        let algorithms = algorithms.map(self::algorithms).transpose()?;
+        let make = move || -> Result<Self, Error> {
             c.issuers = issuers.unwrap_or_default();
-            c.leeway = seconds("leeway", Some(leeway), c.leeway)?;
+            c.leeway = seconds("leeway", leeway)?;
             c.organization = organization;
             c.authorized_party = authorized_party;
             if let Some(algs) = algorithms {
-                c.algorithms = algs
-                    .iter()
-                    .map(|a| SigningAlg::parse(a))
-                    .collect::<Result<_, _>>()?;
+                c.algorithms = algs?;
             }
-            c.max_token_bytes =
-                crate::client::count("max_token_bytes", max_token_bytes, c.max_token_bytes)?;
+            c.max_token_bytes = max_token_bytes.unwrap_or(c.max_token_bytes);
             c.jwks_url = jwks_url;
-            c.jwks_lifetime = seconds("jwks_lifetime", jwks_lifetime, c.jwks_lifetime)?;
-            c.jwks_min_refetch_interval = seconds(
-                "jwks_min_refetch_interval",
-                jwks_min_refetch_interval,
-                c.jwks_min_refetch_interval,
-            )?;
-            (c.http, c.retry) = http_retry(
-                timeout,
-                connect_timeout,
-                max_attempts,
-                max_retry_after,
-                max_response_bytes,
-            )?;
+            if let Some(s) = jwks_lifetime {
+                c.jwks_lifetime = seconds("jwks_lifetime", s)?;
+            }
+            if let Some(s) = jwks_min_refetch_interval {
+                c.jwks_min_refetch_interval = seconds("jwks_min_refetch_interval", s)?;
+            }
             Ok(Self::wrap(tokenkeeper::TokenVerifier::new(c)?))
         };
         make().map_err(|e| to_py_err(py, e))
@@ -113,20 +126,12 @@ impl TokenVerifier {
     fn verify(
         &self,
         py: Python<'_>,
-        token: &str,
+        token: String,
         audience: Option<String>,
         organization: Option<String>,
     ) -> PyResult<Py<PyAny>> {
-        let result = if audience.is_none() && organization.is_none() {
-            py.detach(|| self.core.verify_blocking(token))
-        } else {
-            let o = options(audience, organization, None, None, false);
-            py.detach(|| self.core.verify_with_blocking(token, &o))
-        };
-        match result {
-            Ok(c) => crate::claims::to_py(py, &c),
-            Err(e) => Err(to_py_err(py, e)),
-        }
+        let o = options(audience, organization, None, None, false);
+        block(py, FirstPoll::InDriver, self.verification(token, o))
     }
 
     /// `await verifier.verify_async(token)`: with the JWKS cached it completes without
@@ -139,15 +144,8 @@ impl TokenVerifier {
         audience: Option<String>,
         organization: Option<String>,
     ) -> PyResult<Py<PyAny>> {
-        let (core, o) = (
-            self.core.clone(),
-            options(audience, organization, None, None, false),
-        );
-        coroutine(
-            py,
-            async move { core.verify_with(&token, &o).await.map(Out::Claims) },
-            None,
-        )
+        let o = options(audience, organization, None, None, false);
+        coroutine(py, FirstPoll::InDriver, self.verification(token, o))
     }
 
     /// An OpenID Connect ID token: the checks of `verify` (with `audience` = the client id)
@@ -157,17 +155,14 @@ impl TokenVerifier {
     fn verify_id_token(
         &self,
         py: Python<'_>,
-        token: &str,
+        token: String,
         nonce: Option<String>,
         max_age: Option<u64>,
         audience: Option<String>,
         organization: Option<String>,
     ) -> PyResult<Py<PyAny>> {
         let o = options(audience, organization, nonce, max_age, true);
-        match py.detach(|| self.core.verify_with_blocking(token, &o)) {
-            Ok(c) => crate::claims::to_py(py, &c),
-            Err(e) => Err(to_py_err(py, e)),
-        }
+        block(py, FirstPoll::InDriver, self.verification(token, o))
     }
 
     #[pyo3(signature = (token, nonce=None, max_age=None, *, audience=None, organization=None))]
@@ -180,36 +175,18 @@ impl TokenVerifier {
         audience: Option<String>,
         organization: Option<String>,
     ) -> PyResult<Py<PyAny>> {
-        let (core, o) = (
-            self.core.clone(),
-            options(audience, organization, nonce, max_age, true),
-        );
-        coroutine(
-            py,
-            async move { core.verify_with(&token, &o).await.map(Out::Claims) },
-            None,
-        )
+        let o = options(audience, organization, nonce, max_age, true);
+        coroutine(py, FirstPoll::InDriver, self.verification(token, o))
     }
 
     /// Fetches the JWKS now (at start-up, or after a key rotation); returns the number of
     /// usable keys.
-    fn refresh_jwks(&self, py: Python<'_>) -> PyResult<usize> {
-        let core = self.core.clone();
-        block(
-            py,
-            async move { core.refresh_jwks().await.map(Out::Count) },
-            None,
-        )?
-        .extract(py)
+    fn refresh_jwks(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        block(py, FirstPoll::InDriver, self.jwks())
     }
 
     fn refresh_jwks_async(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let core = self.core.clone();
-        coroutine(
-            py,
-            async move { core.refresh_jwks().await.map(Out::Count) },
-            None,
-        )
+        coroutine(py, FirstPoll::InDriver, self.jwks())
     }
 
     /// Counters: `verified`, `rejected`, `jwks_fetches` (JWKS requests, failed ones included).
@@ -239,12 +216,11 @@ impl TokenVerifier {
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let r = |s: &str| -> PyResult<String> { Ok(PyString::new(py, s).repr()?.to_string()) };
         Ok(format!(
             "TokenVerifier(audience={}, issuers={}, jwks_url={})",
-            r(self.core.audience())?,
+            repr_opt(py, Some(self.core.audience()))?,
             PyList::new(py, self.core.issuers())?.repr()?,
-            r(self.core.jwks_url())?,
+            repr_opt(py, Some(self.core.jwks_url()))?,
         ))
     }
 }

@@ -239,7 +239,8 @@ def test_a_store_whose_load_raises(issuer: LocalIssuer) -> None:
     with pytest.raises(CredentialsStoreError) as e:
         m.credentials()
     assert "load()" in str(e.value) and "OSError: keyring locked" in str(e.value)
-    assert isinstance(e.value, ConfigError) and e.value.__cause__ is store.exc
+    assert not isinstance(e.value, ConfigError) and e.value.__cause__ is store.exc
+    assert e.value.kind == "storage" and not e.value.transient
     with pytest.raises(CredentialsStoreError) as e2:
         asyncio.run(m.credentials_async())
     assert e2.value.__cause__ is store.exc
@@ -270,7 +271,7 @@ def test_a_store_that_fails_to_save_never_makes_the_manager_resend_a_rotated_tok
     m.save(first)
     store.expire()
     store.fail = "save"
-    with pytest.raises(CredentialsStoreError, match="save\\(\\) raised OSError: disk full"):
+    with pytest.raises(CredentialsStoreError, match="save\\(\\) failed: OSError: disk full"):
         m.credentials(60)
     # The store still holds the rotated-out token; the manager kept the renewed credentials.
     assert store.credentials is not None and store.credentials.refresh_token == first.refresh_token
@@ -285,13 +286,13 @@ def test_a_store_that_calls_back_into_tokenkeeper_gets_an_error_not_a_deadlock(i
         manager: CredentialsManager
 
         def load(self) -> UserCredentials | None:
-            self.manager.credentials()  # not allowed: raises ConfigError
+            self.manager.credentials()  # not allowed: the core raises ConfigError
             return None
 
     store = Reentrant()
     m = CredentialsManager(s.app, store)
     store.manager = m
-    with pytest.raises(ConfigError, match="must not call back"):
+    with pytest.raises(ConfigError, match="called back into the manager"):
         m.credentials()
 
 

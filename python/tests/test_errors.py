@@ -141,6 +141,8 @@ def test_config_errors(issuer: LocalIssuer) -> None:
         TokenClient(issuer.domain, "id", "secret", auth_method="magic")
     with pytest.raises(ConfigError, match="timeout"):
         TokenClient(issuer.domain, "id", "secret", timeout=-1)
+    with pytest.raises(ConfigError, match="private key"):
+        TokenClient(issuer.domain, "id", "secret", private_key_alg="ES256")
     with pytest.raises(ConfigError, match="max_attempts"):
         TokenClient(issuer.domain, "id", "secret", max_attempts=0)
     with pytest.raises(ValueError):  # ConfigError is a ValueError
@@ -172,6 +174,7 @@ def test_every_core_error_kind_converts() -> None:
         "config": ConfigError,
         "invalid_token": InvalidTokenError,
         "reauthentication_required": ReauthenticationRequiredError,
+        "storage": tokenkeeper.CredentialsStoreError,
     }
     for kind, cls in expected.items():
         e = _native._sample_error(kind)
@@ -184,6 +187,13 @@ def test_every_core_error_kind_converts() -> None:
     assert isinstance(rl, RateLimitedError) and rl.retry_after == 1.5
 
 
+def test_credentials_store_error_is_no_config_error() -> None:
+    assert issubclass(tokenkeeper.CredentialsStoreError, TokenkeeperError)
+    assert not issubclass(tokenkeeper.CredentialsStoreError, ConfigError)
+    assert tokenkeeper.CredentialsStoreError.kind == "storage"
+    assert tokenkeeper.CredentialsStoreError("x").transient is False
+
+
 def test_errors_pickle(issuer: LocalIssuer) -> None:
     c = TokenClient(issuer.domain, issuer.client_id, "wrong")
     with pytest.raises(OAuthError) as e:
@@ -191,7 +201,7 @@ def test_errors_pickle(issuer: LocalIssuer) -> None:
     back = pickle.loads(pickle.dumps(e.value))
     assert type(back) is OAuthError
     assert (back.error, back.status, str(back), back.transient) == (e.value.error, 401, str(e.value), False)
-    for kind in ["timeout", "config", "rate_limited"]:
+    for kind in ["timeout", "config", "rate_limited", "storage"]:
         err = _native._sample_error(kind)
         b = pickle.loads(pickle.dumps(err))
         assert type(b) is type(err) and str(b) == str(err)

@@ -34,6 +34,7 @@ import atexit
 import logging
 
 from ._native import (
+    _HTTP_KNOBS,
     CredentialsManager,
     LoginTransaction,
     SignInClient,
@@ -108,8 +109,14 @@ __all__ = [
     "TokenAuthTimeError",
     "TokenJwksError",
     "ReauthenticationRequiredError",
+    "HTTP_KNOBS",
     "__version__",
 ]
+
+#: The names of the HTTP knobs (timeouts, size limit, retries), the core's ``HTTP_KNOBS``: each
+#: is a keyword argument of :class:`TokenClient`, :class:`TokenVerifier` and
+#: :class:`SignInClient` (seconds for durations, whole numbers for counts).
+HTTP_KNOBS: tuple[str, ...] = tuple(_HTTP_KNOBS)
 
 # A library adds no handler of its own: the application decides where records go.
 logging.getLogger("tokenkeeper").addHandler(logging.NullHandler())

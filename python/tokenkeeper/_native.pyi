@@ -1,8 +1,9 @@
 """Type stubs of the native module (checked with ``mypy.stubtest`` in the tests)."""
 
-import asyncio
 import datetime
-from typing import Any, ClassVar, Coroutine, Mapping, Sequence, final
+from typing import Any, ClassVar, Coroutine, Mapping, Sequence, TypedDict, final
+
+from typing_extensions import Unpack
 
 from tokenkeeper.claims import Claims
 from tokenkeeper.storage import CredentialsStore
@@ -22,10 +23,37 @@ __all__ = [
     "_at_exit",
     "_sample_error",
     "_TOKEN_CHECKS",
+    "_HTTP_KNOBS",
+    "_CACHE_KNOBS",
 ]
 
 __version__: str
 _TOKEN_CHECKS: list[str]
+_HTTP_KNOBS: list[str]
+_CACHE_KNOBS: list[str]
+
+class _HttpOptions(TypedDict, total=False):
+    """The HTTP knobs (the core's ``HTTP_KNOBS``, taken by name): seconds for durations,
+    whole numbers for counts; ``None`` keeps the core's default."""
+
+    connect_timeout: float | None
+    request_timeout: float | None
+    max_response_bytes: int | None
+    max_attempts: int | None
+    initial_backoff: float | None
+    max_backoff: float | None
+    max_retry_after: float | None
+    #: The old name of ``request_timeout``.
+    timeout: float | None
+
+class _ClientOptions(_HttpOptions, total=False):
+    """``TokenClient``'s knobs: the HTTP ones and the cache ones (the core's ``CACHE_KNOBS``;
+    ``enabled`` is ``cache=``)."""
+
+    expiry_margin: float | None
+    refresh_ahead: float | None
+    max_refresh_ahead: float | None
+    jitter: float | None
 
 def _at_exit() -> None: ...
 def _sample_error(kind: str, check: str | None = None) -> BaseException: ...
@@ -60,21 +88,13 @@ class TokenClient:
         client_secret: str | None = None,
         *,
         private_key: str | None = None,
-        private_key_alg: str = "RS256",
+        private_key_alg: str | None = None,
         private_key_id: str | None = None,
         auth_method: str | None = None,
         audience: str | None = None,
         token_url: str | None = None,
-        timeout: float | None = None,
-        connect_timeout: float | None = None,
-        max_attempts: int | None = None,
-        max_retry_after: float | None = None,
-        expiry_margin: float | None = None,
-        refresh_ahead: float | None = None,
-        max_refresh_ahead: float | None = None,
-        jitter: float | None = None,
         cache: bool = True,
-        max_response_bytes: int | None = None,
+        **options: Unpack[_ClientOptions],
     ) -> TokenClient: ...
     @staticmethod
     def from_env(
@@ -82,16 +102,8 @@ class TokenClient:
         auth_method: str | None = None,
         audience: str | None = None,
         token_url: str | None = None,
-        timeout: float | None = None,
-        connect_timeout: float | None = None,
-        max_attempts: int | None = None,
-        max_retry_after: float | None = None,
-        expiry_margin: float | None = None,
-        refresh_ahead: float | None = None,
-        max_refresh_ahead: float | None = None,
-        jitter: float | None = None,
         cache: bool = True,
-        max_response_bytes: int | None = None,
+        **options: Unpack[_ClientOptions],
     ) -> TokenClient: ...
     def get_token(
         self,
@@ -105,20 +117,6 @@ class TokenClient:
         scope: str | Sequence[str] | None = None,
         organization: str | None = None,
     ) -> Coroutine[Any, Any, Token]: ...
-    def _poll_token(
-        self,
-        audience: str | None = None,
-        scope: str | Sequence[str] | None = None,
-        organization: str | None = None,
-    ) -> Token | None: ...
-    def _fetch_token(
-        self,
-        loop_: asyncio.AbstractEventLoop,
-        future: asyncio.Future[Token],
-        audience: str | None = None,
-        scope: str | Sequence[str] | None = None,
-        organization: str | None = None,
-    ) -> None: ...
     def cached(
         self,
         audience: str | None = None,
@@ -216,16 +214,12 @@ class TokenVerifier:
         organization: str | None = None,
         *,
         authorized_party: str | None = None,
-        algorithms: Sequence[str] | None = None,
+        algorithms: str | Sequence[str] | None = None,
         max_token_bytes: int | None = None,
         jwks_url: str | None = None,
         jwks_lifetime: float | None = None,
         jwks_min_refetch_interval: float | None = None,
-        timeout: float | None = None,
-        connect_timeout: float | None = None,
-        max_attempts: int | None = None,
-        max_retry_after: float | None = None,
-        max_response_bytes: int | None = None,
+        **options: Unpack[_HttpOptions],
     ) -> TokenVerifier: ...
     def verify(self, token: str, *, audience: str | None = None, organization: str | None = None) -> Claims: ...
     def verify_async(
@@ -271,7 +265,7 @@ class SignInClient:
         *,
         client_secret: str | None = None,
         private_key: str | None = None,
-        private_key_alg: str = "RS256",
+        private_key_alg: str | None = None,
         private_key_id: str | None = None,
         auth_method: str | None = None,
         audience: str | None = None,
@@ -283,11 +277,7 @@ class SignInClient:
         authorize_url: str | None = None,
         token_url: str | None = None,
         userinfo_url: str | None = None,
-        timeout: float | None = None,
-        connect_timeout: float | None = None,
-        max_attempts: int | None = None,
-        max_retry_after: float | None = None,
-        max_response_bytes: int | None = None,
+        **options: Unpack[_HttpOptions],
     ) -> SignInClient: ...
     def authorize(
         self,
@@ -407,7 +397,6 @@ class CredentialsManager:
 
 @final
 class _Pending:
-    """The work of one ``*_async`` call (driven by ``tokenkeeper._aio.run``)."""
+    """The work of one ``*_async`` call (started by ``tokenkeeper._aio.run``)."""
 
-    def _poll(self) -> tuple[bool, Any]: ...
-    def _spawn(self, loop_: asyncio.AbstractEventLoop, future: asyncio.Future[Any]) -> None: ...
+    def _start(self) -> tuple[bool, Any]: ...

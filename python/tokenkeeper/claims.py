@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import datetime
+import math
 from typing import Any
 
 __all__ = ["Claims"]
+
+
+# The accessors mean what the core's `Claims` accessors mean (core/src/verify/claims.rs), on
+# every surface; python/tests/test_verify.py checks them value by value.
+
+_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 
 
 def _text(v: Any) -> str | None:
     return v if isinstance(v, str) else None
 
 
+def _number(v: Any) -> int | float | None:
+    # A JSON number; bool is an int in Python but never a number in JSON.
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
 def _seconds(v: Any) -> int | None:
-    # A NumericDate; bool is an int in Python but never a date.
-    if isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0:
-        return int(v)
-    return None
+    # A NumericDate: a number, zero or more, truncated to whole seconds.
+    n = _number(v)
+    return int(n) if n is not None and n >= 0 else None
 
 
 class Claims(dict[str, Any]):
@@ -28,6 +39,29 @@ class Claims(dict[str, Any]):
     """
 
     __slots__ = ()
+
+    def get_str(self, name: str) -> str | None:
+        """A string claim; ``None`` when absent or not a string."""
+        return _text(self.get(name))
+
+    def get_int(self, name: str) -> int | None:
+        """A numeric claim as an integer, truncated toward zero (``1.5`` is 1, ``-1.5`` is -1);
+        ``None`` when absent, not a number, or outside the 64-bit signed range."""
+        n = _number(self.get(name))
+        if n is None or (isinstance(n, float) and not math.isfinite(n)):
+            return None
+        i = int(n)
+        return i if _I64_MIN <= i <= _I64_MAX else None
+
+    def get_float(self, name: str) -> float | None:
+        """A numeric claim as a float; ``None`` when absent or not a number."""
+        n = _number(self.get(name))
+        return None if n is None else float(n)
+
+    def get_bool(self, name: str) -> bool | None:
+        """A boolean claim; ``None`` when absent or not a boolean."""
+        v = self.get(name)
+        return v if isinstance(v, bool) else None
 
     @property
     def iss(self) -> str | None:
@@ -49,6 +83,10 @@ class Claims(dict[str, Any]):
             return [a for a in v if isinstance(a, str)]
         return []
 
+    def has_audience(self, audience: str) -> bool:
+        """Whether ``aud`` (a string or an array) contains ``audience``."""
+        return audience in self.aud
+
     @property
     def azp(self) -> str | None:
         """The authorized party: the client the token was issued to."""
@@ -65,7 +103,8 @@ class Claims(dict[str, Any]):
         return (self.scope or "").split()
 
     def has_scope(self, scope: str) -> bool:
-        """Whether every scope of ``scope`` (space-separated) was granted."""
+        """Whether every scope of ``scope`` (space-separated: one scope or several) was
+        granted."""
         granted = self.scopes
         return all(s in granted for s in scope.split())
 

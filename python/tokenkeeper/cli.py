@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--client-secret-file", help="read the client secret from this file")
     t.add_argument("--private-key-file", help="PEM private key for private_key_jwt, instead of a secret")
-    t.add_argument("--private-key-alg", default="RS256", choices=["RS256", "PS256", "ES256"])
+    t.add_argument("--private-key-alg", choices=["RS256", "PS256", "ES256"], help="with --private-key-file (default: RS256)")
     t.add_argument("--auth-method", choices=["client_secret_post", "client_secret_basic", "private_key_jwt"])
     t.add_argument("--timeout", type=float, help="request timeout, seconds")
     t.add_argument("--json", action="store_true", help="print the token and its details as JSON")
@@ -88,21 +88,12 @@ def _client(args: argparse.Namespace) -> TokenClient:
         raise ConfigError("no domain: pass --domain or set AUTH0_DOMAIN")
     if not args.client_id:
         raise ConfigError("no client id: pass --client-id or set AUTH0_CLIENT_ID")
-    secret: str | None = None
-    key: str | None = None
-    if args.private_key_file:
-        key = _read(args.private_key_file, "private key")
-    elif args.client_secret_file:
-        secret = _read(args.client_secret_file, "client secret")
-    elif args.client_secret:
-        secret = args.client_secret
-    else:
-        secret = os.environ.get("AUTH0_CLIENT_SECRET") or None
-        if secret is None:
-            raise ConfigError(
-                "no credentials: set AUTH0_CLIENT_SECRET, or pass --client-secret-file, "
-                "--client-secret or --private-key-file"
-            )
+    key = _read(args.private_key_file, "private key") if args.private_key_file else None
+    secret = _read(args.client_secret_file, "client secret") if args.client_secret_file else args.client_secret
+    if key is None and secret is None:
+        secret = os.environ.get("AUTH0_CLIENT_SECRET") or None  # the default of the flags
+    # The core checks the rest, as for any TokenClient: exactly one of a secret and a key, an
+    # algorithm only with a key.
     return TokenClient(
         args.domain,
         args.client_id,
@@ -111,7 +102,7 @@ def _client(args: argparse.Namespace) -> TokenClient:
         private_key_alg=args.private_key_alg,
         auth_method=args.auth_method,
         audience=args.audience,
-        timeout=args.timeout,
+        request_timeout=args.timeout,
     )
 
 

@@ -1,8 +1,9 @@
 """The exceptions tokenkeeper raises: one class per cause a caller can act on.
 
 Every one subclasses :class:`TokenkeeperError`. Messages are one line and never contain a
-secret (client secret, private key, or token). ``transient`` tells whether the same call may
-succeed later without any change (network trouble, rate limiting, a 5xx).
+secret (client secret, private key, or token). ``kind`` is the core's name of the cause, the
+same on every surface. ``transient`` tells whether the same call may succeed later without any
+change (network trouble, rate limiting, a 5xx): the core decides it for each error it raises.
 
 ========================================  ==================================================
 class                                      raised when
@@ -22,8 +23,7 @@ class                                      raised when
                                            (also a :class:`ValueError`)
 :class:`CredentialsStoreError`             the credentials store of a
                                            :class:`~tokenkeeper.CredentialsManager` raised:
-                                           the store's exception is ``__cause__`` (also a
-                                           :class:`ConfigError`)
+                                           the store's exception is ``__cause__``
 :class:`InvalidTokenError`                 a token failed validation: ``.check`` names the
                                            check; one subclass per check
 :class:`ReauthenticationRequiredError`     a user's session cannot be renewed: sign in again
@@ -152,12 +152,14 @@ class ConfigError(TokenkeeperError, ValueError):
     kind: ClassVar[str] = "config"
 
 
-class CredentialsStoreError(ConfigError):
+class CredentialsStoreError(TokenkeeperError):
     """A method of the credentials store given to a :class:`~tokenkeeper.CredentialsManager`
-    raised. The message names the method and the exception (``the credentials store's load()
-    raised OSError: …``); the exception itself is ``__cause__``, with its traceback. A
+    raised. The message names the method and the exception (``credentials store error: load()
+    failed: OSError: …``); the exception itself is ``__cause__``, with its traceback. A
     :class:`TokenkeeperError` raised by a store reaches the caller as it was raised, not wrapped
     in this class."""
+
+    kind: ClassVar[str] = "storage"
 
 
 class InvalidTokenError(TokenkeeperError):

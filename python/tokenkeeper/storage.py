@@ -22,10 +22,10 @@ rebuild them with ``UserCredentials(access_token, expires_at, refresh_token=…,
         def clear(self) -> None:
             keyring.delete_password("my-app", "credentials")
 
-The methods are called from any thread, often one of tokenkeeper's own threads while a
-renewal is in progress (holding the GIL only for the call): make them thread-safe, keep them
-short, and never call a tokenkeeper method from inside one. An exception a method raises
-reaches the manager's caller as the ``__cause__`` of a
+The manager calls them one at a time, from any thread, often one of tokenkeeper's own
+threads while a renewal is in progress (holding the GIL only for the call): keep them short. A
+method that calls back into its own manager gets a :class:`~tokenkeeper.errors.ConfigError` at
+once. An exception a method raises reaches the manager's caller as the ``__cause__`` of a
 :class:`~tokenkeeper.errors.CredentialsStoreError` (a ``TokenkeeperError`` as raised).
 """
 

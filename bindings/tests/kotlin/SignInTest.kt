@@ -1,8 +1,8 @@
 // Kotlin tests of validation, user sign-in (authorization code + PKCE), the credentials manager
 // with a storage written in Kotlin, and /userinfo — against the local issuer over real HTTP.
+// A failing storage is scenario S1, in ScenarioTest.kt.
 // Called from main() in TokenKeeperTest.kt (same harness and counters).
 
-import java.io.IOException
 import java.lang.ref.WeakReference
 import java.net.HttpURLConnection
 import java.net.URI
@@ -557,34 +557,6 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
                 expectEq(null, m.stored(), "stored() after clear()")
             }
             tx.close(); creds.close()
-        }
-    }
-
-    test("manager: a throwing storage is a typed error (blocking and suspend), never a crash or a hang") {
-        SignedIn().use { s ->
-            s.storage.failLoad = IOException("keychain is locked")
-            val e = expectThrows<TokenException.Config> { s.manager.credentials(Duration.ofMinutes(1)) }
-            expect(e.detail.contains("keychain is locked") && e.detail.contains("storage")) { "detail ${e.detail}" }
-            expect(!e.detail.contains("\n")) { "one line: ${e.detail}" }
-            expectThrows<TokenException.Config> { s.manager.hasCredentials() }
-            val e2 = expectThrows<TokenException.Config> { runBlocking { withTimeout(20_000) { s.manager.credentialsAsync(Duration.ofMinutes(1)) } } }
-            expect(e2.detail.contains("keychain is locked")) { "detail ${e2.detail}" }
-            // A TokenException the storage throws on purpose comes back as itself.
-            s.storage.failLoad = TokenException.ReauthenticationRequired("keychain_item_gone", "the user removed it")
-            val e3 = expectThrows<TokenException.ReauthenticationRequired> { s.manager.credentials(Duration.ofMinutes(1)) }
-            expectEq("keychain_item_gone", e3.error, "error")
-            expectEq("the user removed it", e3.errorDescription, "description")
-            // A failed save during a renewal: the error, and the renewal is not lost.
-            s.storage.failLoad = null
-            s.storage.expire()
-            s.storage.failSave = IllegalStateException("disk full")
-            val e4 = expectThrows<TokenException.Config> { s.manager.credentials(Duration.ofMinutes(1)) }
-            expect(e4.detail.contains("disk full")) { "detail ${e4.detail}" }
-            s.storage.failSave = null
-            val before = Admin.count("grant:refresh_token")
-            s.manager.credentials(Duration.ofMinutes(1)).use { expect(it.isValidFor(Duration.ofHours(1))) { "renewed credentials kept by the manager" } }
-            expectEq(0L, Admin.count("grant:refresh_token") - before, "refresh grants")
-            expectEq(0L, Admin.count("refresh_reuse"), "refresh tokens reused")
         }
     }
 

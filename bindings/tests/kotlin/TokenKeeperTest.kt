@@ -24,6 +24,7 @@ import kotlinx.coroutines.withTimeout
 import tokenkeeper.AuthMethod
 import tokenkeeper.ClientConfig
 import tokenkeeper.Credentials
+import tokenkeeper.HttpOptions
 import tokenkeeper.SigningAlg
 import tokenkeeper.Token
 import tokenkeeper.TokenCheck
@@ -140,8 +141,7 @@ fun config(
     clientId: String = Fx.clientId,
     secret: String = Fx.clientSecret,
     authMethod: AuthMethod? = null,
-    requestTimeout: Duration? = null,
-    retryMaxAttempts: UInt? = null,
+    http: HttpOptions = HttpOptions(),
     cacheEnabled: Boolean? = null,
     defaultAudience: String? = null,
     cacheRefreshAhead: Double? = null,
@@ -150,8 +150,7 @@ fun config(
     clientId = clientId,
     credentials = Credentials.clientSecret(secret),
     authMethod = authMethod,
-    requestTimeout = requestTimeout,
-    retryMaxAttempts = retryMaxAttempts,
+    http = http,
     cacheEnabled = cacheEnabled,
     defaultAudience = defaultAudience,
     cacheRefreshAhead = cacheRefreshAhead,
@@ -162,7 +161,7 @@ fun client(cfg: ClientConfig = config()): TokenClient = cfg.use { TokenClient(it
 
 /** A client that caches nothing and never retries: every call is one request (for faults). */
 fun uncachedClient(requestTimeout: Duration? = null) =
-    client(config(cacheEnabled = false, retryMaxAttempts = 1u, requestTimeout = requestTimeout))
+    client(config(cacheEnabled = false, http = HttpOptions(requestTimeout = requestTimeout, maxAttempts = 1u)))
 
 /** The cause a fault produces, through a real request. */
 inline fun <reified E : TokenException> faulted(faultJson: String, requestTimeout: Duration? = null): E =
@@ -323,7 +322,7 @@ fun main() {
     }
 
     test("Network: closed port, and a dropped connection") {
-        client(config(domain = "http://127.0.0.1:1", retryMaxAttempts = 1u)).use { c ->
+        client(config(domain = "http://127.0.0.1:1", http = HttpOptions(maxAttempts = 1u))).use { c ->
             expectThrows<TokenException.Network> { c.getTokenBlocking(TokenRequest(Fx.API)) }
         }
         faulted<TokenException.Network>("""{"endpoint":"token","drop_connection":true}""")
@@ -353,7 +352,7 @@ fun main() {
         val badPem = ClientConfig(domain = Fx.url, clientId = Fx.jwtClientId, credentials = Credentials.privateKey("not a pem", SigningAlg.ES256))
         expectThrows<TokenException.Config> { client(badPem) }
         expectThrows<TokenException.Config> { client(config(cacheRefreshAhead = 2.0)) }
-        expectThrows<TokenException.Config> { client(config(retryMaxAttempts = 0u)) }
+        expectThrows<TokenException.Config> { client(config(http = HttpOptions(maxAttempts = 0u))) }
         expectThrows<TokenException.Config> { shared.getTokenBlocking(TokenRequest("")) }
     }
 
@@ -369,6 +368,7 @@ fun main() {
             TokenException.Config("x"),
             TokenException.InvalidToken(TokenCheck.AUDIENCE, "x"),
             TokenException.ReauthenticationRequired("invalid_grant", null),
+            TokenException.Storage("load() failed: x"),
         )
         val names = all.map { e ->
             when (e) {
@@ -380,9 +380,10 @@ fun main() {
                 is TokenException.Config -> "config"
                 is TokenException.InvalidToken -> "invalid_token:" + e.check.name.lowercase()
                 is TokenException.ReauthenticationRequired -> "reauthentication_required"
+                is TokenException.Storage -> "storage"
             }
         }
-        expectEq(8, names.toSet().size, "distinct causes")
+        expectEq(9, names.toSet().size, "distinct causes")
         expectEq(14, TokenCheck.entries.size, "token checks")
     }
 
@@ -514,6 +515,7 @@ fun main() {
     }
 
     signInTests(shared, secrets)
+    scenarioTests(shared)
 
     shared.close()
     test("every object made by this suite was released") {

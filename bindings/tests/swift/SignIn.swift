@@ -1,5 +1,6 @@
 // Swift tests of validation, user sign-in (authorization code + PKCE), the credentials manager
 // with a storage written in Swift, and /userinfo — against the local issuer over real HTTP.
+// A failing storage is scenario S1, in Scenarios.swift.
 // Called from main.swift (same harness and counters).
 
 import Dispatch
@@ -554,32 +555,6 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
         try m2.clear()
         try expectEq("clear", storage.calls.last, "last storage call")
         try expect(try m2.stored() == nil, "stored() after clear()")
-    }
-
-    await testAsync("manager: a throwing storage is a typed error (blocking and async), never a crash or a hang") {
-        let s = try SignedIn()
-        s.storage.failLoad = KeychainError(description: "keychain is locked")
-        let e = try expectError { try s.manager.credentials(minTtl: 60) }
-        try expectConfig(e, containing: "keychain is locked")
-        try expectConfig(e, containing: "storage")
-        try expectConfig(try expectError { try s.manager.hasCredentials() }, containing: "keychain is locked")
-        try expectConfig(try await expectErrorAsync { try await s.manager.credentialsAsync(minTtl: 60) }, containing: "keychain is locked")
-        // A TokenError the storage throws on purpose comes back as itself.
-        s.storage.failLoad = TokenError.ReauthenticationRequired(error: "keychain_item_gone", errorDescription: "the user removed it")
-        let e3 = try expectError { try s.manager.credentials(minTtl: 60) }
-        guard case let .ReauthenticationRequired(error, description) = e3 else { throw Failure(description: "got \(e3)") }
-        try expectEq("keychain_item_gone", error, "error")
-        try expectEq("the user removed it", description, "description")
-        // A failed save during a renewal: the error, and the renewal is not lost.
-        s.storage.failLoad = nil
-        try s.storage.expire()
-        s.storage.failSave = KeychainError(description: "disk full")
-        try expectConfig(try expectError { try s.manager.credentials(minTtl: 60) }, containing: "disk full")
-        s.storage.failSave = nil
-        let before = try Admin.shared.count("grant:refresh_token")
-        try expect(try s.manager.credentials(minTtl: 60).isValidFor(minTtl: 3600), "renewed credentials kept by the manager")
-        try expectEq(0, try Admin.shared.count("grant:refresh_token") - before, "refresh grants")
-        try expectEq(0, try Admin.shared.count("refresh_reuse"), "refresh tokens reused")
     }
 
     // MARK: secrets and lifetimes

@@ -99,7 +99,7 @@ final class Admin: @unchecked Sendable {
 
     func fault(_ fault: [String: Any]) throws {
         var f = fault
-        f["endpoint"] = "token"
+        if f["endpoint"] == nil { f["endpoint"] = "token" }
         let json = try JSONSerialization.data(withJSONObject: f)
         _ = try send("POST", "/__admin/faults", String(data: json, encoding: .utf8)!)
     }
@@ -178,13 +178,13 @@ func expectErrorAsync<T>(_ what: String = "call", line: Int = #line, _ body: () 
 
 func config(
     domain: String = Fx.url, clientId: String = Fx.clientId, secret: String = Fx.clientSecret,
-    authMethod: AuthMethod? = nil, defaultAudience: String? = nil, requestTimeout: TimeInterval? = nil,
-    retryMaxAttempts: UInt32? = nil, cacheEnabled: Bool? = nil, cacheRefreshAhead: Double? = nil
+    authMethod: AuthMethod? = nil, defaultAudience: String? = nil, http: HttpOptions = HttpOptions(),
+    cacheEnabled: Bool? = nil, cacheRefreshAhead: Double? = nil
 ) -> ClientConfig {
     ClientConfig(
         domain: domain, clientId: clientId, credentials: Credentials.clientSecret(secret: secret),
-        authMethod: authMethod, defaultAudience: defaultAudience, requestTimeout: requestTimeout,
-        retryMaxAttempts: retryMaxAttempts, cacheEnabled: cacheEnabled, cacheRefreshAhead: cacheRefreshAhead)
+        authMethod: authMethod, defaultAudience: defaultAudience, http: http,
+        cacheEnabled: cacheEnabled, cacheRefreshAhead: cacheRefreshAhead)
 }
 
 func client(_ cfg: ClientConfig = config()) throws -> TokenClient {
@@ -193,7 +193,7 @@ func client(_ cfg: ClientConfig = config()) throws -> TokenClient {
 
 /// A client that caches nothing and never retries: every call is exactly one request.
 func uncachedClient(requestTimeout: TimeInterval? = nil) throws -> TokenClient {
-    try client(config(requestTimeout: requestTimeout, retryMaxAttempts: 1, cacheEnabled: false))
+    try client(config(http: HttpOptions(requestTimeout: requestTimeout, maxAttempts: 1), cacheEnabled: false))
 }
 
 /// The error an injected fault produces through a real request.
@@ -327,7 +327,7 @@ test("RateLimited: 429 with Retry-After 120") {
 }
 
 test("Network: closed port, and a dropped connection") {
-    let e1 = try expectError { try client(config(domain: "http://127.0.0.1:1", retryMaxAttempts: 1)).getTokenBlocking(request: TokenRequest(audience: Fx.api)) }
+    let e1 = try expectError { try client(config(domain: "http://127.0.0.1:1", http: HttpOptions(maxAttempts: 1))).getTokenBlocking(request: TokenRequest(audience: Fx.api)) }
     guard case .Network = e1 else { throw Failure(description: "expected Network, got \(e1)") }
     let e2 = try faulted(["drop_connection": true])
     guard case .Network = e2 else { throw Failure(description: "expected Network, got \(e2)") }
@@ -359,7 +359,7 @@ test("Config: plain http off loopback, empty client id, bad PEM, bad policy, emp
         config(clientId: ""),
         ClientConfig(domain: Fx.url, clientId: Fx.jwtClientId, credentials: Credentials.privateKey(pem: "not a pem", alg: .es256)),
         config(cacheRefreshAhead: 2.0),
-        config(retryMaxAttempts: 0),
+        config(http: HttpOptions(maxAttempts: 0)),
     ]
     for cfg in bad {
         let e = try expectError { try client(cfg) }
@@ -378,6 +378,7 @@ test("every cause is its own case (InvalidToken carries the check)") {
         .Network(detail: "x"), .Timeout(detail: "x"), .InvalidResponse(status: nil, detail: "x"),
         .Config(detail: "x"), .InvalidToken(check: .audience, detail: "x"),
         .ReauthenticationRequired(error: "invalid_grant", errorDescription: nil),
+        .Storage(detail: "load() failed: x"),
     ]
     let names: [String] = all.map {
         switch $0 {
@@ -389,9 +390,10 @@ test("every cause is its own case (InvalidToken carries the check)") {
         case .Config: return "config"
         case let .InvalidToken(check, _): return "invalid_token:\(check)"
         case .ReauthenticationRequired: return "reauthentication_required"
+        case .Storage: return "storage"
         }
     }
-    try expectEq(8, Set(names).count, "distinct causes")
+    try expectEq(9, Set(names).count, "distinct causes")
 }
 
 // MARK: concurrency
@@ -533,6 +535,7 @@ await testAsync("objects used by async calls are released too") {
 }
 
 await signInTests(shared: shared, secrets: secrets)
+await scenarioTests(shared: shared)
 
 test("every object made by this suite (but the shared client) was released") {
     let now = liveObjects()

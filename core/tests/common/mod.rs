@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use tokenkeeper::{
-    CachePolicy, ClientConfig, Credentials, HttpPolicy, RetryPolicy, TokenClient, TokenRequest,
-};
+use tokenkeeper::{CachePolicy, ClientConfig, Credentials, HttpOptions, TokenClient, TokenRequest};
 #[allow(unused_imports)]
 pub use tokenkeeper_issuer::{Api, Fault, Issuer, API, SHORT_API};
 
@@ -20,17 +18,15 @@ pub fn config(i: &Issuer) -> ClientConfig {
         &f.client_id,
         Credentials::client_secret(&f.client_secret),
     )
-    .retry_policy(fast_retries())
+    .http_options(fast_retries())
 }
 
 /// Retries with short waits, so tests that exercise them stay quick.
-pub fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 3,
-        initial_backoff: Duration::from_millis(20),
-        max_backoff: Duration::from_millis(100),
-        max_retry_after: Duration::from_secs(30),
-    }
+pub fn fast_retries() -> HttpOptions {
+    HttpOptions::default()
+        .max_attempts(3)
+        .initial_backoff(Duration::from_millis(20))
+        .max_backoff(Duration::from_millis(100))
 }
 
 pub fn client(i: &Issuer) -> TokenClient {
@@ -42,20 +38,15 @@ pub fn client_with(i: &Issuer, cache: CachePolicy) -> TokenClient {
 }
 
 pub fn no_retry(i: &Issuer) -> TokenClient {
-    TokenClient::new(config(i).retry_policy(RetryPolicy::none())).expect("valid config")
+    TokenClient::new(config(i).http_options(HttpOptions::default().no_retries()))
+        .expect("valid config")
 }
 
 pub fn short_timeout(i: &Issuer, ms: u64) -> TokenClient {
-    let http = HttpPolicy {
-        request_timeout: Duration::from_millis(ms),
-        ..HttpPolicy::default()
-    };
-    TokenClient::new(
-        config(i)
-            .http_policy(http)
-            .retry_policy(RetryPolicy::none()),
-    )
-    .unwrap()
+    let http = HttpOptions::default()
+        .request_timeout(Duration::from_millis(ms))
+        .no_retries();
+    TokenClient::new(config(i).http_options(http)).unwrap()
 }
 
 pub fn api() -> TokenRequest {

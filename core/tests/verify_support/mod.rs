@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
 use tokenkeeper::{
-    Error, LoginTransaction, RetryPolicy, SignInClient, SignInConfig, TokenCheck, TokenVerifier,
+    Error, HttpOptions, LoginTransaction, SignInClient, SignInConfig, TokenCheck, TokenVerifier,
     VerifierConfig,
 };
 #[allow(unused_imports)]
@@ -25,18 +25,16 @@ pub fn now() -> u64 {
         .as_secs()
 }
 
-pub fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 3,
-        initial_backoff: Duration::from_millis(20),
-        max_backoff: Duration::from_millis(100),
-        max_retry_after: Duration::from_secs(30),
-    }
+pub fn fast_retries() -> HttpOptions {
+    HttpOptions::default()
+        .max_attempts(3)
+        .initial_backoff(Duration::from_millis(20))
+        .max_backoff(Duration::from_millis(100))
 }
 
 pub fn verifier_config(i: &Issuer, audience: &str) -> VerifierConfig {
     let mut c = VerifierConfig::new(&i.fixture.url, audience);
-    c.retry = fast_retries();
+    c.http = fast_retries();
     c
 }
 
@@ -94,7 +92,7 @@ pub fn segment(jwt: &str, n: usize) -> Value {
 pub fn public_config(i: &Issuer) -> SignInConfig {
     let f = &i.fixture;
     let mut c = SignInConfig::new(&f.url, &f.public_client_id, &f.redirect_uri);
-    c.retry = fast_retries();
+    c.http = fast_retries();
     c
 }
 

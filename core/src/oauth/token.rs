@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::text::truncate;
 
 /// Auth0's default lifetime when a response leaves `expires_in` out.
 pub const DEFAULT_EXPIRES_IN: u64 = 86_400;
@@ -152,7 +153,7 @@ pub(crate) fn parse_token_response(body: &[u8], sent_at: SystemTime) -> Result<T
     };
     let scope = match wire.scope {
         None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(s)) => crate::request::normalize_scope(&s),
+        Some(serde_json::Value::String(s)) => crate::oauth::scope::normalize(&s),
         Some(_) => return Err(invalid("scope is not a string")),
     };
     Ok(Token(Arc::new(Inner {
@@ -176,11 +177,4 @@ fn parse_expires_in(v: &serde_json::Value) -> Option<u64> {
         _ => return None,
     };
     (1..=MAX_EXPIRES_IN).contains(&secs).then_some(secs)
-}
-
-pub(crate) fn truncate(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
-    }
 }

@@ -3,8 +3,8 @@
 
 use url::Url;
 
-use crate::config::checked_url;
 use crate::error::{Error, Result};
+use crate::http::checked_url;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Tenant {

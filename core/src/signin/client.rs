@@ -19,171 +19,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
-use secrecy::ExposeSecret;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::config::{AuthMethod, Credentials, HttpPolicy, RetryPolicy};
-use crate::credentials::UserCredentials;
+use super::config::{AuthorizeParams, LoginTransaction, SignInConfig, RESERVED};
+use super::user_credentials::UserCredentials;
 use crate::error::{Error, Result};
 use crate::http::Transport;
-use crate::tenant::{url_or, Tenant};
-use crate::verify::{check_http, Claims, TokenVerifier, VerifierConfig, VerifyOptions};
-
-/// Parameters `/authorize` sets itself; extra parameters cannot override them.
-const RESERVED: [&str; 11] = [
-    "response_type",
-    "client_id",
-    "redirect_uri",
-    "scope",
-    "audience",
-    "state",
-    "nonce",
-    "code_challenge",
-    "code_challenge_method",
-    "organization",
-    "max_age",
-];
-
-/// An application that signs users in.
-#[derive(Debug, Clone)]
-pub struct SignInConfig {
-    /// `tenant.auth0.com`, an `https://` URL (custom domain), or an `http://` loopback URL.
-    pub domain: String,
-    pub client_id: String,
-    /// `None`: a public client (SPA, native app) that authenticates with PKCE only.
-    /// `Some`: a confidential client (regular web app) with a secret or a private key.
-    pub credentials: Option<Credentials>,
-    /// For a client secret: `client_secret_post` (default) or `client_secret_basic`.
-    pub auth_method: Option<AuthMethod>,
-    /// Where `/authorize` sends the browser back (an allowed callback URL of the app).
-    pub redirect_uri: String,
-    /// Default API audience of the access token (none: an opaque token for `/userinfo`).
-    pub audience: Option<String>,
-    /// Default scopes; `openid` is always added.
-    pub scope: String,
-    /// Adds `offline_access` to the scopes, for a refresh token.
-    pub offline_access: bool,
-    /// Default organization (id `org_…` or name).
-    pub organization: Option<String>,
-    /// Accepted ID-token issuers; empty: `https://{domain}/`.
-    pub issuers: Vec<String>,
-    /// Clock skew allowed when checking ID tokens.
-    pub leeway: Duration,
-    /// Overrides of `{domain}/authorize`, `/oauth/token`, `/userinfo`.
-    pub authorize_url: Option<String>,
-    pub token_url: Option<String>,
-    pub userinfo_url: Option<String>,
-    pub http: HttpPolicy,
-    /// Retries of the idempotent requests (JWKS, `/userinfo`); the code exchange and the
-    /// refresh grant are never retried.
-    pub retry: RetryPolicy,
-}
-
-impl SignInConfig {
-    /// A public client.
-    pub fn new(
-        domain: impl Into<String>,
-        client_id: impl Into<String>,
-        redirect_uri: impl Into<String>,
-    ) -> Self {
-        Self {
-            domain: domain.into(),
-            client_id: client_id.into(),
-            credentials: None,
-            auth_method: None,
-            redirect_uri: redirect_uri.into(),
-            audience: None,
-            scope: "openid profile email".into(),
-            offline_access: true,
-            organization: None,
-            issuers: Vec::new(),
-            leeway: Duration::from_secs(60),
-            authorize_url: None,
-            token_url: None,
-            userinfo_url: None,
-            http: HttpPolicy::default(),
-            retry: RetryPolicy::default(),
-        }
-    }
-
-    /// A confidential client.
-    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
-        self.credentials = Some(credentials);
-        self
-    }
-
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audience = Some(audience.into());
-        self
-    }
-
-    pub fn scope(mut self, scope: impl Into<String>) -> Self {
-        self.scope = scope.into();
-        self
-    }
-}
-
-/// Per-login options of [`SignInClient::authorize`]; each overrides the config's default.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AuthorizeParams {
-    pub audience: Option<String>,
-    pub scope: Option<String>,
-    pub organization: Option<String>,
-    /// Seconds since the user's last authentication beyond which they must log in again;
-    /// checked against the ID token's `auth_time`.
-    pub max_age: Option<u64>,
-    pub redirect_uri: Option<String>,
-    /// More query parameters (`prompt`, `login_hint`, `connection`, `screen_hint`,
-    /// `invitation`, `ui_locales`…).
-    pub extra: Vec<(String, String)>,
-}
-
-/// One login in progress: what the callback is checked against. Keep it until the browser
-/// comes back (persist it, `to_json`/`from_json`, if the app may be restarted meanwhile);
-/// `Debug` hides the verifier.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LoginTransaction {
-    /// The `/authorize` URL to open in the browser.
-    pub url: String,
-    pub state: String,
-    pub nonce: String,
-    /// PKCE code verifier (a secret until the code is exchanged).
-    pub code_verifier: String,
-    pub redirect_uri: String,
-    pub scope: String,
-    pub audience: Option<String>,
-    pub organization: Option<String>,
-    pub max_age: Option<u64>,
-}
-
-impl LoginTransaction {
-    /// The transaction as JSON (it holds the PKCE verifier: store it like a secret).
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("a transaction serializes")
-    }
-
-    pub fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json)
-            .map_err(|e| Error::config(format!("not a saved login transaction: {e}")))
-    }
-}
-
-impl fmt::Debug for LoginTransaction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LoginTransaction")
-            .field("url", &self.url)
-            .field("state", &self.state)
-            .field("code_verifier", &"[redacted]")
-            .field("redirect_uri", &self.redirect_uri)
-            .field("scope", &self.scope)
-            .field("audience", &self.audience)
-            .field("organization", &self.organization)
-            .field("max_age", &self.max_age)
-            .finish_non_exhaustive()
-    }
-}
+use crate::oauth::client_auth::ClientAuth;
+use crate::oauth::tenant::{url_or, Tenant};
+use crate::verify::claims::Claims;
+use crate::verify::verifier::{TokenVerifier, VerifierConfig, VerifyOptions};
 
 /// Signs users in and renews their tokens. Cheap to clone.
 #[derive(Clone)]
@@ -197,7 +44,7 @@ struct Inner {
     authorize_url: Url,
     token_url: Url,
     userinfo_url: Url,
-    method: Option<AuthMethod>,
+    auth: ClientAuth,
     /// No retries: for the code exchange and the refresh grant.
     grants: Transport,
     /// With the configured retries: for `/userinfo`.
@@ -209,46 +56,18 @@ impl SignInClient {
     /// Validates the configuration; no network.
     pub fn new(config: SignInConfig) -> Result<Self> {
         let tenant = Tenant::parse(&config.domain)?;
-        if config.client_id.trim().is_empty() {
-            return Err(Error::config("client_id is empty"));
-        }
         check_redirect_uri(&config.redirect_uri)?;
-        check_http(&config.http, &config.retry)?;
-        let method = match (&config.credentials, config.auth_method) {
-            (None, None) => None,
-            (None, Some(_)) => {
-                return Err(Error::config(
-                    "an auth method needs credentials (a public client has none)",
-                ))
-            }
-            (Some(Credentials::ClientSecret(s)), m) => {
-                if s.expose_secret().is_empty() {
-                    return Err(Error::config("client secret is empty"));
-                }
-                match m.unwrap_or(AuthMethod::ClientSecretPost) {
-                    AuthMethod::PrivateKeyJwt => {
-                        return Err(Error::config(
-                            "private_key_jwt needs a private key, not a client secret",
-                        ))
-                    }
-                    m => Some(m),
-                }
-            }
-            (Some(Credentials::PrivateKey { pem, alg, .. }), m) => {
-                if matches!(m, Some(m) if m != AuthMethod::PrivateKeyJwt) {
-                    return Err(Error::config(
-                        "a private key can only be used with private_key_jwt",
-                    ));
-                }
-                crate::assertion::check_key(pem.expose_secret(), *alg)?;
-                Some(AuthMethod::PrivateKeyJwt)
-            }
-        };
+        config.http.effective()?;
+        let auth = ClientAuth::new(
+            &config.client_id,
+            config.credentials.as_ref(),
+            config.auth_method,
+            &tenant.issuer(),
+        )?;
         let mut verifier = VerifierConfig::new(&config.domain, &config.client_id);
         verifier.issuers = config.issuers.clone();
         verifier.leeway = config.leeway;
         verifier.http = config.http.clone();
-        verifier.retry = config.retry.clone();
         let id_tokens = TokenVerifier::new(verifier)?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -268,9 +87,9 @@ impl SignInClient {
                     "userinfo_url",
                     tenant.endpoint("userinfo"),
                 )?,
-                method,
-                grants: Transport::new(&config.http, &RetryPolicy::none())?,
-                reads: Transport::new(&config.http, &config.retry)?,
+                auth,
+                grants: Transport::new(&config.http.clone().no_retries())?,
+                reads: Transport::new(&config.http)?,
                 id_tokens,
                 config,
             }),
@@ -344,7 +163,9 @@ impl SignInClient {
             if let Some(m) = params.max_age {
                 q.append_pair("max_age", &m.to_string());
             }
-            for (k, v) in &params.extra {
+            let mut extra: Vec<&(String, String)> = params.extra.iter().collect();
+            extra.sort();
+            for (k, v) in extra {
                 q.append_pair(k, v);
             }
         }
@@ -401,7 +222,7 @@ impl SignInClient {
             }
         }
         let clean =
-            |s: String| crate::token::truncate(&s.replace(|c: char| c.is_control(), " "), 300);
+            |s: String| crate::text::truncate(&s.replace(|c: char| c.is_control(), " "), 300);
         if state.as_deref() != Some(tx.state.as_str()) {
             return Err(bad(
                 "state does not match the login transaction (a forged or stale callback)",
@@ -526,7 +347,12 @@ impl SignInClient {
     /// includes `{issuer}userinfo`). A rejected token is [`Error::OAuth`] `invalid_token`
     /// with status 401.
     pub async fn userinfo(&self, access_token: &str) -> Result<Claims> {
-        crate::userinfo::fetch(&self.inner.reads, &self.inner.userinfo_url, access_token).await
+        crate::runtime::on_runtime(super::userinfo::fetch(
+            &self.inner.reads,
+            &self.inner.userinfo_url,
+            access_token,
+        ))
+        .await
     }
 
     pub fn userinfo_blocking(&self, access_token: &str) -> Result<Claims> {
@@ -537,39 +363,18 @@ impl SignInClient {
     /// POSTs a user grant with the client's authentication; parses the tokens.
     async fn grant(&self, mut form: Vec<(&'static str, String)>) -> Result<UserCredentials> {
         let inner = &self.inner;
-        let cfg = &inner.config;
-        let mut basic = None;
-        match (&cfg.credentials, inner.method) {
-            (Some(Credentials::ClientSecret(s)), Some(AuthMethod::ClientSecretBasic)) => {
-                basic = Some((cfg.client_id.as_str(), s.expose_secret()));
-            }
-            (Some(Credentials::ClientSecret(s)), _) => {
-                form.push(("client_id", cfg.client_id.clone()));
-                form.push(("client_secret", s.expose_secret().to_string()));
-            }
-            (Some(Credentials::PrivateKey { pem, alg, key_id }), _) => {
-                let assertion = crate::assertion::sign(
-                    pem.expose_secret(),
-                    *alg,
-                    key_id.as_deref(),
-                    &cfg.client_id,
-                    &inner.issuer,
-                )?;
-                form.push(("client_id", cfg.client_id.clone()));
-                form.push((
-                    "client_assertion_type",
-                    crate::assertion::ASSERTION_TYPE.to_string(),
-                ));
-                form.push(("client_assertion", assertion));
-            }
-            (None, _) => form.push(("client_id", cfg.client_id.clone())),
-        }
+        let auth = inner.auth.parts()?;
+        form.extend(auth.fields.iter().map(|(k, v)| (*k, v.clone())));
+        let basic = auth.basic.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
         let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let never = |_: u32, _: Duration, _: &Error| {};
-        let reply = inner
-            .grants
-            .post_form(&inner.token_url, &pairs, basic, &never)
-            .await;
+        let reply = crate::runtime::on_runtime(inner.grants.post_form(
+            &inner.token_url,
+            &pairs,
+            basic,
+            &never,
+        ))
+        .await;
         // The form holds the code verifier or refresh token (and maybe a secret).
         for (_, v) in form.iter_mut() {
             zeroize::Zeroize::zeroize(v);
@@ -584,7 +389,7 @@ impl fmt::Debug for SignInClient {
         f.debug_struct("SignInClient")
             .field("issuer", &self.inner.issuer)
             .field("client_id", &self.inner.config.client_id)
-            .field("auth_method", &self.inner.method)
+            .field("auth_method", &self.inner.auth.method())
             .finish_non_exhaustive()
     }
 }
@@ -597,7 +402,7 @@ fn check_redirect_uri(uri: &str) -> Result<()> {
         return Err(Error::config("redirect_uri must not have a fragment"));
     }
     if url.scheme() == "http" {
-        crate::config::checked_url(uri, "redirect_uri")?;
+        crate::http::checked_url(uri, "redirect_uri")?;
     }
     Ok(())
 }
@@ -616,7 +421,7 @@ struct Extra {
 
 /// The token endpoint's answer to a user grant, as strict as for client credentials.
 fn parse_user_tokens(body: &[u8], sent_at: SystemTime) -> Result<UserCredentials> {
-    let token = crate::token::parse_token_response(body, sent_at)?;
+    let token = crate::oauth::token::parse_token_response(body, sent_at)?;
     let extra: Extra =
         serde_json::from_slice(body).map_err(|_| Error::invalid(Some(200), "body is not JSON"))?;
     let text = |v: Option<serde_json::Value>, name: &str| -> Result<Option<String>> {

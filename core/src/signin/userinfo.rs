@@ -6,7 +6,7 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::http::Transport;
-use crate::verify::Claims;
+use crate::verify::claims::Claims;
 
 pub(crate) async fn fetch(transport: &Transport, url: &Url, access_token: &str) -> Result<Claims> {
     if access_token.is_empty() || !access_token.bytes().all(|b| b.is_ascii_graphic()) {

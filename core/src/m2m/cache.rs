@@ -21,10 +21,11 @@ use arc_swap::{ArcSwap, ArcSwapOption};
 use futures::future::{BoxFuture, FutureExt, Shared};
 use rand::Rng;
 
-use crate::config::CachePolicy;
+use super::config::CachePolicy;
+use super::request::TokenRequest;
 use crate::error::Result;
-use crate::request::TokenRequest;
-use crate::token::Token;
+use crate::oauth::token::Token;
+use crate::runtime::{Current, PerProcess};
 
 /// Identity of the client side of a key: token endpoint, client id, grant, auth method and a
 /// salted digest of the credential. Hash and equality use only the digest.
@@ -41,6 +42,14 @@ pub(crate) struct Fetched {
 
 /// The application's own keys (not attacker-chosen), so the fast non-keyed hash is fine.
 type Map<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
+
+/// The process's cache; a forked child starts with an empty one (fetches in flight belong to
+/// the parent's runtime).
+static CACHE: PerProcess<Cache> = PerProcess::new(Cache::default);
+
+pub(crate) fn process_cache() -> Current<Cache> {
+    CACHE.get()
+}
 
 /// Maps are read without locks (`ArcSwap` snapshots) and copied on insert, which only happens
 /// the first time a key is seen.
@@ -231,6 +240,22 @@ impl Slot {
     /// Drops the cached token (a caller saw it rejected).
     pub fn invalidate(&self) {
         self.current.store(None);
+    }
+
+    /// Drops the cached token only if it is `token`: a caller that saw `token` rejected must
+    /// not drop a newer one that another caller fetched meanwhile. Whether it was dropped.
+    pub fn invalidate_if(&self, token: &Token) -> bool {
+        // Under the state lock, so no fetch completes between the check and the store.
+        let _st = lock(&self.state);
+        let current = self
+            .current
+            .load()
+            .as_ref()
+            .is_some_and(|c| c.token.ptr_eq(token));
+        if current {
+            self.current.store(None);
+        }
+        current
     }
 }
 

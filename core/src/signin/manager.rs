@@ -10,149 +10,14 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use zeroize::Zeroize;
 
-use crate::authorize::SignInClient;
+use super::client::SignInClient;
+use super::store::{CredentialsStore, GuardedStore};
+use super::user_credentials::UserCredentials;
 use crate::error::{Error, Result};
-use crate::verify::Claims;
-
-/// The tokens of a signed-in user. `Debug` never shows a token; the tokens are zeroized on
-/// drop. Serializable (`to_json`/`from_json`) for stores that keep one blob.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserCredentials {
-    pub access_token: String,
-    /// `Bearer`.
-    pub token_type: String,
-    /// When the access token expires, in seconds since the Unix epoch.
-    pub expires_at: u64,
-    /// Granted scopes, space-separated (sorted).
-    #[serde(default)]
-    pub scope: Option<String>,
-    #[serde(default)]
-    pub refresh_token: Option<String>,
-    #[serde(default)]
-    pub id_token: Option<String>,
-}
-
-impl UserCredentials {
-    /// Time left before the access token expires (zero once expired).
-    pub fn remaining(&self) -> Duration {
-        (UNIX_EPOCH + Duration::from_secs(self.expires_at))
-            .duration_since(SystemTime::now())
-            .unwrap_or_default()
-    }
-
-    /// Whether the access token has at least `min_ttl` left.
-    pub fn is_valid_for(&self, min_ttl: Duration) -> bool {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
-        self.expires_at > now.saturating_add(min_ttl.as_secs())
-    }
-
-    /// Whether every scope of the space-separated `scope` was granted.
-    pub fn has_scope(&self, scope: &str) -> bool {
-        let granted: Vec<&str> = self
-            .scope
-            .as_deref()
-            .unwrap_or("")
-            .split_whitespace()
-            .collect();
-        scope.split_whitespace().all(|s| granted.contains(&s))
-    }
-
-    /// `Bearer <access token>`, ready for an `Authorization` header.
-    pub fn authorization_header(&self) -> String {
-        format!("Bearer {}", self.access_token)
-    }
-
-    /// The ID token's claims, decoded without verification (it was verified when received).
-    pub fn id_token_claims(&self) -> Option<Claims> {
-        self.id_token
-            .as_deref()
-            .and_then(crate::verify::unverified_claims)
-    }
-
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("credentials serialize")
-    }
-
-    pub fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json)
-            .map_err(|e| Error::config(format!("stored credentials are not valid: {e}")))
-    }
-}
-
-impl fmt::Debug for UserCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let redacted = |o: &Option<String>| o.as_ref().map(|_| "[redacted]");
-        f.debug_struct("UserCredentials")
-            .field("access_token", &"[redacted]")
-            .field("token_type", &self.token_type)
-            .field("expires_at", &self.expires_at)
-            .field("scope", &self.scope)
-            .field("refresh_token", &redacted(&self.refresh_token))
-            .field("id_token", &redacted(&self.id_token))
-            .finish()
-    }
-}
-
-impl Drop for UserCredentials {
-    fn drop(&mut self) {
-        self.access_token.zeroize();
-        self.refresh_token.zeroize();
-        self.id_token.zeroize();
-    }
-}
-
-/// Where the manager keeps a user's credentials. Implemented by the host: synchronous,
-/// object-safe, called from any thread (often one of the shared runtime's workers: keep each
-/// call short, and never call back into a blocking tokenkeeper API from it).
-pub trait CredentialsStore: Send + Sync {
-    /// The saved credentials, if any.
-    fn load(&self) -> Result<Option<UserCredentials>>;
-    /// Replaces the saved credentials (atomically, if the medium allows).
-    fn save(&self, credentials: &UserCredentials) -> Result<()>;
-    /// Forgets them (sign-out).
-    fn clear(&self) -> Result<()>;
-}
-
-/// A store in memory (tests, or processes that sign in every time).
-#[derive(Default)]
-pub struct MemoryStore(Mutex<Option<UserCredentials>>);
-
-impl MemoryStore {
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
-impl CredentialsStore for MemoryStore {
-    fn load(&self) -> Result<Option<UserCredentials>> {
-        Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()).clone())
-    }
-
-    fn save(&self, credentials: &UserCredentials) -> Result<()> {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(credentials.clone());
-        Ok(())
-    }
-
-    fn clear(&self) -> Result<()> {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        Ok(())
-    }
-}
-
-impl fmt::Debug for MemoryStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("MemoryStore")
-    }
-}
 
 /// Counters of a manager.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -176,9 +41,9 @@ const RETIRED: usize = 32;
 
 struct Inner {
     client: SignInClient,
-    store: Arc<dyn CredentialsStore>,
+    store: GuardedStore,
     /// One renewal at a time.
-    renewing: tokio::sync::Mutex<()>,
+    renewing: Arc<tokio::sync::Mutex<()>>,
     /// Fingerprints of refresh tokens that must never be sent again (rotated out, or
     /// refused by the server).
     retired: Mutex<VecDeque<[u8; 32]>>,
@@ -200,8 +65,8 @@ impl CredentialsManager {
         Self {
             inner: Arc::new(Inner {
                 client,
-                store,
-                renewing: tokio::sync::Mutex::new(()),
+                store: GuardedStore::new(store),
+                renewing: Arc::default(),
                 retired: Mutex::new(VecDeque::new()),
                 latest: Mutex::new(None),
                 stats: Mutex::new(CredentialsStats::default()),
@@ -211,6 +76,7 @@ impl CredentialsManager {
 
     /// Saves credentials obtained at sign-in.
     pub fn save(&self, credentials: &UserCredentials) -> Result<()> {
+        self.inner.store.not_reentered()?;
         *lock(&self.inner.latest) = Some(credentials.clone());
         self.inner.store.save(credentials)
     }
@@ -229,6 +95,7 @@ impl CredentialsManager {
 
     /// Signs out locally: clears the store and forgets everything in memory.
     pub fn clear(&self) -> Result<()> {
+        self.inner.store.not_reentered()?;
         *lock(&self.inner.latest) = None;
         self.inner.store.clear()
     }
@@ -252,6 +119,7 @@ impl CredentialsManager {
         min_ttl: Duration,
         scope: Option<&str>,
     ) -> Result<UserCredentials> {
+        self.inner.store.not_reentered()?;
         let scope = scope.map(str::trim).filter(|s| !s.is_empty());
         if let Some(c) = self.load()? {
             if usable(&c, min_ttl, scope) {
@@ -259,19 +127,14 @@ impl CredentialsManager {
                 return Ok(c);
             }
         }
-        let _one = self.inner.renewing.lock().await;
+        let one = self.inner.renewing.clone().lock_owned().await;
         // Whoever held the lock may have renewed already.
-        let current = self.load()?.ok_or_else(|| {
-            reauth(
-                "no_credentials",
-                "there are no stored credentials: sign in first",
-            )
-        })?;
+        let current = self.load()?.ok_or_else(no_credentials)?;
         if usable(&current, min_ttl, scope) {
             lock(&self.inner.stats).hits += 1;
             return Ok(current);
         }
-        self.renew_locked(current, scope, min_ttl).await
+        self.renew_detached(one, current, scope, min_ttl).await
     }
 
     /// [`Self::credentials`] for synchronous callers, on the shared runtime.
@@ -280,6 +143,7 @@ impl CredentialsManager {
         min_ttl: Duration,
         scope: Option<&str>,
     ) -> Result<UserCredentials> {
+        self.inner.store.not_reentered()?;
         let this = self.clone();
         let scope = scope.map(str::to_string);
         crate::runtime::block_on(async move { this.credentials(min_ttl, scope.as_deref()).await })
@@ -287,17 +151,33 @@ impl CredentialsManager {
 
     /// Renews now, whatever the access token's lifetime (after an API rejected it, say).
     pub async fn renew(&self) -> Result<UserCredentials> {
-        let _one = self.inner.renewing.lock().await;
-        let current = self.load()?.ok_or_else(|| {
-            reauth(
-                "no_credentials",
-                "there are no stored credentials: sign in first",
-            )
-        })?;
-        self.renew_locked(current, None, Duration::ZERO).await
+        self.inner.store.not_reentered()?;
+        let one = self.inner.renewing.clone().lock_owned().await;
+        let current = self.load()?.ok_or_else(no_credentials)?;
+        self.renew_detached(one, current, None, Duration::ZERO)
+            .await
+    }
+
+    /// Runs the renewal as a task of its own, holding the renewal lock: once the grant is
+    /// sent it goes on to the save even if the caller stops waiting (a dropped future, a
+    /// cancelled coroutine), so a rotated refresh token is never lost.
+    async fn renew_detached(
+        &self,
+        one: tokio::sync::OwnedMutexGuard<()>,
+        current: UserCredentials,
+        scope: Option<&str>,
+        min_ttl: Duration,
+    ) -> Result<UserCredentials> {
+        let (this, scope) = (self.clone(), scope.map(str::to_string));
+        let task = crate::runtime::spawn(async move {
+            let _one = one;
+            this.renew_locked(current, scope.as_deref(), min_ttl).await
+        });
+        crate::runtime::joined(task.await)
     }
 
     pub fn renew_blocking(&self) -> Result<UserCredentials> {
+        self.inner.store.not_reentered()?;
         let this = self.clone();
         crate::runtime::block_on(async move { this.renew().await })
     }
@@ -408,6 +288,13 @@ impl CredentialsManager {
 
 fn usable(c: &UserCredentials, min_ttl: Duration, scope: Option<&str>) -> bool {
     c.is_valid_for(min_ttl) && scope.is_none_or(|s| c.has_scope(s))
+}
+
+fn no_credentials() -> Error {
+    reauth(
+        "no_credentials",
+        "there are no stored credentials: sign in first",
+    )
 }
 
 fn reauth(error: &str, description: &str) -> Error {

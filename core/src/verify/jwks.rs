@@ -17,10 +17,10 @@ use base64::Engine;
 use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use url::Url;
 
-use crate::config::SigningAlg;
 use crate::error::{Error, Result, TokenCheck};
 use crate::http::Transport;
-use crate::token::truncate;
+use crate::oauth::credentials::SigningAlg;
+use crate::text::truncate;
 
 /// More keys than this in a JWKS are ignored (a tenant has two or three).
 const MAX_KEYS: usize = 64;

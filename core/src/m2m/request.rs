@@ -24,7 +24,7 @@ impl TokenRequest {
 
     /// Space-separated scopes; order and repeats do not matter. Empty means none.
     pub fn scope(mut self, scope: impl AsRef<str>) -> Self {
-        self.scope = normalize_scope(scope.as_ref());
+        self.scope = crate::oauth::scope::normalize(scope.as_ref());
         self
     }
 
@@ -56,11 +56,4 @@ impl TokenRequest {
         }
         Ok(())
     }
-}
-
-pub(crate) fn normalize_scope(s: &str) -> Option<String> {
-    let mut parts: Vec<&str> = s.split_whitespace().collect();
-    parts.sort_unstable();
-    parts.dedup();
-    (!parts.is_empty()).then(|| parts.join(" "))
 }

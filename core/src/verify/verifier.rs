@@ -19,13 +19,14 @@ use base64::Engine;
 use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
-use crate::config::{HttpPolicy, RetryPolicy, SigningAlg};
+use super::claims::Claims;
+use super::jwks::{printable, Jwks, Quick, VerifyKey};
+use crate::counter::Counter;
 use crate::error::{Error, Result, TokenCheck};
-use crate::http::Transport;
-use crate::jwks::{printable, Jwks, Quick, VerifyKey};
-use crate::stats::Counter;
-use crate::tenant::{url_or, Tenant};
-use crate::token::truncate;
+use crate::http::{HttpOptions, Transport};
+use crate::oauth::credentials::SigningAlg;
+use crate::oauth::tenant::{url_or, Tenant};
+use crate::text::truncate;
 
 /// What a [`TokenVerifier`] checks, and how it gets keys.
 #[derive(Debug, Clone)]
@@ -56,8 +57,8 @@ pub struct VerifierConfig {
     pub jwks_lifetime: Duration,
     /// A token naming an unknown `kid` refetches the JWKS, but at most once per interval.
     pub jwks_min_refetch_interval: Duration,
-    pub http: HttpPolicy,
-    pub retry: RetryPolicy,
+    /// Timeouts, size limit and retries of the JWKS requests.
+    pub http: HttpOptions,
 }
 
 impl VerifierConfig {
@@ -74,8 +75,7 @@ impl VerifierConfig {
             jwks_url: None,
             jwks_lifetime: Duration::from_secs(600),
             jwks_min_refetch_interval: Duration::from_secs(30),
-            http: HttpPolicy::default(),
-            retry: RetryPolicy::default(),
+            http: HttpOptions::default(),
         }
     }
 }
@@ -104,118 +104,6 @@ impl VerifyOptions {
             id_token: true,
             ..Self::default()
         }
-    }
-}
-
-/// The claims of a verified token (or of a `/userinfo` answer): a JSON object.
-#[derive(Clone, PartialEq)]
-pub struct Claims(Map<String, Value>);
-
-impl Claims {
-    pub(crate) fn new(map: Map<String, Value>) -> Self {
-        Self(map)
-    }
-
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.get(name)
-    }
-
-    /// A string claim.
-    pub fn get_str(&self, name: &str) -> Option<&str> {
-        self.0.get(name).and_then(Value::as_str)
-    }
-
-    pub fn as_map(&self) -> &Map<String, Value> {
-        &self.0
-    }
-
-    pub fn into_map(self) -> Map<String, Value> {
-        self.0
-    }
-
-    /// The claims as a JSON object text.
-    pub fn to_json(&self) -> String {
-        Value::Object(self.0.clone()).to_string()
-    }
-
-    pub fn iss(&self) -> Option<&str> {
-        self.get_str("iss")
-    }
-
-    pub fn sub(&self) -> Option<&str> {
-        self.get_str("sub")
-    }
-
-    /// `aud` as a list, whether the token has a string or an array.
-    pub fn aud(&self) -> Vec<&str> {
-        match self.0.get("aud") {
-            Some(Value::String(s)) => vec![s.as_str()],
-            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
-            _ => vec![],
-        }
-    }
-
-    pub fn azp(&self) -> Option<&str> {
-        self.get_str("azp")
-    }
-
-    pub fn scope(&self) -> Option<&str> {
-        self.get_str("scope")
-    }
-
-    /// Whether the space-separated `scope` claim contains `scope`.
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.scope()
-            .is_some_and(|s| s.split_whitespace().any(|x| x == scope))
-    }
-
-    pub fn org_id(&self) -> Option<&str> {
-        self.get_str("org_id")
-    }
-
-    pub fn org_name(&self) -> Option<&str> {
-        self.get_str("org_name")
-    }
-
-    pub fn nonce(&self) -> Option<&str> {
-        self.get_str("nonce")
-    }
-
-    pub fn exp(&self) -> Option<u64> {
-        self.numeric("exp")
-    }
-
-    pub fn iat(&self) -> Option<u64> {
-        self.numeric("iat")
-    }
-
-    pub fn nbf(&self) -> Option<u64> {
-        self.numeric("nbf")
-    }
-
-    pub fn auth_time(&self) -> Option<u64> {
-        self.numeric("auth_time")
-    }
-
-    fn numeric(&self, name: &str) -> Option<u64> {
-        self.0
-            .get(name)
-            .and_then(Value::as_f64)
-            .filter(|f| *f >= 0.0)
-            .map(|f| f as u64)
-    }
-}
-
-impl fmt::Debug for Claims {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Claims are not secrets, but they are personal data: show what identifies the token.
-        f.debug_struct("Claims")
-            .field("iss", &self.iss())
-            .field("sub", &self.sub())
-            .field("aud", &self.aud())
-            .field("exp", &self.exp())
-            .field("claims", &self.0.len())
-            .finish()
     }
 }
 
@@ -248,6 +136,16 @@ struct Inner {
     rejected: Counter,
 }
 
+impl fmt::Debug for TokenVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenVerifier")
+            .field("audience", &self.inner.audience)
+            .field("issuers", &self.inner.issuers)
+            .field("jwks_url", &self.inner.jwks.url().as_str())
+            .finish_non_exhaustive()
+    }
+}
+
 /// A token split and decoded, not yet verified.
 struct Parsed<'a> {
     alg: SigningAlg,
@@ -269,7 +167,7 @@ impl TokenVerifier {
             vec![tenant.issuer()]
         } else {
             for i in &config.issuers {
-                crate::config::checked_url(i, "issuer")?;
+                crate::http::checked_url(i, "issuer")?;
             }
             config.issuers.clone()
         };
@@ -287,13 +185,12 @@ impl TokenVerifier {
         if config.jwks_lifetime.is_zero() {
             return Err(Error::config("jwks_lifetime must be greater than zero"));
         }
-        check_http(&config.http, &config.retry)?;
         let jwks_url = url_or(
             config.jwks_url.as_deref(),
             "jwks_url",
             tenant.endpoint(".well-known/jwks.json"),
         )?;
-        let transport = Transport::new(&config.http, &config.retry)?;
+        let transport = Transport::new(&config.http)?;
         let empty = |o: &Option<String>| o.as_ref().filter(|s| !s.trim().is_empty()).cloned();
         Ok(Self {
             inner: Arc::new(Inner {
@@ -329,7 +226,7 @@ impl TokenVerifier {
 
     /// Verifies a token with per-call expectations (an ID token's nonce, an organization…).
     pub async fn verify_with(&self, token: &str, options: &VerifyOptions) -> Result<Claims> {
-        let result = async {
+        let result = crate::runtime::on_runtime(async {
             let parsed = self.parse(token)?;
             let key = self
                 .inner
@@ -337,7 +234,7 @@ impl TokenVerifier {
                 .resolve(parsed.kid.as_deref(), parsed.alg)
                 .await?;
             self.finish(parsed, &key, options)
-        }
+        })
         .await;
         self.count(result)
     }
@@ -363,7 +260,7 @@ impl TokenVerifier {
     /// Fetches the JWKS now (at start-up, or after learning of a key rotation); returns the
     /// number of usable keys.
     pub async fn refresh_jwks(&self) -> Result<usize> {
-        self.inner.jwks.refresh().await
+        crate::runtime::on_runtime(self.inner.jwks.refresh()).await
     }
 
     pub fn refresh_jwks_blocking(&self) -> Result<usize> {
@@ -511,7 +408,7 @@ impl TokenVerifier {
             ));
         }
         self.check_claims(&parsed.claims, options)?;
-        Ok(Claims(parsed.claims))
+        Ok(Claims::new(parsed.claims))
     }
 
     fn check_claims(&self, c: &Map<String, Value>, o: &VerifyOptions) -> Result<()> {
@@ -668,19 +565,6 @@ fn check_organization(c: &Map<String, Value>, org: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn check_http(http: &HttpPolicy, retry: &RetryPolicy) -> Result<()> {
-    if retry.max_attempts == 0 || retry.max_attempts > 10 {
-        return Err(Error::config("retry policy: max_attempts must be 1..=10"));
-    }
-    if http.max_response_bytes < 256 {
-        return Err(Error::config("max_response_bytes must be at least 256"));
-    }
-    if http.request_timeout.is_zero() || http.connect_timeout.is_zero() {
-        return Err(Error::config("timeouts must be greater than zero"));
-    }
-    Ok(())
-}
-
 fn invalid(check: TokenCheck, detail: impl Into<String>) -> Error {
     Error::InvalidToken {
         check,
@@ -782,5 +666,5 @@ impl<'de> Deserialize<'de> for UniqueObject {
 /// Decodes a JWT's payload without verifying anything (for tokens verified earlier).
 pub(crate) fn unverified_claims(token: &str) -> Option<Claims> {
     let payload = token.split('.').nth(1)?;
-    decode_object(payload, "payload").ok().map(Claims)
+    decode_object(payload, "payload").ok().map(Claims::new)
 }

@@ -6,16 +6,16 @@ use std::time::Instant;
 
 use futures::future::FutureExt;
 use rand::RngCore;
-use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
-use crate::cache::{ClientKey, Fetched, Lookup, SharedFetch, Slot};
-use crate::config::{AuthMethod, ClientConfig, Credentials, Resolved};
+use super::cache::{process_cache, ClientKey, Fetched, Lookup, SharedFetch, Slot};
+use super::config::{ClientConfig, Resolved};
+use super::request::TokenRequest;
+use super::stats::{Counters, Stats};
 use crate::error::{Error, Result};
 use crate::http::Transport;
-use crate::request::TokenRequest;
-use crate::stats::{Counters, Stats};
-use crate::token::{parse_token_response, Token};
+use crate::oauth::credentials::AuthMethod;
+use crate::oauth::token::{parse_token_response, Token};
 
 /// Gets client-credentials access tokens, served from a cache shared by every client of the
 /// process with the same key material. Cheap to clone; safe to share between threads.
@@ -42,7 +42,7 @@ impl TokenClient {
     /// Validates the config; fails with [`Error::Config`] on anything that cannot work.
     pub fn new(config: ClientConfig) -> Result<Self> {
         let resolved = config.validate()?;
-        let transport = Transport::new(&config.http, &config.retry)?;
+        let transport = Transport::new(&config.http)?;
         let key = client_key(&config, &resolved);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -87,14 +87,40 @@ impl TokenClient {
         self.with_slot(req, |slot| slot.invalidate());
     }
 
+    /// Forgets the cached token for the request only if it is still `token` (the one an API
+    /// rejected), so a retry-on-401 never drops a token another caller renewed meanwhile.
+    /// Whether it was forgotten.
+    pub fn invalidate_if_current(&self, req: &TokenRequest, token: &Token) -> bool {
+        self.with_slot(req, |slot| slot.invalidate_if(token))
+    }
+
     /// A request for the configured default audience (`AUTH0_AUDIENCE` with `from_env`).
     pub fn default_request(&self) -> Result<TokenRequest> {
-        self.inner
-            .config
-            .default_audience
-            .as_deref()
-            .map(TokenRequest::new)
-            .ok_or_else(|| Error::config("no audience given and no default audience configured"))
+        self.request(None, None, None)
+    }
+
+    /// The request of a surface that takes its parts separately: `audience` (the configured
+    /// default audience when `None` or empty), `scope` and `organization` (`None` or empty:
+    /// none).
+    pub fn request(
+        &self,
+        audience: Option<&str>,
+        scope: Option<&str>,
+        organization: Option<&str>,
+    ) -> Result<TokenRequest> {
+        let audience = audience
+            .filter(|a| !a.trim().is_empty())
+            .or(self.inner.config.default_audience.as_deref())
+            .ok_or_else(|| Error::config("no audience given and no default audience configured"))?;
+        let mut req = TokenRequest::new(audience);
+        if let Some(s) = scope {
+            req = req.scope(s);
+        }
+        if let Some(o) = organization {
+            req = req.organization(o);
+        }
+        req.validate()?;
+        Ok(req)
     }
 
     pub fn stats(&self) -> Stats {
@@ -119,9 +145,7 @@ impl TokenClient {
     }
 
     fn with_slot<R>(&self, req: &TokenRequest, f: impl FnOnce(&Arc<Slot>) -> R) -> R {
-        crate::runtime::process()
-            .cache
-            .with_slot(self.inner.key, req, f)
+        process_cache().with_slot(self.inner.key, req, f)
     }
 
     fn step(&self, req: &TokenRequest) -> Result<Step> {
@@ -190,8 +214,6 @@ async fn mint(inner: Arc<Inner>, req: TokenRequest) -> Result<Fetched> {
 }
 
 async fn mint_once(inner: &Inner, req: &TokenRequest) -> Result<Fetched> {
-    let cfg = &inner.config;
-    let assertion;
     let mut form: Vec<(&str, &str)> = vec![
         ("grant_type", "client_credentials"),
         ("audience", req.audience_str()),
@@ -202,28 +224,9 @@ async fn mint_once(inner: &Inner, req: &TokenRequest) -> Result<Fetched> {
     if let Some(o) = req.organization_str() {
         form.push(("organization", o));
     }
-    let mut basic = None;
-    match (&cfg.credentials, inner.resolved.method) {
-        (Credentials::ClientSecret(s), AuthMethod::ClientSecretBasic) => {
-            basic = Some((cfg.client_id.as_str(), s.expose_secret()));
-        }
-        (Credentials::ClientSecret(s), _) => {
-            form.push(("client_id", &cfg.client_id));
-            form.push(("client_secret", s.expose_secret()));
-        }
-        (Credentials::PrivateKey { pem, alg, key_id }, _) => {
-            assertion = crate::assertion::sign(
-                pem.expose_secret(),
-                *alg,
-                key_id.as_deref(),
-                &cfg.client_id,
-                &inner.resolved.issuer,
-            )?;
-            form.push(("client_id", &cfg.client_id));
-            form.push(("client_assertion_type", crate::assertion::ASSERTION_TYPE));
-            form.push(("client_assertion", &assertion));
-        }
-    }
+    let auth = inner.resolved.auth.parts()?;
+    form.extend(auth.fields.iter().map(|(k, v)| (*k, v.as_str())));
+    let basic = auth.basic.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
     tracing::debug!(audience = req.audience_str(), url = %inner.resolved.token_url, "requesting a token");
     let on_retry = |attempt: u32, wait: std::time::Duration, e: &Error| {
         tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, kind = e.kind(), error = %e, "retrying token request");

@@ -1,0 +1,14 @@
+//! HTTP to the authorization server: the options every config embeds, the URLs we accept, one
+//! transport with retries, and the mapping of answers to typed errors.
+
+mod options;
+mod response;
+mod transport;
+mod url;
+
+pub(crate) use options::KnobValue;
+pub use options::{HttpOptions, Knob, KNOBS};
+#[doc(hidden)]
+pub use transport::shared_clients;
+pub(crate) use transport::Transport;
+pub(crate) use url::checked_url;

@@ -1,0 +1,123 @@
+//! Every answer of the authorization server as a typed error, and when to try again.
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::StatusCode;
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::text::truncate;
+
+/// An error, plus how long the server asked us to wait before trying again.
+pub(crate) struct Failure {
+    pub error: Error,
+    pub retry_after: Option<Duration>,
+}
+
+impl Failure {
+    pub fn now(error: Error) -> Self {
+        Self {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct OAuthBody {
+    error: String,
+    error_description: Option<String>,
+}
+
+/// Parses an OAuth error body (`{"error": …, "error_description": …}`), if that is what it is.
+fn oauth_body(body: &[u8]) -> Option<(String, Option<String>)> {
+    let b: OAuthBody = serde_json::from_slice(body).ok()?;
+    // Server text goes into messages: keep it printable and bounded.
+    let clean = |s: &str| truncate(&s.replace(|c: char| c.is_control(), " "), 300);
+    (!b.error.is_empty()).then(|| (clean(&b.error), b.error_description.as_deref().map(clean)))
+}
+
+pub(crate) fn error_for(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Failure {
+    let code = status.as_u16();
+    let parsed = oauth_body(body);
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        let retry_after = retry_after(headers, SystemTime::now());
+        return Failure {
+            error: Error::RateLimited {
+                retry_after,
+                description: parsed.and_then(|(_, d)| d),
+            },
+            retry_after,
+        };
+    }
+    let error = match parsed {
+        Some((error, description)) => Error::OAuth {
+            error,
+            description,
+            status: code,
+        },
+        None if status.is_redirection() => Error::invalid(
+            Some(code),
+            "the server answered with a redirect, which is not followed",
+        ),
+        None => Error::invalid(Some(code), "error status without an OAuth error body"),
+    };
+    // A 503 may say when to come back, too.
+    let retry_after = status
+        .is_server_error()
+        .then(|| retry_after(headers, SystemTime::now()))
+        .flatten();
+    Failure { error, retry_after }
+}
+
+/// `Retry-After` (seconds or an HTTP date), else Auth0's `X-RateLimit-Reset` (Unix seconds).
+pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(v) = text(RETRY_AFTER.as_str()) {
+        if let Ok(secs) = v.parse::<u64>() {
+            return Some(Duration::from_secs(secs));
+        }
+        if let Ok(at) = httpdate::parse_http_date(v) {
+            return Some(at.duration_since(now).unwrap_or_default());
+        }
+    }
+    let reset: u64 = text("x-ratelimit-reset")?.parse().ok()?;
+    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(reset);
+    Some(at.duration_since(now).unwrap_or_default())
+}
+
+pub(crate) fn too_large(status: StatusCode, limit: usize) -> Error {
+    Error::invalid(
+        Some(status.as_u16()),
+        format!("response body larger than {limit} bytes"),
+    )
+}
+
+pub(crate) fn from_reqwest(e: &reqwest::Error) -> Error {
+    if e.is_timeout() {
+        Error::Timeout(chain(e))
+    } else {
+        Error::Network(chain(e))
+    }
+}
+
+/// The error and its causes on one line (reqwest's own text says only "error sending request").
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}

@@ -1,0 +1,238 @@
+//! One HTTP exchange with the authorization server: timeouts, size limit, no redirects,
+//! retries with backoff and jitter.
+//!
+//! The process keeps one `reqwest::Client` per distinct connection policy (connect and
+//! request timeout), shared by every transport with that policy, and builds them afresh in a
+//! forked child (pooled connections are sockets shared with the parent).
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use arc_swap::ArcSwap;
+use rand::Rng;
+use url::Url;
+
+use super::options::{Effective, HttpOptions};
+use super::response::{chain, error_for, from_reqwest, too_large, Failure};
+use crate::error::{Error, Result};
+
+/// A successful (2xx) answer.
+pub(crate) struct Reply {
+    pub sent_at: SystemTime,
+    /// The same moment on the monotonic clock, for cache deadlines.
+    pub sent: Instant,
+    pub body: Vec<u8>,
+}
+
+pub(crate) struct Transport {
+    /// The process's client for this policy, with the fork generation it was taken in.
+    client: ArcSwap<(u64, reqwest::Client)>,
+    options: Effective,
+}
+
+/// Called once per retry with the attempt number, the wait and the cause (for counters, logs).
+pub(crate) type OnRetry<'a> = &'a (dyn Fn(u32, Duration, &Error) + Send + Sync);
+
+/// What a `reqwest::Client` is built from; everything else is applied per request.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct ClientPolicy {
+    connect_timeout: Duration,
+    request_timeout: Duration,
+}
+
+type Pool = (u64, HashMap<ClientPolicy, reqwest::Client>);
+static POOL: LazyLock<Mutex<Pool>> = LazyLock::new(Mutex::default);
+
+/// The process's client for `policy` (one per policy, rebuilt after a fork).
+fn shared_client(policy: ClientPolicy) -> Result<(u64, reqwest::Client)> {
+    let gen = crate::runtime::generation();
+    let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
+    if pool.0 != gen {
+        // The parent's clients hold its sockets and its runtime's tasks: never reuse them.
+        std::mem::forget(std::mem::take(&mut pool.1));
+        pool.0 = gen;
+    }
+    if let Some(c) = pool.1.get(&policy) {
+        return Ok((gen, c.clone()));
+    }
+    let client = build_client(policy)?;
+    pool.1.insert(policy, client.clone());
+    Ok((gen, client))
+}
+
+/// How many distinct clients the process holds (for tests of the sharing).
+#[doc(hidden)]
+pub fn shared_clients() -> usize {
+    POOL.lock().unwrap_or_else(|p| p.into_inner()).1.len()
+}
+
+enum Method<'a> {
+    Form {
+        form: &'a [(&'a str, &'a str)],
+        basic: Option<(&'a str, &'a str)>,
+    },
+    Get {
+        bearer: Option<&'a str>,
+    },
+}
+
+impl Transport {
+    pub fn new(options: &HttpOptions) -> Result<Self> {
+        let options = options.effective()?;
+        let client = shared_client(policy(&options))?;
+        Ok(Self {
+            client: ArcSwap::from_pointee(client),
+            options,
+        })
+    }
+
+    fn client(&self) -> Result<reqwest::Client> {
+        let gen = crate::runtime::generation();
+        let cur = self.client.load();
+        if cur.0 == gen {
+            return Ok(cur.1.clone());
+        }
+        let fresh = shared_client(policy(&self.options))?;
+        let client = fresh.1.clone();
+        self.client.store(Arc::new(fresh));
+        Ok(client)
+    }
+
+    /// POSTs a form, retrying transient failures. `basic` is HTTP Basic credentials.
+    pub async fn post_form(
+        &self,
+        url: &Url,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+        on_retry: OnRetry<'_>,
+    ) -> Result<Reply> {
+        self.exchange(url, Method::Form { form, basic }, on_retry)
+            .await
+    }
+
+    /// GETs a JSON resource (the JWKS, `/userinfo`); `bearer` is sent as
+    /// `Authorization: Bearer …`.
+    pub(crate) async fn get(
+        &self,
+        url: &Url,
+        bearer: Option<&str>,
+        on_retry: OnRetry<'_>,
+    ) -> Result<Reply> {
+        self.exchange(url, Method::Get { bearer }, on_retry).await
+    }
+
+    async fn exchange(
+        &self,
+        url: &Url,
+        method: Method<'_>,
+        on_retry: OnRetry<'_>,
+    ) -> Result<Reply> {
+        let client = self.client()?;
+        let mut attempt = 1;
+        loop {
+            let req = match &method {
+                Method::Form { form, basic } => {
+                    let mut req = client.post(url.clone()).form(form);
+                    if let Some((user, pass)) = basic {
+                        // RFC 6749 §2.3.1: both parts form-urlencoded before Basic encoding.
+                        req = req.basic_auth(form_encode(user), Some(form_encode(pass)));
+                    }
+                    req
+                }
+                Method::Get { bearer } => {
+                    let mut req = client
+                        .get(url.clone())
+                        .header(reqwest::header::ACCEPT, "application/json");
+                    if let Some(token) = bearer {
+                        req = req.bearer_auth(token);
+                    }
+                    req
+                }
+            };
+            match self.once(req).await {
+                Ok(reply) => return Ok(reply),
+                Err(Failure { error, retry_after }) => {
+                    let o = &self.options;
+                    let retryable = error.is_transient()
+                        && attempt < o.max_attempts
+                        && retry_after.is_none_or(|d| d <= o.max_retry_after);
+                    if !retryable {
+                        return Err(error);
+                    }
+                    let wait = retry_after.unwrap_or_else(|| self.backoff(attempt));
+                    on_retry(attempt, wait, &error);
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// Exponential, with "equal jitter": between half and all of the doubled delay.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .options
+            .initial_backoff
+            .saturating_mul(1 << (attempt - 1).min(16))
+            .min(self.options.max_backoff);
+        let half = exp / 2;
+        half + half.mul_f64(rand::rng().random::<f64>())
+    }
+
+    async fn once(&self, req: reqwest::RequestBuilder) -> Result<Reply, Failure> {
+        let limit = self.options.max_response_bytes;
+        let (sent_at, sent) = (SystemTime::now(), Instant::now());
+        let mut resp = req
+            .send()
+            .await
+            .map_err(|e| Failure::now(from_reqwest(&e)))?;
+        let status = resp.status();
+        if resp.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(Failure::now(too_large(status, limit)));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| Failure::now(from_reqwest(&e)))?
+        {
+            if body.len() + chunk.len() > limit {
+                return Err(Failure::now(too_large(status, limit)));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if status.is_success() {
+            return Ok(Reply {
+                sent_at,
+                sent,
+                body,
+            });
+        }
+        Err(error_for(status, resp.headers(), &body))
+    }
+}
+
+fn policy(o: &Effective) -> ClientPolicy {
+    ClientPolicy {
+        connect_timeout: o.connect_timeout,
+        request_timeout: o.request_timeout,
+    }
+}
+
+fn build_client(policy: ClientPolicy) -> Result<reqwest::Client> {
+    // ring, not aws-lc: pure Rust + asm, quick to build for every binding. A host that
+    // installed its own provider first keeps it.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(policy.connect_timeout)
+        .timeout(policy.request_timeout)
+        .user_agent(concat!("tokenkeeper/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::config(format!("HTTP client: {}", chain(&e))))
+}
+
+fn form_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

@@ -1,0 +1,219 @@
+//! What a client is built from. Construction is infallible; `TokenClient::new` validates.
+
+use std::time::Duration;
+
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::http::{HttpOptions, KnobValue};
+use crate::oauth::client_auth::ClientAuth;
+use crate::oauth::credentials::{AuthMethod, Credentials};
+use crate::oauth::tenant::{url_or, Tenant};
+
+/// When cached tokens stop being served and when they are renewed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CachePolicy {
+    /// A token with less than this left is never returned. Capped at a fifth of the token's
+    /// lifetime so very short tokens stay usable.
+    pub expiry_margin: Duration,
+    /// Fraction of the usable lifetime at the end of which a background refresh starts.
+    pub refresh_ahead: f64,
+    /// Upper bound on how early a refresh starts, whatever the lifetime.
+    pub max_refresh_ahead: Duration,
+    /// Random extra lead, as a fraction of the usable lifetime, so a fleet does not refresh in
+    /// lock-step.
+    pub jitter: f64,
+    /// Whether tokens are shared with every client of the process that has the same key.
+    pub enabled: bool,
+}
+
+impl Default for CachePolicy {
+    fn default() -> Self {
+        Self {
+            expiry_margin: Duration::from_secs(30),
+            refresh_ahead: 0.10,
+            max_refresh_ahead: Duration::from_secs(3600),
+            jitter: 0.05,
+            enabled: true,
+        }
+    }
+}
+
+/// The cache knobs by name, for surfaces that take them so (Python keywords, C): seconds for
+/// durations, a fraction for `refresh_ahead` and `jitter`, 0 or 1 for `enabled`.
+pub const CACHE_KNOBS: [&str; 5] = [
+    "expiry_margin",
+    "refresh_ahead",
+    "max_refresh_ahead",
+    "jitter",
+    "enabled",
+];
+
+impl CachePolicy {
+    /// Sets a knob of [`CACHE_KNOBS`] by name; checked when the client is built.
+    pub fn set(&mut self, name: &str, value: f64) -> Result<()> {
+        let v = KnobValue::new(name, value)?;
+        match name {
+            "expiry_margin" => self.expiry_margin = v.secs()?,
+            "refresh_ahead" => self.refresh_ahead = v.get(),
+            "max_refresh_ahead" => self.max_refresh_ahead = v.secs()?,
+            "jitter" => self.jitter = v.get(),
+            "enabled" if value == 0.0 || value == 1.0 => self.enabled = value == 1.0,
+            "enabled" => return Err(v.bad("must be 0 or 1")),
+            _ => {
+                return Err(Error::config(format!(
+                    "unknown cache option {name:?}: expected one of {}",
+                    CACHE_KNOBS.join(", ")
+                )))
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Everything a [`crate::TokenClient`] is built from.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub(crate) domain: String,
+    pub(crate) client_id: String,
+    pub(crate) credentials: Credentials,
+    pub(crate) auth_method: Option<AuthMethod>,
+    pub(crate) token_url: Option<String>,
+    pub(crate) default_audience: Option<String>,
+    pub(crate) cache: CachePolicy,
+    pub(crate) http: HttpOptions,
+}
+
+impl ClientConfig {
+    /// `domain` is `tenant.auth0.com`, a full `https://` URL (custom domains), or an `http://`
+    /// URL of a loopback host (tests).
+    pub fn new(
+        domain: impl Into<String>,
+        client_id: impl Into<String>,
+        credentials: Credentials,
+    ) -> Self {
+        Self {
+            domain: domain.into(),
+            client_id: client_id.into(),
+            credentials,
+            auth_method: None,
+            token_url: None,
+            default_audience: None,
+            cache: CachePolicy::default(),
+            http: HttpOptions::default(),
+        }
+    }
+
+    /// Reads `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET`, and `AUTH0_AUDIENCE`
+    /// (optional) as the default audience.
+    pub fn from_env() -> Result<Self> {
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| Error::config(format!("{name} is not set")))
+        };
+        let mut config = Self::new(
+            var("AUTH0_DOMAIN")?,
+            var("AUTH0_CLIENT_ID")?,
+            Credentials::client_secret(var("AUTH0_CLIENT_SECRET")?),
+        );
+        config.default_audience = var("AUTH0_AUDIENCE").ok();
+        Ok(config)
+    }
+
+    /// The audience used when a caller names none (see [`crate::TokenClient::default_request`]).
+    pub fn default_audience(mut self, audience: impl Into<String>) -> Self {
+        self.default_audience = Some(audience.into());
+        self
+    }
+
+    /// Only meaningful for a client secret; a private key always uses `private_key_jwt`.
+    pub fn auth_method(mut self, method: AuthMethod) -> Self {
+        self.auth_method = Some(method);
+        self
+    }
+
+    /// Overrides `{domain}/oauth/token`.
+    pub fn token_url(mut self, url: impl Into<String>) -> Self {
+        self.token_url = Some(url.into());
+        self
+    }
+
+    pub fn cache_policy(mut self, cache: CachePolicy) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// Timeouts, size limit and retries of the token requests.
+    pub fn http_options(mut self, http: HttpOptions) -> Self {
+        self.http = http;
+        self
+    }
+
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The cache policy in effect (so a binding can change one field and keep the rest).
+    pub fn cache(&self) -> &CachePolicy {
+        &self.cache
+    }
+
+    /// The HTTP options in effect (so a binding can change one knob and keep the rest).
+    pub fn http(&self) -> &HttpOptions {
+        &self.http
+    }
+
+    pub fn http_mut(&mut self) -> &mut HttpOptions {
+        &mut self.http
+    }
+
+    pub fn cache_mut(&mut self) -> &mut CachePolicy {
+        &mut self.cache
+    }
+
+    /// Checks every field and resolves the URLs.
+    pub(crate) fn validate(&self) -> Result<Resolved> {
+        let tenant = Tenant::parse(&self.domain)?;
+        let token_url = url_or(
+            self.token_url.as_deref(),
+            "token_url",
+            tenant.endpoint("oauth/token"),
+        )?;
+        let issuer = tenant.issuer();
+        let auth = ClientAuth::new(
+            &self.client_id,
+            Some(&self.credentials),
+            self.auth_method,
+            &issuer,
+        )?;
+        let c = &self.cache;
+        if !(0.0..1.0).contains(&c.refresh_ahead) || !(0.0..=0.5).contains(&c.jitter) {
+            return Err(Error::config(
+                "cache policy: refresh_ahead must be in [0, 1) and jitter in [0, 0.5]",
+            ));
+        }
+        self.http.effective()?;
+        Ok(Resolved {
+            issuer,
+            token_url,
+            method: auth.method().unwrap_or(AuthMethod::ClientSecretPost),
+            auth,
+        })
+    }
+}
+
+/// The validated, resolved parts of a config.
+#[derive(Debug, Clone)]
+pub(crate) struct Resolved {
+    /// `https://tenant.auth0.com/`: the `iss` Auth0 uses and the `aud` of client assertions.
+    pub issuer: String,
+    pub token_url: Url,
+    pub method: AuthMethod,
+    pub auth: ClientAuth,
+}

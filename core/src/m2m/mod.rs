@@ -1,0 +1,8 @@
+//! Machine-to-machine tokens (the client-credentials grant): the client, its config, the
+//! request, the process-wide cache and the counters.
+
+pub(crate) mod cache;
+pub(crate) mod client;
+pub(crate) mod config;
+pub(crate) mod request;
+pub(crate) mod stats;

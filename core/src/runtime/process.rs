@@ -1,0 +1,103 @@
+//! State that belongs to one process: rebuilt in a forked child, never shared with the parent.
+
+use std::ops::Deref;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Once};
+
+use arc_swap::ArcSwapOption;
+
+/// Bumped in the child of every fork (an atomic store is async-signal-safe).
+static FORKS: AtomicU64 = AtomicU64::new(0);
+static AT_FORK: Once = Once::new();
+
+fn watch_forks() {
+    AT_FORK.call_once(|| {
+        #[cfg(unix)]
+        {
+            extern "C" fn in_child() {
+                FORKS.fetch_add(1, Ordering::SeqCst);
+            }
+            // SAFETY: registers a handler that only touches an atomic.
+            let rc = unsafe { libc::pthread_atfork(None, None, Some(in_child)) };
+            if rc != 0 {
+                tracing::error!(
+                    rc,
+                    "pthread_atfork failed: a forked child would reuse the parent's runtime"
+                );
+            }
+        }
+    });
+}
+
+/// Changes in a forked child; state tied to the parent's threads or sockets compares against it.
+pub fn generation() -> u64 {
+    watch_forks();
+    FORKS.load(Ordering::SeqCst)
+}
+
+struct Held<T> {
+    generation: u64,
+    value: T,
+}
+
+/// A value made once per process: the first use makes it, and the first use in a forked child
+/// makes a fresh one. Reads are one atomic load (no shared reference count is touched).
+pub(crate) struct PerProcess<T: Send + Sync + 'static> {
+    slot: ArcSwapOption<Held<T>>,
+    swap: Mutex<()>,
+    make: fn() -> T,
+}
+
+/// A read of a [`PerProcess`] value.
+pub(crate) struct Current<T: 'static>(arc_swap::Guard<Option<Arc<Held<T>>>>);
+
+impl<T> Deref for Current<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self
+            .0
+            .as_ref()
+            .expect("a current value is always set")
+            .value
+    }
+}
+
+impl<T: Send + Sync + 'static> PerProcess<T> {
+    pub const fn new(make: fn() -> T) -> Self {
+        Self {
+            slot: ArcSwapOption::const_empty(),
+            swap: Mutex::new(()),
+            make,
+        }
+    }
+
+    pub fn get(&self) -> Current<T> {
+        let gen = FORKS.load(Ordering::SeqCst);
+        let cur = self.slot.load();
+        if cur.as_ref().is_some_and(|h| h.generation == gen) {
+            return Current(cur);
+        }
+        drop(cur);
+        self.renew()
+    }
+
+    #[cold]
+    fn renew(&self) -> Current<T> {
+        let gen = generation();
+        let _one = self.swap.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(old) = self.slot.load_full() {
+            if old.generation == gen {
+                return Current(self.slot.load());
+            }
+            tracing::debug!("fork detected: fresh per-process state in the child");
+            // Never dropped: its drop could wait for threads that only the parent has.
+            std::mem::forget(old);
+        }
+        self.slot.store(Some(Arc::new(Held {
+            generation: gen,
+            value: (self.make)(),
+        })));
+        Current(self.slot.load())
+    }
+}

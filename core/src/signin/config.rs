@@ -1,0 +1,163 @@
+//! What a sign-in client is built from, the options of one login, and the login in progress.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::http::HttpOptions;
+use crate::oauth::credentials::{AuthMethod, Credentials};
+
+/// Parameters `/authorize` sets itself; extra parameters cannot override them.
+pub(crate) const RESERVED: [&str; 11] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "audience",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "organization",
+    "max_age",
+];
+
+/// An application that signs users in.
+#[derive(Debug, Clone)]
+pub struct SignInConfig {
+    /// `tenant.auth0.com`, an `https://` URL (custom domain), or an `http://` loopback URL.
+    pub domain: String,
+    pub client_id: String,
+    /// `None`: a public client (SPA, native app) that authenticates with PKCE only.
+    /// `Some`: a confidential client (regular web app) with a secret or a private key.
+    pub credentials: Option<Credentials>,
+    /// For a client secret: `client_secret_post` (default) or `client_secret_basic`.
+    pub auth_method: Option<AuthMethod>,
+    /// Where `/authorize` sends the browser back (an allowed callback URL of the app).
+    pub redirect_uri: String,
+    /// Default API audience of the access token (none: an opaque token for `/userinfo`).
+    pub audience: Option<String>,
+    /// Default scopes; `openid` is always added.
+    pub scope: String,
+    /// Adds `offline_access` to the scopes, for a refresh token.
+    pub offline_access: bool,
+    /// Default organization (id `org_…` or name).
+    pub organization: Option<String>,
+    /// Accepted ID-token issuers; empty: `https://{domain}/`.
+    pub issuers: Vec<String>,
+    /// Clock skew allowed when checking ID tokens.
+    pub leeway: Duration,
+    /// Overrides of `{domain}/authorize`, `/oauth/token`, `/userinfo`.
+    pub authorize_url: Option<String>,
+    pub token_url: Option<String>,
+    pub userinfo_url: Option<String>,
+    /// Timeouts, size limit and retries. Retries apply to the idempotent requests (JWKS,
+    /// `/userinfo`); the code exchange and the refresh grant are never retried.
+    pub http: HttpOptions,
+}
+
+impl SignInConfig {
+    /// A public client.
+    pub fn new(
+        domain: impl Into<String>,
+        client_id: impl Into<String>,
+        redirect_uri: impl Into<String>,
+    ) -> Self {
+        Self {
+            domain: domain.into(),
+            client_id: client_id.into(),
+            credentials: None,
+            auth_method: None,
+            redirect_uri: redirect_uri.into(),
+            audience: None,
+            scope: "openid profile email".into(),
+            offline_access: true,
+            organization: None,
+            issuers: Vec::new(),
+            leeway: Duration::from_secs(60),
+            authorize_url: None,
+            token_url: None,
+            userinfo_url: None,
+            http: HttpOptions::default(),
+        }
+    }
+
+    /// A confidential client.
+    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = scope.into();
+        self
+    }
+}
+
+/// Per-login options of [`SignInClient::authorize`]; each overrides the config's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthorizeParams {
+    pub audience: Option<String>,
+    pub scope: Option<String>,
+    pub organization: Option<String>,
+    /// Seconds since the user's last authentication beyond which they must log in again;
+    /// checked against the ID token's `auth_time`.
+    pub max_age: Option<u64>,
+    pub redirect_uri: Option<String>,
+    /// More query parameters (`prompt`, `login_hint`, `connection`, `screen_hint`,
+    /// `invitation`, `ui_locales`…). They follow the library's own parameters in the URL,
+    /// sorted by name (then value), so the URL is the same whatever order a surface gives.
+    pub extra: Vec<(String, String)>,
+}
+
+/// One login in progress: what the callback is checked against. Keep it until the browser
+/// comes back (persist it, `to_json`/`from_json`, if the app may be restarted meanwhile);
+/// `Debug` hides the verifier.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginTransaction {
+    /// The `/authorize` URL to open in the browser.
+    pub url: String,
+    pub state: String,
+    pub nonce: String,
+    /// PKCE code verifier (a secret until the code is exchanged).
+    pub code_verifier: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub audience: Option<String>,
+    pub organization: Option<String>,
+    pub max_age: Option<u64>,
+}
+
+impl LoginTransaction {
+    /// The transaction as JSON (it holds the PKCE verifier: store it like a secret).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a transaction serializes")
+    }
+
+    pub fn from_json(json: &str) -> Result<Self> {
+        serde_json::from_str(json)
+            .map_err(|e| Error::config(format!("not a saved login transaction: {e}")))
+    }
+}
+
+impl fmt::Debug for LoginTransaction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginTransaction")
+            .field("url", &self.url)
+            .field("state", &self.state)
+            .field("code_verifier", &"[redacted]")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("scope", &self.scope)
+            .field("audience", &self.audience)
+            .field("organization", &self.organization)
+            .field("max_age", &self.max_age)
+            .finish_non_exhaustive()
+    }
+}

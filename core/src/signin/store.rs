@@ -1,0 +1,126 @@
+//! The storage interface the host implements (Keychain, Keystore, a file, a Python object…),
+//! and the guard through which a manager calls it.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::user_credentials::UserCredentials;
+use crate::error::{Error, Result};
+
+/// Where the manager keeps a user's credentials. Implemented by the host: synchronous,
+/// object-safe, called from any thread (often one of the shared runtime's workers: keep each
+/// call short).
+///
+/// The contract, the same on every surface: a manager calls its store one call at a time
+/// (never two at once, the first `load` included), and a store method that calls back into
+/// the manager that called it gets [`Error::Config`] at once (it would otherwise wait for
+/// itself). A failing method returns [`Error::Storage`] with the host's error as its source.
+pub trait CredentialsStore: Send + Sync {
+    /// The saved credentials, if any.
+    fn load(&self) -> Result<Option<UserCredentials>>;
+    /// Replaces the saved credentials (atomically, if the medium allows).
+    fn save(&self, credentials: &UserCredentials) -> Result<()>;
+    /// Forgets them (sign-out).
+    fn clear(&self) -> Result<()>;
+}
+
+/// A store in memory (tests, or processes that sign in every time).
+#[derive(Default)]
+pub struct MemoryStore(Mutex<Option<UserCredentials>>);
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl CredentialsStore for MemoryStore {
+    fn load(&self) -> Result<Option<UserCredentials>> {
+        Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()).clone())
+    }
+
+    fn save(&self, credentials: &UserCredentials) -> Result<()> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(credentials.clone());
+        Ok(())
+    }
+
+    fn clear(&self) -> Result<()> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        Ok(())
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MemoryStore")
+    }
+}
+
+/// A manager's store, called one call at a time, and never from inside one of its own calls.
+pub(crate) struct GuardedStore {
+    store: Arc<dyn CredentialsStore>,
+    one: Mutex<()>,
+    id: usize,
+}
+
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+
+thread_local! {
+    /// The guarded stores whose method is running on this thread.
+    static IN_STORE: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+impl GuardedStore {
+    pub fn new(store: Arc<dyn CredentialsStore>) -> Self {
+        Self {
+            store,
+            one: Mutex::new(()),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// An error when this thread is inside a method of this store (a store calling back into
+    /// its own manager).
+    pub fn not_reentered(&self) -> Result<()> {
+        if IN_STORE.with(|s| s.borrow().contains(&self.id)) {
+            return Err(Error::config(
+                "a credentials store method called back into the manager that is waiting for \
+                 it; a store must not call its CredentialsManager",
+            ));
+        }
+        Ok(())
+    }
+
+    fn call<R>(&self, f: impl FnOnce(&dyn CredentialsStore) -> Result<R>) -> Result<R> {
+        self.not_reentered()?;
+        let _one = self.one.lock().unwrap_or_else(|p| p.into_inner());
+        IN_STORE.with(|s| s.borrow_mut().push(self.id));
+        struct Leave(usize);
+        impl Drop for Leave {
+            fn drop(&mut self) {
+                IN_STORE.with(|s| {
+                    let mut s = s.borrow_mut();
+                    if let Some(i) = s.iter().rposition(|x| *x == self.0) {
+                        s.remove(i);
+                    }
+                });
+            }
+        }
+        let _leave = Leave(self.id);
+        f(&*self.store)
+    }
+
+    pub fn load(&self) -> Result<Option<UserCredentials>> {
+        self.call(|s| s.load())
+    }
+
+    pub fn save(&self, credentials: &UserCredentials) -> Result<()> {
+        self.call(|s| s.save(credentials))
+    }
+
+    pub fn clear(&self) -> Result<()> {
+        self.call(|s| s.clear())
+    }
+}

@@ -136,7 +136,8 @@ env = {
     "TK_ISSUER_URL": f["url"], "TK_CLIENT_ID": f["client_id"],
     "TK_CLIENT_SECRET": f["client_secret"], "TK_UNGRANTED_ID": f["ungranted_client_id"],
     "TK_UNGRANTED_SECRET": f["ungranted_client_secret"], "TK_JWT_CLIENT_ID": f["jwt_client_id"],
-    "TK_JWT_EC_KEY": f["jwt_ec_private_key"], "TK_ISSUER": f["issuer"],
+    "TK_JWT_EC_KEY": f["jwt_ec_private_key"], "TK_JWT_RSA_KEY": f["jwt_rsa_private_key"],
+    "TK_ISSUER": f["issuer"],
     "TK_PUBLIC_CLIENT_ID": f["public_client_id"], "TK_WEB_CLIENT_ID": f["web_client_id"],
     "TK_WEB_CLIENT_SECRET": f["web_client_secret"], "TK_REDIRECT_URI": f["redirect_uri"],
     "TK_USER_SUB": f["user"]["sub"], "TK_USER_EMAIL": f["user"]["email"],
@@ -167,7 +168,7 @@ if [ -x "$out/test_shared" ]; then
   start=$SECONDS
   TK_TEST_LABEL=valgrind valgrind -q --error-exitcode=99 --leak-check=full \
     --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
-    --fair-sched=yes "$out/test_shared" 2>&1 | tee "$out/run-valgrind.log"
+    --fair-sched=yes --child-silent-after-fork=yes "$out/test_shared" 2>&1 | tee "$out/run-valgrind.log"
   rc=${PIPESTATUS[0]}
   echo "valgrind run: $((SECONDS - start)) s"
   if [ "$rc" -eq 99 ]; then

@@ -96,6 +96,14 @@ impl TokenClient {
         }
     }
 
+    /// Forgets the cached token for the request only if it is still `token` (the one an API
+    /// rejected), so a retry after a 401 never drops a token another caller renewed meanwhile.
+    /// Whether it was forgotten (false too for a request without an audience and no default).
+    pub fn invalidate_if_current(&self, request: TokenRequest, token: Arc<Token>) -> bool {
+        self.request(request)
+            .is_ok_and(|req| self.core.invalidate_if_current(&req, token.core()))
+    }
+
     /// A request for the configured default audience; throws `Config` when there is none.
     pub fn default_request(&self) -> Result<TokenRequest, TokenError> {
         let r = self.core.default_request()?;

@@ -25,6 +25,10 @@ pub enum TokenCheck {
     Nonce,
     AuthTime,
     Jwks,
+    /// The header's `typ` does not fit the kind of token (`at+jwt`/`JWT` for an access token,
+    /// `JWT` for an ID token), or an ID token (`nonce`, `at_hash`, `c_hash`) was offered as an
+    /// access token.
+    TokenType,
 }
 
 /// Everything that can go wrong; one case per cause of the core's `Error`.

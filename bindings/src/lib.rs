@@ -9,6 +9,8 @@
 //! Kotlin package `tokenkeeper`, Swift module `TokenKeeper` (see `uniffi.toml`); the generated
 //! sources are produced from the compiled library by `uniffi-bindgen` (see `bindings/README.md`).
 
+#![forbid(unsafe_code)]
+
 /// The plumbing of an object wrapping a core value: `wrap` (counted in `LiveObjects`), and
 /// `Display`/`Debug` (exported as Kotlin `toString()`, Swift `description`/`debugDescription`)
 /// as the core's `Debug`, which never shows a secret.

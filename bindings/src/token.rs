@@ -19,6 +19,13 @@ pub struct Token {
 
 wraps!(Token, inner: tokenkeeper::Token, TOKENS);
 
+impl Token {
+    /// The core's token (for `TokenClient::invalidate_if_current`).
+    pub(crate) fn core(&self) -> &tokenkeeper::Token {
+        &self.inner
+    }
+}
+
 #[uniffi::export]
 impl Token {
     /// The bearer token to send to the API.

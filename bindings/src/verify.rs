@@ -118,7 +118,8 @@ impl TokenVerifier {
         Ok(Self::wrap(tokenkeeper::TokenVerifier::new(config.into())?))
     }
 
-    /// Verifies a token (signature, `iss`, `aud`, `exp`/`nbf`/`iat`, and `azp` and the
+    /// Verifies an access token (signature, header `typ` absent, `JWT` or `at+jwt`, no ID-token
+    /// claim `nonce`/`at_hash`/`c_hash`, `iss`, `aud`, `exp`/`nbf`/`iat`, and `azp` and the
     /// organization when configured), waiting on the calling thread; returns its claims.
     /// With the JWKS cached, the work happens on the calling thread.
     pub fn verify(&self, token: String) -> Result<Arc<Claims>, TokenError> {
@@ -130,9 +131,9 @@ impl TokenVerifier {
         Ok(Claims::wrap(self.core.verify(&token).await?))
     }
 
-    /// Verifies an ID token (audience = the client id): the OpenID Connect rules (`sub` and
-    /// `iat` required, `azp` when `aud` has several values), and `nonce` and `auth_time` (within
-    /// `max_age`, plus the leeway) when given.
+    /// Verifies an ID token (audience = the client id): the OpenID Connect rules (header `typ`
+    /// absent or `JWT`, `sub` and `iat` required, `azp`, whenever present, the client id), and
+    /// `nonce` and `auth_time` (within `max_age`, plus the leeway) when given.
     #[uniffi::method(default(nonce = None, max_age = None))]
     pub fn verify_id_token(
         &self,

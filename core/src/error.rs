@@ -161,16 +161,21 @@ pub enum TokenCheck {
     AuthTime,
     /// The JWKS could not be fetched or used.
     Jwks,
+    /// The header's `typ` does not fit the kind of token expected (`at+jwt` or `JWT` for an
+    /// access token, `JWT` for an ID token), or an ID token was sent where an access token
+    /// is expected.
+    TokenType,
 }
 
 impl TokenCheck {
     /// Every check, in the order a verification runs them.
-    pub const ALL: [TokenCheck; 14] = [
+    pub const ALL: [TokenCheck; 15] = [
         Self::Malformed,
         Self::Algorithm,
         Self::UnknownKey,
         Self::Jwks,
         Self::Signature,
+        Self::TokenType,
         Self::Issuer,
         Self::Audience,
         Self::Expired,
@@ -204,6 +209,7 @@ impl TokenCheck {
             Self::Nonce => "nonce",
             Self::AuthTime => "auth_time",
             Self::Jwks => "jwks",
+            Self::TokenType => "token_type",
         }
     }
 }

@@ -12,7 +12,8 @@
 //! ```
 
 // Layers, each using only the ones above it:
-//   error, text, counter  ←  runtime  ←  http  ←  oauth  ←  m2m, verify  ←  signin
+//   error, text, counter, clock  ←  runtime  ←  http  ←  oauth  ←  m2m, verify  ←  signin
+mod clock;
 mod counter;
 mod error;
 mod http;

@@ -371,3 +371,37 @@ async fn a_renewal_whose_caller_stops_waiting_still_saves_the_rotated_token() {
     assert_eq!(c.access_token, saved.access_token);
     assert_eq!(m.stats().renewals, 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_renew_calls_share_one_grant() {
+    let i = issuer().await;
+    let (m, _store, _) = manager(&i).await;
+    i.inject(tokenkeeper_issuer::Fault::delay(200));
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let m = m.clone();
+            tokio::spawn(async move { m.renew().await })
+        })
+        .collect();
+    let mut tokens = std::collections::HashSet::new();
+    for c in calls {
+        tokens.insert(c.await.unwrap().unwrap().access_token.clone());
+    }
+    assert_eq!(tokens.len(), 1, "each caller should get the one renewal");
+    assert_eq!(m.stats().renewals, 1);
+}
+
+#[tokio::test]
+async fn a_refreshed_id_token_for_another_user_is_refused() {
+    let i = issuer().await;
+    let (m, store, creds) = manager(&i).await;
+    let mut claims = tokenkeeper::UserCredentials::id_token_claims(&creds)
+        .expect("signed in with openid")
+        .into_map();
+    claims.insert("sub".into(), "auth0|someone-else".into());
+    let mut other = creds.clone();
+    other.id_token = Some(i.sign(&serde_json::Value::Object(claims)));
+    store.save(&other).unwrap();
+    let e = m.renew().await.unwrap_err();
+    assert!(e.to_string().contains("another issuer or user"), "{e}");
+}

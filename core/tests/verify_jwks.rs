@@ -173,9 +173,22 @@ async fn the_jwks_is_refetched_after_its_lifetime() {
     v.verify(&t).await.unwrap();
     assert_eq!(i.count("jwks"), 1);
     tokio::time::sleep(Duration::from_millis(350)).await;
+    // Stale: served at once, refreshed in the background (once).
     v.verify(&t).await.unwrap();
     v.verify_blocking(&t).unwrap();
+    wait_for_count(&i, "jwks", 2).await;
+    v.verify(&t).await.unwrap();
     assert_eq!(i.count("jwks"), 2);
+}
+
+/// Waits (bounded) until the issuer has counted `n` requests to `endpoint`.
+async fn wait_for_count(i: &Issuer, endpoint: &str, n: u64) {
+    for _ in 0..500 {
+        if i.count(endpoint) >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[tokio::test]
@@ -260,6 +273,11 @@ async fn stale_keys_serve_while_the_jwks_is_down() {
             .on("jwks")
             .times(100),
     );
+    for _ in 0..10 {
+        v.verify(&t).await.unwrap();
+    }
+    wait_for_count(&i, "jwks", 2).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
     for _ in 0..10 {
         v.verify(&t).await.unwrap();
     }

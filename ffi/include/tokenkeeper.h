@@ -48,6 +48,13 @@
 #define TK_VERSION_PATCH 0
 
 /**
+ * The most `tk_store_sink_set` takes: 1 MiB. Saved credentials are a few kilobytes (tokens
+ * and their JSON); a larger `len` is a bug of the caller (a length of `SIZE_MAX`, say), not
+ * something to allocate.
+ */
+#define TK_STORE_SINK_MAX_LEN 1048576
+
+/**
  * The result of every function. `TK_STATUS_OK` is 0; the values of the core's error causes
  * (1–99) and of the binding's own failures (100–) never change meaning.
  *
@@ -124,6 +131,9 @@ typedef enum {
   TK_STATUS_NOT_FOUND = 105,
   /**
    * The claim exists but has another JSON type than the getter reads.
+   * Also from every string getter when the string holds a NUL character (a claim
+   * `"a@x.com\u0000@evil"`, a field of a server's answer): a C string cannot carry it, and
+   * it is never handed out cut short at the NUL. Nothing is written, not even `*out_len`.
    */
   TK_STATUS_WRONG_TYPE = 106,
 } tk_status;
@@ -194,6 +204,12 @@ typedef enum {
    * The JWKS could not be fetched or used.
    */
   TK_TOKEN_CHECK_JWKS = 14,
+  /**
+   * The header's `typ` does not fit the kind of token expected (`at+jwt` or `JWT` for an
+   * access token, `JWT` for an ID token), or an ID token (it has a `nonce`, `at_hash` or
+   * `c_hash`) was verified as an access token.
+   */
+  TK_TOKEN_CHECK_TOKEN_TYPE = 15,
 } tk_token_check;
 
 /**
@@ -419,6 +435,8 @@ tk_status tk_claims_json(const tk_claims *claims, char *buf, size_t len, size_t 
  * A string claim (`iss`, `sub`, `azp`, `scope`, `org_id`, `email`…), copied as by
  * `tk_claims_json`. `TK_STATUS_NOT_FOUND` when the claim is absent, `TK_STATUS_WRONG_TYPE`
  * when it is not a string (read it with `tk_claims_get_json`, `_i64`, `_f64` or `_bool`).
+ * A string holding a NUL character (`"a@x.com\u0000@evil"`) is `TK_STATUS_WRONG_TYPE` too,
+ * never the part before the NUL: `tk_claims_get_json` gives it escaped.
  */
 tk_status tk_claims_get_str(const tk_claims *claims,
                             const char *name,
@@ -509,6 +527,20 @@ tk_status tk_client_invalidate(const tk_client *client,
                                const char *audience,
                                const char *scope,
                                const char *organization);
+
+/**
+ * Forgets the cached token for the request only if it is still `token` (the one an API
+ * rejected): `*out_dropped` is true when it was dropped, false when the cache holds another
+ * token by now (another thread renewed it meanwhile: use that one) or none. So a retry after
+ * a 401 never throws away a token that is newer than the one rejected. The request's parts
+ * as `tk_client_invalidate`.
+ */
+tk_status tk_client_invalidate_if_current(const tk_client *client,
+                                          const char *audience,
+                                          const char *scope,
+                                          const char *organization,
+                                          const tk_token *token,
+                                          bool *out_dropped);
 
 /**
  * A snapshot of the client's counters. Pass `sizeof(tk_stats)` as `out_size`: fields may be
@@ -761,6 +793,9 @@ tk_status tk_user_credentials_from_json(const char *json, tk_user_credentials **
  * last call wins. `TK_STATUS_INVALID_UTF8` when the bytes are not UTF-8 (the `load` then fails
  * with `TK_STATUS_STORAGE` whatever the callback returns). Does not change the calling
  * thread's last error.
+ * A `len` over `TK_STORE_SINK_MAX_LEN` (1 MiB) is `TK_STATUS_STORAGE`: nothing is read or
+ * allocated, and the `load` fails with `TK_STATUS_STORAGE` (its message names the length)
+ * unless a later call hands back something else.
  */
 tk_status tk_store_sink_set(tk_store_sink *sink, const char *json, size_t len);
 

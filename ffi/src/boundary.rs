@@ -91,6 +91,10 @@ pub(crate) unsafe fn opt_str_arg<'a>(
 /// Copies `s` and a NUL into the caller's buffer of `len` bytes. `*out_len` receives the length
 /// needed (NUL included) on success and with `TK_STATUS_BUFFER_TOO_SMALL`, in which case the
 /// buffer is not touched. `buf` may be NULL when `len` is 0 (asking for the length).
+///
+/// Every string C reads comes through here, so this is the one place of the rule that a string
+/// holding a NUL character (`"a@x.com\u{0}@evil"` in a claim, a server's token…) is
+/// `TK_STATUS_WRONG_TYPE`, nothing written: C would read it cut at the NUL, a different string.
 pub(crate) unsafe fn write_str(
     func: &str,
     s: &str,
@@ -101,6 +105,9 @@ pub(crate) unsafe fn write_str(
     let out_len = out_ptr(func, out_len, "out_len")?;
     if buf.is_null() && len > 0 {
         return Err(Failure::null(func, "buf"));
+    }
+    if let Some(at) = s.bytes().position(|b| b == 0) {
+        return Err(Failure::embedded_nul(func, at, s.len()));
     }
     let need = s.len() + 1;
     unsafe { out_len.write(need) };
@@ -305,5 +312,30 @@ mod tests {
         assert_eq!(n, 1);
         let r = unsafe { write_str("f", "x", std::ptr::null_mut(), 4, &mut n) };
         assert_eq!(r.unwrap_err().status, tk_status::NullParameter);
+    }
+
+    #[test]
+    fn a_string_holding_a_nul_is_never_handed_out_cut() {
+        let mut buf = [b'#' as c_char; 32];
+        let mut n = 12345;
+        for (s, at) in [("a@x.com\0@evil", 7), ("\0", 0), ("end\0", 3)] {
+            let r = unsafe { write_str("f", s, buf.as_mut_ptr(), buf.len(), &mut n) };
+            let f = r.unwrap_err();
+            assert_eq!(f.status, tk_status::WrongType, "{s:?}");
+            assert!(f.message.contains(&format!("byte {at}")), "{}", f.message);
+            // Not even the length is written, and the buffer is untouched.
+            assert_eq!(n, 12345);
+            assert!(buf.iter().all(|&c| c == b'#' as c_char));
+            let r = unsafe { write_str("f", s, std::ptr::null_mut(), 0, &mut n) };
+            assert_eq!(r.unwrap_err().status, tk_status::WrongType);
+        }
+        // Through the string getter, with an owned string.
+        let s = unsafe {
+            get_str("f", &(), "h", buf.as_mut_ptr(), buf.len(), &mut n, |_| {
+                Ok(String::from("x\0y").into())
+            })
+        };
+        assert_eq!(s, tk_status::WrongType);
+        assert_eq!(crate::error::tk_last_error_status(), tk_status::WrongType);
     }
 }

@@ -64,6 +64,8 @@ pub unsafe extern "C" fn tk_claims_json(
 /// A string claim (`iss`, `sub`, `azp`, `scope`, `org_id`, `email`…), copied as by
 /// `tk_claims_json`. `TK_STATUS_NOT_FOUND` when the claim is absent, `TK_STATUS_WRONG_TYPE`
 /// when it is not a string (read it with `tk_claims_get_json`, `_i64`, `_f64` or `_bool`).
+/// A string holding a NUL character (`"a@x.com\u0000@evil"`) is `TK_STATUS_WRONG_TYPE` too,
+/// never the part before the NUL: `tk_claims_get_json` gives it escaped.
 #[no_mangle]
 pub unsafe extern "C" fn tk_claims_get_str(
     claims: *const tk_claims,

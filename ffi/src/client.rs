@@ -130,6 +130,30 @@ pub unsafe extern "C" fn tk_client_invalidate(
     })
 }
 
+/// Forgets the cached token for the request only if it is still `token` (the one an API
+/// rejected): `*out_dropped` is true when it was dropped, false when the cache holds another
+/// token by now (another thread renewed it meanwhile: use that one) or none. So a retry after
+/// a 401 never throws away a token that is newer than the one rejected. The request's parts
+/// as `tk_client_invalidate`.
+#[no_mangle]
+pub unsafe extern "C" fn tk_client_invalidate_if_current(
+    client: *const tk_client,
+    audience: *const c_char,
+    scope: *const c_char,
+    organization: *const c_char,
+    token: *const tk_token,
+    out_dropped: *mut bool,
+) -> tk_status {
+    const F: &str = "tk_client_invalidate_if_current";
+    unsafe {
+        get(F, client, "client", out_dropped, |c| {
+            let token = arg(F, token, "token")?;
+            let req = request(F, c, audience, scope, organization)?;
+            Ok(c.inner.invalidate_if_current(&req, token.inner()))
+        })
+    }
+}
+
 /// A snapshot of the client's counters. Pass `sizeof(tk_stats)` as `out_size`: fields may be
 /// appended to `tk_stats` in later versions, and the library writes only the first `out_size`
 /// bytes (at least the four fields of version 0.1, else `TK_STATUS_BUFFER_TOO_SMALL`).

@@ -269,10 +269,23 @@ pub unsafe extern "C" fn tk_user_credentials_from_json(
 
 // ---- the host's storage ---------------------------------------------------------------------
 
+/// The most `tk_store_sink_set` takes: 1 MiB. Saved credentials are a few kilobytes (tokens
+/// and their JSON); a larger `len` is a bug of the caller (a length of `SIZE_MAX`, say), not
+/// something to allocate.
+pub const TK_STORE_SINK_MAX_LEN: usize = 1048576;
+
 /// Where `load` hands the stored credentials back (opaque; valid only during that call): see
 /// `tk_store_sink_set`.
 pub struct tk_store_sink {
-    json: Option<Zeroizing<Vec<u8>>>,
+    handed: Handed,
+}
+
+/// What a `load` callback handed back through its sink (the last `tk_store_sink_set` wins).
+enum Handed {
+    Nothing,
+    Json(Zeroizing<Vec<u8>>),
+    /// A `len` over `TK_STORE_SINK_MAX_LEN`: nothing was read.
+    TooLarge(usize),
 }
 
 /// The host's storage of a user's credentials, as callbacks (Keychain, a file, a database…).
@@ -323,6 +336,9 @@ pub struct tk_credentials_store {
 /// last call wins. `TK_STATUS_INVALID_UTF8` when the bytes are not UTF-8 (the `load` then fails
 /// with `TK_STATUS_STORAGE` whatever the callback returns). Does not change the calling
 /// thread's last error.
+/// A `len` over `TK_STORE_SINK_MAX_LEN` (1 MiB) is `TK_STATUS_STORAGE`: nothing is read or
+/// allocated, and the `load` fails with `TK_STATUS_STORAGE` (its message names the length)
+/// unless a later call hands back something else.
 #[no_mangle]
 pub unsafe extern "C" fn tk_store_sink_set(
     sink: *mut tk_store_sink,
@@ -332,6 +348,15 @@ pub unsafe extern "C" fn tk_store_sink_set(
     const F: &str = "tk_store_sink_set";
     quiet(|| {
         let sink = unsafe { arg_mut(F, sink, "sink") }?;
+        if len > TK_STORE_SINK_MAX_LEN {
+            sink.handed = Handed::TooLarge(len);
+            return Err(Failure::store_too_large(
+                F,
+                "json",
+                len,
+                TK_STORE_SINK_MAX_LEN,
+            ));
+        }
         if json.is_null() && len > 0 {
             return Err(Failure::null(F, "json"));
         }
@@ -341,7 +366,7 @@ pub unsafe extern "C" fn tk_store_sink_set(
             unsafe { std::slice::from_raw_parts(json.cast::<u8>(), len) }.to_vec()
         };
         let utf8 = std::str::from_utf8(&bytes).is_ok();
-        sink.json = Some(Zeroizing::new(bytes));
+        sink.handed = Handed::Json(Zeroizing::new(bytes));
         if utf8 {
             Ok(())
         } else {
@@ -373,10 +398,20 @@ fn returned(method: &str, rc: c_int) -> tk_core::Result<()> {
 impl CredentialsStore for HostStore {
     fn load(&self) -> tk_core::Result<Option<UserCredentials>> {
         let load = self.0.load.expect("checked by tk_credentials_manager_new");
-        let mut sink = tk_store_sink { json: None };
+        let mut sink = tk_store_sink {
+            handed: Handed::Nothing,
+        };
         returned("load", unsafe { load(self.0.user_data, &mut sink) })?;
-        let Some(json) = sink.json else {
-            return Ok(None);
+        let json = match sink.handed {
+            Handed::Nothing => return Ok(None),
+            Handed::Json(json) => json,
+            Handed::TooLarge(len) => {
+                let why = format!(
+                    "callback handed back {len} bytes, more than {TK_STORE_SINK_MAX_LEN} \
+                     (TK_STORE_SINK_MAX_LEN)"
+                );
+                return Err(failed("load", why));
+            }
         };
         let text = std::str::from_utf8(&json)
             .map_err(|_| failed("load", "callback handed back invalid UTF-8".into()))?;
@@ -610,5 +645,23 @@ mod tests {
     #[test]
     fn the_first_store_version_is_the_struct_today() {
         assert_eq!(STORE_V1_SIZE, std::mem::size_of::<tk_credentials_store>());
+    }
+
+    #[test]
+    fn the_sink_takes_at_most_its_bound_and_reads_nothing_beyond() {
+        let mut sink = tk_store_sink {
+            handed: Handed::Nothing,
+        };
+        // Neither pointer is read: a dangling one with a huge length must not be touched.
+        let dangling = std::ptr::NonNull::<c_char>::dangling().as_ptr();
+        for len in [usize::MAX, TK_STORE_SINK_MAX_LEN + 1] {
+            let s = unsafe { tk_store_sink_set(&mut sink, dangling, len) };
+            assert_eq!(s, tk_status::Storage);
+            assert!(matches!(sink.handed, Handed::TooLarge(n) if n == len));
+        }
+        let at_bound = vec![b' '; TK_STORE_SINK_MAX_LEN];
+        let s = unsafe { tk_store_sink_set(&mut sink, at_bound.as_ptr().cast(), at_bound.len()) };
+        assert_eq!(s, tk_status::Ok);
+        assert!(matches!(&sink.handed, Handed::Json(j) if j.len() == TK_STORE_SINK_MAX_LEN));
     }
 }

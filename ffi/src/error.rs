@@ -59,6 +59,14 @@ impl Failure {
         )
     }
 
+    /// A length over the bound of what a store callback may hand back (`TK_STATUS_STORAGE`).
+    pub fn store_too_large(func: &str, arg: &str, len: usize, max: usize) -> Self {
+        Self::new(
+            tk_status::Storage,
+            format!("{func}: `{arg}` of {len} bytes is more than the {max} taken"),
+        )
+    }
+
     /// A claim (or value) that does not exist.
     pub fn not_found(func: &str, what: &str) -> Self {
         Self::new(
@@ -72,6 +80,18 @@ impl Failure {
         Self::new(
             tk_status::WrongType,
             format!("{func}: claim {name:?} is not {want}"),
+        )
+    }
+
+    /// A string to copy out that holds a NUL character at byte `at` of `len`: C would read it
+    /// cut there.
+    pub fn embedded_nul(func: &str, at: usize, len: usize) -> Self {
+        Self::new(
+            tk_status::WrongType,
+            format!(
+                "{func}: the value holds a NUL character (byte {at} of {len}), which a C string \
+                 cannot carry; it is not handed out cut short"
+            ),
         )
     }
 
@@ -170,6 +190,10 @@ pub enum tk_token_check {
     AuthTime = 13,
     /// The JWKS could not be fetched or used.
     Jwks = 14,
+    /// The header's `typ` does not fit the kind of token expected (`at+jwt` or `JWT` for an
+    /// access token, `JWT` for an ID token), or an ID token (it has a `nonce`, `at_hash` or
+    /// `c_hash`) was verified as an access token.
+    TokenType = 15,
 }
 
 impl From<TokenCheck> for tk_token_check {
@@ -189,6 +213,7 @@ impl From<TokenCheck> for tk_token_check {
             TokenCheck::Nonce => Self::Nonce,
             TokenCheck::AuthTime => Self::AuthTime,
             TokenCheck::Jwks => Self::Jwks,
+            TokenCheck::TokenType => Self::TokenType,
         }
     }
 }
@@ -494,7 +519,7 @@ mod tests {
             assert_eq!(name(code), check.as_str());
         }
         codes.sort();
-        assert_eq!(codes, (1..=14).collect::<Vec<_>>());
+        assert_eq!(codes, (1..=15).collect::<Vec<_>>());
         assert_eq!(name(0), "");
         assert_eq!(name(99), "unknown");
         assert_eq!(name(-1), "unknown");

@@ -47,7 +47,7 @@ pub use client::{tk_client, tk_stats};
 pub use config::tk_config;
 pub use credentials::{
     tk_credentials_manager, tk_credentials_stats, tk_credentials_store, tk_store_sink,
-    tk_user_credentials,
+    tk_user_credentials, TK_STORE_SINK_MAX_LEN,
 };
 pub use error::tk_token_check;
 pub use signin::{tk_authorize_params, tk_login_tx, tk_signin_client, tk_signin_config};

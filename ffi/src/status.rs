@@ -48,6 +48,9 @@ pub enum tk_status {
     /// The named claim (or value) does not exist.
     NotFound = 105,
     /// The claim exists but has another JSON type than the getter reads.
+    /// Also from every string getter when the string holds a NUL character (a claim
+    /// `"a@x.com\u0000@evil"`, a field of a server's answer): a C string cannot carry it, and
+    /// it is never handed out cut short at the NUL. Nothing is written, not even `*out_len`.
     WrongType = 106,
 }
 

@@ -17,6 +17,10 @@ impl tk_token {
     pub(crate) fn new_raw(inner: Token) -> *mut tk_token {
         new_handle(tk_token { inner })
     }
+
+    pub(crate) fn inner(&self) -> &Token {
+        &self.inner
+    }
 }
 
 /// Frees a token handle. NULL is ignored.

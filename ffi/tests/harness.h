@@ -322,6 +322,31 @@ static inline int admin_sign(const char *claims, const char *header, char *token
   return 1;
 }
 
+/* The private_key_jwt client of the fixture's RSA key (RS256), the cache off (so each call
+ * signs an assertion and sends it), `attempts` tries with a short backoff; NULL (with a failed
+ * check) when that fails. */
+static inline tk_client *rsa_jwt_client(int attempts) {
+  tk_config *cfg = NULL;
+  tk_client *c = NULL;
+  CHECK_STATUS(tk_config_new_private_key_jwt(fixture("TK_ISSUER_URL"), fixture("TK_JWT_CLIENT_ID"),
+                                             fixture("TK_JWT_RSA_KEY"), "RS256", NULL, &cfg),
+               TK_STATUS_OK);
+  if (cfg == NULL) return NULL;
+  CHECK_STATUS(tk_config_set_cache(cfg, "enabled", 0), TK_STATUS_OK);
+  CHECK_STATUS(tk_config_set_http(cfg, "max_attempts", attempts), TK_STATUS_OK);
+  CHECK_STATUS(tk_config_set_http(cfg, "initial_backoff", 0.01), TK_STATUS_OK);
+  CHECK_STATUS(tk_config_set_http(cfg, "max_backoff", 0.05), TK_STATUS_OK);
+  CHECK_STATUS(tk_client_new(cfg, &c), TK_STATUS_OK);
+  tk_config_free(cfg);
+  return c;
+}
+
+/* Under valgrind (ffi/test.sh's third run) everything is some 20 times slower. */
+static inline int under_valgrind(void) {
+  const char *label = getenv("TK_TEST_LABEL");
+  return label != NULL && strcmp(label, "valgrind") == 0;
+}
+
 /* base64url without padding of `n` bytes of `in`, into `out` (room for 4n/3 + 1). */
 static inline void base64url(const unsigned char *in, size_t n, char *out) {
   static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -8,8 +8,11 @@
 #include "harness.h"
 
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
+#include <sys/wait.h>
 
 #define API "https://api.example.com"
 #define USER_SCOPE "openid profile email read:things"
@@ -1094,7 +1097,13 @@ static void test_user_credentials_json(void) {
   CHECK_STATUS(tk_user_credentials_from_json("{\"token_type\":\"Bearer\"}", &bad),
                TK_STATUS_CONFIG);
   last_error e = get_last_error();
-  CHECK_CONTAINS(e.message, "access_token");
+  /* The core's message: where the JSON is wrong, never a quote of it (it may hold a token). */
+  CHECK_CONTAINS(e.message, "stored credentials are not valid");
+  CHECK(bad == NULL);
+  CHECK_STATUS(tk_user_credentials_from_json("{\"access_token\":\"secret-at\",\"token_type\":1}",
+                                             &bad),
+               TK_STATUS_CONFIG);
+  CHECK(strstr(get_last_error().message, "secret-at") == NULL);
   CHECK(bad == NULL);
   wipe_free(at);
   wipe_free(rt);
@@ -1999,6 +2008,10 @@ static void test_token_check_names(void) {
   CHECK_STR(tk_token_check_str(TK_TOKEN_CHECK_NONCE), "nonce");
   CHECK_STR(tk_token_check_str(TK_TOKEN_CHECK_AUTH_TIME), "auth_time");
   CHECK_STR(tk_token_check_str(TK_TOKEN_CHECK_JWKS), "jwks");
+  CHECK_STR(tk_token_check_str(TK_TOKEN_CHECK_TOKEN_TYPE), "token_type");
+  /* Appended: the values of the first version never change. */
+  CHECK(TK_TOKEN_CHECK_JWKS == 14 && TK_TOKEN_CHECK_TOKEN_TYPE == 15);
+  CHECK_STR(tk_token_check_str(16), "unknown");
   CHECK_STR(tk_token_check_str(99), "unknown");
   CHECK_STR(tk_status_str(TK_STATUS_STORAGE), "TK_STATUS_STORAGE");
   CHECK_STR(tk_status_str(TK_STATUS_NOT_FOUND), "TK_STATUS_NOT_FOUND");
@@ -2231,6 +2244,368 @@ static void test_s6_http_knobs_by_name_on_every_config(void) {
   tk_signin_config_free(scfg);
 }
 
+/* ---- round 2: H-C, H-E, strings with a NUL (M8), the sink's bound (L6) --------------------- */
+
+/* Standard claims of an access token for the API, with `extra` (`,"k":v...` or "") added. */
+static const char *api_claims(char *out, size_t len, const char *aud, const char *extra) {
+  long now = (long)time(NULL);
+  snprintf(out, len,
+           "{\"iss\":\"%s\",\"aud\":\"%s\",\"sub\":\"auth0|c-test\",\"iat\":%ld,\"exp\":%ld,"
+           "\"scope\":\"read:things\"%s}",
+           iss(), aud, now - 10, now + 3600, extra);
+  return out;
+}
+
+/* H-C: the header's typ fits the kind of token; an ID token is no access token. */
+static void test_hc_typ_fits_the_kind_of_token(void) {
+  tk_verifier *v = api_verifier();
+  tk_verifier *ids = id_verifier();
+  REQUIRE(v != NULL && ids != NULL);
+  char claims[1024], header[128], token[4096];
+  api_claims(claims, sizeof claims, API, "");
+  const char *ok[] = {"JWT", "at+jwt", "application/at+JWT"};
+  for (size_t i = 0; i < COUNT(ok); i++) {
+    snprintf(header, sizeof header, "{\"typ\":\"%s\"}", ok[i]);
+    REQUIRE(admin_sign(claims, header, token, sizeof token));
+    tk_claims *c = NULL;
+    CHECK_STATUS(tk_verifier_verify(v, token, &c), TK_STATUS_OK);
+    if (c == NULL) fprintf(stderr, "    typ %s refused\n", ok[i]);
+    tk_claims_free(c);
+  }
+  tk_claims *c = (tk_claims *)&c;
+  tk_claims *sentinel = c;
+  const char *bad[] = {"logout+jwt", "id_token+jwt"};
+  for (size_t i = 0; i < COUNT(bad); i++) {
+    snprintf(header, sizeof header, "{\"typ\":\"%s\"}", bad[i]);
+    REQUIRE(admin_sign(claims, header, token, sizeof token));
+    expect_rejected(tk_verifier_verify(v, token, &c), TK_TOKEN_CHECK_TOKEN_TYPE, bad[i]);
+    CHECK_STR(get_last_error().check, "token_type");
+  }
+  CHECK(c == sentinel);
+
+  /* An ID token (it has a nonce) sent to the API whose audience it names. */
+  char id_like[1024];
+  char extra[128];
+  snprintf(extra, sizeof extra, ",\"nonce\":\"n-1\",\"auth_time\":%ld", (long)time(NULL));
+  api_claims(id_like, sizeof id_like, API, extra);
+  REQUIRE(admin_sign(id_like, NULL, token, sizeof token));
+  expect_rejected(tk_verifier_verify(v, token, &c), TK_TOKEN_CHECK_TOKEN_TYPE, "nonce");
+
+  /* An access token (typ at+jwt) offered as an ID token; the same claims as JWT are fine. */
+  char id[1024];
+  api_claims(id, sizeof id, fixture("TK_PUBLIC_CLIENT_ID"), "");
+  REQUIRE(admin_sign(id, "{\"typ\":\"at+jwt\"}", token, sizeof token));
+  expect_rejected(tk_verifier_verify_id_token(ids, token, NULL, -1, &c),
+                  TK_TOKEN_CHECK_TOKEN_TYPE, "at+jwt as ID token");
+  CHECK(c == sentinel);
+  REQUIRE(admin_sign(id, NULL, token, sizeof token));
+  tk_claims *idc = NULL;
+  CHECK_STATUS(tk_verifier_verify_id_token(ids, token, NULL, -1, &idc), TK_STATUS_OK);
+  tk_claims_free(idc);
+}
+
+/* M8: a string claim holding a NUL is TK_STATUS_WRONG_TYPE from tk_claims_get_str (C would
+ * read "a@x.com" and stop there), never a truncated string; the JSON getters escape it. */
+static void test_m8_claim_strings_with_a_nul(void) {
+  tk_verifier *v = api_verifier();
+  REQUIRE(v != NULL);
+  char claims[1024], token[4096];
+  api_claims(claims, sizeof claims, API,
+             ",\"email\":\"a@x.com\\u0000@evil\",\"lead\":\"\\u0000\",\"tail\":\"x\\u0000\"");
+  REQUIRE(admin_sign(claims, NULL, token, sizeof token));
+  tk_claims *c = NULL;
+  CHECK_STATUS(tk_verifier_verify(v, token, &c), TK_STATUS_OK);
+  REQUIRE(c != NULL);
+  const char *names[] = {"email", "lead", "tail"};
+  for (size_t i = 0; i < COUNT(names); i++) {
+    char buf[64];
+    memset(buf, '#', sizeof buf);
+    size_t n = 12345;
+    CHECK_STATUS(tk_claims_get_str(c, names[i], buf, sizeof buf, &n), TK_STATUS_WRONG_TYPE);
+    CHECK(n == 12345 && buf[0] == '#' && buf[sizeof buf - 1] == '#');
+    last_error e = get_last_error();
+    CHECK_CONTAINS(e.message, "NUL");
+    CHECK_STR(e.kind, "");
+    /* Not even a length to ask for. */
+    CHECK_STATUS(tk_claims_get_str(c, names[i], NULL, 0, &n), TK_STATUS_WRONG_TYPE);
+    CHECK(n == 12345);
+  }
+  char json[128];
+  size_t n = 0;
+  CHECK_STATUS(tk_claims_get_json(c, "email", json, sizeof json, &n), TK_STATUS_OK);
+  CHECK_STR(json, "\"a@x.com\\u0000@evil\"");
+  char *all = claims_json(c);
+  CHECK_CONTAINS(all, "\"email\":\"a@x.com\\u0000@evil\"");
+  free(all);
+  char *sub = claim_str(c, "sub");
+  CHECK(sub != NULL && strcmp(sub, "auth0|c-test") == 0);
+  free(sub);
+  tk_claims_free(c);
+
+  /* /userinfo claims: the same getter, the same rule. */
+  tk_signin_client *client = public_client(API);
+  REQUIRE(client != NULL);
+  reset_issuer();
+  REQUIRE(inject_fault("{\"endpoint\":\"userinfo\",\"status\":200,\"body\":"
+                       "\"{\\\"sub\\\":\\\"auth0|u\\\",\\\"email\\\":\\\"a@x.com\\\\u0000@evil\\\"}\"}"));
+  tk_claims *profile = NULL;
+  CHECK_STATUS(tk_signin_userinfo(client, "any-access-token", &profile), TK_STATUS_OK);
+  REQUIRE(profile != NULL);
+  char buf[64] = "untouched";
+  n = 12345;
+  CHECK_STATUS(tk_claims_get_str(profile, "email", buf, sizeof buf, &n), TK_STATUS_WRONG_TYPE);
+  CHECK(n == 12345 && strcmp(buf, "untouched") == 0);
+  sub = claim_str(profile, "sub");
+  CHECK(sub != NULL && strcmp(sub, "auth0|u") == 0);
+  free(sub);
+  tk_claims_free(profile);
+}
+
+/* M8 for the other string getters: user credentials and a login transaction restored from
+ * JSON whose strings hold a NUL (token fields from the server: test_tokenkeeper.c). */
+static void test_m8_credentials_and_transaction_strings_with_a_nul(void) {
+  const char *json =
+      "{\"access_token\":\"at\\u0000x\",\"token_type\":\"Bearer\",\"expires_at\":4102444800,"
+      "\"scope\":\"openid\\u0000x\",\"refresh_token\":\"rt\\u0000x\",\"id_token\":\"id\\u0000x\"}";
+  tk_user_credentials *creds = NULL;
+  CHECK_STATUS(tk_user_credentials_from_json(json, &creds), TK_STATUS_OK);
+  REQUIRE(creds != NULL);
+  const creds_str_fn with_nul[] = {tk_user_credentials_access_token, tk_user_credentials_scope,
+                                   tk_user_credentials_refresh_token, tk_user_credentials_id_token,
+                                   tk_user_credentials_authorization_header};
+  for (size_t i = 0; i < COUNT(with_nul); i++) {
+    char buf[64];
+    memset(buf, '#', sizeof buf);
+    size_t n = 12345;
+    CHECK_STATUS(with_nul[i](creds, buf, sizeof buf, &n), TK_STATUS_WRONG_TYPE);
+    CHECK(n == 12345 && buf[0] == '#');
+  }
+  char *type = creds_str(tk_user_credentials_token_type, creds);
+  CHECK(type != NULL && strcmp(type, "Bearer") == 0);
+  free(type);
+  /* The JSON escapes it, and round-trips. */
+  char *back = creds_str(tk_user_credentials_to_json, creds);
+  CHECK_CONTAINS(back, "\"access_token\":\"at\\u0000x\"");
+  wipe_free(back);
+  tk_user_credentials_free(creds);
+
+  /* A login transaction whose state holds a NUL. */
+  tk_signin_client *client = public_client(API);
+  REQUIRE(client != NULL);
+  tk_login_tx *tx = NULL;
+  CHECK_STATUS(tk_signin_authorize(client, NULL, &tx), TK_STATUS_OK);
+  REQUIRE(tx != NULL);
+  char *saved = tx_str(tk_login_tx_to_json, tx);
+  tk_login_tx_free(tx);
+  REQUIRE(saved != NULL);
+  const char *key = "\"state\":\"";
+  char *at = strstr(saved, key);
+  REQUIRE(at != NULL);
+  size_t cut = (size_t)(at - saved) + strlen(key);
+  char *forged = malloc(strlen(saved) + 8);
+  REQUIRE(forged != NULL);
+  snprintf(forged, strlen(saved) + 8, "%.*s\\u0000%s", (int)cut, saved, saved + cut);
+  tk_login_tx *restored = NULL;
+  CHECK_STATUS(tk_login_tx_from_json(forged, &restored), TK_STATUS_OK);
+  if (restored != NULL) {
+    char buf[256] = "untouched";
+    size_t n = 12345;
+    CHECK_STATUS(tk_login_tx_state(restored, buf, sizeof buf, &n), TK_STATUS_WRONG_TYPE);
+    CHECK(n == 12345 && strcmp(buf, "untouched") == 0);
+    char *url = tx_str(tk_login_tx_url, restored);
+    CHECK(url != NULL);
+    free(url);
+  }
+  tk_login_tx_free(restored);
+  wipe_free(forged);
+  wipe_free(saved);
+}
+
+/* L6: tk_store_sink_set takes at most TK_STORE_SINK_MAX_LEN bytes: a larger len (SIZE_MAX)
+ * reads and allocates nothing, is TK_STATUS_STORAGE, and so is the load. */
+static void test_l6_store_sink_caps_its_length(void) {
+  signed_in s;
+  REQUIRE(sign_in_with_manager(&s));
+  tk_user_credentials *c = (tk_user_credentials *)&c;
+  tk_user_credentials *sentinel = c;
+  static const char tiny[] = "{}"; /* read past its 3 bytes, and valgrind would say so */
+  const size_t lens[] = {SIZE_MAX, (size_t)TK_STORE_SINK_MAX_LEN + 1};
+  for (size_t i = 0; i < COUNT(lens); i++) {
+    s.store->garbage = tiny;
+    s.store->garbage_len = lens[i];
+    s.store->sink_status = TK_STATUS_PANIC;
+    CHECK_STATUS(tk_credentials_manager_credentials(s.manager, 60, NULL, &c), TK_STATUS_STORAGE);
+    CHECK(s.store->sink_status == TK_STATUS_STORAGE);
+    last_error e = get_last_error();
+    char want[64];
+    snprintf(want, sizeof want, "handed back %zu bytes", lens[i]);
+    CHECK_STR(e.kind, "storage");
+    CHECK_CONTAINS(e.message, "load() failed");
+    CHECK_CONTAINS(e.message, want);
+    CHECK_CONTAINS(e.message, "TK_STORE_SINK_MAX_LEN");
+    CHECK(!e.transient);
+  }
+  CHECK(c == sentinel);
+  /* Exactly at the bound: taken (and then refused as JSON, like any other garbage). */
+  char *big = malloc(TK_STORE_SINK_MAX_LEN);
+  REQUIRE(big != NULL);
+  memset(big, ' ', TK_STORE_SINK_MAX_LEN);
+  s.store->garbage = big;
+  s.store->garbage_len = TK_STORE_SINK_MAX_LEN;
+  CHECK_STATUS(tk_credentials_manager_credentials(s.manager, 60, NULL, &c), TK_STATUS_STORAGE);
+  CHECK(s.store->sink_status == TK_STATUS_OK);
+  CHECK_CONTAINS(get_last_error().message, "unusable JSON");
+  free(big);
+  /* Outside a load: the sink is checked first. */
+  CHECK_STATUS(tk_store_sink_set(NULL, tiny, SIZE_MAX), TK_STATUS_NULL_PARAMETER);
+  /* The real credentials again. */
+  s.store->garbage = NULL;
+  c = NULL;
+  CHECK_STATUS(tk_credentials_manager_credentials(s.manager, 60, NULL, &c), TK_STATUS_OK);
+  CHECK(c != NULL);
+  tk_user_credentials_free(c);
+  signed_out(&s);
+}
+
+/* "state nonce code_verifier" of a new login transaction of `client`, into `out`; 1 on
+ * success. Only the library, snprintf and free: safe in a forked child too. */
+static int tx_secrets(const tk_signin_client *client, char *out, size_t len) {
+  tk_login_tx *tx = NULL;
+  if (tk_signin_authorize(client, NULL, &tx) != TK_STATUS_OK) return 0;
+  char *state = tx_str(tk_login_tx_state, tx);
+  char *nonce = tx_str(tk_login_tx_nonce, tx);
+  char *json = tx_str(tk_login_tx_to_json, tx);
+  const char *key = "\"code_verifier\":\"";
+  const char *v = json ? strstr(json, key) : NULL;
+  int ok = state && nonce && v;
+  if (ok) {
+    v += strlen(key);
+    snprintf(out, len, "%s %s %.*s", state, nonce, (int)strcspn(v, "\""), v);
+  }
+  free(state);
+  free(nonce);
+  wipe_free(json);
+  tk_login_tx_free(tx);
+  return ok;
+}
+
+/* Reads from `fd` until EOF, at most `len - 1` bytes, for at most `secs` seconds; 1 on EOF. */
+static int read_until_eof(int fd, char *buf, size_t len, double secs) {
+  size_t got = 0;
+  double deadline = now_s() + secs;
+  buf[0] = '\0';
+  for (;;) {
+    double left = deadline - now_s();
+    if (left <= 0) return 0;
+    struct pollfd p = {fd, POLLIN, 0};
+    int r = poll(&p, 1, (int)(left * 1000) + 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return 0;
+    ssize_t n = read(fd, buf + got, len - 1 - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n == 0;
+    got += (size_t)n;
+    buf[got] = '\0';
+    if (got == len - 1) return 0;
+  }
+}
+
+/* Waits for `pid` at most `secs` seconds (then kills it); its wait status, -1 when killed. */
+static int wait_bounded(pid_t pid, double secs) {
+  double deadline = now_s() + secs;
+  int status = 0;
+  while (now_s() < deadline) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) return status;
+    if (r < 0 && errno != EINTR) return -1;
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return -1;
+}
+
+/* H-E: after a fork, the child draws its own state, nonce and PKCE verifier (not a copy of
+ * the parent's generator), and its private_key_jwt assertion a jti of its own (the issuer
+ * refuses a replayed one): both token fetches succeed. The child reports through a pipe and
+ * _exits; every wait is bounded. */
+static void test_he_a_forked_child_draws_its_own_secrets(void) {
+  tk_signin_client *client = public_client(API);
+  tk_client *pk = rsa_jwt_client(1);
+  if (client == NULL || pk == NULL) tk_client_free(pk);
+  REQUIRE(client != NULL && pk != NULL);
+  double bound = under_valgrind() ? 180 : 30;
+  char before_fork[1024], parent[1024], child[2048];
+  /* Seeds any per-thread generator in the parent; the runtime and its threads are running. */
+  CHECK(tx_secrets(client, before_fork, sizeof before_fork));
+  tk_token *t = NULL;
+  CHECK_STATUS(tk_client_get_token(pk, API, NULL, NULL, &t), TK_STATUS_OK);
+  tk_token_free(t);
+  long requests = token_requests();
+  int fds[2];
+  int piped = pipe(fds);
+  if (piped != 0) tk_client_free(pk);
+  REQUIRE(piped == 0);
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    /* The child: the library only, a line to the pipe, _exit. */
+    close(fds[0]);
+    char mine[1024] = "- - -", line[2048], why[512] = "";
+    if (!tx_secrets(client, mine, sizeof mine)) snprintf(mine, sizeof mine, "- - -");
+    tk_token *ct = NULL;
+    tk_status s = tk_client_get_token(pk, API, NULL, NULL, &ct);
+    size_t n = 0;
+    if (s != TK_STATUS_OK && tk_last_error_message(why, sizeof why, &n) != TK_STATUS_OK) why[0] = 0;
+    tk_token_free(ct);
+    int len = snprintf(line, sizeof line, "%s %d %s\n", mine, (int)s, why);
+    if (len > 0) {
+      ssize_t w = write(fds[1], line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1);
+      (void)w;
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  if (pid < 0) {
+    close(fds[0]);
+    tk_client_free(pk);
+  }
+  REQUIRE(pid > 0);
+  /* The parent, meanwhile: the same. */
+  CHECK(tx_secrets(client, parent, sizeof parent));
+  t = NULL;
+  CHECK_STATUS(tk_client_get_token(pk, API, NULL, NULL, &t), TK_STATUS_OK);
+  tk_token_free(t);
+  int eof = read_until_eof(fds[0], child, sizeof child, bound);
+  close(fds[0]);
+  int status = wait_bounded(pid, eof ? bound : 1);
+  CHECK(eof);
+  CHECK(status != -1 && WIFEXITED(status));
+  /* Under valgrind the child's own leak check may set its exit code (99): not ours. */
+  if (status != -1 && WIFEXITED(status) && !under_valgrind()) CHECK(WEXITSTATUS(status) == 0);
+
+  char cs[256] = "", cn[256] = "", cv[256] = "", why[1024] = "";
+  int cstatus = -1;
+  int fields = sscanf(child, "%255s %255s %255s %d %1023[^\n]", cs, cn, cv, &cstatus, why);
+  if (fields < 4) fprintf(stderr, "    the child said \"%s\"\n", child);
+  REQUIRE(fields >= 4);
+  char ps[256] = "", pn[256] = "", pv[256] = "", bs[256] = "", bn[256] = "", bv[256] = "";
+  CHECK(sscanf(parent, "%255s %255s %255s", ps, pn, pv) == 3);
+  CHECK(sscanf(before_fork, "%255s %255s %255s", bs, bn, bv) == 3);
+  CHECK(strcmp(cs, "-") != 0 && strlen(cs) >= 32 && strlen(cv) >= 43);
+  CHECK(strcmp(cs, ps) != 0 && strcmp(cs, bs) != 0);  /* state */
+  CHECK(strcmp(cn, pn) != 0 && strcmp(cn, bn) != 0);  /* nonce */
+  CHECK(strcmp(cv, pv) != 0 && strcmp(cv, bv) != 0);  /* code verifier */
+  if (cstatus != TK_STATUS_OK) {
+    fprintf(stderr, "    the child's token: %s (%s)\n", tk_status_str(cstatus), why);
+  }
+  CHECK(cstatus == TK_STATUS_OK); /* its own jti: not refused as a replay */
+  CHECK(token_requests() == requests + 2);
+  tk_client_free(pk);
+}
+
 const test_case SIGNIN_TESTS[] = {
     {"token_check_names", test_token_check_names},
     {"verify_a_good_access_token", test_verify_a_good_access_token},
@@ -2259,5 +2634,11 @@ const test_case SIGNIN_TESTS[] = {
     {"manager_store_struct", test_manager_store_struct},
     {"signin_null_arguments", test_signin_null_arguments},
     {"signin_invalid_utf8", test_signin_invalid_utf8},
+    {"hc_typ_fits_the_kind_of_token", test_hc_typ_fits_the_kind_of_token},
+    {"he_a_forked_child_draws_its_own_secrets", test_he_a_forked_child_draws_its_own_secrets},
+    {"m8_claim_strings_with_a_nul", test_m8_claim_strings_with_a_nul},
+    {"m8_credentials_and_transaction_strings_with_a_nul",
+     test_m8_credentials_and_transaction_strings_with_a_nul},
+    {"l6_store_sink_caps_its_length", test_l6_store_sink_caps_its_length},
 };
 const size_t SIGNIN_TEST_COUNT = sizeof SIGNIN_TESTS / sizeof SIGNIN_TESTS[0];

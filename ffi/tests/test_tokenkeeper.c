@@ -61,6 +61,17 @@ static char *token_str(token_str_fn fn, const tk_token *t) {
   return buf;
 }
 
+/* The last error's message contains `needle`. */
+#define CHECK_CONTAINS_MSG(needle)                                                      \
+  do {                                                                                  \
+    last_error e_ = get_last_error();                                                   \
+    if (strstr(e_.message, (needle)) == NULL) {                                         \
+      fprintf(stderr, "    %s:%d: message \"%s\" lacks \"%s\"\n", __FILE__, __LINE__, \
+              e_.message, (needle));                                                    \
+      g_failed_checks++;                                                                \
+    }                                                                                   \
+  } while (0)
+
 /* The message of a failure never carries the client secret. */
 static void check_no_secret(const last_error *e) {
   CHECK(strstr(e->message, fixture("TK_CLIENT_SECRET")) == NULL);
@@ -842,6 +853,199 @@ static void test_buffer_one_byte_too_small(void) {
   tk_client_free(c);
 }
 
+/* ---- round 2: the shared scenarios H-A, H-B, H-D, and strings with a NUL -------------------- */
+
+/* A client_secret_basic client: its cache keys are its own (the auth method is part of the
+ * key), so a 429 remembered for one of them cannot touch the other tests. */
+static tk_client *basic_client(void) {
+  tk_config *cfg = secret_config();
+  CHECK_STATUS(tk_config_set_auth_method(cfg, "client_secret_basic"), TK_STATUS_OK);
+  return client_from(cfg);
+}
+
+/* H-A: after a 429 whose Retry-After (3600 s) is over max_retry_after (30 s), every further
+ * call for that key fails at once with the rate-limited error and the time left, sending no
+ * request; another key's valid token is still served from the cache. */
+static void test_ha_a_429_is_remembered_for_its_key(void) {
+  tk_client *c = basic_client();
+  REQUIRE(c != NULL);
+  tk_token *held = NULL;
+  CHECK_STATUS(tk_client_get_token(c, API, "read:things", NULL, &held), TK_STATUS_OK);
+  REQUIRE(held != NULL);
+  reset_issuer();
+  REQUIRE(inject_fault("{\"endpoint\":\"token\",\"status\":429,"
+                       "\"body\":\"{\\\"error\\\":\\\"too_many_requests\\\","
+                       "\\\"error_description\\\":\\\"Global limit has been reached\\\"}\","
+                       "\"headers\":[[\"retry-after\",\"3600\"]]}"));
+  long before = token_requests();
+  double t0 = now_s();
+  int limited = 0;
+  int64_t least = INT64_MAX;
+  for (int i = 0; i < 100; i++) {
+    tk_token *t = NULL;
+    tk_status s = tk_client_get_token(c, API, NULL, NULL, &t);
+    last_error e = get_last_error();
+    if (s == TK_STATUS_RATE_LIMITED && t == NULL && e.retry_after_ms > 3500 * 1000 &&
+        e.transient) {
+      limited++;
+    } else if (limited == i) { /* the first odd call only */
+      fprintf(stderr, "    call %d: %s, retry_after_ms %lld (%s)\n", i, tk_status_str(s),
+              (long long)e.retry_after_ms, e.message);
+    }
+    if (e.retry_after_ms < least) least = e.retry_after_ms;
+    tk_token_free(t);
+  }
+  CHECK(limited == 100);
+  CHECK(least > 3500 * 1000 && least <= 3600 * 1000);
+  CHECK(token_requests() == before + 1); /* the 429 itself, nothing after it */
+  CHECK(now_s() - t0 < 30.0);           /* no call waited */
+  /* The limited key has nothing cached; the other key's token is served, no request. */
+  tk_token *none = (tk_token *)&none;
+  CHECK_STATUS(tk_client_cached_token(c, API, NULL, NULL, &none), TK_STATUS_OK);
+  CHECK(none == NULL);
+  tk_token *again = NULL;
+  CHECK_STATUS(tk_client_get_token(c, API, "read:things", NULL, &again), TK_STATUS_OK);
+  bool same = false;
+  if (again) CHECK_STATUS(tk_token_same(held, again, &same), TK_STATUS_OK);
+  CHECK(same);
+  CHECK(token_requests() == before + 1);
+  tk_token_free(again);
+  tk_token_free(held);
+  tk_client_free(c);
+}
+
+#define AFTER_HANDLING_503                                                               \
+  "{\"endpoint\":\"token\",\"status\":503,\"after_handling\":true,"                       \
+  "\"body\":\"{\\\"error\\\":\\\"temporarily_unavailable\\\","                            \
+  "\\\"error_description\\\":\\\"try later\\\"}\"}"
+
+/* H-B: the issuer handles the first attempt (its assertion's jti is spent) and answers 503;
+ * the retry signs a new assertion, so it is accepted: a token, 2 requests. */
+static void test_hb_each_attempt_signs_a_new_assertion(void) {
+  tk_client *c = rsa_jwt_client(2);
+  REQUIRE(c != NULL);
+  reset_issuer();
+  REQUIRE(inject_fault(AFTER_HANDLING_503));
+  long before = token_requests();
+  tk_token *t = NULL;
+  CHECK_STATUS(tk_client_get_token(c, API, "read:things", NULL, &t), TK_STATUS_OK);
+  CHECK(t != NULL);
+  CHECK(token_requests() == before + 2);
+  tk_token_free(t);
+  tk_client_free(c);
+
+  /* The control: one attempt only, the same fault is the 503 (one request). */
+  c = rsa_jwt_client(1);
+  REQUIRE(c != NULL);
+  REQUIRE(inject_fault(AFTER_HANDLING_503));
+  before = token_requests();
+  t = NULL;
+  CHECK(tk_client_get_token(c, API, "read:things", NULL, &t) != TK_STATUS_OK);
+  CHECK(get_last_error().http_status == 503);
+  CHECK(t == NULL);
+  CHECK(token_requests() == before + 1);
+  tk_client_free(c);
+}
+
+/* H-D: invalidate_if_current drops the cached token only while it is the one given. */
+static void test_hd_invalidate_if_current(void) {
+  tk_client *c = basic_client();
+  REQUIRE(c != NULL);
+  const char *scope = "write:things"; /* a key of this test only */
+  long before = token_requests();
+  tk_token *t1 = NULL, *t2 = NULL, *cached = NULL;
+  CHECK_STATUS(tk_client_get_token(c, API, scope, NULL, &t1), TK_STATUS_OK);
+  REQUIRE(t1 != NULL);
+  bool dropped = false;
+  CHECK_STATUS(tk_client_invalidate_if_current(c, API, scope, NULL, t1, &dropped), TK_STATUS_OK);
+  CHECK(dropped);
+  cached = (tk_token *)&cached;
+  CHECK_STATUS(tk_client_cached_token(c, API, scope, NULL, &cached), TK_STATUS_OK);
+  CHECK(cached == NULL);
+  /* Nothing cached any more: nothing to drop. */
+  dropped = true;
+  CHECK_STATUS(tk_client_invalidate_if_current(c, API, scope, NULL, t1, &dropped), TK_STATUS_OK);
+  CHECK(!dropped);
+
+  CHECK_STATUS(tk_client_get_token(c, API, scope, NULL, &t2), TK_STATUS_OK);
+  REQUIRE(t2 != NULL);
+  bool same = true;
+  CHECK_STATUS(tk_token_same(t1, t2, &same), TK_STATUS_OK);
+  CHECK(!same);
+  /* T1 is stale: T2 (renewed meanwhile, say by another thread) stays cached. */
+  dropped = true;
+  CHECK_STATUS(tk_client_invalidate_if_current(c, API, scope, NULL, t1, &dropped), TK_STATUS_OK);
+  CHECK(!dropped);
+  cached = NULL;
+  CHECK_STATUS(tk_client_cached_token(c, API, scope, NULL, &cached), TK_STATUS_OK);
+  same = false;
+  if (cached) CHECK_STATUS(tk_token_same(cached, t2, &same), TK_STATUS_OK);
+  CHECK(same);
+  tk_token_free(cached);
+  /* The same scopes in another spelling are the same key. */
+  tk_token *t3 = NULL;
+  CHECK_STATUS(tk_client_get_token(c, API, " write:things write:things", NULL, &t3),
+               TK_STATUS_OK);
+  same = false;
+  if (t3) CHECK_STATUS(tk_token_same(t3, t2, &same), TK_STATUS_OK);
+  CHECK(same);
+  CHECK(token_requests() == before + 2);
+
+  /* Arguments: NULLs, bad UTF-8, no audience and no default one; the out-parameter is
+   * written only on success. */
+  dropped = true;
+  CHECK_STATUS(tk_client_invalidate_if_current(NULL, API, scope, NULL, t2, &dropped),
+               TK_STATUS_NULL_PARAMETER);
+  CHECK_STATUS(tk_client_invalidate_if_current(c, API, scope, NULL, NULL, &dropped),
+               TK_STATUS_NULL_PARAMETER);
+  CHECK_CONTAINS_MSG("`token`");
+  CHECK_STATUS(tk_client_invalidate_if_current(c, API, scope, NULL, t2, NULL),
+               TK_STATUS_NULL_PARAMETER);
+  CHECK_STATUS(tk_client_invalidate_if_current(c, API, "caf\xc3\x28", NULL, t2, &dropped),
+               TK_STATUS_INVALID_UTF8);
+  CHECK_STATUS(tk_client_invalidate_if_current(c, NULL, scope, NULL, t2, &dropped),
+               TK_STATUS_CONFIG);
+  CHECK(dropped);
+  cached = NULL;
+  CHECK_STATUS(tk_client_cached_token(c, API, scope, NULL, &cached), TK_STATUS_OK);
+  CHECK(cached != NULL); /* none of those dropped it */
+  tk_token_free(cached);
+  tk_token_free(t1);
+  tk_token_free(t2);
+  tk_token_free(t3);
+  tk_client_free(c);
+}
+
+/* M8: a string with a NUL is never handed to C cut short (C would read "read:things"):
+ * the token's scope from a server that put a NUL in it is TK_STATUS_WRONG_TYPE. */
+static void test_m8_token_strings_with_a_nul(void) {
+  tk_client *c = uncached_client();
+  REQUIRE(c != NULL);
+  reset_issuer();
+  REQUIRE(inject_fault("{\"endpoint\":\"token\",\"status\":200,\"body\":"
+                       "\"{\\\"access_token\\\":\\\"abc.def.ghi\\\",\\\"token_type\\\":"
+                       "\\\"Bearer\\\",\\\"expires_in\\\":3600,"
+                       "\\\"scope\\\":\\\"read:things\\\\u0000write:things\\\"}\"}"));
+  tk_token *t = NULL;
+  CHECK_STATUS(tk_client_get_token(c, API, NULL, NULL, &t), TK_STATUS_OK);
+  REQUIRE(t != NULL);
+  char buf[256];
+  memset(buf, '#', sizeof buf);
+  size_t n = 12345;
+  CHECK_STATUS(tk_token_scope(t, buf, sizeof buf, &n), TK_STATUS_WRONG_TYPE);
+  CHECK(n == 12345 && buf[0] == '#');
+  CHECK_CONTAINS_MSG("NUL");
+  CHECK_CONTAINS_MSG("tk_token_scope");
+  /* Asking for the length is refused the same way (no length for a string C cannot hold). */
+  CHECK_STATUS(tk_token_scope(t, NULL, 0, &n), TK_STATUS_WRONG_TYPE);
+  CHECK(n == 12345);
+  /* The other fields are fine. */
+  CHECK_STATUS(tk_token_access_token(t, buf, sizeof buf, &n), TK_STATUS_OK);
+  CHECK_STR(buf, "abc.def.ghi");
+  tk_token_free(t);
+  tk_client_free(c);
+}
+
 static const test_case TESTS[] = {
     {"version_macros_match_the_library", test_version_macros_match_the_library},
     {"status_names", test_status_names},
@@ -864,6 +1068,10 @@ static const test_case TESTS[] = {
     {"null_arguments", test_null_arguments},
     {"invalid_utf8", test_invalid_utf8},
     {"buffer_one_byte_too_small", test_buffer_one_byte_too_small},
+    {"ha_a_429_is_remembered_for_its_key", test_ha_a_429_is_remembered_for_its_key},
+    {"hb_each_attempt_signs_a_new_assertion", test_hb_each_attempt_signs_a_new_assertion},
+    {"hd_invalidate_if_current", test_hd_invalidate_if_current},
+    {"m8_token_strings_with_a_nul", test_m8_token_strings_with_a_nul},
 };
 
 int main(int argc, char **argv) {

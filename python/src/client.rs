@@ -272,6 +272,24 @@ impl TokenClient {
         Ok(())
     }
 
+    /// Forgets the cached token of the request only if it is still `token` (the one an API
+    /// just rejected): a retry-on-401 never drops a token another caller renewed meanwhile.
+    /// Whether it was forgotten.
+    #[pyo3(signature = (token, audience=None, scope=None, organization=None))]
+    fn invalidate_if_current(
+        &self,
+        py: Python<'_>,
+        token: &Bound<'_, Token>,
+        audience: Option<&str>,
+        scope: Option<&Bound<'_, PyAny>>,
+        organization: Option<&str>,
+    ) -> PyResult<bool> {
+        let entry = self.entry(py, audience, scope, organization)?;
+        Ok(self
+            .core
+            .invalidate_if_current(&entry.req, token.get().core()))
+    }
+
     /// Counters of this client: `tokens_minted`, `cache_hits`, `refreshes`, `errors`.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.core.stats();

@@ -86,7 +86,7 @@ impl Issuer {
     }
 
     /// Queues a fault: a `Fault` or a dict of its fields (`endpoint`, `delay_ms`, `status`,
-    /// `body`, `headers`, `body_bytes`, `drop_connection`, `times`).
+    /// `body`, `headers`, `body_bytes`, `drop_connection`, `after_handling`, `times`).
     fn inject(&self, py: Python<'_>, fault: &Bound<'_, PyAny>) -> PyResult<()> {
         let fault = if let Ok(f) = fault.cast::<Fault>() {
             f.get().0.clone()
@@ -263,6 +263,12 @@ impl Fault {
     #[staticmethod]
     fn drop_connection() -> Self {
         Self(CoreFault::drop_connection())
+    }
+
+    /// Handles the request first (a client assertion's `jti` is spent, a refresh token
+    /// rotates), then answers with the fault: the answer is lost, its effects are not.
+    fn after_handling(&self) -> Self {
+        Self(self.0.clone().after_handling())
     }
 
     /// Applies to the next `n` requests.

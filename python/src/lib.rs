@@ -5,6 +5,8 @@
 //! and errors, and decides when to let go of the GIL. The public Python package
 //! (`python/tokenkeeper/`) re-exports what is here.
 
+#![forbid(unsafe_code)]
+
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use pyo3::prelude::*;

@@ -4,8 +4,9 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyString;
 
-/// An access token. `str(token)` is the access token (so `f"Bearer {token}"` works);
-/// `repr(token)` never shows it.
+/// An access token. Neither `str(token)` nor `repr(token)` shows it (so an f-string, a `%s` of
+/// `logging` or a `print` never leaks it): `token.access_token` and `token.authorization_header`
+/// are the secret, read on purpose.
 #[pyclass(frozen, module = "tokenkeeper", name = "Token")]
 pub struct Token {
     inner: tokenkeeper::Token,
@@ -24,6 +25,11 @@ impl Token {
             expires_at: utc_datetime(py, inner.expires_at_unix())?.unbind(),
             inner,
         })
+    }
+
+    /// The core token (for `TokenClient.invalidate_if_current`, which compares by identity).
+    pub(crate) fn core(&self) -> &tokenkeeper::Token {
+        &self.inner
     }
 }
 
@@ -92,8 +98,9 @@ impl Token {
         self.authorization_header.clone_ref(py)
     }
 
-    fn __str__(&self, py: Python<'_>) -> Py<PyString> {
-        self.access_token.clone_ref(py)
+    /// Redacted, as `repr`: a token that ends up in a message or a log line shows no secret.
+    fn __str__(&self, py: Python<'_>) -> PyResult<String> {
+        self.__repr__(py)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any, cast
 
 import httpx
+import pytest
 import requests
 import requests.auth
 
-from tokenkeeper import TokenClient
+from tokenkeeper import Token, TokenClient
+from tokenkeeper.adapters.httpx import HttpxAuth
+from tokenkeeper.adapters.requests import RequestsAuth
 from tokenkeeper.testing import LocalIssuer
 
 from conftest import Api
@@ -99,3 +103,60 @@ def test_adapters_without_a_token_fail_with_the_tokenkeeper_error(issuer: LocalI
     else:
         raise AssertionError("expected an OAuthError")
     assert api.seen == []
+
+
+class RacingClient:
+    """A TokenClient seen by an adapter, with another caller that renews the token at the worst
+    moment: right after the adapter's first cache call following the 401 (after its check,
+    before anything else it does)."""
+
+    def __init__(self, real: TokenClient, audience: str, sent: Token) -> None:
+        self.real, self.audience, self.sent = real, audience, sent
+        self.armed = True
+        self.renewed: Token | None = None
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.real, name)
+        if not callable(attr) or name.startswith("get_token"):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            out = attr(*args, **kwargs)
+            if self.armed:
+                self.armed = False
+                # Another caller that got the same 401: drops the token it sent, gets a new one.
+                self.real.invalidate_if_current(self.sent, self.audience)
+                self.renewed = self.real.get_token(self.audience)
+            return out
+
+        return call
+
+
+@pytest.mark.parametrize("flavour", ["requests", "httpx", "httpx-async"])
+def test_a_401_never_drops_a_token_another_caller_renewed(
+    issuer: LocalIssuer, client: TokenClient, api: Api, flavour: str
+) -> None:
+    first = client.get_token(issuer.audience)
+    api.revoked.add(first.access_token)
+    racing = RacingClient(client, issuer.audience, first)
+    if flavour == "requests":
+        r: Any = requests.get(api.url + "/things", auth=RequestsAuth(cast(Any, racing), issuer.audience), timeout=10)
+    elif flavour == "httpx":
+        r = httpx.get(api.url + "/things", auth=HttpxAuth(cast(Any, racing), issuer.audience), timeout=10)
+    else:
+
+        async def main() -> httpx.Response:
+            async with httpx.AsyncClient(auth=HttpxAuth(cast(Any, racing), issuer.audience), timeout=10) as http:
+                return await http.get(api.url + "/things")
+
+        r = asyncio.run(main())
+    assert r.status_code == 200 and [h.status_code for h in r.history] == [401]
+    assert racing.calls == ["invalidate_if_current"]
+    renewed = racing.renewed
+    assert renewed is not None and renewed.access_token != first.access_token
+    # The retry carried the other caller's token, which is still the cached one: 2 tokens in all.
+    assert api.seen[-1] == renewed.access_token
+    assert client.cached(issuer.audience) is renewed
+    assert issuer.count("token") == 2

@@ -151,7 +151,7 @@ def test_config_errors(issuer: LocalIssuer) -> None:
 
 def test_invalid_token_has_a_class_per_check() -> None:
     names = _native._TOKEN_CHECKS
-    assert len(names) == 14
+    assert len(names) == 15 and "token_type" in names
     seen = set()
     for check in names:
         e = _native._sample_error("invalid_token", check)
@@ -160,8 +160,11 @@ def test_invalid_token_has_a_class_per_check() -> None:
         assert e.check == check and e.kind == "invalid_token"
         assert check in str(e)
         seen.add(type(e))
-    assert len(seen) == 14
+    assert len(seen) == 15
     assert isinstance(_native._sample_error("invalid_token", "expired"), errors.TokenExpiredError)
+    e = _native._sample_error("invalid_token", "token_type")
+    assert type(e) is tokenkeeper.TokenTypeError and e.check == "token_type"
+    assert "TokenTypeError" in tokenkeeper.__all__ and "TokenTypeError" in errors.__all__
 
 
 def test_every_core_error_kind_converts() -> None:

@@ -63,7 +63,7 @@ def test_typed_user_code(tmp_path: Path) -> None:
                 at: datetime.datetime = tok.expires_at
                 n: int = tok.expires_in
                 s: dict[str, int] = client.stats()
-                return f"Bearer {tok}" + at.isoformat() + str(n) + str(s)
+                return tok.authorization_header + at.isoformat() + str(n) + str(s)
 
             async def use_async(client: TokenClient) -> Token:
                 return await client.get_token_async("https://api.example.com")

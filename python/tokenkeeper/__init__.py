@@ -11,7 +11,7 @@ arguments, results and errors.
 
     client = TokenClient(domain="tenant.auth0.com", client_id="…", client_secret="…")
     token = client.get_token(audience="https://api.example.com")
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": token.authorization_header}   # str(token) is redacted
 
     # In the API: verify the tokens it receives.
     from tokenkeeper import TokenVerifier, InvalidTokenError
@@ -70,6 +70,7 @@ from .errors import (
     TokenNotYetValidError,
     TokenOrganizationError,
     TokenSignatureError,
+    TokenTypeError,
     TokenUnknownKeyError,
 )
 from .storage import CredentialsStore, MemoryCredentialsStore
@@ -108,6 +109,7 @@ __all__ = [
     "TokenNonceError",
     "TokenAuthTimeError",
     "TokenJwksError",
+    "TokenTypeError",
     "ReauthenticationRequiredError",
     "HTTP_KNOBS",
     "__version__",

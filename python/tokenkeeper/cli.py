@@ -122,7 +122,7 @@ def _cmd_token(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(_token_json(token)))
     else:
-        print(token)
+        print(token.access_token)
     return 0
 
 

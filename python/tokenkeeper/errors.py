@@ -25,7 +25,10 @@ class                                      raised when
                                            :class:`~tokenkeeper.CredentialsManager` raised:
                                            the store's exception is ``__cause__``
 :class:`InvalidTokenError`                 a token failed validation: ``.check`` names the
-                                           check; one subclass per check
+                                           check; one subclass per check (for example
+                                           :class:`TokenTypeError`, ``token_type``: the
+                                           header's ``typ`` does not fit, or an ID token
+                                           was sent as an access token)
 :class:`ReauthenticationRequiredError`     a user's session cannot be renewed: sign in again
 ========================================  ==================================================
 """
@@ -60,6 +63,7 @@ __all__ = [
     "TokenNonceError",
     "TokenAuthTimeError",
     "TokenJwksError",
+    "TokenTypeError",
 ]
 
 
@@ -265,6 +269,14 @@ class TokenJwksError(InvalidTokenError):
     """The JWKS could not be fetched or used."""
 
     check = "jwks"
+
+
+class TokenTypeError(InvalidTokenError):
+    """The header's ``typ`` does not fit the kind of token expected (an access token: absent,
+    ``JWT`` or ``at+jwt``; an ID token: absent or ``JWT``), or an ID token (it has ``nonce``,
+    ``at_hash`` or ``c_hash``) was sent where an access token is expected."""
+
+    check = "token_type"
 
 
 _BY_CHECK: dict[str, type[InvalidTokenError]] = {

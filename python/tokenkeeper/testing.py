@@ -32,7 +32,7 @@ bodies, counts requests, and injects faults.
     def test_my_api_accepts_a_token(issuer):
         api = MyApi(verifier=issuer.verifier())           # a TokenVerifier for issuer.audience
         token = issuer.client().get_token(issuer.audience)
-        assert api.handle(f"Bearer {token}").status == 200
+        assert api.handle(token.authorization_header).status == 200
         expired = issuer.sign({"iss": issuer.issuer, "aud": issuer.audience, "exp": 1})
         assert api.handle(f"Bearer {expired}").status == 401
 
@@ -329,7 +329,10 @@ class LocalIssuer:
     def inject(self, fault: Fault | Mapping[str, Any] | None = None, /, **fields: Any) -> None:
         """Queues a fault for the next requests: a :class:`Fault`, or its fields as a dict or
         keywords (``endpoint`` = ``"token"``, ``delay_ms``, ``status``, ``body``,
-        ``headers`` = ``[[name, value], …]``, ``body_bytes``, ``drop_connection``, ``times``)."""
+        ``headers`` = ``[[name, value], …]``, ``body_bytes``, ``drop_connection``,
+        ``after_handling``, ``times``). ``after_handling``: the request is handled first (a
+        client assertion's ``jti`` is spent, a refresh token rotates), then the fault's answer
+        is sent instead, as when an answer is lost on the way back."""
         if fault is None:
             self._issuer.inject(dict(fields))
         elif fields:

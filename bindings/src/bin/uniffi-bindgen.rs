@@ -2,6 +2,8 @@
 //! Library mode: `uniffi-bindgen generate --library target/debug/libtokenkeeper_uniffi.so
 //! --language kotlin|swift --out-dir DIR` (the test scripts and bindings/README.md use it).
 
+#![forbid(unsafe_code)]
+
 fn main() {
     uniffi::uniffi_bindgen_main()
 }

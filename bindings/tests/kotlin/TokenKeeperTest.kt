@@ -384,7 +384,8 @@ fun main() {
             }
         }
         expectEq(9, names.toSet().size, "distinct causes")
-        expectEq(14, TokenCheck.entries.size, "token checks")
+        expectEq(15, TokenCheck.entries.size, "token checks")
+        expectEq(TokenCheck.TOKEN_TYPE, TokenCheck.entries.last(), "the newest check is last")
     }
 
     // --- concurrency ------------------------------------------------------------------------
@@ -516,6 +517,7 @@ fun main() {
 
     signInTests(shared, secrets)
     scenarioTests(shared)
+    hardeningTests()
 
     shared.close()
     test("every object made by this suite was released") {

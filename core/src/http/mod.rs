@@ -10,5 +10,5 @@ pub(crate) use options::KnobValue;
 pub use options::{HttpOptions, Knob, KNOBS};
 #[doc(hidden)]
 pub use transport::shared_clients;
-pub(crate) use transport::Transport;
+pub(crate) use transport::{AuthParts, Transport};
 pub(crate) use url::checked_url;

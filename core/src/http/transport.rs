@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
 use rand::Rng;
@@ -17,11 +17,11 @@ use super::options::{Effective, HttpOptions};
 use super::response::{chain, error_for, from_reqwest, too_large, Failure};
 use crate::error::{Error, Result};
 
-/// A successful (2xx) answer.
+/// A successful (2xx) answer. Its body (tokens, often) is wiped when dropped.
 pub(crate) struct Reply {
     pub sent_at: SystemTime,
-    /// The same moment on the monotonic clock, for cache deadlines.
-    pub sent: Instant,
+    /// The same moment on the suspend-aware monotonic clock, for cache deadlines.
+    pub sent: crate::clock::Stamp,
     pub body: Vec<u8>,
 }
 
@@ -67,14 +67,41 @@ pub fn shared_clients() -> usize {
     POOL.lock().unwrap_or_else(|p| p.into_inner()).1.len()
 }
 
+/// The form fields and Basic credentials of one request. The values are wiped on drop
+/// (they may hold a secret or an assertion).
+pub(crate) struct AuthParts {
+    pub fields: Vec<(&'static str, String)>,
+    pub basic: Option<(String, String)>,
+}
+
+impl Drop for AuthParts {
+    fn drop(&mut self) {
+        for (_, v) in self.fields.iter_mut() {
+            zeroize::Zeroize::zeroize(v);
+        }
+        if let Some((_, p)) = self.basic.as_mut() {
+            zeroize::Zeroize::zeroize(p);
+        }
+    }
+}
+
+/// Makes the client authentication of one attempt (a new assertion each time).
+pub(crate) type Authenticate<'a> = &'a (dyn Fn() -> Result<AuthParts> + Send + Sync);
+
 enum Method<'a> {
     Form {
         form: &'a [(&'a str, &'a str)],
-        basic: Option<(&'a str, &'a str)>,
+        auth: Authenticate<'a>,
     },
     Get {
         bearer: Option<&'a str>,
     },
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.body);
+    }
 }
 
 impl Transport {
@@ -99,15 +126,16 @@ impl Transport {
         Ok(client)
     }
 
-    /// POSTs a form, retrying transient failures. `basic` is HTTP Basic credentials.
+    /// POSTs a form with the client authentication `auth` makes for each attempt, retrying
+    /// transient failures.
     pub async fn post_form(
         &self,
         url: &Url,
         form: &[(&str, &str)],
-        basic: Option<(&str, &str)>,
+        auth: Authenticate<'_>,
         on_retry: OnRetry<'_>,
     ) -> Result<Reply> {
-        self.exchange(url, Method::Form { form, basic }, on_retry)
+        self.exchange(url, Method::Form { form, auth }, on_retry)
             .await
     }
 
@@ -132,9 +160,13 @@ impl Transport {
         let mut attempt = 1;
         loop {
             let req = match &method {
-                Method::Form { form, basic } => {
-                    let mut req = client.post(url.clone()).form(form);
-                    if let Some((user, pass)) = basic {
+                Method::Form { form, auth } => {
+                    // Wiped when dropped, once the request holds its own copy.
+                    let parts = auth()?;
+                    let mut all = form.to_vec();
+                    all.extend(parts.fields.iter().map(|(k, v)| (*k, v.as_str())));
+                    let mut req = client.post(url.clone()).form(&all);
+                    if let Some((user, pass)) = &parts.basic {
                         // RFC 6749 §2.3.1: both parts form-urlencoded before Basic encoding.
                         req = req.basic_auth(form_encode(user), Some(form_encode(pass)));
                     }
@@ -182,7 +214,7 @@ impl Transport {
 
     async fn once(&self, req: reqwest::RequestBuilder) -> Result<Reply, Failure> {
         let limit = self.options.max_response_bytes;
-        let (sent_at, sent) = (SystemTime::now(), Instant::now());
+        let (sent_at, sent) = (SystemTime::now(), crate::clock::Stamp::now());
         let mut resp = req
             .send()
             .await

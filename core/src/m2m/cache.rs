@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 use futures::future::{BoxFuture, FutureExt, Shared};
@@ -23,6 +23,7 @@ use rand::Rng;
 
 use super::config::CachePolicy;
 use super::request::TokenRequest;
+use crate::clock::Stamp;
 use crate::error::Result;
 use crate::oauth::token::Token;
 use crate::runtime::{Current, PerProcess};
@@ -37,7 +38,7 @@ pub(crate) type SharedFetch = Shared<BoxFuture<'static, Result<Token>>>;
 /// A token fresh from the server, with the monotonic time its request was sent.
 pub(crate) struct Fetched {
     pub token: Token,
-    pub sent: Instant,
+    pub sent: Stamp,
 }
 
 /// The application's own keys (not attacker-chosen), so the fast non-keyed hash is fine.
@@ -105,7 +106,7 @@ impl ClientSlots {
         let mut map = Map::clone(&self.slots.load());
         if map.len() >= 1024 {
             // Many distinct requests: forget the ones with nothing worth keeping.
-            let now = Instant::now();
+            let now = Stamp::now();
             map.retain(|_, s| s.is_live(now));
         }
         let s = Arc::new(Slot::default());
@@ -127,8 +128,8 @@ pub(crate) enum Lookup {
 
 struct Cached {
     token: Token,
-    refresh_at: Instant,
-    fresh_until: Instant,
+    refresh_at: Stamp,
+    fresh_until: Stamp,
 }
 
 #[derive(Default)]
@@ -141,11 +142,13 @@ pub(crate) struct Slot {
 struct State {
     inflight: Option<SharedFetch>,
     /// After a failed background refresh, the next one waits until then.
-    not_before: Option<Instant>,
+    not_before: Option<Stamp>,
+    /// After a 429 that said when to come back: until then no request is sent for this key.
+    rate_limited_until: Option<Stamp>,
 }
 
 impl Slot {
-    pub fn lookup(&self, now: Instant) -> Lookup {
+    pub fn lookup(&self, now: Stamp) -> Lookup {
         match &*self.current.load() {
             Some(c) if now < c.refresh_at => Lookup::Hit(c.token.clone()),
             Some(c) if now < c.fresh_until => Lookup::Refresh(c.token.clone()),
@@ -153,7 +156,7 @@ impl Slot {
         }
     }
 
-    fn is_live(&self, now: Instant) -> bool {
+    fn is_live(&self, now: Stamp) -> bool {
         self.current
             .load()
             .as_ref()
@@ -174,7 +177,7 @@ impl Slot {
         if let Some(f) = &st.inflight {
             return (!background).then(|| f.clone());
         }
-        let now = Instant::now();
+        let now = Stamp::now();
         if background && st.not_before.is_some_and(|t| now < t) {
             return None;
         }
@@ -183,6 +186,17 @@ impl Slot {
             if let Lookup::Hit(t) | Lookup::Refresh(t) = self.lookup(now) {
                 return Some(futures::future::ready(Ok(t)).boxed().shared());
             }
+        }
+        if let Some(until) = st.rate_limited_until.filter(|t| now < *t) {
+            if background {
+                return None;
+            }
+            // The server said when to come back: every caller hears it at once, no request.
+            let e = crate::Error::RateLimited {
+                retry_after: Some(until - now),
+                description: Some("remembered from an earlier 429 for this request".into()),
+            };
+            return Some(futures::future::ready(Err(e)).boxed().shared());
         }
         let slot = self.clone();
         let policy = policy.clone();
@@ -205,7 +219,7 @@ impl Slot {
     }
 
     fn complete(&self, policy: &CachePolicy, result: Result<Fetched>) -> Result<Token> {
-        let now = Instant::now();
+        let now = Stamp::now();
         let mut st = lock(&self.state);
         st.inflight = None;
         match result {
@@ -222,6 +236,13 @@ impl Slot {
                 Ok(f.token)
             }
             Err(e) => {
+                if let crate::Error::RateLimited {
+                    retry_after: Some(wait),
+                    ..
+                } = &e
+                {
+                    st.rate_limited_until = Some(now + *wait);
+                }
                 // Back off background refreshes: a quarter of what is left of the current
                 // token, between 100 ms and 30 s.
                 let left = self
@@ -260,11 +281,7 @@ impl Slot {
 }
 
 /// `(refresh_at, fresh_until)` for a token of `expires_in` seconds sent at `sent`.
-pub(crate) fn deadlines(
-    policy: &CachePolicy,
-    sent: Instant,
-    expires_in: u64,
-) -> (Instant, Instant) {
+pub(crate) fn deadlines(policy: &CachePolicy, sent: Stamp, expires_in: u64) -> (Stamp, Stamp) {
     let life = Duration::from_secs(expires_in);
     let margin = policy.expiry_margin.min(life / 5);
     let usable = life - margin;
@@ -294,7 +311,7 @@ mod tests {
     #[test]
     fn deadlines_are_ordered_and_bounded() {
         let p = CachePolicy::default();
-        let t0 = Instant::now();
+        let t0 = Stamp::now();
         for life in [1, 2, 5, 60, 3600, 86_400, 10 * 365 * 86_400] {
             for _ in 0..50 {
                 let (r, f) = deadlines(&p, t0, life);
@@ -315,7 +332,7 @@ mod tests {
     #[test]
     fn jitter_spreads_refreshes() {
         let p = CachePolicy::default();
-        let t0 = Instant::now();
+        let t0 = Stamp::now();
         let mut seen = std::collections::HashSet::new();
         for _ in 0..20 {
             seen.insert(deadlines(&p, t0, 3600).0);

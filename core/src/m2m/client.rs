@@ -2,10 +2,8 @@
 
 use std::fmt;
 use std::sync::{Arc, LazyLock};
-use std::time::Instant;
 
 use futures::future::FutureExt;
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::cache::{process_cache, ClientKey, Fetched, Lookup, SharedFetch, Slot};
@@ -75,7 +73,7 @@ impl TokenClient {
 
     /// The cached token for the request if one can be served now, without any waiting.
     pub fn cached(&self, req: &TokenRequest) -> Option<Token> {
-        self.with_slot(req, |slot| match slot.lookup(Instant::now()) {
+        self.with_slot(req, |slot| match slot.lookup(crate::clock::Stamp::now()) {
             Lookup::Hit(t) | Lookup::Refresh(t) => Some(t),
             Lookup::Miss => None,
         })
@@ -162,7 +160,7 @@ impl TokenClient {
             return Ok(Step::Wait(fut.boxed().shared()));
         }
         let start = || mint(inner.clone(), req.clone()).boxed();
-        self.with_slot(req, |slot| match slot.lookup(Instant::now()) {
+        self.with_slot(req, |slot| match slot.lookup(crate::clock::Stamp::now()) {
             Lookup::Hit(t) => {
                 inner.counters.cache_hits.bump();
                 Ok(Step::Ready(t))
@@ -224,16 +222,18 @@ async fn mint_once(inner: &Inner, req: &TokenRequest) -> Result<Fetched> {
     if let Some(o) = req.organization_str() {
         form.push(("organization", o));
     }
-    let auth = inner.resolved.auth.parts()?;
-    form.extend(auth.fields.iter().map(|(k, v)| (*k, v.as_str())));
-    let basic = auth.basic.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
     tracing::debug!(audience = req.audience_str(), url = %inner.resolved.token_url, "requesting a token");
     let on_retry = |attempt: u32, wait: std::time::Duration, e: &Error| {
         tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, kind = e.kind(), error = %e, "retrying token request");
     };
     let reply = inner
         .transport
-        .post_form(&inner.resolved.token_url, &form, basic, &on_retry)
+        .post_form(
+            &inner.resolved.token_url,
+            &form,
+            &|| inner.resolved.auth.parts(),
+            &on_retry,
+        )
         .await?;
     let token = parse_token_response(&reply.body, reply.sent_at)?;
     Ok(Fetched {
@@ -243,11 +243,7 @@ async fn mint_once(inner: &Inner, req: &TokenRequest) -> Result<Fetched> {
 }
 
 /// Per-process random salt: cache keys never hold, nor reveal outside the process, a secret.
-static SALT: LazyLock<[u8; 32]> = LazyLock::new(|| {
-    let mut s = [0u8; 32];
-    rand::rng().fill_bytes(&mut s);
-    s
-});
+static SALT: LazyLock<[u8; 32]> = LazyLock::new(crate::oauth::random::secret_bytes::<32>);
 
 fn client_key(cfg: &ClientConfig, resolved: &Resolved) -> ClientKey {
     let mut h = Sha256::new();

@@ -3,7 +3,6 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rand::RngCore;
 use serde::Serialize;
 
 use super::credentials::SigningAlg;
@@ -73,8 +72,7 @@ pub(crate) fn sign(
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
-    let mut jti = [0u8; 16];
-    rand::rng().fill_bytes(&mut jti);
+    let jti = super::random::secret_bytes::<16>();
     let claims = Claims {
         iss: client_id,
         sub: client_id,

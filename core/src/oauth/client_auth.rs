@@ -6,6 +6,7 @@ use secrecy::ExposeSecret;
 
 use super::credentials::{AuthMethod, Credentials};
 use crate::error::{Error, Result};
+use crate::http::AuthParts;
 
 /// A checked pair of credential and auth method; `None` credentials is a public client.
 #[derive(Debug, Clone)]
@@ -15,24 +16,6 @@ pub(crate) struct ClientAuth {
     method: Option<AuthMethod>,
     /// The `aud` of client assertions: the tenant's issuer URL.
     issuer: String,
-}
-
-/// The form fields and Basic credentials of one request. The values are wiped on drop
-/// (they may hold a secret or an assertion).
-pub(crate) struct AuthParts {
-    pub fields: Vec<(&'static str, String)>,
-    pub basic: Option<(String, String)>,
-}
-
-impl Drop for AuthParts {
-    fn drop(&mut self) {
-        for (_, v) in self.fields.iter_mut() {
-            zeroize::Zeroize::zeroize(v);
-        }
-        if let Some((_, p)) = self.basic.as_mut() {
-            zeroize::Zeroize::zeroize(p);
-        }
-    }
 }
 
 impl ClientAuth {

@@ -4,6 +4,7 @@
 pub(crate) mod assertion;
 pub(crate) mod client_auth;
 pub(crate) mod credentials;
+pub(crate) mod random;
 pub(crate) mod scope;
 pub(crate) mod tenant;
 pub(crate) mod token;

@@ -108,10 +108,8 @@ pub(crate) fn parse_token_response(body: &[u8], sent_at: SystemTime) -> Result<T
         Error::invalid(
             Some(200),
             format!(
-                "body is not a JSON token response ({:?} error at line {} column {})",
-                e.classify(),
-                e.line(),
-                e.column()
+                "body is not a JSON token response ({})",
+                crate::text::json_error(&e)
             ),
         )
     })?;

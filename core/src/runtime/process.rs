@@ -101,3 +101,30 @@ impl<T: Send + Sync + 'static> PerProcess<T> {
         Current(self.slot.load())
     }
 }
+
+/// A value of one object that must not cross a fork (an async lock another thread of the
+/// parent may hold): the first use in a forked child replaces it with a fresh default.
+pub(crate) struct PerFork<T: Default> {
+    cur: arc_swap::ArcSwap<(u64, Arc<T>)>,
+}
+
+impl<T: Default> Default for PerFork<T> {
+    fn default() -> Self {
+        Self {
+            cur: arc_swap::ArcSwap::from_pointee((generation(), Arc::default())),
+        }
+    }
+}
+
+impl<T: Default> PerFork<T> {
+    pub fn get(&self) -> Arc<T> {
+        let gen = FORKS.load(Ordering::SeqCst);
+        let cur = self.cur.load();
+        if cur.0 == gen {
+            return cur.1.clone();
+        }
+        let fresh = Arc::new(T::default());
+        self.cur.store(Arc::new((gen, fresh.clone())));
+        fresh
+    }
+}

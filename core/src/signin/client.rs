@@ -18,7 +18,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use rand::RngCore;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use url::Url;
@@ -28,6 +27,7 @@ use super::user_credentials::UserCredentials;
 use crate::error::{Error, Result};
 use crate::http::Transport;
 use crate::oauth::client_auth::ClientAuth;
+use crate::oauth::random::secret_b64;
 use crate::oauth::tenant::{url_or, Tenant};
 use crate::verify::claims::Claims;
 use crate::verify::verifier::{TokenVerifier, VerifierConfig, VerifyOptions};
@@ -139,9 +139,9 @@ impl SignInClient {
                 )));
             }
         }
-        let state = random_b64(32);
-        let nonce = random_b64(32);
-        let code_verifier = random_b64(32);
+        let state = secret_b64();
+        let nonce = secret_b64();
+        let code_verifier = secret_b64();
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(code_verifier.as_bytes()));
         let mut url = self.inner.authorize_url.clone();
         {
@@ -212,18 +212,26 @@ impl SignInClient {
         let mut description = None;
         let mut iss = None;
         for (k, v) in url.query_pairs() {
-            match k.as_ref() {
-                "code" => code = Some(v.into_owned()),
-                "state" => state = Some(v.into_owned()),
-                "error" => error = Some(v.into_owned()),
-                "error_description" => description = Some(v.into_owned()),
-                "iss" => iss = Some(v.into_owned()),
-                _ => {}
+            let slot = match k.as_ref() {
+                "code" => &mut code,
+                "state" => &mut state,
+                "error" => &mut error,
+                "error_description" => &mut description,
+                "iss" => &mut iss,
+                _ => continue,
+            };
+            // A repeated parameter could mean one thing to us and another to someone else.
+            if slot.replace(v.into_owned()).is_some() {
+                return Err(bad(&format!("{k} appears more than once")));
             }
         }
         let clean =
             |s: String| crate::text::truncate(&s.replace(|c: char| c.is_control(), " "), 300);
-        if state.as_deref() != Some(tx.state.as_str()) {
+        let state_ok = !tx.state.is_empty()
+            && state.as_deref().is_some_and(|s| {
+                crate::verify::verifier::constant_time_eq(s.as_bytes(), tx.state.as_bytes())
+            });
+        if !state_ok {
             return Err(bad(
                 "state does not match the login transaction (a forged or stale callback)",
             ));
@@ -363,15 +371,12 @@ impl SignInClient {
     /// POSTs a user grant with the client's authentication; parses the tokens.
     async fn grant(&self, mut form: Vec<(&'static str, String)>) -> Result<UserCredentials> {
         let inner = &self.inner;
-        let auth = inner.auth.parts()?;
-        form.extend(auth.fields.iter().map(|(k, v)| (*k, v.clone())));
-        let basic = auth.basic.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
         let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let never = |_: u32, _: Duration, _: &Error| {};
         let reply = crate::runtime::on_runtime(inner.grants.post_form(
             &inner.token_url,
             &pairs,
-            basic,
+            &|| inner.auth.parts(),
             &never,
         ))
         .await;
@@ -405,12 +410,6 @@ fn check_redirect_uri(uri: &str) -> Result<()> {
         crate::http::checked_url(uri, "redirect_uri")?;
     }
     Ok(())
-}
-
-fn random_b64(n: usize) -> String {
-    let mut b = vec![0u8; n];
-    rand::rng().fill_bytes(&mut b);
-    URL_SAFE_NO_PAD.encode(b)
 }
 
 #[derive(Deserialize)]

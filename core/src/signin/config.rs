@@ -142,8 +142,12 @@ impl LoginTransaction {
     }
 
     pub fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json)
-            .map_err(|e| Error::config(format!("not a saved login transaction: {e}")))
+        serde_json::from_str(json).map_err(|e| {
+            Error::config(format!(
+                "not a saved login transaction ({})",
+                crate::text::json_error(&e)
+            ))
+        })
     }
 }
 

@@ -9,6 +9,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use super::client::SignInClient;
 use super::store::{CredentialsStore, GuardedStore};
 use super::user_credentials::UserCredentials;
 use crate::error::{Error, Result};
+use crate::runtime::PerFork;
 
 /// Counters of a manager.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -42,14 +44,17 @@ const RETIRED: usize = 32;
 struct Inner {
     client: SignInClient,
     store: GuardedStore,
-    /// One renewal at a time.
-    renewing: Arc<tokio::sync::Mutex<()>>,
+    /// One renewal at a time. Per fork: a child must not inherit a lock held by a renewal
+    /// of the parent's.
+    renewing: PerFork<tokio::sync::Mutex<()>>,
     /// Fingerprints of refresh tokens that must never be sent again (rotated out, or
     /// refused by the server).
     retired: Mutex<VecDeque<[u8; 32]>>,
     /// The newest credentials this manager obtained, in case the store could not save them.
     latest: Mutex<Option<UserCredentials>>,
     stats: Mutex<CredentialsStats>,
+    /// Bumped by each successful renewal.
+    renewed: AtomicU64,
 }
 
 fn fingerprint(rt: &str) -> [u8; 32] {
@@ -66,10 +71,11 @@ impl CredentialsManager {
             inner: Arc::new(Inner {
                 client,
                 store: GuardedStore::new(store),
-                renewing: Arc::default(),
+                renewing: PerFork::default(),
                 retired: Mutex::new(VecDeque::new()),
                 latest: Mutex::new(None),
                 stats: Mutex::new(CredentialsStats::default()),
+                renewed: AtomicU64::new(0),
             }),
         }
     }
@@ -127,7 +133,7 @@ impl CredentialsManager {
                 return Ok(c);
             }
         }
-        let one = self.inner.renewing.clone().lock_owned().await;
+        let one = self.inner.renewing.get().lock_owned().await;
         // Whoever held the lock may have renewed already.
         let current = self.load()?.ok_or_else(no_credentials)?;
         if usable(&current, min_ttl, scope) {
@@ -150,10 +156,21 @@ impl CredentialsManager {
     }
 
     /// Renews now, whatever the access token's lifetime (after an API rejected it, say).
+    ///
+    /// Callers that ask while a renewal is in flight share it: N threads that all saw a 401
+    /// make one refresh grant, not N.
     pub async fn renew(&self) -> Result<UserCredentials> {
         self.inner.store.not_reentered()?;
-        let one = self.inner.renewing.clone().lock_owned().await;
+        let seen = self.inner.renewed.load(Ordering::Acquire);
+        let one = self.inner.renewing.get().lock_owned().await;
         let current = self.load()?.ok_or_else(no_credentials)?;
+        if self.inner.renewed.load(Ordering::Acquire) != seen
+            && current.is_valid_for(Duration::ZERO)
+        {
+            // Renewed while we waited for the lock: that renewal is ours too.
+            lock(&self.inner.stats).hits += 1;
+            return Ok(current);
+        }
         self.renew_detached(one, current, None, Duration::ZERO)
             .await
     }
@@ -252,6 +269,12 @@ impl CredentialsManager {
             .refresh_token
             .as_deref()
             .is_some_and(|new| new != rt);
+        if let Some(e) = other_user(&current, &renewed) {
+            if rotated {
+                self.retire(&rt);
+            }
+            return Err(e);
+        }
         let merged = UserCredentials {
             access_token: renewed.access_token.clone(),
             token_type: renewed.token_type.clone(),
@@ -269,6 +292,7 @@ impl CredentialsManager {
             lock(&self.inner.stats).rotations += 1;
         }
         *lock(&self.inner.latest) = Some(merged.clone());
+        self.inner.renewed.fetch_add(1, Ordering::AcqRel);
         self.inner.store.save(&merged)?;
         tracing::debug!(
             rotated,
@@ -288,6 +312,19 @@ impl CredentialsManager {
 
 fn usable(c: &UserCredentials, min_ttl: Duration, scope: Option<&str>) -> bool {
     c.is_valid_for(min_ttl) && scope.is_none_or(|s| c.has_scope(s))
+}
+
+/// OpenID Connect Core §12.2: a refreshed ID token keeps the `iss` and `sub` of the one issued
+/// at sign-in.
+fn other_user(current: &UserCredentials, renewed: &UserCredentials) -> Option<Error> {
+    let (old, new) = (current.id_token_claims()?, renewed.id_token_claims()?);
+    let same = |name: &str| old.get_str(name) == new.get_str(name);
+    (!(same("iss") && same("sub"))).then(|| {
+        Error::invalid(
+            Some(200),
+            "the refreshed ID token names another issuer or user than the one signed in",
+        )
+    })
 }
 
 fn no_credentials() -> Error {

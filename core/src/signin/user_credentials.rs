@@ -72,8 +72,12 @@ impl UserCredentials {
     }
 
     pub fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json)
-            .map_err(|e| Error::config(format!("stored credentials are not valid: {e}")))
+        serde_json::from_str(json).map_err(|e| {
+            Error::config(format!(
+                "stored credentials are not valid ({})",
+                crate::text::json_error(&e)
+            ))
+        })
     }
 }
 

@@ -20,6 +20,7 @@ use url::Url;
 use crate::error::{Error, Result, TokenCheck};
 use crate::http::Transport;
 use crate::oauth::credentials::SigningAlg;
+use crate::runtime::PerFork;
 use crate::text::truncate;
 
 /// More keys than this in a JWKS are ignored (a tenant has two or three).
@@ -130,16 +131,33 @@ impl KeySet {
     }
 }
 
-pub(crate) struct Jwks {
+/// How long past its lifetime a key set still serves while the JWKS cannot be fetched.
+const STALE_IF_ERROR: Duration = Duration::from_secs(3600);
+
+/// The key set of one verifier; cheap to share with a background refresh.
+pub(crate) struct Jwks(Arc<Shared>);
+
+impl std::ops::Deref for Jwks {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub(crate) struct Shared {
     url: Url,
     transport: Transport,
     lifetime: Duration,
     min_interval: Duration,
     keys: ArcSwapOption<KeySet>,
-    /// Held while fetching: concurrent misses share one fetch.
-    fetching: tokio::sync::Mutex<()>,
+    /// Held while fetching: concurrent misses share one fetch. Per fork: a child must not
+    /// inherit a lock held by a fetch of the parent's.
+    fetching: PerFork<tokio::sync::Mutex<()>>,
     /// Milliseconds after `epoch` of the last fetch attempt, plus one (0: never).
     last_attempt: AtomicU64,
+    /// The fork generation `last_attempt` was made in.
+    attempt_generation: AtomicU64,
     epoch: Instant,
     last_error: Mutex<Option<Error>>,
     fetches: AtomicU64,
@@ -154,44 +172,19 @@ pub(crate) enum Quick {
 
 impl Jwks {
     pub fn new(url: Url, transport: Transport, lifetime: Duration, min_interval: Duration) -> Self {
-        Self {
+        Self(Arc::new(Shared {
             url,
             transport,
             lifetime,
             min_interval,
             keys: ArcSwapOption::empty(),
-            fetching: tokio::sync::Mutex::new(()),
+            fetching: PerFork::default(),
             last_attempt: AtomicU64::new(0),
+            attempt_generation: AtomicU64::new(0),
             epoch: Instant::now(),
             last_error: Mutex::new(None),
             fetches: AtomicU64::new(0),
-        }
-    }
-
-    pub fn url(&self) -> &Url {
-        &self.url
-    }
-
-    pub fn fetches(&self) -> u64 {
-        self.fetches.load(Ordering::Relaxed)
-    }
-
-    fn fresh(&self, set: &KeySet) -> bool {
-        set.fetched.elapsed() < self.lifetime
-    }
-
-    /// Whether a fetch was attempted less than `min_interval` ago.
-    fn throttled(&self) -> bool {
-        let last = self.last_attempt.load(Ordering::Acquire);
-        last != 0
-            && Duration::from_millis(
-                (self.epoch.elapsed().as_millis() as u64).saturating_sub(last - 1),
-            ) < self.min_interval
-    }
-
-    fn mark_attempt(&self) {
-        let now = self.epoch.elapsed().as_millis() as u64 + 1;
-        self.last_attempt.store(now, Ordering::Release);
+        }))
     }
 
     /// The lock-free path: a key from a fresh set, a definite error, or `Slow`.
@@ -201,6 +194,14 @@ impl Jwks {
             return Ok(Quick::Slow);
         };
         if !self.fresh(set) {
+            // Stale: a known key is served at once while the set refreshes in the background
+            // (M2); only an unknown kid, or a set past its stale limit, waits for a fetch.
+            if self.within_stale_limit(set) {
+                if let Ok(k) = set.select(kid, alg) {
+                    self.refresh_in_background();
+                    return Ok(Quick::Key(k));
+                }
+            }
             return Ok(Quick::Slow);
         }
         match set.select(kid, alg) {
@@ -218,7 +219,8 @@ impl Jwks {
         if let Quick::Key(k) = self.quick(kid, alg)? {
             return Ok(k);
         }
-        let _one = self.fetching.lock().await;
+        let lock = self.fetching.get();
+        let _one = lock.lock().await;
         // Someone may have fetched while we waited.
         let current = self.keys.load_full();
         if let Some(set) = current.as_deref().filter(|s| self.fresh(s)) {
@@ -230,8 +232,9 @@ impl Jwks {
             }
         }
         if self.throttled() {
-            // No new fetch yet: a stale set still serves, else the last failure explains.
-            if let Some(set) = current.as_deref() {
+            // No new fetch yet: a stale set still serves (within STALE_IF_ERROR), else the
+            // last failure explains.
+            if let Some(set) = current.as_deref().filter(|s| self.within_stale_limit(s)) {
                 return match set.select(kid, alg) {
                     Ok(k) => Ok(k),
                     Err(Miss::Incompatible(d)) => Err(invalid(TokenCheck::Algorithm, d)),
@@ -252,7 +255,10 @@ impl Jwks {
                 Err(Miss::Unknown) => Err(unknown_key(kid, &set)),
             },
             Err(e) => {
-                if let Some(Ok(k)) = current.as_deref().map(|s| s.select(kid, alg)) {
+                // Stale-if-error, but not forever: a key removed from the JWKS (revoked) must
+                // stop verifying once the outage outlasts STALE_IF_ERROR.
+                let usable = current.as_deref().filter(|s| self.within_stale_limit(s));
+                if let Some(Ok(k)) = usable.map(|s| s.select(kid, alg)) {
                     tracing::warn!(url = %self.url, error = %e, "JWKS refetch failed; using the keys fetched before");
                     return Ok(k);
                 }
@@ -263,8 +269,61 @@ impl Jwks {
 
     /// Fetches now, whatever the interval (an explicit refresh or a warm-up).
     pub async fn refresh(&self) -> Result<usize> {
-        let _one = self.fetching.lock().await;
+        let lock = self.fetching.get();
+        let _one = lock.lock().await;
         self.fetch_locked().await.map(|s| s.len())
+    }
+
+    /// Starts a fetch on the runtime unless one is running or one was tried recently.
+    fn refresh_in_background(&self) {
+        if self.throttled() {
+            return;
+        }
+        let Ok(one) = self.fetching.get().try_lock_owned() else {
+            return;
+        };
+        let shared = self.0.clone();
+        crate::runtime::spawn(async move {
+            let _one = one;
+            // A failure is recorded and logged; the stale set keeps serving.
+            let _ = shared.fetch_locked().await;
+        });
+    }
+}
+
+impl Shared {
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    pub fn fetches(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    fn fresh(&self, set: &KeySet) -> bool {
+        set.fetched.elapsed() < self.lifetime
+    }
+
+    fn within_stale_limit(&self, set: &KeySet) -> bool {
+        set.fetched.elapsed() < self.lifetime + STALE_IF_ERROR
+    }
+
+    /// Whether a fetch was attempted less than `min_interval` ago (by this process: a forked
+    /// child never waits for an attempt of its parent's, which it will never see finish).
+    fn throttled(&self) -> bool {
+        let last = self.last_attempt.load(Ordering::Acquire);
+        last != 0
+            && self.attempt_generation.load(Ordering::Acquire) == crate::runtime::generation()
+            && Duration::from_millis(
+                (self.epoch.elapsed().as_millis() as u64).saturating_sub(last - 1),
+            ) < self.min_interval
+    }
+
+    fn mark_attempt(&self) {
+        let now = self.epoch.elapsed().as_millis() as u64 + 1;
+        self.attempt_generation
+            .store(crate::runtime::generation(), Ordering::Release);
+        self.last_attempt.store(now, Ordering::Release);
     }
 
     fn last_error(&self) -> Option<Error> {
@@ -288,6 +347,21 @@ impl Jwks {
                 format!("cannot fetch the JWKS from {}: {e}", self.url),
             )),
         };
+        // A set with no usable key never replaces one that has keys (M3): `{"keys": []}` from a
+        // broken deploy must not reject every token.
+        let result = result.and_then(|set| {
+            let kept = self.keys.load().as_ref().map_or(0, |k| k.len());
+            if set.len() == 0 && kept > 0 {
+                return Err(invalid(
+                    TokenCheck::Jwks,
+                    format!(
+                        "the JWKS from {} has no usable key; keeping the {kept} keys fetched before",
+                        self.url
+                    ),
+                ));
+            }
+            Ok(set)
+        });
         let mut last = self.last_error.lock().unwrap_or_else(|p| p.into_inner());
         match result {
             Ok(set) => {

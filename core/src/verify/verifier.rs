@@ -153,6 +153,8 @@ struct Parsed<'a> {
     /// `header.payload`, the signed bytes.
     message: &'a str,
     signature: Vec<u8>,
+    /// The header's `typ`, lowercased, without an `application/` prefix.
+    typ: Option<String>,
     claims: Map<String, Value>,
 }
 
@@ -378,6 +380,14 @@ impl TokenVerifier {
             Some(Value::String(k)) if !k.is_empty() && k.len() <= 256 => Some(k.clone()),
             Some(_) => return Err(bad("the header's kid is not a short non-empty string")),
         };
+        let typ = match header.get("typ") {
+            None => None,
+            Some(Value::String(t)) => {
+                let t = t.to_ascii_lowercase();
+                Some(t.strip_prefix("application/").unwrap_or(&t).to_string())
+            }
+            Some(_) => return Err(bad("the header's typ is not a string")),
+        };
         if s.is_empty() {
             return Err(invalid(TokenCheck::Signature, "the token has no signature"));
         }
@@ -390,6 +400,7 @@ impl TokenVerifier {
             kid,
             message: &token[..h.len() + 1 + p.len()],
             signature,
+            typ,
             claims,
         })
     }
@@ -407,6 +418,7 @@ impl TokenVerifier {
                 "the signature does not verify with the JWKS key",
             ));
         }
+        check_type(parsed.typ.as_deref(), &parsed.claims, options.id_token)?;
         self.check_claims(&parsed.claims, options)?;
         Ok(Claims::new(parsed.claims))
     }
@@ -497,10 +509,12 @@ impl TokenVerifier {
             Some(Value::String(s)) => Some(s.as_str()),
             Some(_) => return Err(wrong_type("azp", "a string")),
         };
+        // An ID token's azp, whenever present (and always with several audiences), must be
+        // the client it was issued to: the audience.
         let wanted_azp = inner
             .authorized_party
             .as_deref()
-            .or_else(|| (o.id_token && auds.len() > 1).then_some(audience));
+            .or_else(|| (o.id_token && (auds.len() > 1 || azp.is_some())).then_some(audience));
         if let Some(want) = wanted_azp {
             let azp = azp.ok_or_else(|| missing("azp"))?;
             if azp != want {
@@ -541,8 +555,52 @@ impl TokenVerifier {
     }
 }
 
+/// RFC 8725 §3.11 / RFC 9068: an access token is `at+jwt` or plain `JWT` (Auth0's default),
+/// an ID token `JWT`; a token with ID-token claims is never accepted as an access token.
+fn check_type(typ: Option<&str>, c: &Map<String, Value>, id_token: bool) -> Result<()> {
+    let fits = match typ {
+        None | Some("jwt") => true,
+        Some("at+jwt") => !id_token,
+        Some(_) => false,
+    };
+    if !fits {
+        return Err(invalid(
+            TokenCheck::TokenType,
+            format!(
+                "typ {:?} is not that of {}",
+                truncate(&printable(typ.unwrap_or_default()), 32),
+                if id_token {
+                    "an ID token"
+                } else {
+                    "an access token"
+                }
+            ),
+        ));
+    }
+    if !id_token {
+        if let Some(claim) = ["nonce", "at_hash", "c_hash"]
+            .into_iter()
+            .find(|k| c.contains_key(*k))
+        {
+            return Err(invalid(
+                TokenCheck::TokenType,
+                format!("the token has {claim}: an ID token, not an access token"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check_organization(c: &Map<String, Value>, org: &str) -> Result<()> {
     if org.starts_with("org_") {
+        // An id, or a name that happens to start with org_ (Auth0 allows it).
+        let by_name = c
+            .get("org_name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| n.to_lowercase() == org.to_lowercase());
+        if by_name {
+            return Ok(());
+        }
         let got = string_claim(c, "org_id")?;
         if got != org {
             return Err(invalid(
@@ -604,7 +662,7 @@ fn numeric_claim(c: &Map<String, Value>, name: &str) -> Result<Option<f64>> {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

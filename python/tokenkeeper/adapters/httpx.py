@@ -23,8 +23,10 @@ __all__ = ["HttpxAuth"]
 
 class HttpxAuth(httpx.Auth):
     """Sets ``Authorization: Bearer <token>`` (the async flow never blocks the event loop). On
-    a 401 answer, the token is dropped from the cache (unless another caller already replaced
-    it) and the request is sent once more with a fresh token."""
+    a 401 answer, the token sent is dropped from the cache if it is still the cached one
+    (:meth:`~tokenkeeper.TokenClient.invalidate_if_current`: a token another caller renewed
+    meanwhile is kept), and the request is sent once more if the token now served differs
+    from the one refused."""
 
     def __init__(
         self,
@@ -41,19 +43,19 @@ class HttpxAuth(httpx.Auth):
         self.organization = organization
         self.retry_on_401 = retry_on_401
 
-    def _renew(self, sent: Token) -> None:
-        current = self.client.cached(self.audience, self.scope, self.organization)
-        if current is None or current is sent:
-            self.client.invalidate(self.audience, self.scope, self.organization)
+    def _drop(self, sent: Token) -> None:
+        # One atomic step in the core: drops `sent` only if it is still the cached token, never
+        # a token another caller fetched meanwhile.
+        self.client.invalidate_if_current(sent, self.audience, self.scope, self.organization)
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         token = self.client.get_token(self.audience, self.scope, self.organization)
         request.headers["Authorization"] = token.authorization_header
         response = yield request
         if response.status_code == 401 and self.retry_on_401:
-            self._renew(token)
+            self._drop(token)
             fresh = self.client.get_token(self.audience, self.scope, self.organization)
-            if fresh is not token:
+            if fresh.access_token != token.access_token:
                 response.read()
                 request.headers["Authorization"] = fresh.authorization_header
                 yield request
@@ -63,9 +65,9 @@ class HttpxAuth(httpx.Auth):
         request.headers["Authorization"] = token.authorization_header
         response = yield request
         if response.status_code == 401 and self.retry_on_401:
-            self._renew(token)
+            self._drop(token)
             fresh = await self.client.get_token_async(self.audience, self.scope, self.organization)
-            if fresh is not token:
+            if fresh.access_token != token.access_token:
                 await response.aread()
                 request.headers["Authorization"] = fresh.authorization_header
                 yield request

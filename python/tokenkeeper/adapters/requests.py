@@ -21,9 +21,11 @@ __all__ = ["RequestsAuth"]
 
 
 class RequestsAuth(requests.auth.AuthBase):
-    """Sets ``Authorization: Bearer <token>``. On a 401 answer, the token is dropped from the
-    cache (unless another caller already replaced it) and the request is sent once more with a
-    fresh token, if its body can be sent again."""
+    """Sets ``Authorization: Bearer <token>``. On a 401 answer, the token sent is dropped from
+    the cache if it is still the cached one
+    (:meth:`~tokenkeeper.TokenClient.invalidate_if_current`: a token another caller renewed
+    meanwhile is kept), and the request is sent once more if the token now served differs from
+    the one refused and the body can be sent again."""
 
     def __init__(
         self,
@@ -58,12 +60,11 @@ class RequestsAuth(requests.auth.AuthBase):
     def _retry_401(self, resp: requests.Response, sent: Token, **kwargs: Any) -> requests.Response:
         if resp.status_code != 401 or getattr(resp.request, "_tokenkeeper_retried", False):
             return resp
-        current = self.client.cached(self.audience, self.scope, self.organization)
-        if current is None or current is sent:
-            # The same object means the same fetch: nobody replaced it yet.
-            self.client.invalidate(self.audience, self.scope, self.organization)
+        # One atomic step in the core: drops `sent` only if it is still the cached token, never
+        # a token another caller fetched meanwhile.
+        self.client.invalidate_if_current(sent, self.audience, self.scope, self.organization)
         token = self._token()
-        if token is sent:
+        if token.access_token == sent.access_token:
             return resp
         resp.content  # noqa: B018 - read the body so the connection can be reused
         resp.close()

@@ -19,6 +19,9 @@ pub struct Fault {
     pub body_bytes: Option<usize>,
     /// Break the connection instead of answering.
     pub drop_connection: bool,
+    /// Handle the request first (a client assertion's `jti` is spent, a refresh token
+    /// rotates), then answer with the fault: the answer is lost, its effects are not.
+    pub after_handling: bool,
     pub times: u32,
 }
 
@@ -96,6 +99,12 @@ impl Fault {
 
     pub fn on(mut self, endpoint: &str) -> Self {
         self.endpoint = endpoint.into();
+        self
+    }
+
+    /// See [`Fault::after_handling`].
+    pub fn after_handling(mut self) -> Self {
+        self.after_handling = true;
         self
     }
 

@@ -115,6 +115,10 @@ pub(crate) async fn token(
 ) -> Response {
     state.count("token");
     if let Some(f) = state.take_fault("token") {
+        if f.after_handling {
+            let _lost = issue(&state, &headers, &body);
+            return faulted(f).await;
+        }
         if is_pure_delay(&f) {
             tokio::time::sleep(Duration::from_millis(f.delay_ms)).await;
         } else {

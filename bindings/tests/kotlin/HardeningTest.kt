@@ -1,0 +1,137 @@
+// The shared scenarios H-A..H-D of round 2 (hardening, issue 12), which every surface runs with
+// the same expected outcome, against the local issuer over real HTTP (the core's own tests of
+// them are core/tests/hardening.rs). Called from main() in TokenKeeperTest.kt (same harness and
+// counters); Hardening.swift runs the same scenarios in Swift.
+
+import java.time.Duration
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import tokenkeeper.ClientConfig
+import tokenkeeper.Credentials
+import tokenkeeper.HttpOptions
+import tokenkeeper.SigningAlg
+import tokenkeeper.TokenCheck
+import tokenkeeper.TokenClient
+import tokenkeeper.TokenException
+import tokenkeeper.TokenRequest
+import tokenkeeper.use
+
+/** Retries with short waits, as the core's tests use (`fast_retries`). */
+fun fastRetries(maxAttempts: UInt = 3u) =
+    HttpOptions(maxAttempts = maxAttempts, initialBackoff = Duration.ofMillis(20), maxBackoff = Duration.ofMillis(100))
+
+/** A `private_key_jwt` client (RS256) of the fixture. */
+fun keyClient(http: HttpOptions): TokenClient =
+    client(ClientConfig(domain = Fx.url, clientId = Fx.jwtClientId, credentials = Credentials.privateKey(Fx.rsaKey, SigningAlg.RS256), http = http))
+
+/** Claims of a good access token for the API. */
+fun accessClaims(extra: String = ""): String {
+    val t = now()
+    return """{"iss":"${Fx.issuer}","aud":"${Fx.API}","sub":"h-c@clients","iat":$t,"exp":${t + 600}$extra}"""
+}
+
+fun hardeningTests() {
+    test("H-A 429 remembered: 100 calls after a 429 (Retry-After 3600) are RateLimited, 1 request") {
+        val aud = Admin.newApi()
+        client(config(http = fastRetries())).use { c ->
+            val other = TokenRequest(aud, scope = "read:things")
+            val held = c.getTokenBlocking(other)
+            val req = TokenRequest(aud)
+            val before = Admin.tokenRequests()
+            Admin.fault("""{"endpoint":"token","status":429,"body":"{\"error\":\"too_many_requests\",\"error_description\":\"Global limit has been reached\"}","headers":[["retry-after","3600"]]}""")
+            for (n in 0 until 100) {
+                // Half blocking, half suspend: one rule for both.
+                val e = expectThrows<TokenException.RateLimited> {
+                    if (n % 2 == 0) c.getTokenBlocking(req) else runBlocking { withTimeout(10_000) { c.getToken(req) } }
+                }
+                val left = e.retryAfterSeconds
+                expect(left != null && left > 3500.0) { "call $n: retry after $left" }
+            }
+            expectEq(1L, Admin.tokenRequests() - before, "token requests for 100 calls after a 429")
+            // Another key of the same client is not limited: its valid token is still served.
+            c.getTokenBlocking(other).use { expect(it.isSame(held)) { "the other scope's token from the cache" } }
+            expectEq(1L, Admin.tokenRequests() - before, "token requests")
+            held.close()
+        }
+        // Once Retry-After has passed, a request goes out again (no retries, so the transport
+        // does not wait out the short Retry-After itself).
+        client(config(http = HttpOptions(maxAttempts = 1u))).use { c ->
+            val short = TokenRequest(aud, scope = "write:things")
+            val before = Admin.tokenRequests()
+            Admin.fault("""{"endpoint":"token","status":429,"body":"{\"error\":\"too_many_requests\"}","headers":[["retry-after","1"]]}""")
+            expectThrows<TokenException.RateLimited> { c.getTokenBlocking(short) }
+            expectThrows<TokenException.RateLimited> { c.getTokenBlocking(short) }
+            expectEq(1L, Admin.tokenRequests() - before, "token requests while limited")
+            Thread.sleep(1100)
+            c.getTokenBlocking(short).close()
+            expectEq(2L, Admin.tokenRequests() - before, "token requests once Retry-After passed")
+        }
+    }
+
+    test("H-B new assertion per attempt: a 503 after handling, then the retry succeeds (2 requests)") {
+        keyClient(fastRetries(maxAttempts = 2u)).use { c ->
+            // The first attempt is handled (its jti spent), but its answer is lost to a 503.
+            val fault = """{"endpoint":"token","status":503,"body":"{\"error\":\"temporarily_unavailable\"}","after_handling":true}"""
+            var before = Admin.tokenRequests()
+            Admin.fault(fault)
+            c.getTokenBlocking(TokenRequest(Admin.newApi())).use { expectEq(3, jwtParts(it.accessToken()), "token") }
+            expectEq(2L, Admin.tokenRequests() - before, "token requests (blocking)")
+            before = Admin.tokenRequests()
+            Admin.fault(fault)
+            runBlocking { withTimeout(20_000) { c.getToken(TokenRequest(Admin.newApi())).close() } }
+            expectEq(2L, Admin.tokenRequests() - before, "token requests (suspend)")
+        }
+    }
+
+    test("H-C typ: at+jwt verifies; an ID token's claims or typ logout+jwt are TOKEN_TYPE") {
+        verifier().use { v ->
+            for (typ in listOf("JWT", "at+jwt", "application/at+JWT")) {
+                v.verify(signed(accessClaims(), """{"typ":"$typ"}""")).use { expectEq("h-c@clients", it.sub(), "sub with typ $typ") }
+            }
+            for (typ in listOf("logout+jwt", "id_token+jwt")) {
+                expectEq(TokenCheck.TOKEN_TYPE, rejected { v.verify(signed(accessClaims(), """{"typ":"$typ"}""")) }, "typ $typ")
+            }
+            // An ID token (nonce, at_hash or c_hash) sent to an API whose audience it names.
+            for (claim in listOf(""","nonce":"n-1","auth_time":${now()}""", ""","at_hash":"x"""", ""","c_hash":"x"""")) {
+                expectEq(TokenCheck.TOKEN_TYPE, rejected { v.verify(signed(accessClaims(claim))) }, "access token with $claim")
+            }
+            val e = expectThrows<TokenException.InvalidToken> { runBlocking { v.verifyAsync(signed(accessClaims(""","nonce":"n-2""""))) } }
+            expectEq(TokenCheck.TOKEN_TYPE, e.check, "suspend verifyAsync")
+        }
+        // An access token (at+jwt) offered as an ID token; azp, when present, is the client.
+        verifier(audience = Fx.publicClientId).use { ids ->
+            val t = now()
+            val id = """{"iss":"${Fx.issuer}","aud":"${Fx.publicClientId}","sub":"auth0|u","iat":$t,"exp":${t + 600}"""
+            expectEq(TokenCheck.TOKEN_TYPE, rejected { ids.verifyIdToken(signed("$id}", """{"typ":"at+jwt"}"""), null, null) }, "at+jwt as an ID token")
+            ids.verifyIdToken(signed("$id}"), null, null).use { expectEq("auth0|u", it.sub(), "ID token sub") }
+            expectEq(
+                TokenCheck.AUTHORIZED_PARTY,
+                rejected { ids.verifyIdToken(signed("""$id,"azp":"someone-else"}"""), null, null) },
+                "azp of another client",
+            )
+        }
+    }
+
+    test("H-D invalidateIfCurrent: drops T1 once, never the newer T2 (2 requests)") {
+        val aud = Admin.newApi()
+        client().use { c ->
+            val req = TokenRequest(aud)
+            val before = Admin.tokenRequests()
+            val t1 = c.getTokenBlocking(req)
+            expectEq(true, c.invalidateIfCurrent(req, t1), "invalidateIfCurrent(T1) while T1 is cached")
+            expect(c.cached(req) == null) { "nothing cached after invalidateIfCurrent" }
+            val t2 = c.getTokenBlocking(req)
+            expect(!t2.isSame(t1) && t2.accessToken() != t1.accessToken()) { "a new token T2" }
+            expectEq(false, c.invalidateIfCurrent(req, t1), "invalidateIfCurrent(T1) once T2 is cached")
+            c.cached(req).use { expect(it != null && it.isSame(t2)) { "T2 still cached" } }
+            c.getTokenBlocking(req).use { expect(it.isSame(t2)) { "T2 served" } }
+            expectEq(2L, Admin.tokenRequests() - before, "token requests")
+            // Another request's token is not T1's key: nothing to drop.
+            expectEq(false, c.invalidateIfCurrent(TokenRequest(aud, scope = "read:things"), t2), "another key")
+            // No audience and no default audience: false (as invalidate() ignores it).
+            expectEq(false, c.invalidateIfCurrent(TokenRequest(), t2), "request without an audience")
+            c.cached(req).use { expect(it != null && it.isSame(t2)) { "T2 still cached" } }
+            t1.close(); t2.close()
+        }
+    }
+}

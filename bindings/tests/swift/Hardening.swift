@@ -1,0 +1,134 @@
+// The shared scenarios H-A..H-D of round 2 (hardening, issue 12), which every surface runs with
+// the same expected outcome, against the local issuer over real HTTP (the core's own tests of
+// them are core/tests/hardening.rs). Called from main.swift (same harness and counters);
+// HardeningTest.kt runs the same scenarios in Kotlin.
+
+import Dispatch
+import Foundation
+import TokenKeeper
+
+/// Retries with short waits, as the core's tests use (`fast_retries`).
+func fastRetries(maxAttempts: UInt32 = 3) -> HttpOptions {
+    HttpOptions(maxAttempts: maxAttempts, initialBackoff: 0.02, maxBackoff: 0.1)
+}
+
+/// A `private_key_jwt` client (RS256) of the fixture.
+func keyClient(_ http: HttpOptions) throws -> TokenClient {
+    try client(ClientConfig(domain: Fx.url, clientId: Fx.jwtClientId, credentials: Credentials.privateKey(pem: Fx.rsaKey, alg: .rs256), http: http))
+}
+
+/// Claims of a good access token for the API, with `extra` members.
+func accessClaims(_ extra: [String: Any] = [:]) -> [String: Any] {
+    let t = nowSecs()
+    var c: [String: Any] = ["iss": Fx.issuer, "aud": Fx.api, "sub": "h-c@clients", "iat": t, "exp": t + 600]
+    for (k, v) in extra { c[k] = v }
+    return c
+}
+
+func expectRateLimited(_ e: TokenError, over seconds: Double, _ what: String, line: Int = #line) throws {
+    guard case let .RateLimited(retryAfter, _) = e else { throw Failure(description: "line \(line): \(what): expected RateLimited, got \(e)") }
+    try expect((retryAfter ?? 0) > seconds, "\(what): retry after \(String(describing: retryAfter))", line: line)
+}
+
+func hardeningTests() async {
+    await testAsync("H-A 429 remembered: 100 calls after a 429 (Retry-After 3600) are RateLimited, 1 request") {
+        let aud = try admin.newApi()
+        let c = try client(config(http: fastRetries()))
+        let other = TokenRequest(audience: aud, scope: "read:things")
+        let held = try c.getTokenBlocking(request: other)
+        let req = TokenRequest(audience: aud)
+        var before = try admin.tokenRequests()
+        try admin.fault([
+            "status": 429,
+            "body": #"{"error":"too_many_requests","error_description":"Global limit has been reached"}"#,
+            "headers": [["retry-after", "3600"]],
+        ])
+        for n in 0..<100 {
+            // Half blocking, half async: one rule for both.
+            let e: TokenError
+            if n % 2 == 0 {
+                e = try expectError { try c.getTokenBlocking(request: req) }
+            } else {
+                e = try await expectErrorAsync { try await c.getToken(request: req) }
+            }
+            try expectRateLimited(e, over: 3500, "call \(n)")
+        }
+        try expectEq(1, try admin.tokenRequests() - before, "token requests for 100 calls after a 429")
+        // Another key of the same client is not limited: its valid token is still served.
+        try expect(try c.getTokenBlocking(request: other).isSame(other: held), "the other scope's token from the cache")
+        try expectEq(1, try admin.tokenRequests() - before, "token requests")
+        // Once Retry-After has passed, a request goes out again (no retries, so the transport
+        // does not wait out the short Retry-After itself).
+        let once = try client(config(http: HttpOptions(maxAttempts: 1)))
+        let short = TokenRequest(audience: aud, scope: "write:things")
+        before = try admin.tokenRequests()
+        try admin.fault(["status": 429, "body": #"{"error":"too_many_requests"}"#, "headers": [["retry-after", "1"]]])
+        try expectRateLimited(try expectError { try once.getTokenBlocking(request: short) }, over: 0, "first call")
+        try expectRateLimited(try expectError { try once.getTokenBlocking(request: short) }, over: 0, "second call")
+        try expectEq(1, try admin.tokenRequests() - before, "token requests while limited")
+        try await Task.sleep(nanoseconds: 1_100_000_000)
+        _ = try once.getTokenBlocking(request: short)
+        try expectEq(2, try admin.tokenRequests() - before, "token requests once Retry-After passed")
+    }
+
+    await testAsync("H-B new assertion per attempt: a 503 after handling, then the retry succeeds (2 requests)") {
+        let c = try keyClient(fastRetries(maxAttempts: 2))
+        // The first attempt is handled (its jti spent), but its answer is lost to a 503.
+        let fault: [String: Any] = ["status": 503, "body": #"{"error":"temporarily_unavailable"}"#, "after_handling": true]
+        var before = try admin.tokenRequests()
+        try admin.fault(fault)
+        try expectEq(3, jwtParts(try c.getTokenBlocking(request: TokenRequest(audience: try admin.newApi())).accessToken()), "token")
+        try expectEq(2, try admin.tokenRequests() - before, "token requests (blocking)")
+        before = try admin.tokenRequests()
+        try admin.fault(fault)
+        _ = try await c.getToken(request: TokenRequest(audience: try admin.newApi()))
+        try expectEq(2, try admin.tokenRequests() - before, "token requests (async)")
+    }
+
+    await testAsync("H-C typ: at+jwt verifies; an ID token's claims or typ logout+jwt are tokenType") {
+        let v = try verifier()
+        for typ in ["JWT", "at+jwt", "application/at+JWT"] {
+            try expectEq("h-c@clients", try v.verify(token: try signed(accessClaims(), header: ["typ": typ])).sub(), "sub with typ \(typ)")
+        }
+        for typ in ["logout+jwt", "id_token+jwt"] {
+            try expectEq(TokenCheck.tokenType, try rejected { try v.verify(token: try signed(accessClaims(), header: ["typ": typ])) }, "typ \(typ)")
+        }
+        // An ID token (nonce, at_hash or c_hash) sent to an API whose audience it names.
+        let idClaims: [[String: Any]] = [["nonce": "n-1", "auth_time": nowSecs()], ["at_hash": "x"], ["c_hash": "x"]]
+        for extra in idClaims {
+            try expectEq(TokenCheck.tokenType, try rejected { try v.verify(token: try signed(accessClaims(extra))) }, "access token with \(extra.keys.sorted())")
+        }
+        let e = try await expectErrorAsync { try await v.verifyAsync(token: try signed(accessClaims(["nonce": "n-2"]))) }
+        guard case .InvalidToken(.tokenType, _) = e else { throw Failure(description: "async verifyAsync: got \(e)") }
+        // An access token (at+jwt) offered as an ID token; azp, when present, is the client.
+        let ids = try verifier(audience: Fx.publicClientId)
+        let t = nowSecs()
+        let id: [String: Any] = ["iss": Fx.issuer, "aud": Fx.publicClientId, "sub": "auth0|u", "iat": t, "exp": t + 600]
+        try expectEq(TokenCheck.tokenType, try rejected { try ids.verifyIdToken(token: try signed(id, header: ["typ": "at+jwt"])) }, "at+jwt as an ID token")
+        try expectEq("auth0|u", try ids.verifyIdToken(token: try signed(id)).sub(), "ID token sub")
+        var otherAzp = id
+        otherAzp["azp"] = "someone-else"
+        try expectEq(TokenCheck.authorizedParty, try rejected { try ids.verifyIdToken(token: try signed(otherAzp)) }, "azp of another client")
+    }
+
+    test("H-D invalidateIfCurrent: drops T1 once, never the newer T2 (2 requests)") {
+        let aud = try admin.newApi()
+        let c = try client()
+        let req = TokenRequest(audience: aud)
+        let before = try admin.tokenRequests()
+        let t1 = try c.getTokenBlocking(request: req)
+        try expectEq(true, c.invalidateIfCurrent(request: req, token: t1), "invalidateIfCurrent(T1) while T1 is cached")
+        try expect(c.cached(request: req) == nil, "nothing cached after invalidateIfCurrent")
+        let t2 = try c.getTokenBlocking(request: req)
+        try expect(!t2.isSame(other: t1) && t2.accessToken() != t1.accessToken(), "a new token T2")
+        try expectEq(false, c.invalidateIfCurrent(request: req, token: t1), "invalidateIfCurrent(T1) once T2 is cached")
+        try expect(c.cached(request: req)?.isSame(other: t2) == true, "T2 still cached")
+        try expect(try c.getTokenBlocking(request: req).isSame(other: t2), "T2 served")
+        try expectEq(2, try admin.tokenRequests() - before, "token requests")
+        // Another request's token is not T1's key: nothing to drop.
+        try expectEq(false, c.invalidateIfCurrent(request: TokenRequest(audience: aud, scope: "read:things"), token: t2), "another key")
+        // No audience and no default audience: false (as invalidate() ignores it).
+        try expectEq(false, c.invalidateIfCurrent(request: TokenRequest(), token: t2), "request without an audience")
+        try expect(c.cached(request: req)?.isSame(other: t2) == true, "T2 still cached")
+    }
+}

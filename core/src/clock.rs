@@ -1,0 +1,113 @@
+//! The clock of token deadlines: monotonic, and counting the time the machine spent suspended.
+//!
+//! `std::time::Instant` stops while a laptop, VM or phone sleeps (CLOCK_MONOTONIC on Linux and
+//! Android, mach_absolute_time on Apple systems), so after a resume a cached token would look
+//! younger than it is and be served past its expiry (review M4). CLOCK_BOOTTIME (Linux,
+//! Android) and CLOCK_MONOTONIC (Apple: it counts sleep there) do count it; both are read
+//! without a system call, like `Instant`.
+
+use std::ops::{Add, Sub};
+use std::time::Duration;
+
+/// A moment on the suspend-aware monotonic clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Stamp(Duration);
+
+impl Stamp {
+    pub fn now() -> Self {
+        Self(raw_now())
+    }
+
+    pub fn checked_sub(self, d: Duration) -> Option<Self> {
+        self.0.checked_sub(d).map(Self)
+    }
+
+    pub fn saturating_duration_since(self, earlier: Stamp) -> Duration {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
+impl Add<Duration> for Stamp {
+    type Output = Stamp;
+
+    fn add(self, d: Duration) -> Stamp {
+        Stamp(self.0 + d)
+    }
+}
+
+impl Sub<Stamp> for Stamp {
+    type Output = Duration;
+
+    fn sub(self, earlier: Stamp) -> Duration {
+        self.saturating_duration_since(earlier)
+    }
+}
+
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios"
+))]
+fn raw_now() -> Duration {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const CLOCK: libc::clockid_t = libc::CLOCK_BOOTTIME;
+    #[cfg(any(target_os = "macos", target_os = "ios"))]
+    const CLOCK: libc::clockid_t = libc::CLOCK_MONOTONIC;
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant the OS supports.
+    let rc = unsafe { libc::clock_gettime(CLOCK, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime failed");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Elsewhere, `Instant` (which may not count suspend; said in the README).
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios"
+)))]
+fn raw_now() -> Duration {
+    static BASE: std::sync::LazyLock<std::time::Instant> =
+        std::sync::LazyLock::new(std::time::Instant::now);
+    BASE.elapsed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_is_monotonic_and_counts_like_instant_while_awake() {
+        let (s0, i0) = (Stamp::now(), std::time::Instant::now());
+        std::thread::sleep(Duration::from_millis(30));
+        let (s1, i1) = (Stamp::now(), std::time::Instant::now());
+        assert!(s1 > s0);
+        let (ds, di) = (s1 - s0, i1 - i0);
+        assert!(
+            ds.abs_diff(di) < Duration::from_millis(5),
+            "{ds:?} vs {di:?}"
+        );
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn on_linux_it_is_the_boot_time_clock_which_counts_suspend() {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        let before = Stamp::now();
+        assert_eq!(
+            unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) },
+            0
+        );
+        let after = Stamp::now();
+        let boot = Stamp(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32));
+        assert!(before <= boot && boot <= after);
+    }
+}

@@ -2,7 +2,7 @@
 # C: the committed header against a fresh generation by the pinned cbindgen, the version macros
 # against Cargo.toml, the Rust unit tests of the binding, the C tests (gcc -Wall -Wextra
 # -Werror; client credentials, verifier, sign-in with the test-mode /authorize, credentials
-# manager over a C storage) linked against the shared and against the static library and run
+# manager over a C storage, the shared cache level over real files and forked processes) linked against the shared and against the static library and run
 # against the local issuer over real HTTP, the same C tests under valgrind memcheck, and the
 # example programs built through pkg-config (build tree and an installed prefix). Installs what
 # it needs; ends with "c: N passed, N failed".
@@ -95,8 +95,9 @@ passed=$((passed + p)) failed=$((failed + f))
 # ---- builds -----------------------------------------------------------------------------------
 CFLAGS=(-std=c11 -Wall -Wextra -Werror -g -O1 -pthread)
 # One test program: client credentials (test_tokenkeeper.c), then the verifier, sign-in and the
-# credentials manager over a C storage (test_signin.c).
-TESTS_C=(ffi/tests/test_tokenkeeper.c ffi/tests/test_signin.c)
+# credentials manager over a C storage (test_signin.c), then the shared cache level, with real
+# files and forked processes (test_shared.c).
+TESTS_C=(ffi/tests/test_tokenkeeper.c ffi/tests/test_signin.c ffi/tests/test_shared.c)
 ffi/gen-pc.sh "$out/pkgconfig/tokenkeeper.pc" "$root" "$libdir" "$root/ffi/include"
 export PKG_CONFIG_PATH=$out/pkgconfig
 # shellcheck disable=SC2046
@@ -152,6 +153,8 @@ for k, v in env.items():
 }
 eval "$exports"
 export TK_EXPECTED_VERSION=$version
+# The tests choose their shared cache themselves (tk_config_from_env would read this one).
+unset TOKENKEEPER_SHARED_CACHE
 echo "local issuer at $TK_ISSUER_URL"
 
 # ---- C tests: shared, static, valgrind -------------------------------------------------------

@@ -33,6 +33,12 @@ pub struct Stats {
     pub refreshes: u64,
     /// Failed fetches (each counted once, however many callers waited for it).
     pub errors: u64,
+    /// Tokens taken from the shared cache level (`ClientConfig.sharedCache`): fetched by another
+    /// process or client.
+    pub shared_hits: u64,
+    /// Failures of the shared level (an unusable directory, an unwritable entry…); each time
+    /// the client fetched directly instead, so they never make a call fail.
+    pub shared_errors: u64,
 }
 
 /// Gets client-credentials access tokens through the process-wide cache (shared by every client
@@ -64,7 +70,9 @@ impl TokenClient {
     /// Validates the configuration; throws `Config` on anything that cannot work.
     #[uniffi::constructor]
     pub fn new(config: ClientConfig) -> Result<Arc<Self>, TokenError> {
-        Ok(Self::wrap(tokenkeeper::TokenClient::new(config.into())?))
+        Ok(Self::wrap(tokenkeeper::TokenClient::new(
+            config.try_into()?,
+        )?))
     }
 
     /// A token for the request, waiting on the calling thread (any thread). A cache hit never

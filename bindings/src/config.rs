@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokenkeeper::{AuthMethod, CachePolicy, HttpOptions, SigningAlg};
+use tokenkeeper::{AuthMethod, CachePolicy, HttpOptions, SharedCache, SigningAlg};
 
 use crate::live;
 
@@ -125,10 +125,18 @@ pub struct ClientConfig {
     /// Random extra lead, as a fraction of the usable lifetime.
     #[uniffi(default)]
     pub cache_jitter: Option<f64>,
+    /// A second cache level shared by the processes of this user on this host (off by default):
+    /// `"file"` (the platform's cache directory + `tokenkeeper`) or `"file:/some/dir"`, parsed by
+    /// the core; any other string throws `Config` when the client is built. A failure of the
+    /// shared level never fails a call (it counts in `Stats.sharedErrors`).
+    #[uniffi(default)]
+    pub shared_cache: Option<String>,
 }
 
-impl From<ClientConfig> for tokenkeeper::ClientConfig {
-    fn from(c: ClientConfig) -> Self {
+impl TryFrom<ClientConfig> for tokenkeeper::ClientConfig {
+    type Error = tokenkeeper::Error;
+
+    fn try_from(c: ClientConfig) -> Result<Self, Self::Error> {
         let mut cfg =
             tokenkeeper::ClientConfig::new(c.domain, c.client_id, c.credentials.inner.clone())
                 .http_options(c.http);
@@ -147,7 +155,11 @@ impl From<ClientConfig> for tokenkeeper::ClientConfig {
         set(&mut cache.refresh_ahead, c.cache_refresh_ahead);
         set(&mut cache.max_refresh_ahead, c.cache_max_refresh_ahead);
         set(&mut cache.jitter, c.cache_jitter);
-        cfg
+        // null, "" or blank: off, as on every surface.
+        if let Some(s) = SharedCache::parse_optional(c.shared_cache.as_deref())? {
+            cfg = cfg.shared_cache(s);
+        }
+        Ok(cfg)
     }
 }
 

@@ -12,7 +12,7 @@
 //! ```
 
 // Layers, each using only the ones above it:
-//   error, text, counter, clock  ←  runtime  ←  http  ←  oauth  ←  m2m, verify  ←  signin
+//   error, text, counter, clock  ←  runtime  ←  http  ←  oauth  ←  shared  ←  m2m, verify  ←  signin
 mod clock;
 mod counter;
 mod error;
@@ -20,6 +20,7 @@ mod http;
 mod m2m;
 mod oauth;
 pub mod runtime;
+mod shared;
 mod signin;
 mod text;
 mod verify;
@@ -34,6 +35,7 @@ pub use m2m::request::TokenRequest;
 pub use m2m::stats::Stats;
 pub use oauth::credentials::{AuthMethod, Credentials, SigningAlg};
 pub use oauth::token::Token;
+pub use shared::SharedCache;
 
 pub use signin::client::SignInClient;
 pub use signin::config::{AuthorizeParams, LoginTransaction, SignInConfig};

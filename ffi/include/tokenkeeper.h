@@ -321,6 +321,17 @@ typedef struct {
    * Failed fetches (each counted once, however many callers waited for it).
    */
   uint64_t errors;
+  /**
+   * Tokens taken from the shared cache level (`tk_config_set_shared_cache`): fetched by
+   * another process or client. Appended after the four fields of 0.1.0: a program built
+   * with an older header passes its smaller size and gets only the fields it knows.
+   */
+  uint64_t shared_hits;
+  /**
+   * Failures of the shared cache level (unusable directory, unreadable or unwritable
+   * entry…); each time the client fetched on its own. Appended, as `shared_hits`.
+   */
+  uint64_t shared_errors;
 } tk_stats;
 
 /**
@@ -521,7 +532,8 @@ tk_status tk_client_cached_token(const tk_client *client,
 
 /**
  * Forgets the cached token for the request (after an API rejected it, say), for every client
- * of the process that shares it. The next `tk_client_get_token` fetches a new one.
+ * of the process that shares it, and its entry in the shared cache level if one is set. The
+ * next `tk_client_get_token` fetches a new one.
  */
 tk_status tk_client_invalidate(const tk_client *client,
                                const char *audience,
@@ -532,8 +544,9 @@ tk_status tk_client_invalidate(const tk_client *client,
  * Forgets the cached token for the request only if it is still `token` (the one an API
  * rejected): `*out_dropped` is true when it was dropped, false when the cache holds another
  * token by now (another thread renewed it meanwhile: use that one) or none. So a retry after
- * a 401 never throws away a token that is newer than the one rejected. The request's parts
- * as `tk_client_invalidate`.
+ * a 401 never throws away a token that is newer than the one rejected. The shared cache
+ * level's entry is forgotten only if it holds `token`. The request's parts as
+ * `tk_client_invalidate`.
  */
 tk_status tk_client_invalidate_if_current(const tk_client *client,
                                           const char *audience,
@@ -545,7 +558,8 @@ tk_status tk_client_invalidate_if_current(const tk_client *client,
 /**
  * A snapshot of the client's counters. Pass `sizeof(tk_stats)` as `out_size`: fields may be
  * appended to `tk_stats` in later versions, and the library writes only the first `out_size`
- * bytes (at least the four fields of version 0.1, else `TK_STATUS_BUFFER_TOO_SMALL`).
+ * bytes (at least the four fields of version 0.1, else `TK_STATUS_BUFFER_TOO_SMALL`), so a
+ * program built with an older header gets the fields it knows and nothing past its struct.
  */
 tk_status tk_client_stats(const tk_client *client, tk_stats *out, size_t out_size);
 
@@ -581,8 +595,10 @@ tk_status tk_config_new_private_key_jwt(const char *domain,
                                         tk_config **out);
 
 /**
- * A config from `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET` and the optional
- * `AUTH0_AUDIENCE` (the default audience). A missing variable is `TK_STATUS_CONFIG`.
+ * A config from `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET`, the optional
+ * `AUTH0_AUDIENCE` (the default audience) and the optional `TOKENKEEPER_SHARED_CACHE` (the
+ * shared cache level, as `tk_config_set_shared_cache`). A missing variable, or a
+ * `TOKENKEEPER_SHARED_CACHE` that does not parse, is `TK_STATUS_CONFIG`.
  */
 tk_status tk_config_from_env(tk_config **out);
 
@@ -608,6 +624,27 @@ tk_status tk_config_set_token_url(tk_config *config, const char *url);
 tk_status tk_config_set_default_audience(tk_config *config, const char *audience);
 
 /**
+ * A second cache level behind the process cache, shared by every process of the user on this
+ * host (off by default): `"file"` (the directory `$XDG_CACHE_HOME/tokenkeeper`, else
+ * `~/.cache/tokenkeeper`) or `"file:/some/dir"` (an absolute path; created 0700, made 0700
+ * if wider; entries 0600, sealed with a key derived from the client's credential, named by
+ * digests). On a
+ * process-cache miss a client adopts the token another process published for the same key;
+ * else one process per key fetches (under an `flock`) and publishes it, so N processes on a
+ * cold key send one request. The shared level never makes `tk_client_get_token` fail: when it
+ * is unusable (not a directory, not this user's, not writable…) the client fetches on its
+ * own and counts `tk_stats.shared_errors`. With the
+ * process cache disabled (`tk_config_set_cache(cfg, "enabled", 0)`) every call consults it.
+ *
+ * NULL, `""` or a blank string turns it off. Anything else is parsed by the core
+ * (`SharedCache::parse_optional`, the same on every surface): what does not parse
+ * (`"redis://…"`: not available in this version, `"file:"` without a directory, a relative
+ * directory, an unknown scheme) is `TK_STATUS_CONFIG` at once, the config unchanged. NULL
+ * also turns off what `TOKENKEEPER_SHARED_CACHE` set on a config from `tk_config_from_env`.
+ */
+tk_status tk_config_set_shared_cache(tk_config *config, const char *shared_cache);
+
+/**
  * Sets one HTTP knob by its name, the same on every surface and config
  * (`tk_verifier_config_set_http`, `tk_signin_config_set_http`), in the core's units: seconds
  * for `connect_timeout` (default 5), `request_timeout` (15), `initial_backoff` (0.2),
@@ -624,7 +661,8 @@ tk_status tk_config_set_http(tk_config *config, const char *name, double value);
  * fraction in [0, 1), default 0.10: a background refresh starts in that last part of the
  * usable lifetime), `max_refresh_ahead` (seconds, default 3600: at most that early), `jitter`
  * (a fraction in [0, 0.5], default 0.05: random extra lead) and `enabled` (1 or 0, default 1:
- * tokens shared with every client of the process that has the same key). Errors as
+ * tokens shared with every client of the process that has the same key; 0: every call goes to
+ * the shared cache level if one is set, else to the token endpoint). Errors as
  * `tk_config_set_http`.
  */
 tk_status tk_config_set_cache(tk_config *config, const char *name, double value);

@@ -30,6 +30,13 @@ pub struct tk_stats {
     pub refreshes: u64,
     /// Failed fetches (each counted once, however many callers waited for it).
     pub errors: u64,
+    /// Tokens taken from the shared cache level (`tk_config_set_shared_cache`): fetched by
+    /// another process or client. Appended after the four fields of 0.1.0: a program built
+    /// with an older header passes its smaller size and gets only the fields it knows.
+    pub shared_hits: u64,
+    /// Failures of the shared cache level (unusable directory, unreadable or unwritable
+    /// entry…); each time the client fetched on its own. Appended, as `shared_hits`.
+    pub shared_errors: u64,
 }
 
 /// Builds a client from a config (copied: the config may be freed or changed afterwards).
@@ -41,7 +48,7 @@ pub unsafe extern "C" fn tk_client_new(
 ) -> tk_status {
     unsafe {
         get("tk_client_new", config, "config", out, |c| {
-            let inner = TokenClient::new(c.inner.clone())?;
+            let inner = TokenClient::new(c.client_config())?;
             Ok(new_handle(tk_client { inner }))
         })
     }
@@ -113,7 +120,8 @@ pub unsafe extern "C" fn tk_client_cached_token(
 }
 
 /// Forgets the cached token for the request (after an API rejected it, say), for every client
-/// of the process that shares it. The next `tk_client_get_token` fetches a new one.
+/// of the process that shares it, and its entry in the shared cache level if one is set. The
+/// next `tk_client_get_token` fetches a new one.
 #[no_mangle]
 pub unsafe extern "C" fn tk_client_invalidate(
     client: *const tk_client,
@@ -133,8 +141,9 @@ pub unsafe extern "C" fn tk_client_invalidate(
 /// Forgets the cached token for the request only if it is still `token` (the one an API
 /// rejected): `*out_dropped` is true when it was dropped, false when the cache holds another
 /// token by now (another thread renewed it meanwhile: use that one) or none. So a retry after
-/// a 401 never throws away a token that is newer than the one rejected. The request's parts
-/// as `tk_client_invalidate`.
+/// a 401 never throws away a token that is newer than the one rejected. The shared cache
+/// level's entry is forgotten only if it holds `token`. The request's parts as
+/// `tk_client_invalidate`.
 #[no_mangle]
 pub unsafe extern "C" fn tk_client_invalidate_if_current(
     client: *const tk_client,
@@ -156,7 +165,8 @@ pub unsafe extern "C" fn tk_client_invalidate_if_current(
 
 /// A snapshot of the client's counters. Pass `sizeof(tk_stats)` as `out_size`: fields may be
 /// appended to `tk_stats` in later versions, and the library writes only the first `out_size`
-/// bytes (at least the four fields of version 0.1, else `TK_STATUS_BUFFER_TOO_SMALL`).
+/// bytes (at least the four fields of version 0.1, else `TK_STATUS_BUFFER_TOO_SMALL`), so a
+/// program built with an older header gets the fields it knows and nothing past its struct.
 #[no_mangle]
 pub unsafe extern "C" fn tk_client_stats(
     client: *const tk_client,
@@ -171,6 +181,8 @@ pub unsafe extern "C" fn tk_client_stats(
             cache_hits: s.cache_hits,
             refreshes: s.refreshes,
             errors: s.errors,
+            shared_hits: s.shared_hits,
+            shared_errors: s.shared_errors,
         };
         unsafe { write_sized(F, out, out_size, 4 * size_of::<u64>(), stats) }
     })

@@ -2,16 +2,18 @@
 //! without breaking the ABI; and the knob setters of every config (`tk_*_set_http`,
 //! `tk_config_set_cache` and the per-knob setters), all through the core's by-name setters.
 //! Values are checked by the core: unknown names and unusable numbers at once, ranges when the
-//! client is built (`tk_client_new` reports anything unusable as `TK_STATUS_CONFIG`).
+//! client is built (`tk_client_new` reports anything unusable as `TK_STATUS_CONFIG`). The
+//! shared cache level is parsed by the core's `SharedCache::parse_optional`.
 
 use std::ffi::c_char;
 
 use tk_core::{
-    AuthMethod, CachePolicy, ClientConfig, Credentials, HttpOptions, SignInConfig, VerifierConfig,
+    AuthMethod, CachePolicy, ClientConfig, Credentials, HttpOptions, SharedCache, SignInConfig,
+    VerifierConfig,
 };
 
 use crate::boundary::{
-    edit, edit_str, editable, free_handle, make, opt_str_arg, str_arg, Editable,
+    arg_mut, call, edit, edit_str, editable, free_handle, make, opt_str_arg, str_arg, Editable,
 };
 use crate::error::Failure;
 use crate::status::tk_status;
@@ -25,6 +27,17 @@ pub struct tk_config {
 }
 
 editable!(tk_config, "config", ClientConfig);
+
+impl tk_config {
+    fn new(inner: ClientConfig) -> Self {
+        Self { inner }
+    }
+
+    /// The core's config of a client built from this one.
+    pub(crate) fn client_config(&self) -> ClientConfig {
+        self.inner.clone()
+    }
+}
 
 // ---- knobs, on every config -------------------------------------------------------------------
 
@@ -127,8 +140,7 @@ pub unsafe extern "C" fn tk_config_new(
             let client_id = str_arg(F, client_id, "client_id")?;
             let secret = str_arg(F, client_secret, "client_secret")?;
             let creds = Credentials::from_parts(Some(secret), None, None, None)?;
-            let inner = ClientConfig::new(domain, client_id, creds);
-            Ok(tk_config { inner })
+            Ok(tk_config::new(ClientConfig::new(domain, client_id, creds)))
         })
     }
 }
@@ -152,8 +164,7 @@ pub unsafe extern "C" fn tk_config_new_private_key_jwt(
             let domain = str_arg(F, domain, "domain")?;
             let client_id = str_arg(F, client_id, "client_id")?;
             let creds = private_key(F, private_key_pem, alg, key_id)?;
-            let inner = ClientConfig::new(domain, client_id, creds);
-            Ok(tk_config { inner })
+            Ok(tk_config::new(ClientConfig::new(domain, client_id, creds)))
         })
     }
 }
@@ -172,15 +183,15 @@ pub(crate) unsafe fn private_key(
     Ok(Credentials::from_parts(None, Some(pem), Some(alg), key_id)?)
 }
 
-/// A config from `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET` and the optional
-/// `AUTH0_AUDIENCE` (the default audience). A missing variable is `TK_STATUS_CONFIG`.
+/// A config from `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET`, the optional
+/// `AUTH0_AUDIENCE` (the default audience) and the optional `TOKENKEEPER_SHARED_CACHE` (the
+/// shared cache level, as `tk_config_set_shared_cache`). A missing variable, or a
+/// `TOKENKEEPER_SHARED_CACHE` that does not parse, is `TK_STATUS_CONFIG`.
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_from_env(out: *mut *mut tk_config) -> tk_status {
     unsafe {
         make("tk_config_from_env", out, || {
-            Ok(tk_config {
-                inner: ClientConfig::from_env()?,
-            })
+            Ok(tk_config::new(ClientConfig::from_env()?))
         })
     }
 }
@@ -231,6 +242,42 @@ pub unsafe extern "C" fn tk_config_set_default_audience(
     }
 }
 
+/// A second cache level behind the process cache, shared by every process of the user on this
+/// host (off by default): `"file"` (the directory `$XDG_CACHE_HOME/tokenkeeper`, else
+/// `~/.cache/tokenkeeper`) or `"file:/some/dir"` (an absolute path; created 0700, made 0700
+/// if wider; entries 0600, sealed with a key derived from the client's credential, named by
+/// digests). On a
+/// process-cache miss a client adopts the token another process published for the same key;
+/// else one process per key fetches (under an `flock`) and publishes it, so N processes on a
+/// cold key send one request. The shared level never makes `tk_client_get_token` fail: when it
+/// is unusable (not a directory, not this user's, not writable…) the client fetches on its
+/// own and counts `tk_stats.shared_errors`. With the
+/// process cache disabled (`tk_config_set_cache(cfg, "enabled", 0)`) every call consults it.
+///
+/// NULL, `""` or a blank string turns it off. Anything else is parsed by the core
+/// (`SharedCache::parse_optional`, the same on every surface): what does not parse
+/// (`"redis://…"`: not available in this version, `"file:"` without a directory, a relative
+/// directory, an unknown scheme) is `TK_STATUS_CONFIG` at once, the config unchanged. NULL
+/// also turns off what `TOKENKEEPER_SHARED_CACHE` set on a config from `tk_config_from_env`.
+#[no_mangle]
+pub unsafe extern "C" fn tk_config_set_shared_cache(
+    config: *mut tk_config,
+    shared_cache: *const c_char,
+) -> tk_status {
+    const F: &str = "tk_config_set_shared_cache";
+    call(F, || {
+        let config = unsafe { arg_mut(F, config, "config") }?;
+        let spec = unsafe { opt_str_arg(F, shared_cache, "shared_cache") }?;
+        let shared = SharedCache::parse_optional(spec)?;
+        let inner = config.inner.clone();
+        config.inner = match shared {
+            Some(level) => inner.shared_cache(level),
+            None => inner.without_shared_cache(),
+        };
+        Ok(())
+    })
+}
+
 /// Sets one HTTP knob by its name, the same on every surface and config
 /// (`tk_verifier_config_set_http`, `tk_signin_config_set_http`), in the core's units: seconds
 /// for `connect_timeout` (default 5), `request_timeout` (15), `initial_backoff` (0.2),
@@ -252,7 +299,8 @@ pub unsafe extern "C" fn tk_config_set_http(
 /// fraction in [0, 1), default 0.10: a background refresh starts in that last part of the
 /// usable lifetime), `max_refresh_ahead` (seconds, default 3600: at most that early), `jitter`
 /// (a fraction in [0, 0.5], default 0.05: random extra lead) and `enabled` (1 or 0, default 1:
-/// tokens shared with every client of the process that has the same key). Errors as
+/// tokens shared with every client of the process that has the same key; 0: every call goes to
+/// the shared cache level if one is set, else to the token endpoint). Errors as
 /// `tk_config_set_http`.
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_set_cache(
@@ -375,4 +423,60 @@ pub unsafe extern "C" fn tk_config_set_refresh_ahead(
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_set_jitter(config: *mut tk_config, fraction: f64) -> tk_status {
     unsafe { set_cache("tk_config_set_jitter", config, &[("jitter", fraction)]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn shared_of(config: *mut tk_config) -> Option<SharedCache> {
+        unsafe { &*config }.client_config().shared().cloned()
+    }
+
+    #[test]
+    fn the_shared_cache_is_parsed_by_the_core_and_turned_off_by_null_or_empty() {
+        let mut config = std::ptr::null_mut();
+        let s = unsafe {
+            tk_config_new(
+                c"https://tenant.example.com".as_ptr(),
+                c"id".as_ptr(),
+                c"secret".as_ptr(),
+                &mut config,
+            )
+        };
+        assert_eq!(s, tk_status::Ok);
+        assert_eq!(shared_of(config), None, "off by default");
+        let set = |spec: Option<&std::ffi::CStr>| unsafe {
+            tk_config_set_shared_cache(config, spec.map_or(std::ptr::null(), |s| s.as_ptr()))
+        };
+        assert_eq!(set(Some(c"file:/var/tmp/tk")), tk_status::Ok);
+        let dir = SharedCache::File {
+            dir: Some(PathBuf::from("/var/tmp/tk")),
+        };
+        assert_eq!(shared_of(config), Some(dir.clone()));
+        for bad in [
+            c"redis://127.0.0.1:6379/0",
+            c"nope",
+            c"file:",
+            c"file:relative/dir",
+        ] {
+            assert_eq!(set(Some(bad)), tk_status::Config, "{bad:?}");
+            assert_eq!(crate::error::tk_last_error_status(), tk_status::Config);
+            assert_eq!(shared_of(config), Some(dir.clone()), "unchanged by {bad:?}");
+        }
+        for off in [c"", c"  "] {
+            assert_eq!(set(Some(c"file")), tk_status::Ok);
+            assert_eq!(set(Some(off)), tk_status::Ok, "{off:?}");
+            assert_eq!(shared_of(config), None, "{off:?}");
+        }
+        assert_eq!(set(Some(c"file")), tk_status::Ok);
+        assert_eq!(shared_of(config), Some(SharedCache::File { dir: None }));
+        assert_eq!(set(None), tk_status::Ok);
+        assert_eq!(shared_of(config), None);
+        assert_eq!(set(Some(c"caf\xc3\x28")), tk_status::InvalidUtf8);
+        let null = unsafe { tk_config_set_shared_cache(std::ptr::null_mut(), c"file".as_ptr()) };
+        assert_eq!(null, tk_status::NullParameter);
+        unsafe { tk_config_free(config) };
+    }
 }

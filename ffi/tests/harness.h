@@ -13,6 +13,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <strings.h>
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -86,9 +89,12 @@ typedef struct {
   void (*fn)(void);
 } test_case;
 
-/* The tests of test_signin.c, run after those of test_tokenkeeper.c. */
+/* The tests of test_signin.c, run after those of test_tokenkeeper.c; then those of
+ * test_shared.c. */
 extern const test_case SIGNIN_TESTS[];
 extern const size_t SIGNIN_TEST_COUNT;
+extern const test_case SHARED_TESTS[];
+extern const size_t SHARED_TEST_COUNT;
 
 /* Runs the tests whose name contains one of the filters (all without filters). */
 static inline int run_tests(const test_case *tests, size_t count, int argc, char **argv,
@@ -345,6 +351,45 @@ static inline tk_client *rsa_jwt_client(int attempts) {
 static inline int under_valgrind(void) {
   const char *label = getenv("TK_TEST_LABEL");
   return label != NULL && strcmp(label, "valgrind") == 0;
+}
+
+/* ---- child processes ---------------------------------------------------------------------- */
+
+/* Reads from `fd` until EOF, at most `len - 1` bytes, for at most `secs` seconds; 1 on EOF. */
+static inline int read_until_eof(int fd, char *buf, size_t len, double secs) {
+  size_t got = 0;
+  double deadline = now_s() + secs;
+  buf[0] = '\0';
+  for (;;) {
+    double left = deadline - now_s();
+    if (left <= 0) return 0;
+    struct pollfd p = {fd, POLLIN, 0};
+    int r = poll(&p, 1, (int)(left * 1000) + 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return 0;
+    ssize_t n = read(fd, buf + got, len - 1 - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n == 0;
+    got += (size_t)n;
+    buf[got] = '\0';
+    if (got == len - 1) return 0;
+  }
+}
+
+/* Waits for `pid` at most `secs` seconds (then kills it); its wait status, -1 when killed. */
+static inline int wait_bounded(pid_t pid, double secs) {
+  double deadline = now_s() + secs;
+  int status = 0;
+  while (now_s() < deadline) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) return status;
+    if (r < 0 && errno != EINTR) return -1;
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return -1;
 }
 
 /* base64url without padding of `n` bytes of `in`, into `out` (room for 4n/3 + 1). */

@@ -2489,43 +2489,6 @@ static int tx_secrets(const tk_signin_client *client, char *out, size_t len) {
   return ok;
 }
 
-/* Reads from `fd` until EOF, at most `len - 1` bytes, for at most `secs` seconds; 1 on EOF. */
-static int read_until_eof(int fd, char *buf, size_t len, double secs) {
-  size_t got = 0;
-  double deadline = now_s() + secs;
-  buf[0] = '\0';
-  for (;;) {
-    double left = deadline - now_s();
-    if (left <= 0) return 0;
-    struct pollfd p = {fd, POLLIN, 0};
-    int r = poll(&p, 1, (int)(left * 1000) + 1);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return 0;
-    ssize_t n = read(fd, buf + got, len - 1 - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return n == 0;
-    got += (size_t)n;
-    buf[got] = '\0';
-    if (got == len - 1) return 0;
-  }
-}
-
-/* Waits for `pid` at most `secs` seconds (then kills it); its wait status, -1 when killed. */
-static int wait_bounded(pid_t pid, double secs) {
-  double deadline = now_s() + secs;
-  int status = 0;
-  while (now_s() < deadline) {
-    pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) return status;
-    if (r < 0 && errno != EINTR) return -1;
-    struct timespec ts = {0, 10 * 1000 * 1000};
-    nanosleep(&ts, NULL);
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, &status, 0);
-  return -1;
-}
-
 /* H-E: after a fork, the child draws its own state, nonce and PKCE verifier (not a copy of
  * the parent's generator), and its private_key_jwt assertion a jti of its own (the issuer
  * refuses a replayed one): both token fetches succeed. The child reports through a pipe and

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
-use tokenkeeper::{AuthMethod, ClientConfig, Credentials, Error, TokenRequest};
+use tokenkeeper::{AuthMethod, ClientConfig, Credentials, Error, SharedCache, TokenRequest};
 
 use crate::convert::{scope_text, set_knobs};
 use crate::errors::to_py_err;
@@ -75,6 +75,7 @@ static HTTPX_AUTH: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 impl TokenClient {
     /// The client of a config and the keywords shared by the constructor and `from_env`.
+    #[allow(clippy::too_many_arguments)]
     fn build(
         py: Python<'_>,
         config: Result<ClientConfig, Error>,
@@ -82,10 +83,20 @@ impl TokenClient {
         audience: Option<String>,
         token_url: Option<String>,
         cache: bool,
+        shared_cache: Option<&str>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let err = |e| to_py_err(py, e);
         let mut config = config.map_err(err)?;
+        // A string is the core's to parse (`"file"`, `"file:/dir"`; `""` is off, as on every
+        // surface); `None` leaves the config as it is (off for the constructor,
+        // `TOKENKEEPER_SHARED_CACHE` for `from_env`).
+        if let Some(s) = shared_cache {
+            config = match SharedCache::parse_optional(Some(s)).map_err(err)? {
+                Some(level) => config.shared_cache(level),
+                None => config.without_shared_cache(),
+            };
+        }
         if let Some(m) = auth_method {
             config = config.auth_method(AuthMethod::parse(m).map_err(err)?);
         }
@@ -168,12 +179,13 @@ impl TokenClient {
     /// `domain`: `tenant.auth0.com`, a full `https://` URL (custom domain), or
     /// `http://127.0.0.1:PORT` (loopback only). `options`: the HTTP knobs
     /// (`tokenkeeper.HTTP_KNOBS`, seconds for durations) and the cache knobs, by name; `None`
-    /// keeps the core's default.
+    /// keeps the core's default. `shared_cache`: `"file"` or `"file:/dir"` shares tokens with
+    /// the user's other processes on this host (the core's `SharedCache::parse`); `None`: off.
     #[new]
     #[pyo3(signature = (
         domain, client_id, client_secret=None, *, private_key=None, private_key_alg=None,
         private_key_id=None, auth_method=None, audience=None, token_url=None, cache=true,
-        **options
+        shared_cache=None, **options
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -188,28 +200,54 @@ impl TokenClient {
         audience: Option<String>,
         token_url: Option<String>,
         cache: bool,
+        shared_cache: Option<&str>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let config =
             Credentials::from_parts(client_secret, private_key, private_key_alg, private_key_id)
                 .map(|c| ClientConfig::new(domain, client_id, c));
-        Self::build(py, config, auth_method, audience, token_url, cache, options)
+        Self::build(
+            py,
+            config,
+            auth_method,
+            audience,
+            token_url,
+            cache,
+            shared_cache,
+            options,
+        )
     }
 
     /// A client from `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET`, with
-    /// `AUTH0_AUDIENCE` (if set) as the default audience. Keywords as for the constructor.
+    /// `AUTH0_AUDIENCE` (if set) as the default audience and `TOKENKEEPER_SHARED_CACHE` (if
+    /// set) as the shared cache (the core's `ClientConfig::from_env`). Keywords as for the
+    /// constructor; a `shared_cache` string replaces the variable's.
     #[staticmethod]
-    #[pyo3(signature = (*, auth_method=None, audience=None, token_url=None, cache=true, **options))]
+    #[pyo3(signature = (
+        *, auth_method=None, audience=None, token_url=None, cache=true, shared_cache=None,
+        **options
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn from_env(
         py: Python<'_>,
         auth_method: Option<&str>,
         audience: Option<String>,
         token_url: Option<String>,
         cache: bool,
+        shared_cache: Option<&str>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let config = ClientConfig::from_env();
-        Self::build(py, config, auth_method, audience, token_url, cache, options)
+        Self::build(
+            py,
+            config,
+            auth_method,
+            audience,
+            token_url,
+            cache,
+            shared_cache,
+            options,
+        )
     }
 
     /// A token for the request: from the cache when fresh (same object as last time), otherwise
@@ -290,7 +328,9 @@ impl TokenClient {
             .invalidate_if_current(&entry.req, token.get().core()))
     }
 
-    /// Counters of this client: `tokens_minted`, `cache_hits`, `refreshes`, `errors`.
+    /// Counters of this client: `tokens_minted`, `cache_hits`, `refreshes`, `errors`,
+    /// `shared_hits` (tokens taken from the shared cache, fetched by another process or
+    /// client), `shared_errors` (failures of the shared cache; the client fetched directly).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.core.stats();
         let d = PyDict::new(py);
@@ -298,6 +338,8 @@ impl TokenClient {
         d.set_item("cache_hits", s.cache_hits)?;
         d.set_item("refreshes", s.refreshes)?;
         d.set_item("errors", s.errors)?;
+        d.set_item("shared_hits", s.shared_hits)?;
+        d.set_item("shared_errors", s.shared_errors)?;
         Ok(d)
     }
 

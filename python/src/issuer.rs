@@ -1,7 +1,9 @@
 //! The local issuer (`tokenkeeper-issuer`), in-process, for `tokenkeeper.testing.LocalIssuer`:
 //! users' test suites get an Auth0-compatible server on 127.0.0.1 without a Rust toolchain.
 
+use std::net::TcpStream;
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -53,10 +55,23 @@ impl Issuer {
         })
     }
 
-    /// Stops serving (idempotent).
-    fn stop(&self) {
-        let issuer = lock(&self.inner).take();
+    /// Stops serving (idempotent), and returns once its port refuses connections (at most
+    /// about 2 s): the server stops on a runtime thread after being told to, and until then a
+    /// request (on a new or a pooled connection) could still be answered.
+    fn stop(&self, py: Python<'_>) {
+        let Some(issuer) = lock(&self.inner).take() else {
+            return;
+        };
+        let addr = issuer.addr();
         drop(issuer);
+        py.detach(|| {
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < deadline
+                && TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
     }
 
     #[getter]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -23,8 +25,18 @@ def tokenkeeper_cmd() -> list[str]:
     return [found]
 
 
+@pytest.fixture(autouse=True)
+def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The command uses the shared file cache by default: its default directory
+    ($XDG_CACHE_HOME/tokenkeeper) is under the test's temporary directory, never the real home."""
+    home = tmp_path / "xdg-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    yield home
+
+
 def run(args: list[str], env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("AUTH0_")}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AUTH0_", "TOKENKEEPER_"))}
+    assert base.get("XDG_CACHE_HOME"), "the cache_home fixture is not in use"
     base.update(env or {})
     return subprocess.run(tokenkeeper_cmd() + args, env=base, capture_output=True, text=True, timeout=timeout)
 
@@ -145,7 +157,103 @@ def test_demo() -> None:
     assert "redacted" in out
 
 
-@pytest.mark.parametrize("argv", [["token", "--help"], ["demo", "--help"]])
+# --- the shared file cache (issue 11) ----------------------------------------------------------
+
+
+def mode(p: Path) -> int:
+    return stat.S_IMODE(p.stat().st_mode)
+
+
+def test_twenty_runs_make_one_request(issuer: LocalIssuer, cache_home: Path) -> None:
+    tokens = set()
+    for _ in range(20):
+        p = run(["token", "--audience", issuer.audience], auth0_env(issuer))
+        assert p.returncode == 0, p.stderr
+        assert p.stderr == ""
+        tokens.add(p.stdout.strip())
+    assert issuer.count("token") == 1, "each run after the first read the shared cache"
+    assert len(tokens) == 1
+    d = cache_home / "tokenkeeper"
+    assert mode(d) == 0o700
+    files = list(d.iterdir())
+    assert files and all(mode(f) == 0o600 for f in files)
+    token = tokens.pop()
+    for f in files:
+        assert token.encode() not in f.read_bytes() and issuer.client_secret.encode() not in f.read_bytes()
+
+
+def test_no_shared_cache(issuer: LocalIssuer, cache_home: Path) -> None:
+    for _ in range(3):
+        p = run(["token", "--audience", issuer.audience, "--no-shared-cache"], auth0_env(issuer))
+        assert p.returncode == 0, p.stderr
+    assert issuer.count("token") == 3
+    assert not cache_home.exists()
+
+
+def test_the_shared_cache_from_the_variable_or_the_flag(issuer: LocalIssuer, tmp_path: Path, cache_home: Path) -> None:
+    from_env, from_flag = tmp_path / "env-dir", tmp_path / "flag-dir"
+    env = auth0_env(issuer) | {"TOKENKEEPER_SHARED_CACHE": f"file:{from_env}"}
+    for _ in range(2):
+        assert run(["token", "--audience", issuer.audience], env).returncode == 0
+    assert issuer.count("token") == 1 and from_env.is_dir()
+    for _ in range(2):
+        p = run(["token", "--audience", issuer.audience, "--shared-cache", f"file:{from_flag}"], env)
+        assert p.returncode == 0, p.stderr
+    assert issuer.count("token") == 2 and from_flag.is_dir()
+    p = run(["token", "--audience", issuer.audience, "--no-shared-cache"], env)
+    assert p.returncode == 0 and issuer.count("token") == 3
+    assert not cache_home.exists()
+    # An empty variable is unset: the default directory.
+    p = run(["token", "--audience", issuer.audience], auth0_env(issuer) | {"TOKENKEEPER_SHARED_CACHE": ""})
+    assert p.returncode == 0 and (cache_home / "tokenkeeper").is_dir()
+
+
+def test_a_bad_shared_cache_is_a_config_error(issuer: LocalIssuer) -> None:
+    env = auth0_env(issuer) | {"TOKENKEEPER_SHARED_CACHE": "redis://127.0.0.1:6379/0"}
+    p = run(["token", "--audience", issuer.audience], env)
+    assert p.returncode == 2 and "Redis" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+    p = run(["token", "--audience", issuer.audience, "--shared-cache", "nope"], auth0_env(issuer))
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
+    p = run(["token", "--audience", issuer.audience, "--shared-cache", "file:/x", "--no-shared-cache"], auth0_env(issuer))
+    assert p.returncode == 2 and "not allowed with" in p.stderr
+    assert issuer.count("token") == 0
+
+
+def test_an_unusable_cache_directory_never_fails_the_command(issuer: LocalIssuer, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for env in ({"XDG_CACHE_HOME": str(blocker)}, {"TOKENKEEPER_SHARED_CACHE": f"file:{blocker}"}):
+        p = run(["token", "--audience", issuer.audience], auth0_env(issuer) | env)
+        assert p.returncode == 0 and p.stderr == "", p.stderr
+        assert verify_rs256(p.stdout.strip(), issuer.jwks())
+    assert issuer.count("token") == 2
+
+
+def test_header(issuer: LocalIssuer, tmp_path: Path) -> None:
+    p = run(["header", "--audience", issuer.audience, "--scope", "read:things"], auth0_env(issuer))
+    assert p.returncode == 0, p.stderr
+    line = p.stdout.strip()
+    assert "\n" not in line and line.startswith("Bearer ")
+    token = line[len("Bearer ") :]
+    assert verify_rs256(token, issuer.jwks()) and claims(token)["scope"] == "read:things"
+    # The same token as `token` prints (the shared cache), the same flags.
+    t = run(["token", "--audience", issuer.audience, "--scope", "read:things"], auth0_env(issuer))
+    assert t.stdout.strip() == token and issuer.count("token") == 1
+    secret = tmp_path / "secret"
+    secret.write_text(issuer.client_secret)
+    p = run(
+        ["header", "--domain", issuer.domain, "--client-id", issuer.client_id,
+         "--client-secret-file", str(secret), "--audience", issuer.audience, "--organization", "acme",
+         "--no-shared-cache", "--timeout", "5"]
+    )
+    assert p.returncode == 0, p.stderr
+    assert claims(p.stdout.strip().removeprefix("Bearer "))["org_name"] == "acme"
+    p = run(["header"], auth0_env(issuer))
+    assert p.returncode == 2 and "audience" in p.stderr
+
+
+@pytest.mark.parametrize("argv", [["token", "--help"], ["header", "--help"], ["demo", "--help"]])
 def test_help(argv: list[str]) -> None:
     p = run(argv)
     assert p.returncode == 0 and "usage: tokenkeeper" in p.stdout

@@ -98,7 +98,7 @@ def test_second_call_is_a_cache_hit_returning_the_same_object(issuer: LocalIssue
     assert second is first
     assert issuer.count("token") == 1
     s = client.stats()
-    assert s == {"tokens_minted": 1, "cache_hits": 1, "refreshes": 0, "errors": 0}
+    assert s == {"tokens_minted": 1, "cache_hits": 1, "refreshes": 0, "errors": 0, "shared_hits": 0, "shared_errors": 0}
 
 
 def test_the_cache_is_shared_by_clients_with_the_same_key(issuer: LocalIssuer) -> None:

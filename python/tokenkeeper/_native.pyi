@@ -95,6 +95,7 @@ class TokenClient:
         audience: str | None = None,
         token_url: str | None = None,
         cache: bool = True,
+        shared_cache: str | None = None,
         **options: Unpack[_ClientOptions],
     ) -> TokenClient: ...
     @staticmethod
@@ -104,6 +105,7 @@ class TokenClient:
         audience: str | None = None,
         token_url: str | None = None,
         cache: bool = True,
+        shared_cache: str | None = None,
         **options: Unpack[_ClientOptions],
     ) -> TokenClient: ...
     def get_token(
@@ -137,7 +139,9 @@ class TokenClient:
         scope: str | Sequence[str] | None = None,
         organization: str | None = None,
     ) -> bool: ...
-    def stats(self) -> dict[str, int]: ...
+    def stats(self) -> dict[str, int]:
+        """``tokens_minted``, ``cache_hits``, ``refreshes``, ``errors``, ``shared_hits``,
+        ``shared_errors``."""
     def requests_auth(
         self,
         audience: str | None = None,

@@ -1,8 +1,12 @@
 """The ``tokenkeeper`` command.
 
 ``tokenkeeper token --audience A [--scope S] [--organization O]`` prints an access token (for
-shell scripts and ``curl``); the client comes from flags or the ``AUTH0_DOMAIN``,
-``AUTH0_CLIENT_ID``, ``AUTH0_CLIENT_SECRET`` and ``AUTH0_AUDIENCE`` variables (flags win).
+shell scripts); ``tokenkeeper header …`` (same flags) prints ``Bearer <token>``, for
+``curl -H "Authorization: $(tokenkeeper header --audience A)"``. The client comes from flags or
+the ``AUTH0_DOMAIN``, ``AUTH0_CLIENT_ID``, ``AUTH0_CLIENT_SECRET`` and ``AUTH0_AUDIENCE``
+variables (flags win). Both use the shared file cache (``--shared-cache``, default
+``$TOKENKEEPER_SHARED_CACHE`` or ``file``; ``--no-shared-cache`` turns it off), so a script that
+runs the command many times makes one token request while the token lasts.
 
 ``tokenkeeper demo`` runs the main job against an embedded local issuer and shows what
 happened: a token fetched, served again from the cache, verified with ``TokenVerifier``
@@ -40,30 +44,59 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    t = sub.add_parser(
-        "token",
-        help="print an access token",
-        description="Prints an access token for AUDIENCE (client credentials). The client "
-        "comes from the flags or from AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET, "
-        "AUTH0_AUDIENCE.",
-    )
     env = os.environ.get
-    t.add_argument("--audience", "-a", default=env("AUTH0_AUDIENCE"), help="API identifier (default: $AUTH0_AUDIENCE)")
-    t.add_argument("--scope", "-s", help="space-separated scopes")
-    t.add_argument("--organization", "-o", help="organization name or id (org_…)")
-    t.add_argument("--domain", default=env("AUTH0_DOMAIN"), help="tenant domain or URL (default: $AUTH0_DOMAIN)")
-    t.add_argument("--client-id", default=env("AUTH0_CLIENT_ID"), help="default: $AUTH0_CLIENT_ID")
-    t.add_argument(
+    # The flags of the client and of the request, shared by `token` and `header`.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--audience", "-a", default=env("AUTH0_AUDIENCE"), help="API identifier (default: $AUTH0_AUDIENCE)")
+    common.add_argument("--scope", "-s", help="space-separated scopes")
+    common.add_argument("--organization", "-o", help="organization name or id (org_…)")
+    common.add_argument("--domain", default=env("AUTH0_DOMAIN"), help="tenant domain or URL (default: $AUTH0_DOMAIN)")
+    common.add_argument("--client-id", default=env("AUTH0_CLIENT_ID"), help="default: $AUTH0_CLIENT_ID")
+    common.add_argument(
         "--client-secret",
         help="client secret (default: $AUTH0_CLIENT_SECRET; prefer the variable or "
         "--client-secret-file: other users can read command lines)",
     )
-    t.add_argument("--client-secret-file", help="read the client secret from this file")
-    t.add_argument("--private-key-file", help="PEM private key for private_key_jwt, instead of a secret")
-    t.add_argument("--private-key-alg", choices=["RS256", "PS256", "ES256"], help="with --private-key-file (default: RS256)")
-    t.add_argument("--auth-method", choices=["client_secret_post", "client_secret_basic", "private_key_jwt"])
-    t.add_argument("--timeout", type=float, help="request timeout, seconds")
+    common.add_argument("--client-secret-file", help="read the client secret from this file")
+    common.add_argument("--private-key-file", help="PEM private key for private_key_jwt, instead of a secret")
+    common.add_argument("--private-key-alg", choices=["RS256", "PS256", "ES256"], help="with --private-key-file (default: RS256)")
+    common.add_argument("--auth-method", choices=["client_secret_post", "client_secret_basic", "private_key_jwt"])
+    common.add_argument("--timeout", type=float, help="request timeout, seconds")
+    shared = common.add_mutually_exclusive_group()
+    shared.add_argument(
+        "--shared-cache",
+        metavar="SPEC",
+        default=env("TOKENKEEPER_SHARED_CACHE") or "file",
+        help="where tokens are shared between runs: 'file' (the user's cache directory, "
+        "$XDG_CACHE_HOME/tokenkeeper or ~/.cache/tokenkeeper) or 'file:/some/dir' "
+        "(default: $TOKENKEEPER_SHARED_CACHE, else 'file')",
+    )
+    shared.add_argument(
+        "--no-shared-cache",
+        dest="shared_cache",
+        action="store_const",
+        const=None,
+        help="fetch a token of this run's own, sharing none with other runs",
+    )
+
+    t = sub.add_parser(
+        "token",
+        parents=[common],
+        help="print an access token",
+        description="Prints an access token for AUDIENCE (client credentials). The client "
+        "comes from the flags or from AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET, "
+        "AUTH0_AUDIENCE. Tokens are shared between runs through the shared file cache "
+        "(--no-shared-cache: not), so running it again makes no request while the token lasts.",
+    )
     t.add_argument("--json", action="store_true", help="print the token and its details as JSON")
+
+    sub.add_parser(
+        "header",
+        parents=[common],
+        help="print an Authorization header value (Bearer …)",
+        description="Prints 'Bearer <access token>' for AUDIENCE, for "
+        "curl -H \"Authorization: $(tokenkeeper header --audience …)\". Flags as for 'token'.",
+    )
 
     sub.add_parser(
         "demo",
@@ -103,6 +136,7 @@ def _client(args: argparse.Namespace) -> TokenClient:
         auth_method=args.auth_method,
         audience=args.audience,
         request_timeout=args.timeout,
+        shared_cache=args.shared_cache,
     )
 
 
@@ -119,7 +153,9 @@ def _token_json(token: Token) -> dict[str, Any]:
 def _cmd_token(args: argparse.Namespace) -> int:
     client = _client(args)
     token = client.get_token(args.audience, args.scope, args.organization)
-    if args.json:
+    if args.command == "header":
+        print(token.authorization_header)
+    elif args.json:
         print(json.dumps(_token_json(token)))
     else:
         print(token.access_token)
@@ -241,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
-        if args.command == "token":
+        if args.command in ("token", "header"):
             return _cmd_token(args)
         return _cmd_demo(args)
     except ConfigError as e:

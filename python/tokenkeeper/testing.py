@@ -97,7 +97,7 @@ class LocalIssuer:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Stops serving."""
+        """Stops serving; returns once the port refuses connections."""
         self._issuer.stop()
 
     close = stop

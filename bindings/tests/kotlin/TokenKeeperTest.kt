@@ -518,6 +518,7 @@ fun main() {
     signInTests(shared, secrets)
     scenarioTests(shared)
     hardeningTests()
+    sharedCacheTests()
 
     shared.close()
     test("every object made by this suite was released") {

@@ -537,6 +537,7 @@ await testAsync("objects used by async calls are released too") {
 await signInTests(shared: shared, secrets: secrets)
 await scenarioTests(shared: shared)
 await hardeningTests()
+await sharedCacheTests()
 
 test("every object made by this suite (but the shared client) was released") {
     let now = liveObjects()

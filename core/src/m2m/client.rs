@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use super::cache::{process_cache, ClientKey, Fetched, Lookup, SharedFetch, Slot};
 use super::config::{ClientConfig, Resolved};
 use super::request::TokenRequest;
+use super::shared_level::SharedLevel;
 use super::stats::{Counters, Stats};
 use crate::error::{Error, Result};
 use crate::http::Transport;
@@ -28,6 +29,7 @@ struct Inner {
     transport: Transport,
     key: ClientKey,
     counters: Counters,
+    shared: Option<SharedLevel>,
 }
 
 /// What a cache lookup gives: a token now, or a fetch to wait for.
@@ -42,13 +44,19 @@ impl TokenClient {
         let resolved = config.validate()?;
         let transport = Transport::new(&config.http)?;
         let key = client_key(&config, &resolved);
+        let counters = Counters::default();
+        let shared = config
+            .shared_cache
+            .as_ref()
+            .and_then(|s| SharedLevel::open(s, &counters));
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
                 resolved,
                 transport,
                 key,
-                counters: Counters::default(),
+                counters,
+                shared,
             }),
         })
     }
@@ -83,13 +91,22 @@ impl TokenClient {
     /// every client of the process that shares it.
     pub fn invalidate(&self, req: &TokenRequest) {
         self.with_slot(req, |slot| slot.invalidate());
+        if let Some(shared) = &self.inner.shared {
+            let key = SharedLevel::key(&self.inner.config, &self.inner.resolved, req);
+            shared.forget(&key, None);
+        }
     }
 
     /// Forgets the cached token for the request only if it is still `token` (the one an API
     /// rejected), so a retry-on-401 never drops a token another caller renewed meanwhile.
     /// Whether it was forgotten.
     pub fn invalidate_if_current(&self, req: &TokenRequest, token: &Token) -> bool {
-        self.with_slot(req, |slot| slot.invalidate_if(token))
+        let dropped = self.with_slot(req, |slot| slot.invalidate_if(token));
+        let shared_dropped = self.inner.shared.as_ref().is_some_and(|shared| {
+            let key = SharedLevel::key(&self.inner.config, &self.inner.resolved, req);
+            shared.forget(&key, Some(token))
+        });
+        dropped || shared_dropped
     }
 
     /// A request for the configured default audience (`AUTH0_AUDIENCE` with `from_env`).
@@ -184,9 +201,32 @@ impl TokenClient {
     }
 }
 
-/// One request to the token endpoint (with the transport's retries).
+/// A token from the shared level when one is set up, else from the token endpoint.
 async fn mint(inner: Arc<Inner>, req: TokenRequest) -> Result<Fetched> {
-    let result = mint_once(&inner, &req).await;
+    let Some(shared) = &inner.shared else {
+        return mint_counted(&inner, &req).await;
+    };
+    let key = SharedLevel::key(&inner.config, &inner.resolved, &req);
+    let wait = inner
+        .config
+        .http
+        .effective()
+        .map(|h| h.request_timeout)
+        .unwrap_or(std::time::Duration::from_secs(15));
+    shared
+        .fetch(
+            &key,
+            &inner.config.cache,
+            wait,
+            &inner.counters,
+            mint_counted(&inner, &req),
+        )
+        .await
+}
+
+/// One request to the token endpoint (with the transport's retries), counted and logged.
+async fn mint_counted(inner: &Inner, req: &TokenRequest) -> Result<Fetched> {
+    let result = mint_once(inner, req).await;
     match &result {
         Ok(f) => {
             inner.counters.tokens_minted.bump();

@@ -9,6 +9,7 @@ use crate::http::{HttpOptions, KnobValue};
 use crate::oauth::client_auth::ClientAuth;
 use crate::oauth::credentials::{AuthMethod, Credentials};
 use crate::oauth::tenant::{url_or, Tenant};
+use crate::shared::SharedCache;
 
 /// When cached tokens stop being served and when they are renewed.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +83,7 @@ pub struct ClientConfig {
     pub(crate) default_audience: Option<String>,
     pub(crate) cache: CachePolicy,
     pub(crate) http: HttpOptions,
+    pub(crate) shared_cache: Option<SharedCache>,
 }
 
 impl ClientConfig {
@@ -101,11 +103,13 @@ impl ClientConfig {
             default_audience: None,
             cache: CachePolicy::default(),
             http: HttpOptions::default(),
+            shared_cache: None,
         }
     }
 
-    /// Reads `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET`, and `AUTH0_AUDIENCE`
-    /// (optional) as the default audience.
+    /// Reads `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET`, `AUTH0_AUDIENCE`
+    /// (optional) as the default audience, and `TOKENKEEPER_SHARED_CACHE` (optional, e.g.
+    /// `file`) as the shared cache level.
     pub fn from_env() -> Result<Self> {
         let var = |name: &str| {
             std::env::var(name)
@@ -119,6 +123,7 @@ impl ClientConfig {
             Credentials::client_secret(var("AUTH0_CLIENT_SECRET")?),
         );
         config.default_audience = var("AUTH0_AUDIENCE").ok();
+        config.shared_cache = SharedCache::from_env()?;
         Ok(config)
     }
 
@@ -143,6 +148,23 @@ impl ClientConfig {
     pub fn cache_policy(mut self, cache: CachePolicy) -> Self {
         self.cache = cache;
         self
+    }
+
+    /// Shares tokens beyond this process (off by default): see [`SharedCache`].
+    pub fn shared_cache(mut self, shared: SharedCache) -> Self {
+        self.shared_cache = Some(shared);
+        self
+    }
+
+    /// No shared cache level (overrides `TOKENKEEPER_SHARED_CACHE` after `from_env`).
+    pub fn without_shared_cache(mut self) -> Self {
+        self.shared_cache = None;
+        self
+    }
+
+    /// The shared cache level in use, if any.
+    pub fn shared(&self) -> Option<&SharedCache> {
+        self.shared_cache.as_ref()
     }
 
     /// Timeouts, size limit and retries of the token requests.

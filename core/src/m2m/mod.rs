@@ -5,4 +5,5 @@ pub(crate) mod cache;
 pub(crate) mod client;
 pub(crate) mod config;
 pub(crate) mod request;
+pub(crate) mod shared_level;
 pub(crate) mod stats;

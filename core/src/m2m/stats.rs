@@ -13,6 +13,11 @@ pub struct Stats {
     pub refreshes: u64,
     /// Failed fetches (each failed fetch counts once, however many callers waited for it).
     pub errors: u64,
+    /// Tokens taken from the shared cache level (another process fetched them).
+    pub shared_hits: u64,
+    /// Failures of the shared level (unreachable, unwritable…); each time the client
+    /// fetched directly instead.
+    pub shared_errors: u64,
 }
 
 #[derive(Debug, Default)]
@@ -21,6 +26,8 @@ pub(crate) struct Counters {
     pub cache_hits: Counter,
     pub refreshes: Counter,
     pub errors: Counter,
+    pub shared_hits: Counter,
+    pub shared_errors: Counter,
 }
 
 impl Counters {
@@ -30,6 +37,8 @@ impl Counters {
             cache_hits: self.cache_hits.get(),
             refreshes: self.refreshes.get(),
             errors: self.errors.get(),
+            shared_hits: self.shared_hits.get(),
+            shared_errors: self.shared_errors.get(),
         }
     }
 }

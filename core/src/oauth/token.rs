@@ -76,6 +76,23 @@ impl Token {
         format!("Bearer {}", self.access_token())
     }
 
+    /// A token read back from the shared cache level.
+    pub(crate) fn from_shared(
+        access_token: &str,
+        token_type: &str,
+        scope: Option<&str>,
+        expires_in: u64,
+        expires_at: SystemTime,
+    ) -> Self {
+        Token(Arc::new(Inner {
+            access_token: SecretString::from(access_token.to_string()),
+            token_type: token_type.to_string(),
+            expires_in,
+            expires_at,
+            scope: scope.map(str::to_string),
+        }))
+    }
+
     /// Whether two handles are the same token object (same fetch).
     pub fn ptr_eq(&self, other: &Token) -> bool {
         Arc::ptr_eq(&self.0, &other.0)

@@ -172,6 +172,18 @@ static inline const char *fixture(const char *name) {
   return v;
 }
 
+/* A client-secret config of the fixture's client (exits when that fails). */
+static inline tk_config *secret_config(void) {
+  tk_config *cfg = NULL;
+  tk_status s = tk_config_new(fixture("TK_ISSUER_URL"), fixture("TK_CLIENT_ID"),
+                              fixture("TK_CLIENT_SECRET"), &cfg);
+  if (s != TK_STATUS_OK) {
+    fprintf(stderr, "tk_config_new failed: %s\n", tk_status_str(s));
+    exit(2);
+  }
+  return cfg;
+}
+
 static inline double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

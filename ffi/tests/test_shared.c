@@ -96,21 +96,9 @@ static unsigned char *read_file(const char *path, size_t *n) {
   return buf;
 }
 
-/* A client-secret config of the fixture's client (exits when that fails). */
-static tk_config *fixture_config(void) {
-  tk_config *cfg = NULL;
-  tk_status s = tk_config_new(fixture("TK_ISSUER_URL"), fixture("TK_CLIENT_ID"),
-                              fixture("TK_CLIENT_SECRET"), &cfg);
-  if (s != TK_STATUS_OK) {
-    fprintf(stderr, "tk_config_new failed: %s\n", tk_status_str(s));
-    exit(2);
-  }
-  return cfg;
-}
-
 /* A config whose process cache is off, so every call goes to the shared level `spec`. */
 static tk_config *shared_config(const char *spec) {
-  tk_config *cfg = fixture_config();
+  tk_config *cfg = secret_config();
   CHECK_STATUS(tk_config_set_cache(cfg, "enabled", 0), TK_STATUS_OK);
   CHECK_STATUS(tk_config_set_shared_cache(cfg, spec), TK_STATUS_OK);
   return cfg;
@@ -395,7 +383,7 @@ static void test_fc_an_unusable_directory_never_fails_get_token(void) {
 static void test_fd_bad_strings_are_config_errors(void) {
   char dir[512], spec[600], off[600], offspec[700];
   REQUIRE(make_temp_dir(dir, sizeof dir));
-  tk_config *cfg = fixture_config();
+  tk_config *cfg = secret_config();
   CHECK_STATUS(tk_config_set_cache(cfg, "enabled", 0), TK_STATUS_OK);
   CHECK_STATUS(tk_config_set_shared_cache(cfg, file_spec(spec, sizeof spec, dir)), TK_STATUS_OK);
   const char *bad[] = {"redis://127.0.0.1:6379/0", "nope", "file:", "file:relative/dir"};
@@ -533,7 +521,7 @@ static void test_invalidate_reaches_the_shared_level(void) {
   char dir[512];
   REQUIRE(make_temp_dir(dir, sizeof dir));
   tk_client *a = shared_client(dir), *b = shared_client(dir);
-  tk_config *plain = fixture_config();
+  tk_config *plain = secret_config();
   CHECK_STATUS(tk_config_set_cache(plain, "enabled", 0), TK_STATUS_OK);
   tk_client *other = NULL;
   CHECK_STATUS(tk_client_new(plain, &other), TK_STATUS_OK);

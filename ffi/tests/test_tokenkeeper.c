@@ -19,17 +19,6 @@ int g_failed_checks;
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static tk_config *secret_config(void) {
-  tk_config *cfg = NULL;
-  tk_status s = tk_config_new(fixture("TK_ISSUER_URL"), fixture("TK_CLIENT_ID"),
-                              fixture("TK_CLIENT_SECRET"), &cfg);
-  if (s != TK_STATUS_OK) {
-    fprintf(stderr, "tk_config_new failed: %s\n", tk_status_str(s));
-    exit(2);
-  }
-  return cfg;
-}
-
 /* Builds a client and frees the config; NULL (with a failed check) when that fails. */
 static tk_client *client_from(tk_config *cfg) {
   tk_client *c = NULL;

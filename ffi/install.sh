@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Builds libtokenkeeper and installs it with its header and pkg-config file:
+# Builds libtokenkeeper and installs it with its header, pkg-config file and CMake package:
 #   ffi/install.sh PREFIX [--debug]
-# gives PREFIX/lib/libtokenkeeper.{so,a}, PREFIX/include/tokenkeeper.h and
-# PREFIX/lib/pkgconfig/tokenkeeper.pc (then: PKG_CONFIG_PATH=PREFIX/lib/pkgconfig).
+# gives, under PREFIX:
+#   lib/libtokenkeeper.so.X.Y.Z, lib/libtokenkeeper.so.X (the SONAME), lib/libtokenkeeper.so,
+#   lib/libtokenkeeper.a, include/tokenkeeper.h, lib/pkgconfig/tokenkeeper.pc and
+#   lib/cmake/tokenkeeper/ (find_package(tokenkeeper CONFIG) -> tokenkeeper::tokenkeeper).
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 PREFIX [--debug]" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
@@ -12,9 +14,18 @@ profile=release flag=--release
 if [ "${2:-}" = "--debug" ]; then profile=debug flag=; fi
 (cd "$root" && cargo build $flag -p tokenkeeper-ffi)
 target=${CARGO_TARGET_DIR:-$root/target}
-install -d "$prefix/lib/pkgconfig" "$prefix/include"
-install -m 0755 "$target/$profile/libtokenkeeper.so" "$prefix/lib/"
-install -m 0644 "$target/$profile/libtokenkeeper.a" "$prefix/lib/"
+version=$(cd "$here" && cargo pkgid -p tokenkeeper-ffi | sed 's/.*[@#]//')
+major=${version%%.*}
+lib=$prefix/lib
+install -d "$lib/pkgconfig" "$lib/cmake/tokenkeeper" "$prefix/include"
+install -m 0755 "$target/$profile/libtokenkeeper.so" "$lib/libtokenkeeper.so.$version"
+ln -sf "libtokenkeeper.so.$version" "$lib/libtokenkeeper.so.$major"
+ln -sf "libtokenkeeper.so.$major" "$lib/libtokenkeeper.so"
+install -m 0644 "$target/$profile/libtokenkeeper.a" "$lib/"
 install -m 0644 "$here/include/tokenkeeper.h" "$prefix/include/"
-"$here/gen-pc.sh" "$prefix/lib/pkgconfig/tokenkeeper.pc" "$prefix" '${prefix}/lib' '${prefix}/include'
-echo "installed libtokenkeeper ($profile) into $prefix"
+"$here/gen-pc.sh" "$lib/pkgconfig/tokenkeeper.pc" "$prefix" '${prefix}/lib' '${prefix}/include'
+for f in tokenkeeperConfig tokenkeeperConfigVersion; do
+  sed -e "s|@VERSION@|$version|g" -e "s|@MAJOR@|$major|g" "$here/cmake/$f.cmake.in" \
+    >"$lib/cmake/tokenkeeper/$f.cmake"
+done
+echo "installed libtokenkeeper $version ($profile) into $prefix"

@@ -4,7 +4,8 @@
 # -Werror; client credentials, verifier, sign-in with the test-mode /authorize, credentials
 # manager over a C storage, the shared cache level over real files and forked processes) linked against the shared and against the static library and run
 # against the local issuer over real HTTP, the same C tests under valgrind memcheck, and the
-# example programs built through pkg-config (build tree and an installed prefix). Installs what
+# example programs built through pkg-config (build tree and an installed prefix) and CMake
+# (find_package against an installed prefix), the SONAME and the exported symbols. Installs what
 # it needs; ends with "c: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -52,6 +53,8 @@ command -v gcc >/dev/null || need+=(gcc libc6-dev)
 command -v g++ >/dev/null || need+=(g++)
 command -v valgrind >/dev/null || need+=(valgrind)
 command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v cmake >/dev/null || need+=(cmake)
+command -v readelf >/dev/null && command -v nm >/dev/null || need+=(binutils)
 command -v python3 >/dev/null || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}"
@@ -70,6 +73,24 @@ if ! cargo build -p tokenkeeper-ffi -p tokenkeeper-issuer >"$out/build.log" 2>&1
   finish
 fi
 libdir=${CARGO_TARGET_DIR:-$root/target}/debug
+
+major=$(cargo pkgid -p tokenkeeper-ffi | sed -E 's/.*[@#]([0-9]+)\..*/\1/')
+# Programs linked in the build tree record the SONAME: give it a name there too, as ldconfig
+# would in an installed prefix.
+ln -sf libtokenkeeper.so "$libdir/libtokenkeeper.so.$major"
+
+# ---- the shared library's ABI surface ---------------------------------------------------------
+check shared_library_soname_is_libtokenkeeper_so_major bash -c \
+  "readelf -d '$libdir/libtokenkeeper.so' | grep -E 'SONAME.*\\[libtokenkeeper\\.so\\.$major\\]'"
+# Only the tk_* functions are exported: no Rust or dependency symbol that could clash with a
+# host's own copy of the same library.
+exports_only_tk() {
+  local other
+  other=$(nm -D --defined-only "$libdir/libtokenkeeper.so" | awk '{print $3}' | grep -v '^tk_')
+  [ -z "$other" ] || { echo "exported symbols that are not tk_*:"; echo "$other"; return 1; }
+  [ "$(nm -D --defined-only "$libdir/libtokenkeeper.so" | grep -c ' T tk_')" -gt 50 ]
+}
+check shared_library_exports_only_tk_symbols exports_only_tk
 
 # ---- header and version --------------------------------------------------------------------
 check header_matches_fresh_cbindgen_output \
@@ -119,7 +140,15 @@ check build_verify_example_with_pkg_config \
   -o "$out/verify_token" $(pkg-config --libs tokenkeeper) -Wl,-rpath,"$libdir"
 check install_into_a_prefix bash -c "ffi/install.sh '$out/prefix' --debug"
 check build_example_against_installed_prefix bash -c \
-  "gcc ${CFLAGS[*]} \$(PKG_CONFIG_PATH='$out/prefix/lib/pkgconfig' pkg-config --cflags tokenkeeper) ffi/examples/get_token.c -o '$out/get_token_installed' \$(PKG_CONFIG_PATH='$out/prefix/lib/pkgconfig' pkg-config --libs tokenkeeper) -Wl,-rpath,'$out/prefix/lib' && ldd '$out/get_token_installed' | grep -q '$out/prefix/lib/libtokenkeeper.so'"
+  "gcc ${CFLAGS[*]} \$(PKG_CONFIG_PATH='$out/prefix/lib/pkgconfig' pkg-config --cflags tokenkeeper) ffi/examples/get_token.c -o '$out/get_token_installed' \$(PKG_CONFIG_PATH='$out/prefix/lib/pkgconfig' pkg-config --libs tokenkeeper) -Wl,-rpath,'$out/prefix/lib' && ldd '$out/get_token_installed' | grep -q 'libtokenkeeper.so.$major => $out/prefix/lib/libtokenkeeper.so.$major'"
+check installed_prefix_has_the_versioned_library_and_its_links bash -c \
+  "[ -f '$out/prefix/lib/libtokenkeeper.so.$version' ] && [ \"\$(readlink '$out/prefix/lib/libtokenkeeper.so.$major')\" = 'libtokenkeeper.so.$version' ] && [ \"\$(readlink '$out/prefix/lib/libtokenkeeper.so')\" = 'libtokenkeeper.so.$major' ] && [ -f '$out/prefix/lib/libtokenkeeper.a' ] && [ -f '$out/prefix/lib/cmake/tokenkeeper/tokenkeeperConfig.cmake' ]"
+# A CMake project, as most C and C++ users build: find_package(tokenkeeper CONFIG) against the
+# installed prefix, with the shared and the static imported target.
+check build_cmake_consumer_against_installed_prefix bash -c \
+  "cmake -S ffi/examples/cmake -B '$out/cmake-build' -DCMAKE_PREFIX_PATH='$out/prefix' -DCMAKE_BUILD_TYPE=Debug && cmake --build '$out/cmake-build' && ldd '$out/cmake-build/get_token' | grep -q 'libtokenkeeper.so.$major => $out/prefix/lib/libtokenkeeper.so.$major' && ! ldd '$out/cmake-build/get_token_static' | grep -q libtokenkeeper"
+check cmake_refuses_another_major_version bash -c \
+  "mkdir -p '$out/cmake-major' && printf 'cmake_minimum_required(VERSION 3.16)\\nproject(m C)\\nfind_package(tokenkeeper %s CONFIG REQUIRED)\\n' '$((major + 1))' >'$out/cmake-major/CMakeLists.txt' && ! cmake -S '$out/cmake-major' -B '$out/cmake-major/build' -DCMAKE_PREFIX_PATH='$out/prefix'"
 
 # ---- the local issuer -----------------------------------------------------------------------
 coproc ISSUER { exec "$libdir/tokenkeeper-issuer" 2>"$out/issuer.err"; }
@@ -211,6 +240,8 @@ verify_example_ok() {
 check example_prints_a_token example_ok "$out/get_token"
 check verify_example_prints_claims_and_names_a_rejection verify_example_ok
 check example_from_installed_prefix_prints_a_token example_ok "$out/get_token_installed"
+check example_from_cmake_consumer_prints_a_token example_ok "$out/cmake-build/get_token"
+check static_example_from_cmake_consumer_prints_a_token example_ok "$out/cmake-build/get_token_static"
 check example_reports_oauth_error example_reports_oauth_error
 
 finish

@@ -93,9 +93,10 @@ pub fn live_objects() -> LiveObjects {
     }
 }
 
-/// The version of the bindings (and of the core they are built with).
+/// The version of the bindings and of the core they are built with: the workspace version, the
+/// same on every surface (`tokenkeeperVersion()` in Kotlin and Swift).
 #[uniffi::export]
-pub fn version() -> String {
+pub fn tokenkeeper_version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 

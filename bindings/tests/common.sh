@@ -9,6 +9,9 @@ TARGET=$(cargo metadata --format-version 1 --no-deps 2>/dev/null |
 TARGET=${TARGET:-$PWD/target}
 LIB=$TARGET/debug/libtokenkeeper_uniffi.so
 GEN=$TARGET/uniffi
+# What tokenkeeperVersion() must say: the workspace version.
+TK_EXPECTED_VERSION=$(cargo pkgid -p tokenkeeper-uniffi | sed 's/.*[@#]//')
+export TK_EXPECTED_VERSION
 
 build_bindings() {
   local lang=$1

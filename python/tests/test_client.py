@@ -53,6 +53,18 @@ def test_public_names() -> None:
     assert tokenkeeper.__version__
 
 
+def test_version_is_the_workspace_version() -> None:
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    with open(root / "Cargo.toml", "rb") as f:
+        workspace = tomllib.load(f)["workspace"]["package"]["version"]
+    assert tokenkeeper.__version__ == workspace
+    from importlib.metadata import version
+
+    assert version("tokenkeeper") == workspace
+
+
 def test_get_token_returns_a_real_token(issuer: LocalIssuer, client: TokenClient) -> None:
     tok = client.get_token(audience=issuer.audience, scope=None, organization=None)
     assert isinstance(tok, Token)

@@ -203,6 +203,10 @@ fun main() {
     val secrets = listOf(Fx.clientSecret, Fx.ungrantedSecret, Fx.rsaKey.lines()[1], Fx.ecKey.lines()[1])
     val shared = client()
 
+    test("tokenkeeperVersion() is the workspace version") {
+        expectEq(System.getenv("TK_EXPECTED_VERSION"), tokenkeeperVersion(), "version")
+    }
+
     test("token for an audience (blocking)") {
         shared.getTokenBlocking(TokenRequest(Fx.API, scope = "read:things")).use { t ->
             expectEq(3, jwtParts(t.accessToken()), "JWT segments")

@@ -213,6 +213,10 @@ func pemLine(_ pem: String) -> String { pem.components(separatedBy: "\n")[1] }
 let secrets = [Fx.clientSecret, Fx.ungrantedSecret, pemLine(Fx.rsaKey), pemLine(Fx.ecKey)]
 let shared = try! client()
 
+test("tokenkeeperVersion() is the workspace version") {
+    try expectEq(env("TK_EXPECTED_VERSION"), tokenkeeperVersion(), "version")
+}
+
 test("token for an audience (blocking)") {
     let t = try shared.getTokenBlocking(request: TokenRequest(audience: Fx.api, scope: "read:things"))
     try expectEq(3, jwtParts(t.accessToken()), "JWT segments")

@@ -1,0 +1,10 @@
+//! The shared library's SONAME, `libtokenkeeper.so.MAJOR`: programs record it when they link, so
+//! an upgrade within a major version is picked up and one across majors is told apart.
+
+fn main() {
+    let target = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if target == "linux" || target == "android" || target.ends_with("bsd") {
+        let major = std::env::var("CARGO_PKG_VERSION_MAJOR").expect("set by cargo");
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libtokenkeeper.so.{major}");
+    }
+}

@@ -121,6 +121,14 @@ check install_into_a_prefix bash -c "ffi/install.sh '$out/prefix' --debug"
 check build_example_against_installed_prefix bash -c \
   "gcc ${CFLAGS[*]} \$(PKG_CONFIG_PATH='$out/prefix/lib/pkgconfig' pkg-config --cflags tokenkeeper) ffi/examples/get_token.c -o '$out/get_token_installed' \$(PKG_CONFIG_PATH='$out/prefix/lib/pkgconfig' pkg-config --libs tokenkeeper) -Wl,-rpath,'$out/prefix/lib' && ldd '$out/get_token_installed' | grep -q '$out/prefix/lib/libtokenkeeper.so'"
 
+# ---- Redis (the shared-cache test): a missing one is a failure ----------------------------
+source scripts/redis.sh
+if ! start_redis >"$out/redis.log" 2>&1; then
+  cat "$out/redis.log"
+  fail "start Redis"
+  finish
+fi
+
 # ---- the local issuer -----------------------------------------------------------------------
 coproc ISSUER { exec "$libdir/tokenkeeper-issuer" 2>"$out/issuer.err"; }
 issuer_pid=$ISSUER_PID

@@ -52,6 +52,8 @@ fi
 
 # --- run ----------------------------------------------------------------------------------------
 start_issuer || die "cannot start the local issuer"
+source scripts/redis.sh
+start_redis || die "cannot start Redis"
 log=$out/run.log
 timeout 600 java -Djna.library.path="$(dirname "$LIB")" \
   -cp "$out/tests.jar:$COROUTINES:$STDLIB:$JNA" TokenKeeperTestKt 2>&1 | tee "$log"

@@ -150,6 +150,14 @@ check build_cmake_consumer_against_installed_prefix bash -c \
 check cmake_refuses_another_major_version bash -c \
   "mkdir -p '$out/cmake-major' && printf 'cmake_minimum_required(VERSION 3.16)\\nproject(m C)\\nfind_package(tokenkeeper %s CONFIG REQUIRED)\\n' '$((major + 1))' >'$out/cmake-major/CMakeLists.txt' && ! cmake -S '$out/cmake-major' -B '$out/cmake-major/build' -DCMAKE_PREFIX_PATH='$out/prefix'"
 
+# ---- Redis (the shared-cache test): a missing one is a failure ----------------------------
+source scripts/redis.sh
+if ! start_redis >"$out/redis.log" 2>&1; then
+  cat "$out/redis.log"
+  fail "start Redis"
+  finish
+fi
+
 # ---- the local issuer -----------------------------------------------------------------------
 coproc ISSUER { exec "$libdir/tokenkeeper-issuer" 2>"$out/issuer.err"; }
 issuer_pid=$ISSUER_PID

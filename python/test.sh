@@ -56,6 +56,10 @@ if ! "${pip[@]}" install -q --force-reinstall --no-deps "$root"; then
 fi
 echo "wheel built and installed in $((SECONDS - start)) s"
 
+# The Redis of the shared-cache tests: a missing one is a failure.
+source "$root/scripts/redis.sh"
+start_redis || { echo "python: cannot start Redis"; finish 0 1; }
+
 # From the root with the venv's pytest: the source tree is not on sys.path, so the tests
 # import the installed package (python/tests/conftest.py checks that).
 rm -f "$report"

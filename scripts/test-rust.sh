@@ -4,6 +4,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 fail=0
+# shared_redis.rs needs the run's Redis: a missing one is a failure.
+source scripts/redis.sh
+start_redis || { echo "rust: cannot start Redis"; echo "rust: 0 passed, 1 failed"; exit 1; }
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo fmt --all -- --check || { echo "cargo fmt: files need formatting"; fail=1; }
 cargo clippy --workspace --all-targets --quiet -- -D warnings || { echo "clippy failed"; fail=1; }

@@ -2,33 +2,15 @@
 #![cfg(unix)]
 
 mod common;
+mod shared;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::*;
+use shared::*;
 use tokenkeeper::{CachePolicy, ClientConfig, Credentials, SharedCache, TokenClient, TokenRequest};
-
-/// A fresh directory under the system's temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let p = std::env::temp_dir().join(format!(
-            "tokenkeeper-test-{name}-{}-{:?}",
-            std::process::id(),
-            Instant::now()
-        ));
-        Self(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A client whose process cache is off, so every call goes to the shared level.
 fn shared_client(i: &Issuer, dir: &Path) -> TokenClient {
@@ -75,7 +57,7 @@ fn the_string_forms_parse() {
         "file:",
         "file:relative/dir",
         "memcached://x",
-        "redis://127.0.0.1:6379/0",
+        "redis://127.0.0.1:notaport/0",
     ] {
         assert_eq!(
             SharedCache::parse(bad).unwrap_err().kind(),
@@ -190,46 +172,14 @@ async fn an_unusable_directory_never_fails_get_token() {
     let _ = std::fs::remove_file(&dir.0);
 }
 
-/// Runs `work` in `n` forked children at once; the number that exited 0.
-fn in_children(n: usize, work: impl Fn() -> bool) -> usize {
-    let pids: Vec<i32> = (0..n)
-        .map(|_| {
-            let pid = unsafe { libc::fork() };
-            assert!(pid >= 0, "fork failed");
-            if pid == 0 {
-                let ok = work();
-                unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-            }
-            pid
-        })
-        .collect();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut ok = 0;
-    for pid in pids {
-        loop {
-            let mut status = 0;
-            if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid {
-                if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
-                    ok += 1;
-                }
-                break;
-            }
-            if Instant::now() > deadline {
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-    ok
-}
-
 #[test]
 fn eight_processes_on_a_cold_key_make_one_request() {
+    let _turn = SERIAL.blocking_lock();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let i = rt.block_on(issuer());
     let dir = TempDir::new("eight");
     i.inject(Fault::delay(300));
-    let ok = in_children(8, || {
+    let ok = in_children(8, |_| {
         shared_client(&i, &dir.0).get_token_blocking(&api()).is_ok()
     });
     assert_eq!(ok, 8);
@@ -238,6 +188,7 @@ fn eight_processes_on_a_cold_key_make_one_request() {
 
 #[test]
 fn a_lock_holder_killed_with_sigkill_delays_the_others_by_one_fetch_at_most() {
+    let _turn = SERIAL.blocking_lock();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let i = rt.block_on(issuer());
     let dir = TempDir::new("kill");
@@ -295,4 +246,34 @@ async fn a_429_is_remembered_in_the_shared_level_for_every_process() {
     assert_eq!(i.count("token"), 1);
     // Other keys are not limited.
     b.get_token(&api().scope("read:things")).await.unwrap();
+}
+
+#[test]
+fn four_processes_polling_5_second_tokens_for_12_s_share_one_per_lifetime() {
+    let _turn = SERIAL.blocking_lock();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let i = rt.block_on(issuer());
+    let dir = TempDir::new("poll");
+    let ok = in_children(4, |_| {
+        let f = &i.fixture;
+        // The process cache on, as a real worker has it.
+        let c = TokenClient::new(
+            ClientConfig::new(
+                &f.url,
+                &f.client_id,
+                Credentials::client_secret(&f.client_secret),
+            )
+            .http_options(fast_retries())
+            .shared_cache(SharedCache::File {
+                dir: Some(dir.0.clone()),
+            }),
+        )
+        .unwrap();
+        poll_never_expired(&c, &TokenRequest::new(SHORT_API), 12)
+    });
+    assert_eq!(ok, 4, "a process failed or was served an expired token");
+    let n = i.count("token");
+    // A 5 s token is usable about 3.6 s: 3 to 5 in 12 s for the whole group (4 processes
+    // on their own would make 4 times as many).
+    assert!((2..=6).contains(&n), "{n} requests");
 }

@@ -246,7 +246,8 @@ pub unsafe extern "C" fn tk_config_set_default_audience(
 /// host (off by default): `"file"` (the directory `$XDG_CACHE_HOME/tokenkeeper`, else
 /// `~/.cache/tokenkeeper`) or `"file:/some/dir"` (an absolute path; created 0700, made 0700
 /// if wider; entries 0600, sealed with a key derived from the client's credential, named by
-/// digests). On a
+/// digests), or a Redis server shared by a fleet: `"redis://host:6379/0"`, `"rediss://…"`,
+/// `"unix:///path/redis.sock"` (the same sealed entries; a Redis lock). On a
 /// process-cache miss a client adopts the token another process published for the same key;
 /// else one process per key fetches (under an `flock`) and publishes it, so N processes on a
 /// cold key send one request. The shared level never makes `tk_client_get_token` fail: when it
@@ -256,8 +257,8 @@ pub unsafe extern "C" fn tk_config_set_default_audience(
 ///
 /// NULL, `""` or a blank string turns it off. Anything else is parsed by the core
 /// (`SharedCache::parse_optional`, the same on every surface): what does not parse
-/// (`"redis://…"`: not available in this version, `"file:"` without a directory, a relative
-/// directory, an unknown scheme) is `TK_STATUS_CONFIG` at once, the config unchanged. NULL
+/// (`"file:"` without a directory, a relative directory, a malformed Redis URL, an unknown
+/// scheme) is `TK_STATUS_CONFIG` at once, the config unchanged. NULL
 /// also turns off what `TOKENKEEPER_SHARED_CACHE` set on a config from `tk_config_from_env`.
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_set_shared_cache(
@@ -456,7 +457,7 @@ mod tests {
         };
         assert_eq!(shared_of(config), Some(dir.clone()));
         for bad in [
-            c"redis://127.0.0.1:6379/0",
+            c"redis://127.0.0.1:notaport/0",
             c"nope",
             c"file:",
             c"file:relative/dir",

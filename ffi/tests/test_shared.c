@@ -386,14 +386,14 @@ static void test_fd_bad_strings_are_config_errors(void) {
   tk_config *cfg = secret_config();
   CHECK_STATUS(tk_config_set_cache(cfg, "enabled", 0), TK_STATUS_OK);
   CHECK_STATUS(tk_config_set_shared_cache(cfg, file_spec(spec, sizeof spec, dir)), TK_STATUS_OK);
-  const char *bad[] = {"redis://127.0.0.1:6379/0", "nope", "file:", "file:relative/dir"};
+  const char *bad[] = {"redis://127.0.0.1:notaport/0", "nope", "file:", "file:relative/dir"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     CHECK_STATUS(tk_config_set_shared_cache(cfg, bad[i]), TK_STATUS_CONFIG);
     last_error e = get_last_error();
     CHECK_STR(e.kind, "config");
     CHECK(!e.transient);
     CHECK(strstr(e.message, "shared cache") != NULL || strstr(e.message, "Redis") != NULL);
-    if (i == 0) CHECK(strstr(e.message, "Redis") != NULL); /* not built yet: it says so */
+    if (i == 0) CHECK(strstr(e.message, "Redis") != NULL); /* a bad Redis URL: it says so */
   }
   CHECK_STATUS(tk_config_set_shared_cache(cfg, "caf\xc3\x28"), TK_STATUS_INVALID_UTF8);
   CHECK_STATUS(tk_config_set_shared_cache(NULL, "file"), TK_STATUS_NULL_PARAMETER);
@@ -613,6 +613,50 @@ static void test_stats_are_size_versioned(void) {
   CHECK(remove_tree(dir));
 }
 
+/* ---- Redis: two clients share one token through "redis://…" -------------------------------- */
+
+static void test_redis_two_clients_share_one_token(void) {
+  /* The run's Redis (ffi/test.sh starts it): a missing Redis fails, never skips. */
+  const char *url = getenv("TOKENKEEPER_TEST_REDIS_URL");
+  REQUIRE(url != NULL && *url != '\0');
+  /* An API of this run alone: the program runs three times against one issuer and one Redis. */
+  char audience[160], api[400];
+  snprintf(audience, sizeof audience, "https://redis-%ld-%.0f.example.com", (long)getpid(),
+           now_s() * 1e6);
+  snprintf(api, sizeof api, "{\"audience\":\"%s\",\"scopes\":[\"read:things\"],\"lifetime\":86400}",
+           audience);
+  REQUIRE(admin_http("POST", "/__admin/apis", api, NULL, 0) == 200);
+  long before = token_requests();
+  tk_config *cfg = shared_config(url);
+  tk_client *a = NULL, *b = NULL;
+  CHECK_STATUS(tk_client_new(cfg, &a), TK_STATUS_OK);
+  CHECK_STATUS(tk_client_new(cfg, &b), TK_STATUS_OK);
+  tk_config_free(cfg);
+  char *ta = NULL, *tb = NULL;
+  tk_token *t = NULL;
+  if (a && tk_client_get_token(a, audience, NULL, NULL, &t) == TK_STATUS_OK) ta = access_token(t);
+  tk_token_free(t);
+  t = NULL;
+  if (b && tk_client_get_token(b, audience, NULL, NULL, &t) == TK_STATUS_OK) tb = access_token(t);
+  tk_token_free(t);
+  CHECK(ta != NULL && tb != NULL);
+  /* Under valgrind a Redis answer can miss its 200 ms bound: then a client fetches on its own
+   * (never an error), so only the plain runs count the requests. */
+  if (!under_valgrind()) {
+    CHECK(same_str(ta, tb));
+    CHECK(token_requests() == before + 1);
+    if (b) {
+      tk_stats s = stats_of(b);
+      CHECK(s.shared_hits == 1);
+      CHECK(s.shared_errors == 0);
+    }
+  }
+  free(ta);
+  free(tb);
+  tk_client_free(a);
+  tk_client_free(b);
+}
+
 const test_case SHARED_TESTS[] = {
     {"fa_two_clients_share_one_token_sealed_and_private",
      test_fa_two_clients_share_one_token_sealed_and_private},
@@ -624,5 +668,6 @@ const test_case SHARED_TESTS[] = {
     {"shared_cache_from_env", test_shared_cache_from_env},
     {"invalidate_reaches_the_shared_level", test_invalidate_reaches_the_shared_level},
     {"stats_are_size_versioned", test_stats_are_size_versioned},
+    {"redis_two_clients_share_one_token", test_redis_two_clients_share_one_token},
 };
 const size_t SHARED_TEST_COUNT = sizeof SHARED_TESTS / sizeof SHARED_TESTS[0];

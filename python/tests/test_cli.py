@@ -209,7 +209,7 @@ def test_the_shared_cache_from_the_variable_or_the_flag(issuer: LocalIssuer, tmp
 
 
 def test_a_bad_shared_cache_is_a_config_error(issuer: LocalIssuer) -> None:
-    env = auth0_env(issuer) | {"TOKENKEEPER_SHARED_CACHE": "redis://127.0.0.1:6379/0"}
+    env = auth0_env(issuer) | {"TOKENKEEPER_SHARED_CACHE": "redis://127.0.0.1:notaport/0"}
     p = run(["token", "--audience", issuer.audience], env)
     assert p.returncode == 2 and "Redis" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
@@ -257,3 +257,15 @@ def test_header(issuer: LocalIssuer, tmp_path: Path) -> None:
 def test_help(argv: list[str]) -> None:
     p = run(argv)
     assert p.returncode == 0 and "usage: tokenkeeper" in p.stdout
+
+
+def test_the_cli_shares_tokens_through_redis(issuer: LocalIssuer) -> None:
+    url = os.environ.get("TOKENKEEPER_TEST_REDIS_URL")
+    if not url:
+        pytest.fail("TOKENKEEPER_TEST_REDIS_URL is not set: run python/test.sh (it starts Redis)")
+    outs = []
+    for _ in range(3):
+        p = run(["token", "--audience", issuer.audience, "--shared-cache", url], auth0_env(issuer))
+        assert p.returncode == 0, p.stderr
+        outs.append(p.stdout.strip())
+    assert issuer.count("token") == 1 and len(set(outs)) == 1

@@ -261,7 +261,7 @@ def test_f_c_an_unusable_default_directory_never_fails_get_token(
 # --- F-D: bad strings are configuration errors ------------------------------------------------
 
 
-@pytest.mark.parametrize("spec", ["redis://127.0.0.1:6379/0", "nope", "file:", "file:relative/dir"])
+@pytest.mark.parametrize("spec", ["redis://127.0.0.1:notaport/0", "nope", "file:", "file:relative/dir"])
 def test_f_d_bad_strings_are_config_errors(
     issuer: LocalIssuer, spec: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -325,3 +325,38 @@ def test_off_by_default(issuer: LocalIssuer, tmp_path: Path, monkeypatch: pytest
     b.get_token(issuer.audience)
     assert issuer.count("token") == 2 and b.stats()["shared_hits"] == 0
     assert not (tmp_path / "xdg").exists()
+
+
+# --- Redis: the same scenario through a Redis URL ----------------------------------------------
+
+
+def redis_url() -> str:
+    """The run's Redis (python/test.sh starts it): a missing Redis fails, never skips."""
+    url = os.environ.get("TOKENKEEPER_TEST_REDIS_URL")
+    if not url:
+        pytest.fail("TOKENKEEPER_TEST_REDIS_URL is not set: run python/test.sh (it starts Redis)")
+    return url
+
+
+def test_redis_two_clients_share_one_token(issuer: LocalIssuer) -> None:
+    url = redis_url()
+    a = issuer.client(shared_cache=url, cache=False)
+    t1 = a.get_token(issuer.audience)
+    b = issuer.client(shared_cache=url, cache=False)
+    t2 = b.get_token(issuer.audience)
+    assert t2.access_token == t1.access_token
+    assert issuer.count("token") == 1, "the second client read Redis"
+    assert b.stats()["shared_hits"] == 1 and b.stats()["shared_errors"] == 0
+    assert t2.remaining > 86_000
+
+
+def test_redis_through_from_env(issuer: LocalIssuer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = redis_url()
+    first = issuer.client(shared_cache=url, cache=False).get_token(issuer.audience)
+    for k, v in (("AUTH0_DOMAIN", issuer.domain), ("AUTH0_CLIENT_ID", issuer.client_id),
+                 ("AUTH0_CLIENT_SECRET", issuer.client_secret)):
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("TOKENKEEPER_SHARED_CACHE", url)
+    c = TokenClient.from_env()
+    assert c.get_token(issuer.audience).access_token == first.access_token
+    assert issuer.count("token") == 1 and c.stats()["shared_hits"] == 1

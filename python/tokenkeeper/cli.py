@@ -68,8 +68,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         default=env("TOKENKEEPER_SHARED_CACHE") or "file",
         help="where tokens are shared between runs: 'file' (the user's cache directory, "
-        "$XDG_CACHE_HOME/tokenkeeper or ~/.cache/tokenkeeper) or 'file:/some/dir' "
-        "(default: $TOKENKEEPER_SHARED_CACHE, else 'file')",
+        "$XDG_CACHE_HOME/tokenkeeper or ~/.cache/tokenkeeper), 'file:/some/dir', or a Redis "
+        "server shared by a fleet: 'redis://host:6379/0', 'rediss://...', "
+        "'unix:///path/redis.sock' (default: $TOKENKEEPER_SHARED_CACHE, else 'file')",
     )
     shared.add_argument(
         "--no-shared-cache",

@@ -122,17 +122,37 @@ fun sharedCacheTests() {
     }
 
     test("F-D bad shared cache strings are Config when the client is built") {
-        for (bad in listOf("redis://127.0.0.1:6379/0", "nope", "file:", "file:relative/dir")) {
+        for (bad in listOf("redis://127.0.0.1:notaport/0", "nope", "file:", "file:relative/dir")) {
             val e = expectThrows<TokenException.Config> { sharedClient(bad).close() }
             expect(e.detail.isNotEmpty()) { "\"$bad\": empty detail" }
         }
-        val redis = expectThrows<TokenException.Config> { sharedClient("redis://127.0.0.1:6379/0").close() }
+        val redis = expectThrows<TokenException.Config> { sharedClient("redis://127.0.0.1:notaport/0").close() }
         expect(redis.detail.contains("Redis")) { "the Redis detail: ${redis.detail}" }
         // null (the default), "" and blank are off: no shared level, nothing counted.
         for (off in listOf(null, "", "  ")) {
             sharedClient(off).use { c ->
                 c.getTokenBlocking(TokenRequest(Fx.API)).close()
                 expectEq(0uL, c.stats().sharedHits + c.stats().sharedErrors, "shared counters with \"$off\"")
+            }
+        }
+    }
+
+    test("Redis: two clients share one token through sharedCache = \"redis://…\"") {
+        // The run's Redis (bindings/test-kotlin.sh starts it): a missing Redis fails, never skips.
+        val url = System.getenv("TOKENKEEPER_TEST_REDIS_URL")
+        expect(!url.isNullOrEmpty()) { "TOKENKEEPER_TEST_REDIS_URL is not set" }
+        val req = TokenRequest(Admin.newApi())
+        val before = Admin.tokenRequests()
+        sharedClient(url).use { a ->
+            sharedClient(url).use { b ->
+                val t1 = a.getTokenBlocking(req)
+                val t2 = b.getTokenBlocking(req)
+                expectEq(t1.accessToken(), t2.accessToken(), "the second client's access token")
+                expectEq(1L, Admin.tokenRequests() - before, "token requests")
+                expectEq(1uL, b.stats().sharedHits, "shared hits")
+                expectEq(0uL, b.stats().sharedErrors, "shared errors")
+                t1.close()
+                t2.close()
             }
         }
     }

@@ -124,7 +124,7 @@ func sharedCacheTests() async {
     }
 
     test("F-D bad shared cache strings are Config when the client is built") {
-        for bad in ["redis://127.0.0.1:6379/0", "nope", "file:", "file:relative/dir"] {
+        for bad in ["redis://127.0.0.1:notaport/0", "nope", "file:", "file:relative/dir"] {
             let e = try expectError("\"\(bad)\"") { try sharedClient(bad) }
             guard case let .Config(detail) = e else { throw Failure(description: "\"\(bad)\": expected Config, got \(e)") }
             try expect(!detail.isEmpty, "\"\(bad)\": empty detail")
@@ -136,5 +136,23 @@ func sharedCacheTests() async {
             _ = try c.getTokenBlocking(request: TokenRequest(audience: Fx.api))
             try expectEq(0, c.stats().sharedHits + c.stats().sharedErrors, "shared counters with \(String(describing: off))")
         }
+    }
+
+    test("Redis: two clients share one token through sharedCache: \"redis://…\"") {
+        // The run's Redis (bindings/test-swift.sh starts it, outside the chroot, on loopback): a
+        // missing Redis fails, never skips.
+        guard let url = ProcessInfo.processInfo.environment["TOKENKEEPER_TEST_REDIS_URL"], !url.isEmpty else {
+            throw Failure(description: "TOKENKEEPER_TEST_REDIS_URL is not set")
+        }
+        let req = TokenRequest(audience: try admin.newApi())
+        let before = try admin.tokenRequests()
+        let a = try sharedClient(url)
+        let b = try sharedClient(url)
+        let t1 = try a.getTokenBlocking(request: req)
+        let t2 = try b.getTokenBlocking(request: req)
+        try expectEq(t1.accessToken(), t2.accessToken(), "the second client's access token")
+        try expectEq(1, try admin.tokenRequests() - before, "token requests")
+        try expectEq(1, b.stats().sharedHits, "shared hits")
+        try expectEq(0, b.stats().sharedErrors, "shared errors")
     }
 }

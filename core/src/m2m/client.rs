@@ -93,7 +93,7 @@ impl TokenClient {
         self.with_slot(req, |slot| slot.invalidate());
         if let Some(shared) = &self.inner.shared {
             let key = SharedLevel::key(&self.inner.config, &self.inner.resolved, req);
-            shared.forget(&key, None);
+            shared.forget(&key, None, &self.inner.counters);
         }
     }
 
@@ -104,7 +104,7 @@ impl TokenClient {
         let dropped = self.with_slot(req, |slot| slot.invalidate_if(token));
         let shared_dropped = self.inner.shared.as_ref().is_some_and(|shared| {
             let key = SharedLevel::key(&self.inner.config, &self.inner.resolved, req);
-            shared.forget(&key, Some(token))
+            shared.forget(&key, Some(token), &self.inner.counters)
         });
         dropped || shared_dropped
     }

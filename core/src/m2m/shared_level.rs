@@ -3,7 +3,8 @@
 //! error of its own for the caller.
 
 use std::future::Future;
-use std::time::{Duration, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::cache::Fetched;
 use super::config::{CachePolicy, ClientConfig, Resolved};
@@ -13,14 +14,16 @@ use crate::clock::Stamp;
 use crate::error::Error;
 use crate::error::Result;
 use crate::oauth::token::Token;
-use crate::shared::{Entry, EntryKey, FileLevel, Health, RateLimit, SharedCache};
+use crate::runtime::Started;
+use crate::shared::{Backend, Entry, EntryKey, Health, RateLimit, SharedCache};
 
 pub(crate) struct SharedLevel {
-    level: FileLevel,
+    level: Arc<Backend>,
     health: Health,
 }
 
 /// The entries of one request: its token, and a remembered 429.
+#[derive(Clone)]
 pub(crate) struct Keys {
     pub token: EntryKey,
     rate_limit: EntryKey,
@@ -30,10 +33,9 @@ impl SharedLevel {
     /// The level of `config`, or `None` when it cannot be opened (warned and counted: the
     /// client then works without it).
     pub fn open(config: &SharedCache, counters: &Counters) -> Option<Self> {
-        let SharedCache::File { dir } = config;
-        match FileLevel::open(dir.as_deref()) {
+        match Backend::open(config) {
             Ok(level) => Some(Self {
-                level,
+                level: Arc::new(level),
                 health: Health::default(),
             }),
             Err(e) => {
@@ -63,7 +65,8 @@ impl SharedLevel {
     }
 
     /// A token for `key`: one another process published (if it is not yet due for a
-    /// refresh), else one `fetch` made while holding the key's lock, then published.
+    /// refresh), else one `fetch` made while holding the key's lock, then published. The
+    /// first failure of the level sends this call straight to `fetch`.
     pub async fn fetch(
         &self,
         keys: &Keys,
@@ -72,83 +75,128 @@ impl SharedLevel {
         counters: &Counters,
         fetch: impl Future<Output = Result<Fetched>>,
     ) -> Result<Fetched> {
-        let key = &keys.token;
-        if let Some(f) = self.adopt(key, policy, counters) {
-            return Ok(f);
+        match self.ready(keys, policy, counters).await {
+            Ok(Some(f)) => return Ok(f),
+            Ok(None) => {}
+            Err(e @ Error::RateLimited { .. }) => return Err(e),
+            Err(e) => {
+                self.failed(counters, "reading", &e);
+                return fetch.await;
+            }
         }
-        self.rate_limited(keys, counters)?;
-        let guard = match self.level.lock(key, wait).await {
+        // A little longer than one fetch may take: a dead holder's lock lapses by then.
+        let ttl = wait + Duration::from_secs(1);
+        let guard = match self.level.lock(&keys.token, wait, ttl).await {
             Ok(g) => g,
             Err(e) => {
                 self.failed(counters, "locking", &e);
-                None
+                return fetch.await;
             }
         };
-        // The holder we waited for (or timed out on) may have published meanwhile.
-        if let Some(f) = self.adopt(key, policy, counters) {
-            return Ok(f);
+        let result = self.fetch_locked(keys, policy, counters, fetch).await;
+        if let Some(g) = guard {
+            if let Err(e) = self.level.unlock(g).await {
+                self.failed(counters, "unlocking", &e);
+            }
         }
-        self.rate_limited(keys, counters)?;
+        result
+    }
+
+    /// Under the lock (or after waiting for it in vain): the holder we waited for may have
+    /// published meanwhile; else fetch and publish.
+    async fn fetch_locked(
+        &self,
+        keys: &Keys,
+        policy: &CachePolicy,
+        counters: &Counters,
+        fetch: impl Future<Output = Result<Fetched>>,
+    ) -> Result<Fetched> {
+        match self.ready(keys, policy, counters).await {
+            Ok(Some(f)) => return Ok(f),
+            Ok(None) => {}
+            Err(e @ Error::RateLimited { .. }) => return Err(e),
+            Err(e) => self.failed(counters, "reading", &e),
+        }
         let result = fetch.await;
         let published = match &result {
-            Ok(f) => self.level.write(key, &entry_of(&f.token)),
-            // Every process of the host stops together until the server's time has passed.
+            Ok(f) => {
+                let t = &f.token;
+                self.level
+                    .write(&keys.token, &entry_of(t), t.remaining())
+                    .await
+            }
+            // Every process stops together until the server's time has passed.
             Err(Error::RateLimited {
                 retry_after: Some(wait),
                 ..
-            }) => self.level.write(
-                &keys.rate_limit,
-                &RateLimit {
-                    until_ms: now_ms().saturating_add(wait.as_millis() as u64),
-                },
-            ),
+            }) => {
+                let until_ms = now_ms().saturating_add(wait.as_millis() as u64);
+                let limit = RateLimit { until_ms };
+                self.level.write(&keys.rate_limit, &limit, *wait).await
+            }
             Err(_) => Ok(()),
         };
         if let Err(e) = published {
             self.failed(counters, "publishing", &e);
         }
-        drop(guard);
         result
     }
 
-    /// The remembered 429 of this request, while it lasts.
-    fn rate_limited(&self, keys: &Keys, counters: &Counters) -> Result<()> {
-        match self.level.read::<RateLimit>(&keys.rate_limit) {
-            Ok(Some(r)) if !r.remaining().is_zero() => Err(Error::RateLimited {
-                retry_after: Some(r.remaining()),
+    /// A published token this process may adopt, or the remembered 429 of this request as
+    /// `Err(RateLimited)`; any other error is the level's own.
+    async fn ready(
+        &self,
+        keys: &Keys,
+        policy: &CachePolicy,
+        counters: &Counters,
+    ) -> Result<Option<Fetched>> {
+        if let Some(f) = self.adopt(&keys.token, policy, counters).await? {
+            return Ok(Some(f));
+        }
+        match self.level.read::<RateLimit>(&keys.rate_limit).await? {
+            Some((_, left)) if !left.is_zero() => Err(Error::RateLimited {
+                retry_after: Some(left),
                 description: Some("remembered from an earlier 429 for this request".into()),
             }),
-            Ok(_) => Ok(()),
-            Err(e) => {
-                self.failed(counters, "reading", &e);
-                Ok(())
-            }
+            _ => Ok(None),
         }
     }
 
     /// Forgets the entry (an API rejected its token), or only if it holds `token`. Whether an
-    /// entry was forgotten.
-    pub fn forget(&self, keys: &Keys, only: Option<&Token>) -> bool {
-        let key = &keys.token;
-        let holds = match self.level.read::<Entry>(key) {
-            Ok(Some(e)) => only.is_none_or(|t| e.access_token == t.access_token()),
-            _ => false,
+    /// entry was forgotten. For synchronous callers: a Redis operation is waited for (bounded)
+    /// where the thread may block, else left to finish on the runtime.
+    pub fn forget(&self, keys: &Keys, only: Option<&Token>, counters: &Counters) -> bool {
+        let level = self.level.clone();
+        let key = keys.token.clone();
+        let only = only.map(|t| t.access_token().to_string());
+        let op = async move {
+            let holds = match level.read::<Entry>(&key).await? {
+                Some((e, _)) => only.as_ref().is_none_or(|t| &e.access_token == t),
+                None => false,
+            };
+            if holds || only.is_none() {
+                level.remove(&key).await?;
+            }
+            Ok(holds)
         };
-        if holds || only.is_none() {
-            self.level.remove(key);
+        match settle(op) {
+            Ok(holds) => holds,
+            Err(e) => {
+                self.failed(counters, "forgetting", &e);
+                false
+            }
         }
-        holds
     }
 
-    fn adopt(&self, key: &EntryKey, policy: &CachePolicy, counters: &Counters) -> Option<Fetched> {
-        let entry = match self.level.read::<Entry>(key) {
-            Ok(e) => e?,
-            Err(e) => {
-                self.failed(counters, "reading", &e);
-                return None;
-            }
+    async fn adopt(
+        &self,
+        key: &EntryKey,
+        policy: &CachePolicy,
+        counters: &Counters,
+    ) -> Result<Option<Fetched>> {
+        let Some((entry, remaining)) = self.level.read::<Entry>(key).await? else {
+            return Ok(None);
         };
-        let remaining = entry.remaining();
         let life = Duration::from_secs(entry.expires_in);
         let margin = policy.expiry_margin.min(life / 5);
         let usable = life.saturating_sub(margin);
@@ -158,10 +206,11 @@ impl SharedLevel {
         // Only a token this process would not refresh yet: else it fetches (once per key
         // across processes, under the lock) and publishes the new one.
         if remaining <= margin + lead || remaining > life {
-            return None;
+            return Ok(None);
         }
         counters.shared_hits.bump();
-        let expires_at = UNIX_EPOCH + Duration::from_millis(entry.expires_at_ms);
+        // By this host's clock: the remaining life is the level's (Redis's own, for Redis).
+        let expires_at = SystemTime::now() + remaining;
         let token = Token::from_shared(
             &entry.access_token,
             &entry.token_type,
@@ -173,13 +222,31 @@ impl SharedLevel {
         let sent = Stamp::now()
             .checked_sub(life - remaining)
             .unwrap_or_else(Stamp::now);
-        Some(Fetched { token, sent })
+        Ok(Some(Fetched { token, sent }))
     }
 
     fn failed(&self, counters: &Counters, what: &str, e: &dyn std::fmt::Display) {
         counters.shared_errors.bump();
         self.health.failed(what, e);
     }
+}
+
+/// Runs `op` for a synchronous caller: a file operation is done on the first poll; a Redis
+/// one (bounded by its own timeout) is waited for, except on a single-threaded runtime, which
+/// cannot block: there it finishes on the shared runtime.
+fn settle<T: Send + 'static>(op: impl Future<Output = Result<T>> + Send + 'static) -> Result<T> {
+    let mut running = match crate::runtime::start(op) {
+        Started::Ready(r) => return r,
+        Started::Running(r) => r,
+    };
+    let in_place = crate::runtime::can_block()?;
+    let mut wait = || running.wait_timeout(Duration::from_secs(2));
+    let out = if in_place {
+        tokio::task::block_in_place(wait)
+    } else {
+        wait()
+    };
+    out.unwrap_or_else(|| Err(Error::Timeout("shared cache: no answer".into())))
 }
 
 fn now_ms() -> u64 {

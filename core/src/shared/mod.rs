@@ -1,24 +1,28 @@
 //! The second cache level, behind the process cache: tokens shared by every process of the
-//! user on this host (the file backend), so short-lived processes (scripts, cron jobs, the
-//! CLI, pre-forked workers) mint one token per key per lifetime instead of one each.
+//! user on this host (the file backend) or of a whole fleet (the Redis backend), so short-lived
+//! processes (scripts, cron jobs, the CLI, pre-forked workers) and many hosts mint one token
+//! per key per lifetime instead of one each.
 //!
 //! - A process-cache hit never touches it; it is read on a process-cache miss and when a
 //!   refresh is due (the fetch then adopts a newer token another process published).
-//! - Single flight across processes: one process per key holds an `flock` on the key's lock
-//!   file, re-reads, fetches, publishes and releases; the others wait (bounded by the request
-//!   timeout) and read what was published. A holder killed with `kill -9` releases its lock
-//!   with its file descriptors.
+//! - Single flight across processes: one process per key holds the key's lock (`flock` on a
+//!   lock file; Redis `SET NX PX` with a random value, released only by its owner), re-reads,
+//!   fetches, publishes and releases; the others wait (bounded by the request timeout) and
+//!   read what was published. A holder killed with `kill -9` releases its `flock` with its
+//!   file descriptors; its Redis lock lapses after its TTL.
 //! - Entries are sealed (ChaCha20-Poly1305, key from HKDF-SHA256 over the client's credential
 //!   and the cache key); their names are digests under a key derived the same way. Without the
 //!   credential an entry can neither be found, read nor forged; a tampered or foreign entry is
 //!   ignored and replaced.
-//! - An entry holds the token's absolute (wall-clock) expiry: every reader shares the host's
-//!   clock, and a token is never served past it, even after a suspend.
+//! - Clocks: a file entry holds the token's absolute (wall-clock) expiry, since every reader
+//!   shares the host's clock; a Redis entry's remaining life is Redis's own (`PX`, `PTTL`).
+//!   A token is never served past its expiry, even after a suspend.
 //! - It never makes `get_token` fail: on any error the client fetches directly, counts the
 //!   failure (`shared_errors`) and warns at most once a minute.
 
 #[cfg(unix)]
 mod file;
+mod redis;
 mod seal;
 
 /// Elsewhere there is no file backend yet: opening one is a configuration error.
@@ -55,24 +59,58 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-pub(crate) use file::FileLevel;
+use self::redis::RedisLevel;
+use file::FileLevel;
 pub(crate) use seal::EntryKey;
 
 /// Where tokens are shared beyond the process (`ClientConfig::shared_cache`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub enum SharedCache {
     /// A per-user directory on this host: `dir`, or the platform's cache directory +
     /// `tokenkeeper` (`$XDG_CACHE_HOME/tokenkeeper`, `~/.cache/tokenkeeper`,
     /// `~/Library/Caches/tokenkeeper`).
     File { dir: Option<PathBuf> },
+    /// A Redis server shared by a fleet: `redis://[user:password@]host:6379/0`,
+    /// `rediss://…` (TLS) or `unix:///path/redis.sock[?db=0&pass=…]`, as given. Its password
+    /// is never shown (`Debug` redacts it).
+    Redis { url: String },
+}
+
+impl std::fmt::Debug for SharedCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File { dir } => f.debug_struct("File").field("dir", dir).finish(),
+            Self::Redis { url } => f
+                .debug_struct("Redis")
+                .field("url", &redacted(url))
+                .finish(),
+        }
+    }
+}
+
+/// The URL without its password or query (where a unix socket URL's `pass=` goes).
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("redacted"));
+            }
+            u.set_query(None);
+            u.set_fragment(None);
+            u.to_string()
+        }
+        Err(_) => "[unparsable URL]".into(),
+    }
 }
 
 impl SharedCache {
-    /// `"file"` (the default directory) or `"file:/some/dir"`.
+    /// `"file"` (the default directory), `"file:/some/dir"`, or a Redis URL (`redis://…`,
+    /// `rediss://…`, `unix:///path/redis.sock`).
     pub fn parse(s: &str) -> Result<Self> {
         let s = s.trim();
         if s == "file" {
@@ -97,13 +135,14 @@ impl SharedCache {
             .iter()
             .any(|p| s.starts_with(p))
         {
-            return Err(Error::config(
-                "Redis shared caches are not available in this version; use \"file\"",
-            ));
+            RedisLevel::open(s)?;
+            return Ok(Self::Redis { url: s.to_string() });
         }
+        // A mistyped URL may hold a password: never echo one.
+        let shown = if s.contains('@') { "[redacted]" } else { s };
         Err(Error::config(format!(
-            "unknown shared cache {:?}: expected \"file\" or \"file:/some/dir\"",
-            crate::text::truncate(s, 64)
+            "unknown shared cache {:?}: expected \"file\", \"file:/some/dir\", \"redis://…\", \"rediss://…\" or \"unix:///path/redis.sock\"",
+            crate::text::truncate(shown, 64)
         )))
     }
 
@@ -140,9 +179,14 @@ impl Drop for Entry {
     }
 }
 
-impl Entry {
+/// A value whose remaining life the file backend reads from its own absolute time.
+pub(crate) trait Expiring {
+    fn remaining(&self) -> Duration;
+}
+
+impl Expiring for Entry {
     /// Time left before the absolute expiry (zero once past).
-    pub fn remaining(&self) -> Duration {
+    fn remaining(&self) -> Duration {
         let at = UNIX_EPOCH + Duration::from_millis(self.expires_at_ms);
         at.duration_since(SystemTime::now()).unwrap_or_default()
     }
@@ -155,8 +199,8 @@ pub(crate) struct RateLimit {
     pub until_ms: u64,
 }
 
-impl RateLimit {
-    pub fn remaining(&self) -> Duration {
+impl Expiring for RateLimit {
+    fn remaining(&self) -> Duration {
         let at = UNIX_EPOCH + Duration::from_millis(self.until_ms);
         at.duration_since(SystemTime::now()).unwrap_or_default()
     }
@@ -182,6 +226,87 @@ impl Health {
                 .is_ok()
         {
             tracing::warn!(error = %e, "shared token cache: {what} failed; fetching directly (warned at most once a minute)");
+        }
+    }
+}
+
+/// The backend of the level, behind one interface: the client's adopt / rate-limit / lock /
+/// publish logic (`m2m::shared_level`) is the same for both.
+pub(crate) enum Backend {
+    File(FileLevel),
+    Redis(Box<RedisLevel>),
+}
+
+/// A held lock of either backend.
+pub(crate) enum LockGuard {
+    File(#[allow(dead_code)] file::LockGuard),
+    Redis(redis::LockGuard),
+}
+
+impl Backend {
+    pub fn open(config: &SharedCache) -> Result<Self> {
+        match config {
+            SharedCache::File { dir } => FileLevel::open(dir.as_deref()).map(Self::File),
+            SharedCache::Redis { url } => RedisLevel::open(url).map(|r| Self::Redis(Box::new(r))),
+        }
+    }
+
+    /// The entry for `key` and its remaining life (the file's absolute time; Redis's `PTTL`).
+    pub async fn read<T: DeserializeOwned + Expiring>(
+        &self,
+        key: &EntryKey,
+    ) -> Result<Option<(T, Duration)>> {
+        match self {
+            Self::File(f) => Ok(f.read::<T>(key)?.map(|v| {
+                let left = v.remaining();
+                (v, left)
+            })),
+            Self::Redis(r) => r.read(key).await,
+        }
+    }
+
+    /// Publishes `value`, which lives `ttl` (Redis expires it then; a file entry holds its
+    /// absolute expiry itself).
+    pub async fn write<T: Serialize>(
+        &self,
+        key: &EntryKey,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<()> {
+        match self {
+            Self::File(f) => f.write(key, value),
+            Self::Redis(r) => r.write(key, value, ttl).await,
+        }
+    }
+
+    pub async fn remove(&self, key: &EntryKey) -> Result<()> {
+        match self {
+            Self::File(f) => {
+                f.remove(key);
+                Ok(())
+            }
+            Self::Redis(r) => r.remove(key).await,
+        }
+    }
+
+    /// The key's lock, waiting up to `wait`; a Redis lock lapses after `ttl`.
+    pub async fn lock(
+        &self,
+        key: &EntryKey,
+        wait: Duration,
+        ttl: Duration,
+    ) -> Result<Option<LockGuard>> {
+        Ok(match self {
+            Self::File(f) => f.lock(key, wait).await?.map(LockGuard::File),
+            Self::Redis(r) => r.lock(key, wait, ttl).await?.map(LockGuard::Redis),
+        })
+    }
+
+    pub async fn unlock(&self, guard: LockGuard) -> Result<()> {
+        match (self, guard) {
+            (Self::Redis(r), LockGuard::Redis(g)) => r.unlock(g).await,
+            // An flock ends with its descriptor.
+            _ => Ok(()),
         }
     }
 }

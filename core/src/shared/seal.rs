@@ -12,6 +12,7 @@ const SALT: &[u8] = b"tokenkeeper shared cache v1";
 
 /// One entry's storage name and sealing key. The name is a digest: it shows no token, secret,
 /// client id or audience.
+#[derive(Clone)]
 pub(crate) struct EntryKey {
     pub name: String,
     key: LessSafeKey,

@@ -52,6 +52,7 @@ fi
 
 # --- run ----------------------------------------------------------------------------------------
 start_issuer || die "cannot start the local issuer"
+start_tls_issuer || die "cannot start the TLS issuer"
 log=$out/run.log
 timeout 600 java -Djna.library.path="$(dirname "$LIB")" \
   -cp "$out/tests.jar:$COROUTINES:$STDLIB:$JNA" TokenKeeperTestKt 2>&1 | tee "$log"

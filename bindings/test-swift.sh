@@ -54,6 +54,7 @@ if [ ! -x "$W/out/tokenkeeper-tests" ] || [ "$(cat "$W/out/inputs.sha256" 2>/dev
 fi
 
 start_issuer || die "cannot start the local issuer"
+start_tls_issuer || die "cannot start the TLS issuer"
 log=$W/out/run.log
 timeout 600 chroot "$ROOT" "$IN/out/tokenkeeper-tests" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}

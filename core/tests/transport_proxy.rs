@@ -124,9 +124,9 @@ async fn https_proxy_and_no_proxy_are_honoured_and_loopback_http_is_never_proxie
     // A proxy URL that cannot be used is a config error naming the variable, never its value
     // (it may hold the proxy's password).
     proxy_env(&[("HTTPS_PROXY", "http://user:s3cret@[::bad")]);
-    let e = client(&tls, &unresolvable, Some(&ca))
-        .err()
-        .expect("refused");
+    let Err(e) = client(&tls, &unresolvable, Some(&ca)) else {
+        panic!("a client with an unusable proxy URL was built");
+    };
     assert!(matches!(e, Error::Config(_)), "{e:?}");
     let text = e.to_string();
     assert!(

@@ -54,6 +54,7 @@ fi
 start_issuer || die "cannot start the local issuer"
 source scripts/redis.sh
 start_redis || die "cannot start Redis"
+start_tls_issuer || die "cannot start the TLS issuer"
 log=$out/run.log
 timeout 600 java -Djna.library.path="$(dirname "$LIB")" \
   -cp "$out/tests.jar:$COROUTINES:$STDLIB:$JNA" TokenKeeperTestKt 2>&1 | tee "$log"

@@ -56,6 +56,7 @@ fi
 start_issuer || die "cannot start the local issuer"
 source scripts/redis.sh
 start_redis || die "cannot start Redis"
+start_tls_issuer || die "cannot start the TLS issuer"
 log=$W/out/run.log
 timeout 600 chroot "$ROOT" "$IN/out/tokenkeeper-tests" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}

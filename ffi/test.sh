@@ -118,7 +118,7 @@ CFLAGS=(-std=c11 -Wall -Wextra -Werror -g -O1 -pthread)
 # One test program: client credentials (test_tokenkeeper.c), then the verifier, sign-in and the
 # credentials manager over a C storage (test_signin.c), then the shared cache level, with real
 # files and forked processes (test_shared.c).
-TESTS_C=(ffi/tests/test_tokenkeeper.c ffi/tests/test_signin.c ffi/tests/test_shared.c)
+TESTS_C=(ffi/tests/test_tokenkeeper.c ffi/tests/test_signin.c ffi/tests/test_shared.c ffi/tests/test_tls.c)
 ffi/gen-pc.sh "$out/pkgconfig/tokenkeeper.pc" "$root" "$libdir" "$root/ffi/include"
 export PKG_CONFIG_PATH=$out/pkgconfig
 # shellcheck disable=SC2046
@@ -189,6 +189,30 @@ for k, v in env.items():
   finish
 }
 eval "$exports"
+# A second issuer serving HTTPS (test_tls.c): it stops when this shell closes its stdin.
+mkfifo "$out/tls-issuer.stdin"
+"$libdir/tokenkeeper-issuer" --tls <"$out/tls-issuer.stdin" >"$out/tls-issuer.json" 2>"$out/tls-issuer.err" &
+tls_pid=$!
+exec {tls_fd}>"$out/tls-issuer.stdin"
+rm -f "$out/tls-issuer.stdin"
+trap 'kill "$issuer_pid" "$tls_pid" 2>/dev/null' EXIT
+for _ in $(seq 1 300); do
+  [ "$(wc -l <"$out/tls-issuer.json")" -ge 1 ] && break
+  sleep 0.1
+done
+tls_exports=$(python3 -c '
+import json, shlex, sys
+f = json.loads(sys.stdin.readline())
+env = {"TK_TLS_URL": f["url"], "TK_TLS_CLIENT_ID": f["client_id"],
+       "TK_TLS_CLIENT_SECRET": f["client_secret"], "TK_TLS_CA_FILE": f["ca_file"]}
+for k, v in env.items():
+    print(f"export {k}={shlex.quote(v)}")
+' <"$out/tls-issuer.json") || {
+  cat "$out/tls-issuer.err"
+  fail "start the TLS issuer"
+  finish
+}
+eval "$tls_exports"
 export TK_EXPECTED_VERSION=$version
 # The tests choose their shared cache themselves (tk_config_from_env would read this one).
 unset TOKENKEEPER_SHARED_CACHE

@@ -55,6 +55,9 @@ pub struct HttpOptions {
     /// A longer `Retry-After` is not waited for: the error is returned at once.
     #[uniffi(default)]
     pub max_retry_after: Option<Duration>,
+    /// A PEM file of extra CA certificates trusted for HTTPS, besides the system's roots.
+    #[uniffi(default)]
+    pub ca_file: Option<String>,
 }
 
 /// The client's secret material: a client secret, or a private key (PEM) for `private_key_jwt`.

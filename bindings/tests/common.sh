@@ -2,7 +2,9 @@
 #   build_bindings LANG   builds the library, the issuer and uniffi-bindgen, then generates LANG's
 #                         sources from the compiled library into $GEN/LANG (never committed)
 #   start_issuer          starts the local issuer on loopback and exports its fixture as TK_*
-# Both stop the issuer when the calling script exits.
+#   start_tls_issuer      starts a second issuer serving HTTPS (--tls) and exports TK_TLS_URL,
+#                         TK_TLS_CLIENT_ID, TK_TLS_CLIENT_SECRET and its CA as TK_TLS_CA_PEM
+# The issuers stop when the calling script exits.
 
 TARGET=$(cargo metadata --format-version 1 --no-deps 2>/dev/null |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])') || TARGET=
@@ -22,35 +24,57 @@ build_bindings() {
     --language "$lang" --out-dir "$GEN/$lang" || return 1
 }
 
-ISSUER_PID= ISSUER_FD=
+ISSUER_PIDS=() ISSUER_FDS=() ISSUER_LINE=
 stop_issuer() {
-  if [ -n "$ISSUER_FD" ]; then exec {ISSUER_FD}>&-; ISSUER_FD=; fi
-  if [ -n "$ISSUER_PID" ]; then
-    kill "$ISSUER_PID" 2>/dev/null
-    wait "$ISSUER_PID" 2>/dev/null
-    ISSUER_PID=
-  fi
+  local fd pid
+  for fd in "${ISSUER_FDS[@]}"; do exec {fd}>&-; done
+  for pid in "${ISSUER_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+  ISSUER_PIDS=() ISSUER_FDS=()
 }
 
-start_issuer() {
-  local out=$GEN/issuer.$$ fifo=$GEN/issuer-stdin.$$ line=""
+# launch_issuer [ARGS...]: starts one issuer; its fixture line goes to ISSUER_LINE.
+launch_issuer() {
+  local out=$GEN/issuer.$$ fifo=$GEN/issuer-stdin.$$ line="" pid fd
   mkdir -p "$GEN"
   rm -f "$out" "$fifo"
   mkfifo "$fifo"
   # The issuer serves until its stdin closes: this shell holds the write end of a fifo, so the
   # issuer stops when the script ends, however it ends (and stop_issuer kills it at once).
-  "$TARGET/debug/tokenkeeper-issuer" <"$fifo" >"$out" &
-  ISSUER_PID=$!
-  exec {ISSUER_FD}>"$fifo"
+  "$TARGET/debug/tokenkeeper-issuer" "$@" <"$fifo" >"$out" &
+  pid=$!
+  ISSUER_PIDS+=("$pid")
+  exec {fd}>"$fifo"
+  ISSUER_FDS+=("$fd")
   rm -f "$fifo"
   for _ in $(seq 1 300); do
     # a whole line (ends with a newline), not a partly written one
     if [ "$(wc -l <"$out" 2>/dev/null || echo 0)" -ge 1 ]; then line=$(head -n 1 "$out"); break; fi
-    kill -0 "$ISSUER_PID" 2>/dev/null || break
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
   rm -f "$out"
   [ -n "$line" ] || { echo "the issuer did not start"; return 1; }
+  ISSUER_LINE=$line
+}
+
+start_tls_issuer() {
+  launch_issuer --tls || return 1
+  eval "$(python3 -c '
+import json, shlex, sys
+f = json.loads(sys.argv[1])
+for k in ("url", "client_id", "client_secret", "ca_pem"):
+    print("export TK_TLS_%s=%s" % (k.upper(), shlex.quote(f[k])))
+' "$ISSUER_LINE")"
+  echo "TLS issuer at $TK_TLS_URL"
+}
+
+start_issuer() {
+  local line
+  launch_issuer || return 1
+  line=$ISSUER_LINE
   eval "$(python3 -c '
 import json, shlex, sys
 f = json.loads(sys.argv[1])
@@ -63,5 +87,5 @@ extra = {"user_sub": f["user"]["sub"], "user_email": f["user"]["email"],
 for k, v in extra.items():
     print("export TK_%s=%s" % (k.upper(), shlex.quote(v)))
 ' "$line")"
-  echo "issuer at $TK_URL (pid $ISSUER_PID)"
+  echo "issuer at $TK_URL"
 }

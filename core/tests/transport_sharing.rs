@@ -30,6 +30,24 @@ async fn clients_with_one_policy_share_one_http_client() {
     c.http = HttpOptions::default().no_retries().max_response_bytes(1024);
     let _x = TokenVerifier::new(c).unwrap();
     assert_eq!(shared_clients() - before, 2);
+    // Extra CAs are part of the policy, by content: the same file twice shares one client.
+    let tls = tokenkeeper_issuer::Issuer::start_tls(Default::default())
+        .await
+        .unwrap();
+    let ca = tls.fixture.ca_file.clone().unwrap();
+    let with_ca = |c: &mut tokenkeeper::VerifierConfig| c.http = c.http.clone().ca_file(&ca);
+    let mut c = verifier_config(&i, API);
+    with_ca(&mut c);
+    let _y = TokenVerifier::new(c).unwrap();
+    assert_eq!(
+        shared_clients() - before,
+        3,
+        "another CA set, another client"
+    );
+    let mut c = verifier_config(&i, API);
+    with_ca(&mut c);
+    let _z = TokenVerifier::new(c).unwrap();
+    assert_eq!(shared_clients() - before, 3);
     let t = i.sign(&good_claims(&i));
     w.verify(&t).await.unwrap();
     v.verify(&t).await.unwrap();

@@ -657,6 +657,17 @@ tk_status tk_config_set_shared_cache(tk_config *config, const char *shared_cache
 tk_status tk_config_set_http(tk_config *config, const char *name, double value);
 
 /**
+ * Sets one text HTTP knob by its name, the same on every config
+ * (`tk_verifier_config_set_http_text`, `tk_signin_config_set_http_text`): `ca_file`, the path
+ * of a PEM file of extra CA certificates trusted for HTTPS besides the system's roots. The
+ * file is read when the client is built: an unreadable file, or one without a usable
+ * certificate, is `TK_STATUS_CONFIG` from `tk_client_new`. A NULL `name` or `value` is
+ * `TK_STATUS_NULL_PARAMETER`; invalid UTF-8, `TK_STATUS_INVALID_UTF8`; an unknown name, an
+ * empty value or a number knob's name, `TK_STATUS_CONFIG` (the config is then unchanged).
+ */
+tk_status tk_config_set_http_text(tk_config *config, const char *name, const char *value);
+
+/**
  * Sets one cache knob by its name: `expiry_margin` (seconds, default 30: a token with less
  * left is never returned; capped at a fifth of the token's lifetime), `refresh_ahead` (a
  * fraction in [0, 1), default 0.10: a background refresh starts in that last part of the
@@ -1086,6 +1097,13 @@ tk_status tk_signin_config_set_userinfo_url(tk_signin_config *config, const char
 tk_status tk_signin_config_set_http(tk_signin_config *config, const char *name, double value);
 
 /**
+ * Sets one text HTTP knob (`ca_file`) by its name: the rules of `tk_config_set_http_text`.
+ */
+tk_status tk_signin_config_set_http_text(tk_signin_config *config,
+                                         const char *name,
+                                         const char *value);
+
+/**
  * `connect_timeout` in milliseconds (see `tk_signin_config_set_http`).
  */
 tk_status tk_signin_config_set_connect_timeout_ms(tk_signin_config *config, uint64_t ms);
@@ -1384,6 +1402,14 @@ tk_status tk_verifier_config_set_jwks_min_refetch_interval_secs(tk_verifier_conf
  * `max_attempts`, `initial_backoff`, `max_backoff`, `max_retry_after`).
  */
 tk_status tk_verifier_config_set_http(tk_verifier_config *config, const char *name, double value);
+
+/**
+ * Sets one text HTTP knob (`ca_file`) of the JWKS requests by its name: the rules of
+ * `tk_config_set_http_text`.
+ */
+tk_status tk_verifier_config_set_http_text(tk_verifier_config *config,
+                                           const char *name,
+                                           const char *value);
 
 /**
  * `connect_timeout` of the JWKS requests in milliseconds (see `tk_verifier_config_set_http`).

@@ -102,6 +102,21 @@ pub(crate) unsafe fn set_http_named<C: Editable<Inner: Http>>(
     }
 }
 
+/// The body of `tk_*_set_http_text`: one text HTTP knob (`ca_file`) by its C name.
+pub(crate) unsafe fn set_http_text_named<C: Editable<Inner: Http>>(
+    func: &'static str,
+    config: *mut C,
+    name: *const c_char,
+    value: *const c_char,
+) -> tk_status {
+    unsafe {
+        edit_str(func, config, name, "name", |c, n| -> Result<(), Failure> {
+            let value = str_arg(func, value, "value")?;
+            Ok(c.http().set_text(n, value)?)
+        })
+    }
+}
+
 /// The body of every cache setter: `CachePolicy::set` for each (name, value).
 unsafe fn set_cache(
     func: &'static str,
@@ -293,6 +308,22 @@ pub unsafe extern "C" fn tk_config_set_http(
     value: f64,
 ) -> tk_status {
     unsafe { set_http_named("tk_config_set_http", config, name, value) }
+}
+
+/// Sets one text HTTP knob by its name, the same on every config
+/// (`tk_verifier_config_set_http_text`, `tk_signin_config_set_http_text`): `ca_file`, the path
+/// of a PEM file of extra CA certificates trusted for HTTPS besides the system's roots. The
+/// file is read when the client is built: an unreadable file, or one without a usable
+/// certificate, is `TK_STATUS_CONFIG` from `tk_client_new`. A NULL `name` or `value` is
+/// `TK_STATUS_NULL_PARAMETER`; invalid UTF-8, `TK_STATUS_INVALID_UTF8`; an unknown name, an
+/// empty value or a number knob's name, `TK_STATUS_CONFIG` (the config is then unchanged).
+#[no_mangle]
+pub unsafe extern "C" fn tk_config_set_http_text(
+    config: *mut tk_config,
+    name: *const c_char,
+    value: *const c_char,
+) -> tk_status {
+    unsafe { set_http_text_named("tk_config_set_http_text", config, name, value) }
 }
 
 /// Sets one cache knob by its name: `expiry_margin` (seconds, default 30: a token with less

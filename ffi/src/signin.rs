@@ -13,7 +13,7 @@ use crate::boundary::{
     str_arg,
 };
 use crate::claims::tk_claims;
-use crate::config::{ms, private_key, set_http, set_http_named};
+use crate::config::{ms, private_key, set_http, set_http_named, set_http_text_named};
 use crate::credentials::tk_user_credentials;
 use crate::status::tk_status;
 
@@ -251,6 +251,16 @@ pub unsafe extern "C" fn tk_signin_config_set_http(
     value: f64,
 ) -> tk_status {
     unsafe { set_http_named("tk_signin_config_set_http", config, name, value) }
+}
+
+/// Sets one text HTTP knob (`ca_file`) by its name: the rules of `tk_config_set_http_text`.
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_config_set_http_text(
+    config: *mut tk_signin_config,
+    name: *const c_char,
+    value: *const c_char,
+) -> tk_status {
+    unsafe { set_http_text_named("tk_signin_config_set_http_text", config, name, value) }
 }
 
 /// `connect_timeout` in milliseconds (see `tk_signin_config_set_http`).

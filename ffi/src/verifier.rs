@@ -11,7 +11,7 @@ use crate::boundary::{
     write_sized,
 };
 use crate::claims::tk_claims;
-use crate::config::{ms, set_http, set_http_named};
+use crate::config::{ms, set_http, set_http_named, set_http_text_named};
 use crate::status::tk_status;
 
 /// What a verifier checks and how it gets keys (opaque). Create with `tk_verifier_config_new`,
@@ -196,6 +196,17 @@ pub unsafe extern "C" fn tk_verifier_config_set_http(
     value: f64,
 ) -> tk_status {
     unsafe { set_http_named("tk_verifier_config_set_http", config, name, value) }
+}
+
+/// Sets one text HTTP knob (`ca_file`) of the JWKS requests by its name: the rules of
+/// `tk_config_set_http_text`.
+#[no_mangle]
+pub unsafe extern "C" fn tk_verifier_config_set_http_text(
+    config: *mut tk_verifier_config,
+    name: *const c_char,
+    value: *const c_char,
+) -> tk_status {
+    unsafe { set_http_text_named("tk_verifier_config_set_http_text", config, name, value) }
 }
 
 /// `connect_timeout` of the JWKS requests in milliseconds (see `tk_verifier_config_set_http`).

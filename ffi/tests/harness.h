@@ -95,6 +95,9 @@ extern const test_case SIGNIN_TESTS[];
 extern const size_t SIGNIN_TEST_COUNT;
 extern const test_case SHARED_TESTS[];
 extern const size_t SHARED_TEST_COUNT;
+/* The ca_file tests of test_tls.c, last. */
+extern const test_case TLS_TESTS[];
+extern const size_t TLS_TEST_COUNT;
 
 /* Runs the tests whose name contains one of the filters (all without filters). */
 static inline int run_tests(const test_case *tests, size_t count, int argc, char **argv,

@@ -1067,14 +1067,16 @@ static const test_case TESTS[] = {
 
 int main(int argc, char **argv) {
   const char *label = getenv("TK_TEST_LABEL");
-  /* The client-credentials tests above, then those of test_signin.c and test_shared.c. */
+  /* The client-credentials tests above, then those of test_signin.c, test_shared.c and
+   * test_tls.c. */
   size_t n = sizeof TESTS / sizeof TESTS[0];
-  size_t total = n + SIGNIN_TEST_COUNT + SHARED_TEST_COUNT;
+  size_t total = n + SIGNIN_TEST_COUNT + SHARED_TEST_COUNT + TLS_TEST_COUNT;
   test_case *all = malloc(total * sizeof *all);
   if (all == NULL) return 2;
   memcpy(all, TESTS, sizeof TESTS);
   memcpy(all + n, SIGNIN_TESTS, SIGNIN_TEST_COUNT * sizeof *all);
   memcpy(all + n + SIGNIN_TEST_COUNT, SHARED_TESTS, SHARED_TEST_COUNT * sizeof *all);
+  memcpy(all + n + SIGNIN_TEST_COUNT + SHARED_TEST_COUNT, TLS_TESTS, TLS_TEST_COUNT * sizeof *all);
   int rc = run_tests(all, total, argc, argv, label ? label : "c-tests");
   free(all);
   return rc;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
-use tokenkeeper::{CachePolicy, Error, HttpOptions, CACHE_KNOBS, HTTP_KNOBS};
+use tokenkeeper::{CachePolicy, Error, HttpOptions, CACHE_KNOBS, HTTP_KNOBS, HTTP_TEXT_KNOBS};
 
 use crate::errors::to_py_err;
 
@@ -17,8 +17,8 @@ pub(crate) fn cache_knobs() -> impl Iterator<Item = &'static str> {
 }
 
 /// Sets the knobs given as keyword arguments (`None` keeps the default) through the core's
-/// setters by name: every name of `HTTP_KNOBS` on `http`, and with `cache` every numeric name
-/// of `CACHE_KNOBS`. `timeout` is the old name of `request_timeout`. Another name is a
+/// setters by name: every name of `HTTP_KNOBS` on `http` (and of `HTTP_TEXT_KNOBS`, a str or
+/// `os.PathLike`), and with `cache` every numeric name of `CACHE_KNOBS`. `timeout` is the old name of `request_timeout`. Another name is a
 /// `TypeError`, as for any unexpected keyword.
 pub(crate) fn set_knobs(
     py: Python<'_>,
@@ -41,14 +41,25 @@ pub(crate) fn set_knobs(
             n => n,
         };
         let http_knob = HTTP_KNOBS.iter().any(|k| k.name == name);
+        let text_knob = HTTP_TEXT_KNOBS.iter().any(|k| k.name == name);
         let cache_knob = cache.is_some() && cache_knobs().any(|n| n == name);
-        if !(http_knob || cache_knob) {
+        if !(http_knob || text_knob || cache_knob) {
             return Err(PyTypeError::new_err(format!(
                 "unexpected keyword argument {:?}",
                 key.to_str()?
             )));
         }
         if value.is_none() {
+            continue;
+        }
+        if text_knob {
+            let path: std::path::PathBuf = value
+                .extract()
+                .map_err(|_| PyTypeError::new_err(format!("{name} must be a str or a path")))?;
+            let text = path
+                .to_str()
+                .ok_or_else(|| PyTypeError::new_err(format!("{name} must be valid UTF-8")))?;
+            http.set_text(name, text).map_err(|e| to_py_err(py, e))?;
             continue;
         }
         let number: f64 = value

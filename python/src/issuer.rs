@@ -32,14 +32,19 @@ impl Issuer {
 
 #[pymethods]
 impl Issuer {
-    /// Starts on 127.0.0.1 (`port` 0: any free port), on the core's runtime.
+    /// Starts on 127.0.0.1 (`port` 0: any free port), on the core's runtime; with `tls`, it
+    /// serves HTTPS with a certificate of a CA made now (the fixture's `ca_file`).
     #[staticmethod]
-    #[pyo3(signature = (port=0))]
-    fn start(py: Python<'_>, port: u16) -> PyResult<Self> {
+    #[pyo3(signature = (port=0, tls=false))]
+    fn start(py: Python<'_>, port: u16, tls: bool) -> PyResult<Self> {
         let issuer = py
             .detach(|| {
                 tokenkeeper::runtime::block_on(async move {
-                    CoreIssuer::start_on(port).await.map_err(|e| {
+                    let started = match tls {
+                        true => CoreIssuer::start_tls_on(port, Default::default()).await,
+                        false => CoreIssuer::start_on(port).await,
+                    };
+                    started.map_err(|e| {
                         tokenkeeper::Error::Network(format!(
                             "cannot start the local issuer on 127.0.0.1:{port}: {e}"
                         ))

@@ -1,6 +1,7 @@
 """Type stubs of the native module (checked with ``mypy.stubtest`` in the tests)."""
 
 import datetime
+import os
 from typing import Any, ClassVar, Coroutine, Mapping, Sequence, TypedDict, final
 
 from typing_extensions import Unpack
@@ -43,6 +44,8 @@ class _HttpOptions(TypedDict, total=False):
     initial_backoff: float | None
     max_backoff: float | None
     max_retry_after: float | None
+    #: A PEM file of extra CA certificates trusted for HTTPS, besides the system's roots.
+    ca_file: str | os.PathLike[str] | None
     #: The old name of ``request_timeout``.
     timeout: float | None
 
@@ -170,7 +173,7 @@ class Issuer:
     """The local issuer, in-process (see ``tokenkeeper.testing.LocalIssuer``)."""
 
     @staticmethod
-    def start(port: int = 0) -> Issuer: ...
+    def start(port: int = 0, tls: bool = False) -> Issuer: ...
     def stop(self) -> None: ...
     @property
     def running(self) -> bool: ...

@@ -87,11 +87,13 @@ __all__ = ["LocalIssuer", "Fault"]
 class LocalIssuer:
     """A running local issuer (started by the constructor).
 
-    ``port=0`` picks a free port. Usable as a context manager; :meth:`stop` is idempotent.
+    ``port=0`` picks a free port. ``tls=True`` serves HTTPS at ``https://localhost:PORT`` with
+    a certificate from a CA made at start: trust it with ``ca_file=issuer.ca_file``. Usable as
+    a context manager; :meth:`stop` is idempotent.
     """
 
-    def __init__(self, port: int = 0) -> None:
-        self._issuer = Issuer.start(port)
+    def __init__(self, port: int = 0, tls: bool = False) -> None:
+        self._issuer = Issuer.start(port, tls)
         self._fixture: dict[str, Any] = json.loads(self._issuer.fixture_json)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -127,6 +129,12 @@ class LocalIssuer:
     @property
     def url(self) -> str:
         return str(self._fixture["url"])
+
+    @property
+    def ca_file(self) -> str | None:
+        """With ``tls=True``: a PEM file of the test CA (for ``ca_file=``), removed on stop."""
+        v = self._fixture.get("ca_file")
+        return None if v is None else str(v)
 
     @property
     def issuer(self) -> str:

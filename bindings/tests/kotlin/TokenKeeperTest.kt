@@ -523,6 +523,7 @@ fun main() {
     scenarioTests(shared)
     hardeningTests()
     sharedCacheTests()
+    tlsTests()
 
     shared.close()
     test("every object made by this suite was released") {

@@ -1,13 +1,15 @@
 //! HTTP to the authorization server: the options every config embeds, the URLs we accept, one
-//! transport with retries, and the mapping of answers to typed errors.
+//! transport with retries, TLS roots and proxies, and the mapping of answers to typed errors.
 
 mod options;
+mod proxy;
 mod response;
+mod tls;
 mod transport;
 mod url;
 
 pub(crate) use options::KnobValue;
-pub use options::{HttpOptions, Knob, KNOBS};
+pub use options::{HttpOptions, Knob, KNOBS, TEXT_KNOBS};
 #[doc(hidden)]
 pub use transport::shared_clients;
 pub(crate) use transport::{AuthParts, Transport};

@@ -2,8 +2,9 @@
 //! ([`crate::ClientConfig`], [`crate::VerifierConfig`], [`crate::SignInConfig`]).
 //!
 //! Every field is optional: `None` means the default in [`KNOBS`], on every surface. Bindings
-//! that take knobs by name (Python keyword arguments, C) go through [`HttpOptions::set`], so a
-//! new knob is added here once and appears everywhere.
+//! that take knobs by name (Python keyword arguments, C) go through [`HttpOptions::set`] (numbers)
+//! and [`HttpOptions::set_text`] (text: [`TEXT_KNOBS`]), so a new knob is added here once and
+//! appears everywhere.
 
 use std::time::Duration;
 
@@ -28,6 +29,10 @@ pub struct HttpOptions {
     /// A `Retry-After` longer than this is not waited for: the error is returned at once
     /// (default 30 s).
     pub max_retry_after: Option<Duration>,
+    /// A PEM file of extra CA certificates trusted for HTTPS, in addition to the system's
+    /// roots (default: none). Read and checked when the client, verifier or sign-in client is
+    /// built; part of the connection policy (one HTTP client per distinct set of CAs).
+    pub ca_file: Option<String>,
 }
 
 /// One knob: its name on every surface (Python keyword, C `tk_*_set_http` name, the field),
@@ -35,7 +40,7 @@ pub struct HttpOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Knob {
     pub name: &'static str,
-    /// `"seconds"` or `"count"`.
+    /// `"seconds"` or `"count"`; `"path"` for a text knob ([`TEXT_KNOBS`]).
     pub unit: &'static str,
     pub default: &'static str,
 }
@@ -78,6 +83,14 @@ pub const KNOBS: [Knob; 7] = [
         default: "30",
     },
 ];
+
+/// The knobs of [`HttpOptions`] given as text ([`HttpOptions::set_text`]); their default is
+/// none.
+pub const TEXT_KNOBS: [Knob; 1] = [Knob {
+    name: "ca_file",
+    unit: "path",
+    default: "",
+}];
 
 /// A number given for a knob by name: finite and not negative, checked once for every kind.
 pub(crate) struct KnobValue<'a> {
@@ -124,6 +137,7 @@ pub(crate) struct Effective {
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
     pub max_retry_after: Duration,
+    pub ca_file: Option<String>,
 }
 
 impl HttpOptions {
@@ -162,6 +176,12 @@ impl HttpOptions {
         self
     }
 
+    /// Trusts the CA certificates of this PEM file for HTTPS, besides the system's roots.
+    pub fn ca_file(mut self, path: impl Into<String>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
     /// No retries (the code exchange and the refresh grant: a lost answer must not spend a
     /// single-use code or a rotating refresh token twice).
     pub fn no_retries(mut self) -> Self {
@@ -184,13 +204,26 @@ impl HttpOptions {
             "initial_backoff" => self.initial_backoff = Some(secs()?),
             "max_backoff" => self.max_backoff = Some(secs()?),
             "max_retry_after" => self.max_retry_after = Some(secs()?),
-            _ => {
-                let names: Vec<&str> = KNOBS.iter().map(|k| k.name).collect();
-                return Err(Error::config(format!(
-                    "unknown HTTP option {name:?}: expected one of {}",
-                    names.join(", ")
-                )));
+            _ if TEXT_KNOBS.iter().any(|k| k.name == name) => {
+                return Err(Error::config(format!("{name}: must be text, not a number")));
             }
+            _ => return Err(unknown(name)),
+        }
+        Ok(())
+    }
+
+    /// Sets a text knob by its name in [`TEXT_KNOBS`] (`ca_file`: a path). An empty value,
+    /// an unknown name or a number knob's name is [`Error::Config`].
+    pub fn set_text(&mut self, name: &str, value: &str) -> Result<()> {
+        match name {
+            "ca_file" if value.is_empty() => {
+                return Err(Error::config("ca_file: must be a file path, not empty"))
+            }
+            "ca_file" => self.ca_file = Some(value.to_string()),
+            _ if KNOBS.iter().any(|k| k.name == name) => {
+                return Err(Error::config(format!("{name}: must be a number, not text")));
+            }
+            _ => return Err(unknown(name)),
         }
         Ok(())
     }
@@ -207,6 +240,7 @@ impl HttpOptions {
             initial_backoff: self.initial_backoff.unwrap_or(Duration::from_millis(200)),
             max_backoff: self.max_backoff.unwrap_or(Duration::from_secs(5)),
             max_retry_after: self.max_retry_after.unwrap_or(Duration::from_secs(30)),
+            ca_file: self.ca_file.clone(),
         };
         if e.request_timeout.is_zero() || e.connect_timeout.is_zero() {
             return Err(Error::config("timeouts must be greater than zero"));
@@ -219,6 +253,14 @@ impl HttpOptions {
         }
         Ok(e)
     }
+}
+
+fn unknown(name: &str) -> Error {
+    let names: Vec<&str> = KNOBS.iter().chain(&TEXT_KNOBS).map(|k| k.name).collect();
+    Error::config(format!(
+        "unknown HTTP option {name:?}: expected one of {}",
+        names.join(", ")
+    ))
 }
 
 #[cfg(test)]
@@ -238,5 +280,24 @@ mod tests {
         assert!(o.set("max_attempts", 1.5).is_err());
         assert!(o.set("connect_timeout", -1.0).is_err());
         assert!(o.set("connect_timeout", f64::NAN).is_err());
+    }
+
+    #[test]
+    fn text_knobs_are_settable_by_name_and_kinds_do_not_mix() {
+        let mut o = HttpOptions::default();
+        o.set_text("ca_file", "/some/ca.pem").unwrap();
+        assert_eq!(o, HttpOptions::default().ca_file("/some/ca.pem"));
+        for (bad, why) in [
+            (o.set_text("ca_file", ""), "not empty"),
+            (o.set_text("connect_timeout", "5"), "must be a number"),
+            (o.set("ca_file", 1.0), "must be text"),
+            (o.set_text("nope", "x"), "ca_file"),
+        ] {
+            let e = bad.unwrap_err();
+            assert!(
+                matches!(e, Error::Config(_)) && e.to_string().contains(why),
+                "{e}"
+            );
+        }
     }
 }

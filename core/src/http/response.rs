@@ -13,6 +13,8 @@ use crate::text::truncate;
 pub(crate) struct Failure {
     pub error: Error,
     pub retry_after: Option<Duration>,
+    /// Trying again would fail the same way (the server's certificate was rejected).
+    pub permanent: bool,
 }
 
 impl Failure {
@@ -20,7 +22,20 @@ impl Failure {
         Self {
             error,
             retry_after: None,
+            permanent: false,
         }
+    }
+
+    /// A failure of reqwest: a timeout, a rejected certificate or another network error.
+    pub fn from_reqwest(e: &reqwest::Error) -> Self {
+        if let Some(tls) = super::tls::tls_failure(e) {
+            return Self {
+                error: Error::Network(tls.message),
+                retry_after: None,
+                permanent: tls.certificate,
+            };
+        }
+        Self::now(from_reqwest(e))
     }
 }
 
@@ -49,6 +64,7 @@ pub(crate) fn error_for(status: StatusCode, headers: &HeaderMap, body: &[u8]) ->
                 description: parsed.and_then(|(_, d)| d),
             },
             retry_after,
+            permanent: false,
         };
     }
     let error = match parsed {
@@ -68,7 +84,11 @@ pub(crate) fn error_for(status: StatusCode, headers: &HeaderMap, body: &[u8]) ->
         .is_server_error()
         .then(|| retry_after(headers, SystemTime::now()))
         .flatten();
-    Failure { error, retry_after }
+    Failure {
+        error,
+        retry_after,
+        permanent: false,
+    }
 }
 
 /// `Retry-After` (seconds or an HTTP date), else Auth0's `X-RateLimit-Reset` (Unix seconds).

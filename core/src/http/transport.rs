@@ -2,8 +2,8 @@
 //! retries with backoff and jitter.
 //!
 //! The process keeps one `reqwest::Client` per distinct connection policy (connect and
-//! request timeout), shared by every transport with that policy, and builds them afresh in a
-//! forked child (pooled connections are sockets shared with the parent).
+//! request timeout, extra CAs, proxy), shared by every transport with that policy, and builds
+//! them afresh in a forked child (pooled connections are sockets shared with the parent).
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -14,7 +14,8 @@ use rand::Rng;
 use url::Url;
 
 use super::options::{Effective, HttpOptions};
-use super::response::{chain, error_for, from_reqwest, too_large, Failure};
+use super::proxy::ProxyEnv;
+use super::response::{chain, error_for, too_large, Failure};
 use crate::error::{Error, Result};
 
 /// A successful (2xx) answer. Its body (tokens, often) is wiped when dropped.
@@ -28,6 +29,9 @@ pub(crate) struct Reply {
 pub(crate) struct Transport {
     /// The process's client for this policy, with the fork generation it was taken in.
     client: ArcSwap<(u64, reqwest::Client)>,
+    /// Kept (not recomputed) so a forked child rebuilds the same client without rereading
+    /// `ca_file` or the environment.
+    policy: ClientPolicy,
     options: Effective,
 }
 
@@ -35,17 +39,20 @@ pub(crate) struct Transport {
 pub(crate) type OnRetry<'a> = &'a (dyn Fn(u32, Duration, &Error) + Send + Sync);
 
 /// What a `reqwest::Client` is built from; everything else is applied per request.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 struct ClientPolicy {
     connect_timeout: Duration,
     request_timeout: Duration,
+    /// The certificates of `ca_file` (by content: the same CAs share a client).
+    extra_roots: Arc<[rustls::pki_types::CertificateDer<'static>]>,
+    proxy: ProxyEnv,
 }
 
 type Pool = (u64, HashMap<ClientPolicy, reqwest::Client>);
 static POOL: LazyLock<Mutex<Pool>> = LazyLock::new(Mutex::default);
 
 /// The process's client for `policy` (one per policy, rebuilt after a fork).
-fn shared_client(policy: ClientPolicy) -> Result<(u64, reqwest::Client)> {
+fn shared_client(policy: &ClientPolicy) -> Result<(u64, reqwest::Client)> {
     let gen = crate::runtime::generation();
     let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
     if pool.0 != gen {
@@ -53,11 +60,11 @@ fn shared_client(policy: ClientPolicy) -> Result<(u64, reqwest::Client)> {
         std::mem::forget(std::mem::take(&mut pool.1));
         pool.0 = gen;
     }
-    if let Some(c) = pool.1.get(&policy) {
+    if let Some(c) = pool.1.get(policy) {
         return Ok((gen, c.clone()));
     }
     let client = build_client(policy)?;
-    pool.1.insert(policy, client.clone());
+    pool.1.insert(policy.clone(), client.clone());
     Ok((gen, client))
 }
 
@@ -107,9 +114,11 @@ impl Drop for Reply {
 impl Transport {
     pub fn new(options: &HttpOptions) -> Result<Self> {
         let options = options.effective()?;
-        let client = shared_client(policy(&options))?;
+        let policy = ClientPolicy::new(&options)?;
+        let client = shared_client(&policy)?;
         Ok(Self {
             client: ArcSwap::from_pointee(client),
+            policy,
             options,
         })
     }
@@ -120,7 +129,7 @@ impl Transport {
         if cur.0 == gen {
             return Ok(cur.1.clone());
         }
-        let fresh = shared_client(policy(&self.options))?;
+        let fresh = shared_client(&self.policy)?;
         let client = fresh.1.clone();
         self.client.store(Arc::new(fresh));
         Ok(client)
@@ -184,9 +193,14 @@ impl Transport {
             };
             match self.once(req).await {
                 Ok(reply) => return Ok(reply),
-                Err(Failure { error, retry_after }) => {
+                Err(Failure {
+                    error,
+                    retry_after,
+                    permanent,
+                }) => {
                     let o = &self.options;
                     let retryable = error.is_transient()
+                        && !permanent
                         && attempt < o.max_attempts
                         && retry_after.is_none_or(|d| d <= o.max_retry_after);
                     if !retryable {
@@ -215,20 +229,13 @@ impl Transport {
     async fn once(&self, req: reqwest::RequestBuilder) -> Result<Reply, Failure> {
         let limit = self.options.max_response_bytes;
         let (sent_at, sent) = (SystemTime::now(), crate::clock::Stamp::now());
-        let mut resp = req
-            .send()
-            .await
-            .map_err(|e| Failure::now(from_reqwest(&e)))?;
+        let mut resp = req.send().await.map_err(|e| Failure::from_reqwest(&e))?;
         let status = resp.status();
         if resp.content_length().is_some_and(|n| n > limit as u64) {
             return Err(Failure::now(too_large(status, limit)));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = resp
-            .chunk()
-            .await
-            .map_err(|e| Failure::now(from_reqwest(&e)))?
-        {
+        while let Some(chunk) = resp.chunk().await.map_err(|e| Failure::from_reqwest(&e))? {
             if body.len() + chunk.len() > limit {
                 return Err(Failure::now(too_large(status, limit)));
             }
@@ -245,22 +252,36 @@ impl Transport {
     }
 }
 
-fn policy(o: &Effective) -> ClientPolicy {
-    ClientPolicy {
-        connect_timeout: o.connect_timeout,
-        request_timeout: o.request_timeout,
+impl ClientPolicy {
+    /// The policy of `o` (reads `ca_file` and the proxy variables: errors are the caller's
+    /// `Error::Config` at build time, not at the first request).
+    fn new(o: &Effective) -> Result<Self> {
+        let extra_roots = match &o.ca_file {
+            Some(path) => super::tls::load_ca_file(path)?.into(),
+            None => Arc::from([]),
+        };
+        Ok(Self {
+            connect_timeout: o.connect_timeout,
+            request_timeout: o.request_timeout,
+            extra_roots,
+            proxy: ProxyEnv::from_env(),
+        })
     }
 }
 
-fn build_client(policy: ClientPolicy) -> Result<reqwest::Client> {
-    // ring, not aws-lc: pure Rust + asm, quick to build for every binding. A host that
-    // installed its own provider first keeps it.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
+fn build_client(policy: &ClientPolicy) -> Result<reqwest::Client> {
+    // ring, not aws-lc: pure Rust + asm, quick to build for every binding. Handed over as a
+    // finished rustls config, so no process-wide default provider is installed.
+    let tls = super::tls::client_config(&policy.extra_roots)?;
+    let builder = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(policy.connect_timeout)
         .timeout(policy.request_timeout)
-        .user_agent(concat!("tokenkeeper/", env!("CARGO_PKG_VERSION")))
+        .user_agent(concat!("tokenkeeper/", env!("CARGO_PKG_VERSION")));
+    policy
+        .proxy
+        .apply(builder)?
         .build()
         .map_err(|e| Error::config(format!("HTTP client: {}", chain(&e))))
 }

@@ -26,6 +26,8 @@ mod faults;
 mod grants;
 mod keyring;
 mod keys;
+mod proxy;
+mod tls;
 mod token;
 mod userinfo;
 mod users;
@@ -44,6 +46,8 @@ pub use faults::Fault;
 pub use jsonwebtoken::Algorithm;
 use keyring::{Key, KeyRing};
 use keys::{ClientKeyPair, SigningKey};
+pub use proxy::ConnectProxy;
+pub use tls::TlsOptions;
 pub use users::User;
 
 /// An API (resource server): its identifier, scopes and access-token lifetime.
@@ -154,6 +158,12 @@ pub struct Fixture {
     pub user: User,
     /// A second user (`login_hint=bob@example.com`), member of no organization.
     pub other_user: User,
+    /// HTTPS mode only: the test CA that signed the issuer's certificate, as PEM and as a file
+    /// (for `ca_file`), removed when the issuer stops.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_pem: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
 }
 
 /// The main API of the fixture (86400 s tokens).
@@ -167,6 +177,7 @@ pub struct Issuer {
     addr: SocketAddr,
     state: Arc<State>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _ca_file: Option<tls::CaFile>,
 }
 
 impl Issuer {
@@ -176,9 +187,34 @@ impl Issuer {
     }
 
     pub async fn start_on(port: u16) -> std::io::Result<Self> {
+        Self::serve(port, None).await
+    }
+
+    /// Serves HTTPS on an ephemeral loopback port, with a certificate from a CA made now
+    /// (`fixture.ca_file`, `fixture.ca_pem`); `fixture.url` is `https://localhost:PORT`.
+    pub async fn start_tls(options: TlsOptions) -> std::io::Result<Self> {
+        Self::serve(0, Some(options)).await
+    }
+
+    /// [`Self::start_tls`] on a given port (0: any).
+    pub async fn start_tls_on(port: u16, options: TlsOptions) -> std::io::Result<Self> {
+        Self::serve(port, Some(options)).await
+    }
+
+    async fn serve(port: u16, tls: Option<TlsOptions>) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
-        let url = format!("http://{addr}");
+        let tls = tls
+            .map(|o| tls::Tls::new(&o).map_err(std::io::Error::other))
+            .transpose()?;
+        let ca_file = match &tls {
+            Some(t) => Some(tls::CaFile::write(&t.ca_pem, addr.port())?),
+            None => None,
+        };
+        let url = match tls {
+            Some(_) => format!("https://localhost:{}", addr.port()),
+            None => format!("http://{addr}"),
+        };
         let issuer = format!("{url}/");
         let scopes = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let apis = vec![
@@ -220,6 +256,8 @@ impl Issuer {
             native_redirect_uri: "com.example.tokenkeeper://callback".into(),
             user: User::fixture(&organizations),
             other_user: User::outsider(),
+            ca_pem: tls.as_ref().map(|t| t.ca_pem.clone()),
+            ca_file: ca_file.as_ref().map(|f| f.0.display().to_string()),
         };
         let callbacks = vec![
             fixture.redirect_uri.clone(),
@@ -321,18 +359,32 @@ impl Issuer {
             .route("/__admin/reset", post(reset))
             .with_state(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let stopped = async {
+            let _ = rx.await;
+        };
+        match tls {
+            Some(t) => {
+                let listener = tls::TlsListener::new(listener, t.acceptor)?;
+                tokio::spawn(async move {
+                    let _ = axum::serve(listener, app)
+                        .with_graceful_shutdown(stopped)
+                        .await;
+                });
+            }
+            None => {
+                tokio::spawn(async move {
+                    let _ = axum::serve(listener, app)
+                        .with_graceful_shutdown(stopped)
+                        .await;
+                });
+            }
+        }
         Ok(Self {
             fixture,
             addr,
             state,
             shutdown: Some(tx),
+            _ca_file: ca_file,
         })
     }
 

@@ -1,11 +1,14 @@
-//! `tokenkeeper-issuer [--port N]`: starts the local issuer, prints its fixture as one JSON line
-//! on stdout, and serves until stdin closes, SIGTERM or Ctrl-C.
+//! `tokenkeeper-issuer [--port N] [--tls]`: starts the local issuer, prints its fixture as one
+//! JSON line on stdout, and serves until stdin closes, SIGTERM or Ctrl-C. With `--tls` it
+//! serves HTTPS with a certificate from a CA made at start: the fixture's `ca_file` is that
+//! CA's PEM (removed when the issuer stops).
 
 use tokio::io::AsyncReadExt;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let mut port = 0u16;
+    let mut tls = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -15,14 +18,20 @@ async fn main() {
                     None => fail("--port needs a number"),
                 }
             }
+            "--tls" => tls = true,
             "-h" | "--help" => {
-                println!("usage: tokenkeeper-issuer [--port N]\nPrints the fixture (URL, clients, secrets, APIs) as JSON, then serves until stdin closes.");
+                println!("usage: tokenkeeper-issuer [--port N] [--tls]\nPrints the fixture (URL, clients, secrets, APIs; with --tls the test CA's ca_file) as JSON, then serves until stdin closes.");
                 return;
             }
             other => fail(&format!("unknown argument {other:?}")),
         }
     }
-    let issuer = match tokenkeeper_issuer::Issuer::start_on(port).await {
+    let started = if tls {
+        tokenkeeper_issuer::Issuer::start_tls_on(port, Default::default()).await
+    } else {
+        tokenkeeper_issuer::Issuer::start_on(port).await
+    };
+    let issuer = match started {
         Ok(i) => i,
         Err(e) => fail(&format!("cannot listen on 127.0.0.1:{port}: {e}")),
     };

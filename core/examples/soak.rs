@@ -28,6 +28,8 @@ struct Tally {
     served: AtomicU64,
     wrong_audience: AtomicU64,
     expired: AtomicU64,
+    /// Served a whole second or more after `exp`: beyond the issuer's rounding of `iat`.
+    expired_by_a_second: AtomicU64,
     errors: Mutex<BTreeMap<&'static str, u64>>,
 }
 
@@ -120,8 +122,9 @@ fn main() {
         tally.expired.load(Relaxed),
     );
     println!(
-        "served {} tokens: {wrong} for a wrong audience, {expired} expired when served",
-        tally.served.load(Relaxed)
+        "served {} tokens: {wrong} for a wrong audience, {expired} expired when served ({} by a second or more)",
+        tally.served.load(Relaxed),
+        tally.expired_by_a_second.load(Relaxed)
     );
     println!(
         "issuer: {requests} token requests (about {:.0} faulted); client: {} minted, {} refreshes, {} failed fetches; caller errors by kind: {:?}",
@@ -163,8 +166,12 @@ fn check(tally: &Tally, audience: &str, jwt: &str) {
     if claims["aud"] != audience {
         tally.wrong_audience.fetch_add(1, Relaxed);
     }
-    if claims["exp"].as_f64().is_none_or(|exp| now >= exp) {
+    let exp = claims["exp"].as_f64().unwrap_or(0.0);
+    if now >= exp {
         tally.expired.fetch_add(1, Relaxed);
+    }
+    if now >= exp + 1.0 {
+        tally.expired_by_a_second.fetch_add(1, Relaxed);
     }
 }
 

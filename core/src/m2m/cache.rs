@@ -12,17 +12,23 @@
 //! `fresh_until = t0 + L - margin` with `margin = min(expiry_margin, L / 5)`;
 //! `refresh_at = fresh_until - lead - jitter` with `lead = min(refresh_ahead * usable,
 //! max_refresh_ahead)` and a random `jitter` up to `jitter * usable`.
+//!
+//! Static stability: while the issuer fails, the token is served until `fresh_until` (one
+//! background refresh at a time, none of them waited for). A transient failure (network,
+//! timeout, 5xx, 429) is remembered: from the second in a row, callers with nothing servable
+//! get it at once for a hold-down of 1 s doubling to 30 s (a 429: until its `Retry-After`),
+//! and while the fetch after a failure is in flight, only its own caller waits for it.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use arc_swap::{ArcSwap, ArcSwapOption};
+use arc_swap::ArcSwapOption;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use rand::Rng;
 
 use super::config::CachePolicy;
 use super::request::TokenRequest;
+use super::table::Table;
 use crate::clock::Stamp;
 use crate::error::Result;
 use crate::oauth::token::Token;
@@ -41,9 +47,6 @@ pub(crate) struct Fetched {
     pub sent: Stamp,
 }
 
-/// The application's own keys (not attacker-chosen), so the fast non-keyed hash is fine.
-type Map<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
-
 /// The process's cache; a forked child starts with an empty one (fetches in flight belong to
 /// the parent's runtime).
 static CACHE: PerProcess<Cache> = PerProcess::new(Cache::default);
@@ -52,22 +55,33 @@ pub(crate) fn process_cache() -> Current<Cache> {
     CACHE.get()
 }
 
-/// Maps are read without locks (`ArcSwap` snapshots) and copied on insert, which only happens
-/// the first time a key is seen.
+/// Tables read without locks; an insert happens the first time a key is seen, and dead
+/// entries (nothing servable, in flight or remembered) go when a table grows.
 #[derive(Default)]
 pub(crate) struct Cache {
-    clients: ArcSwap<Map<ClientKey, Arc<ClientSlots>>>,
-    insert: Mutex<()>,
+    clients: Table<ClientKey, Arc<ClientSlots>>,
 }
 
 #[derive(Default)]
 pub(crate) struct ClientSlots {
-    slots: ArcSwap<Map<TokenRequest, Arc<Slot>>>,
-    insert: Mutex<()>,
+    slots: Table<TokenRequest, Arc<Slot>>,
+}
+
+/// What the process cache holds, for tests and diagnostics.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheCensus {
+    /// Client identities with a table.
+    pub clients: usize,
+    /// Slots of this client's table (live or not yet dropped).
+    pub slots: usize,
+    /// Slots this client's table copied while growing, since it was made.
+    pub copied: u64,
 }
 
 impl Cache {
     /// Calls `f` with the slot of `(key, req)`, creating it if needed.
+    #[inline]
     pub fn with_slot<R>(
         &self,
         key: ClientKey,
@@ -80,39 +94,32 @@ impl Cache {
             }
         }
         let client = self.client(key);
-        let slot = client.slot(req);
+        let now = Stamp::now();
+        let slot = client
+            .slots
+            .get_or_insert(req, Arc::<Slot>::default, |s| s.is_live(now));
         f(&slot)
     }
 
     fn client(&self, key: ClientKey) -> Arc<ClientSlots> {
-        let _g = lock(&self.insert);
-        if let Some(c) = self.clients.load().get(&key) {
-            return c.clone();
+        let now = Stamp::now();
+        self.clients
+            .get_or_insert(&key, Arc::<ClientSlots>::default, |c| c.is_live(now))
+    }
+
+    pub fn census(&self, key: ClientKey) -> CacheCensus {
+        let client = self.clients.load().get(&key).cloned();
+        CacheCensus {
+            clients: self.clients.len(),
+            slots: client.as_ref().map_or(0, |c| c.slots.len()),
+            copied: client.as_ref().map_or(0, |c| c.slots.copied()),
         }
-        let c = Arc::new(ClientSlots::default());
-        let mut map = Map::clone(&self.clients.load());
-        map.insert(key, c.clone());
-        self.clients.store(Arc::new(map));
-        c
     }
 }
 
 impl ClientSlots {
-    fn slot(&self, req: &TokenRequest) -> Arc<Slot> {
-        let _g = lock(&self.insert);
-        if let Some(s) = self.slots.load().get(req) {
-            return s.clone();
-        }
-        let mut map = Map::clone(&self.slots.load());
-        if map.len() >= 1024 {
-            // Many distinct requests: forget the ones with nothing worth keeping.
-            let now = Stamp::now();
-            map.retain(|_, s| s.is_live(now));
-        }
-        let s = Arc::new(Slot::default());
-        map.insert(req.clone(), s.clone());
-        self.slots.store(Arc::new(map));
-        s
+    fn is_live(&self, now: Stamp) -> bool {
+        self.slots.load().values().any(|s| s.is_live(now))
     }
 }
 
@@ -143,11 +150,49 @@ struct State {
     inflight: Option<SharedFetch>,
     /// After a failed background refresh, the next one waits until then.
     not_before: Option<Stamp>,
-    /// After a 429 that said when to come back: until then no request is sent for this key.
-    rate_limited_until: Option<Stamp>,
+    /// Fetches that failed in a row (background refreshes count once).
+    failures: u32,
+    /// The last failure, while `failures > 0`.
+    last_error: Option<crate::Error>,
+    /// The hold-down: until then a caller with nothing servable gets `last_error` at once and
+    /// no request is sent (for a 429, until its `Retry-After`).
+    held_until: Option<Stamp>,
+    /// The hold-down comes from a 429: background refreshes wait too.
+    rate_limited: bool,
+}
+
+/// The hold-down after `failures` failed fetches in a row: none after a single failure (one
+/// retry at once, as a caller would), then 1 s doubling to 30 s.
+fn hold_down(failures: u32) -> Duration {
+    match failures {
+        0 | 1 => Duration::ZERO,
+        n => Duration::from_secs(1 << (n - 2).min(5)).min(Duration::from_secs(30)),
+    }
+}
+
+impl State {
+    /// The remembered failure, as a caller should hear it now.
+    fn remembered(&self, now: Stamp) -> Option<crate::Error> {
+        match self.last_error.as_ref()? {
+            crate::Error::RateLimited { .. } => Some(crate::Error::RateLimited {
+                retry_after: self.held_until.map(|t| t.saturating_duration_since(now)),
+                description: Some("remembered from an earlier 429 for this request".into()),
+            }),
+            e => Some(e.clone()),
+        }
+    }
+
+    fn held(&self, now: Stamp) -> bool {
+        self.held_until.is_some_and(|t| now < t)
+    }
+}
+
+fn ready(r: Result<Token>) -> Option<SharedFetch> {
+    Some(futures::future::ready(r).boxed().shared())
 }
 
 impl Slot {
+    #[inline]
     pub fn lookup(&self, now: Stamp) -> Lookup {
         match &*self.current.load() {
             Some(c) if now < c.refresh_at => Lookup::Hit(c.token.clone()),
@@ -156,17 +201,28 @@ impl Slot {
         }
     }
 
+    /// Whether a table must keep this slot: a servable token, a fetch in flight, or a
+    /// remembered failure.
     fn is_live(&self, now: Stamp) -> bool {
-        self.current
+        if self
+            .current
             .load()
             .as_ref()
             .is_some_and(|c| now < c.fresh_until)
-            || lock(&self.state).inflight.is_some()
+        {
+            return true;
+        }
+        let st = lock(&self.state);
+        st.inflight.is_some() || st.held(now)
     }
 
     /// The fetch in flight, or a new one made by `start`. For a background refresh
     /// (`background`), nothing is started while a previous refresh failed recently, and `None`
     /// is returned when no fetch was started by this call.
+    ///
+    /// A caller with nothing servable never waits behind a failing issuer: during the hold-down
+    /// it gets the remembered error at once, and while the fetch after a failure (the probe) is
+    /// in flight, only the caller that started it waits for it.
     pub fn fetch(
         self: &Arc<Self>,
         policy: &CachePolicy,
@@ -174,36 +230,44 @@ impl Slot {
         start: impl FnOnce() -> BoxFuture<'static, Result<Fetched>>,
     ) -> Option<SharedFetch> {
         let mut st = lock(&self.state);
-        if let Some(f) = &st.inflight {
-            return (!background).then(|| f.clone());
-        }
         let now = Stamp::now();
+        if let Some(f) = &st.inflight {
+            if background {
+                return None;
+            }
+            if st.failures > 0 {
+                if let Some(e) = st.remembered(now) {
+                    return ready(Err(e));
+                }
+            }
+            return Some(f.clone());
+        }
         if background && st.not_before.is_some_and(|t| now < t) {
             return None;
         }
         if !background {
             // Another caller may have stored a token between our lookup and this lock.
             if let Lookup::Hit(t) | Lookup::Refresh(t) = self.lookup(now) {
-                return Some(futures::future::ready(Ok(t)).boxed().shared());
+                return ready(Ok(t));
             }
         }
-        if let Some(until) = st.rate_limited_until.filter(|t| now < *t) {
+        if st.held(now) {
             if background {
-                return None;
+                if st.rate_limited {
+                    return None;
+                }
+            } else if let Some(e) = st.remembered(now) {
+                // The server said when to come back, or it failed again just now: every
+                // caller hears it at once, no request.
+                return ready(Err(e));
             }
-            // The server said when to come back: every caller hears it at once, no request.
-            let e = crate::Error::RateLimited {
-                retry_after: Some(until - now),
-                description: Some("remembered from an earlier 429 for this request".into()),
-            };
-            return Some(futures::future::ready(Err(e)).boxed().shared());
         }
         let slot = self.clone();
         let policy = policy.clone();
         let fut = start();
         let task = crate::runtime::spawn(async move {
             let result = fut.await;
-            slot.complete(&policy, result)
+            slot.complete(&policy, background, result)
         });
         let shared = async move {
             task.await.unwrap_or_else(|e| {
@@ -218,7 +282,12 @@ impl Slot {
         Some(shared)
     }
 
-    fn complete(&self, policy: &CachePolicy, result: Result<Fetched>) -> Result<Token> {
+    fn complete(
+        &self,
+        policy: &CachePolicy,
+        background: bool,
+        result: Result<Fetched>,
+    ) -> Result<Token> {
         let now = Stamp::now();
         let mut st = lock(&self.state);
         st.inflight = None;
@@ -232,30 +301,53 @@ impl Slot {
                     refresh_at,
                     fresh_until,
                 })));
-                st.not_before = None;
+                *st = State::default();
                 Ok(f.token)
             }
+            Err(e) if !e.is_transient() => {
+                // Not an outage (a refused client, a broken answer): nothing is held down and
+                // the next caller asks again, as it would without a cache.
+                let keep_not_before = self.background_backoff(now);
+                *st = State::default();
+                st.not_before = Some(keep_not_before);
+                Err(e)
+            }
             Err(e) => {
+                // A failed refresh while the token is still served is the first failure at
+                // most: the hold-down grows only once callers have nothing to be served.
+                st.failures = if background {
+                    st.failures.max(1)
+                } else {
+                    st.failures.saturating_add(1)
+                };
+                let mut hold = hold_down(st.failures);
+                st.rate_limited = false;
                 if let crate::Error::RateLimited {
                     retry_after: Some(wait),
                     ..
                 } = &e
                 {
-                    st.rate_limited_until = Some(now + *wait);
+                    hold = hold.max(*wait);
+                    st.rate_limited = true;
                 }
-                // Back off background refreshes: a quarter of what is left of the current
-                // token, between 100 ms and 30 s.
-                let left = self
-                    .current
-                    .load()
-                    .as_ref()
-                    .map(|c| c.fresh_until.saturating_duration_since(now))
-                    .unwrap_or_default();
-                let wait = (left / 4).clamp(Duration::from_millis(100), Duration::from_secs(30));
-                st.not_before = Some(now + wait);
+                st.held_until = Some(now + hold);
+                st.last_error = Some(e.clone());
+                st.not_before = Some(self.background_backoff(now));
                 Err(e)
             }
         }
+    }
+
+    /// When the next background refresh may start after a failed one: after a quarter of what
+    /// is left of the current token, between 100 ms and 30 s.
+    fn background_backoff(&self, now: Stamp) -> Stamp {
+        let left = self
+            .current
+            .load()
+            .as_ref()
+            .map(|c| c.fresh_until.saturating_duration_since(now))
+            .unwrap_or_default();
+        now + (left / 4).clamp(Duration::from_millis(100), Duration::from_secs(30))
     }
 
     /// Drops the cached token (a caller saw it rejected).

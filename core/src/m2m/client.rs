@@ -138,6 +138,12 @@ impl TokenClient {
         Ok(req)
     }
 
+    /// What the process cache holds for this client (tests of bounded memory).
+    #[doc(hidden)]
+    pub fn cache_census(&self) -> super::cache::CacheCensus {
+        process_cache().census(self.inner.key)
+    }
+
     pub fn stats(&self) -> Stats {
         self.inner.counters.snapshot()
     }

@@ -7,3 +7,4 @@ pub(crate) mod config;
 pub(crate) mod request;
 pub(crate) mod shared_level;
 pub(crate) mod stats;
+pub(crate) mod table;

@@ -113,3 +113,54 @@ impl Fault {
         self
     }
 }
+
+impl Fault {
+    /// Accepts the request and never answers (an hour): a black-holed issuer. Queue it with
+    /// `times(n)` for an outage of `n` requests; `Issuer::reset` ends it.
+    pub fn black_hole() -> Self {
+        Self::delay(3_600_000)
+    }
+}
+
+/// A seeded random fault on a share of the requests of one endpoint (the soak): 5xx, 429,
+/// dropped connections and delays, in equal parts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RandomFaults {
+    /// Share of requests faulted, in [0, 1].
+    pub rate: f64,
+    pub seed: u64,
+    /// `token` when empty.
+    #[serde(default)]
+    pub endpoint: String,
+}
+
+pub(crate) struct Dice {
+    pub spec: RandomFaults,
+    rng: rand::rngs::StdRng,
+}
+
+impl Dice {
+    pub fn new(mut spec: RandomFaults) -> Self {
+        use rand::SeedableRng;
+        if spec.endpoint.is_empty() {
+            spec.endpoint = "token".into();
+        }
+        let rng = rand::rngs::StdRng::seed_from_u64(spec.seed);
+        Self { spec, rng }
+    }
+
+    /// The fault for the next request of `endpoint`, if the dice say so.
+    pub fn roll(&mut self, endpoint: &str) -> Option<Fault> {
+        use rand::Rng;
+        if endpoint != self.spec.endpoint || !self.rng.random_bool(self.spec.rate.clamp(0.0, 1.0)) {
+            return None;
+        }
+        Some(match self.rng.random_range(0..5) {
+            0 => Fault::status(500, "server_error", "random fault"),
+            1 => Fault::status(503, "temporarily_unavailable", "random fault"),
+            2 => Fault::rate_limited(1),
+            3 => Fault::drop_connection(),
+            _ => Fault::delay(self.rng.random_range(50..400)),
+        })
+    }
+}

@@ -7,7 +7,7 @@
 //!
 //! Tests in other languages run the `tokenkeeper-issuer` binary and drive it over HTTP:
 //! `GET /__admin/stats`, `POST /__admin/faults` (a [`Fault`] or a list), `POST /__admin/apis`
-//! (an [`Api`]), `POST /__admin/reset`.
+//! (an [`Api`]), `POST /__admin/random_faults` (a [`RandomFaults`]), `POST /__admin/reset`.
 //!
 //! User sign-in: `GET /authorize` in test mode (no login page: 302 straight to the
 //! `redirect_uri` with `code` and `state`), the `authorization_code` grant with PKCE (S256),
@@ -42,7 +42,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-pub use faults::Fault;
+pub use faults::{Fault, RandomFaults};
 pub use jsonwebtoken::Algorithm;
 use keyring::{Key, KeyRing};
 use keys::{ClientKeyPair, SigningKey};
@@ -93,6 +93,8 @@ pub(crate) struct State {
     pub apis: Mutex<HashMap<String, Api>>,
     pub organizations: Vec<Organization>,
     pub faults: Mutex<VecDeque<Fault>>,
+    /// Random faults after the queued ones (the soak).
+    pub dice: Mutex<Option<faults::Dice>>,
     pub counts: Mutex<HashMap<String, u64>>,
     pub used_jti: Mutex<HashSet<String>>,
     /// Signing keys: the active one signs, the published ones are in the JWKS.
@@ -114,7 +116,10 @@ impl State {
     /// The next fault queued for `endpoint`, consuming one of its `times`.
     pub fn take_fault(&self, endpoint: &str) -> Option<Fault> {
         let mut q = self.faults.lock().unwrap();
-        let i = q.iter().position(|f| f.endpoint == endpoint)?;
+        let Some(i) = q.iter().position(|f| f.endpoint == endpoint) else {
+            drop(q);
+            return self.dice.lock().unwrap().as_mut()?.roll(endpoint);
+        };
         let f = q[i].clone();
         if q[i].times <= 1 {
             q.remove(i);
@@ -176,8 +181,42 @@ pub struct Issuer {
     pub fixture: Fixture,
     addr: SocketAddr,
     state: Arc<State>,
+    app: Router,
+    /// Set when serving HTTPS (kept to serve again after `stop_listening`).
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _ca_file: Option<tls::CaFile>,
+}
+
+/// Serves `app` on `listener` (over TLS with `tls`) until the returned sender fires (or is
+/// dropped).
+fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> std::io::Result<tokio::sync::oneshot::Sender<()>> {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let stopped = async {
+        let _ = rx.await;
+    };
+    match tls {
+        Some(acceptor) => {
+            let listener = tls::TlsListener::new(listener, acceptor)?;
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await;
+            });
+        }
+        None => {
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await;
+            });
+        }
+    }
+    Ok(tx)
 }
 
 impl Issuer {
@@ -331,6 +370,7 @@ impl Issuer {
             apis: Mutex::new(apis.into_iter().map(|a| (a.audience.clone(), a)).collect()),
             organizations,
             faults: Mutex::default(),
+            dice: Mutex::default(),
             counts: Mutex::default(),
             used_jti: Mutex::default(),
             keyring,
@@ -356,36 +396,57 @@ impl Issuer {
             .route("/__admin/stats", get(stats))
             .route("/__admin/faults", post(add_faults))
             .route("/__admin/apis", post(add_api))
+            .route("/__admin/random_faults", post(random_faults))
             .route("/__admin/reset", post(reset))
             .with_state(state.clone());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let stopped = async {
-            let _ = rx.await;
-        };
-        match tls {
-            Some(t) => {
-                let listener = tls::TlsListener::new(listener, t.acceptor)?;
-                tokio::spawn(async move {
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(stopped)
-                        .await;
-                });
-            }
-            None => {
-                tokio::spawn(async move {
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(stopped)
-                        .await;
-                });
-            }
-        }
+        let acceptor = tls.map(|t| t.acceptor);
+        let shutdown = Some(serve(listener, app.clone(), acceptor.clone())?);
         Ok(Self {
             fixture,
             addr,
             state,
-            shutdown: Some(tx),
+            app,
+            acceptor,
+            shutdown,
             _ca_file: ca_file,
         })
+    }
+
+    /// Closes the listening socket (connections are then refused) and the open connections,
+    /// keeping every other state; [`Self::resume`] listens again on the same port.
+    pub async fn stop_listening(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(self.addr).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the issuer still accepts connections");
+    }
+
+    /// Listens again on the same port after [`Self::stop_listening`].
+    pub async fn resume(&mut self) -> std::io::Result<()> {
+        let mut tries = 0;
+        let listener = loop {
+            match tokio::net::TcpListener::bind(self.addr).await {
+                Ok(l) => break l,
+                Err(e) if tries >= 100 => return Err(e),
+                Err(_) => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            }
+        };
+        self.shutdown = Some(serve(listener, self.app.clone(), self.acceptor.clone())?);
+        Ok(())
+    }
+
+    /// Faults a share of the requests at random from now on (seeded); `reset` stops it.
+    pub fn random_faults(&self, spec: RandomFaults) {
+        *self.state.dice.lock().unwrap() = Some(faults::Dice::new(spec));
     }
 
     pub fn url(&self) -> &str {
@@ -431,6 +492,7 @@ impl Issuer {
     pub fn reset(&self) {
         self.state.counts.lock().unwrap().clear();
         self.state.faults.lock().unwrap().clear();
+        *self.state.dice.lock().unwrap() = None;
     }
 
     /// The JWKS document (for verifying tokens in tests).
@@ -580,8 +642,17 @@ async fn add_api(AxState(state): AxState<Arc<State>>, Json(api): Json<Api>) -> J
     Json(api)
 }
 
+async fn random_faults(
+    AxState(state): AxState<Arc<State>>,
+    Json(spec): Json<RandomFaults>,
+) -> Json<serde_json::Value> {
+    *state.dice.lock().unwrap() = Some(faults::Dice::new(spec));
+    Json(serde_json::json!({}))
+}
+
 async fn reset(AxState(state): AxState<Arc<State>>) -> Json<serde_json::Value> {
     state.counts.lock().unwrap().clear();
     state.faults.lock().unwrap().clear();
+    *state.dice.lock().unwrap() = None;
     Json(serde_json::json!({}))
 }

@@ -14,18 +14,16 @@ fn run(s: &str, secrets: &[&str]) {
             let _ = (c.is_valid_for(Duration::MAX), c.has_scope("read:things"));
             let _ = (c.authorization_header(), c.id_token_claims());
             assert_eq!(UserCredentials::from_json(&c.to_json()).as_ref(), Ok(&c));
-            let debug = format!("{c:?}");
-            for t in [
-                Some(&c.access_token),
-                c.refresh_token.as_ref(),
-                c.id_token.as_ref(),
-            ]
-            .into_iter()
-            .flatten()
-            .filter(|t| t.len() >= 12)
-            {
-                assert!(!debug.contains(t.as_str()), "Debug shows a token");
-            }
+            // Debug does not depend on the tokens at all.
+            let mut other = c.clone();
+            other.access_token = "x".into();
+            other.refresh_token = c.refresh_token.as_ref().map(|_| "y".into());
+            other.id_token = c.id_token.as_ref().map(|_| "z".into());
+            assert_eq!(
+                format!("{c:?}"),
+                format!("{other:?}"),
+                "Debug shows a token"
+            );
         }
         Err(e) => {
             check_error(&e, secrets);
@@ -35,9 +33,13 @@ fn run(s: &str, secrets: &[&str]) {
     match LoginTransaction::from_json(s) {
         Ok(t) => {
             assert_eq!(LoginTransaction::from_json(&t.to_json()).as_ref(), Ok(&t));
-            if t.code_verifier.len() >= 12 {
-                assert!(!format!("{t:?}").contains(&t.code_verifier));
-            }
+            let mut other = t.clone();
+            other.code_verifier = "v".into();
+            assert_eq!(
+                format!("{t:?}"),
+                format!("{other:?}"),
+                "Debug shows the verifier"
+            );
         }
         Err(e) => {
             check_error(&e, secrets);

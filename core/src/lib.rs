@@ -16,6 +16,12 @@
 mod clock;
 mod counter;
 mod error;
+// Internal parsers for the fuzz targets in fuzz/ (off by default; see docs/fuzzing.md).
+#[cfg(test)]
+mod fuzz_regressions;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod m2m;
 mod oauth;

@@ -10,6 +10,10 @@ mod url;
 
 pub(crate) use options::KnobValue;
 pub use options::{HttpOptions, Knob, KNOBS, TEXT_KNOBS};
+#[cfg(feature = "fuzzing")]
+pub(crate) use response::error_for;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) use response::retry_after;
 #[doc(hidden)]
 pub use transport::shared_clients;
 pub(crate) use transport::{AuthParts, Transport};

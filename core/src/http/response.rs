@@ -108,7 +108,8 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
         }
     }
     let reset: u64 = text("x-ratelimit-reset")?.parse().ok()?;
-    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(reset);
+    // A reset past what a SystemTime holds is nonsense, not a panic (found by fuzzing).
+    let at = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(reset))?;
     Some(at.duration_since(now).unwrap_or_default())
 }
 

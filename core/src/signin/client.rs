@@ -419,7 +419,7 @@ struct Extra {
 }
 
 /// The token endpoint's answer to a user grant, as strict as for client credentials.
-fn parse_user_tokens(body: &[u8], sent_at: SystemTime) -> Result<UserCredentials> {
+pub(crate) fn parse_user_tokens(body: &[u8], sent_at: SystemTime) -> Result<UserCredentials> {
     let token = crate::oauth::token::parse_token_response(body, sent_at)?;
     let extra: Extra =
         serde_json::from_slice(body).map_err(|_| Error::invalid(Some(200), "body is not JSON"))?;

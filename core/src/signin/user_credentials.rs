@@ -30,9 +30,11 @@ pub struct UserCredentials {
 impl UserCredentials {
     /// Time left before the access token expires (zero once expired).
     pub fn remaining(&self) -> Duration {
-        (UNIX_EPOCH + Duration::from_secs(self.expires_at))
-            .duration_since(SystemTime::now())
-            .unwrap_or_default()
+        // Duration arithmetic: a stored `expires_at` past what a SystemTime holds must not panic.
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Duration::from_secs(self.expires_at).saturating_sub(now)
     }
 
     /// Whether the access token has at least `min_ttl` left.

@@ -39,7 +39,12 @@ pub(crate) async fn fetch(transport: &Transport, url: &Url, access_token: &str) 
             },
             e => e,
         })?;
-    let value: serde_json::Value = serde_json::from_slice(&reply.body)
+    parse(&reply.body)
+}
+
+/// A `/userinfo` answer: a JSON object with a string `sub`.
+pub(crate) fn parse(body: &[u8]) -> Result<Claims> {
+    let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|_| Error::invalid(Some(200), "/userinfo answered with something not JSON"))?;
     let serde_json::Value::Object(map) = value else {
         return Err(Error::invalid(

@@ -1,0 +1,25 @@
+//! The shared cache's sealed entries: bytes read from a cache file (tampered, truncated,
+//! foreign), and sealed JSON of any shape read back as a token entry or a remembered 429.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use tokenkeeper::fuzzing::shared;
+
+fuzz_target!(|data: &[u8]| {
+    // Bytes nobody sealed with this key never open.
+    assert_eq!(shared::open(data), (None, false));
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let sealed = shared::seal(&value);
+    let (entry, _) = shared::open(&sealed);
+    if let Some((token, at)) = &entry {
+        assert_eq!(value["access_token"].as_str(), Some(token.as_str()));
+        assert_eq!(value["expires_at_ms"].as_u64(), Some(*at));
+    }
+    // Any flipped bit, and any cut, makes it unreadable.
+    let mut bad = sealed.clone();
+    let at = data.len() % bad.len();
+    bad[at] ^= 1 << (data.len() % 8);
+    assert_eq!(shared::open(&bad), (None, false));
+    assert_eq!(shared::open(&sealed[..sealed.len() - 1]), (None, false));
+});

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Python: builds the wheel with `pip install .` (maturin, release) into a virtualenv under
-# target/, installs the test tools, and runs pytest against the INSTALLED package (real HTTP to
-# the local issuer that ships in the wheel). Ends with "python: N passed, N failed".
+# target/, installs the test tools, builds the native CLI (test_cli.py runs both CLIs), and runs
+# pytest against the INSTALLED package (real HTTP to the local issuer that ships in the wheel).
+# Ends with "python: N passed, N failed".
 #
 # Idempotent; installs what it needs (python3-venv from Debian if missing). A missing Rust or
 # Python toolchain is a failure, never a skip.
@@ -59,6 +60,15 @@ echo "wheel built and installed in $((SECONDS - start)) s"
 # The Redis of the shared-cache tests: a missing one is a failure.
 source "$root/scripts/redis.sh"
 start_redis || { echo "python: cannot start Redis"; finish 0 1; }
+
+# The native CLI (core/cli): python/tests/test_cli.py runs its CLI tests against both. Without
+# it the native cases fail (they never skip).
+echo "building the native CLI (cargo build -p tokenkeeper-cli)"
+if cargo build -q -p tokenkeeper-cli; then
+  export TOKENKEEPER_NATIVE_CLI=$root/target/debug/tokenkeeper
+else
+  echo "python: cargo build -p tokenkeeper-cli failed: the native CLI tests will fail"
+fi
 
 # From the root with the venv's pytest: the source tree is not on sys.path, so the tests
 # import the installed package (python/tests/conftest.py checks that).

@@ -100,7 +100,7 @@ impl CredentialsManager {
     /// Valid credentials, waiting on the calling thread: the stored ones when the access token
     /// has at least `minTtl` left and carries every scope of `scope`, otherwise renewed with the
     /// refresh token (asking for `scope` when given). A `minTtl` longer than a renewed token
-    /// lives is `Config` (after the renewal, which is kept).
+    /// lives is `Config` (after the renewal, which is kept; later calls without a grant).
     #[uniffi::method(default(scope))]
     pub fn credentials(
         &self,
@@ -145,9 +145,12 @@ impl CredentialsManager {
         Ok(self.core.stored()?.map(UserCredentials::wrap))
     }
 
-    /// Signs out locally: clears the storage and forgets everything in memory.
-    pub fn clear(&self) -> Result<(), TokenError> {
-        Ok(self.core.clear()?)
+    /// Signs out: clears the storage and forgets everything in memory. With `revoke`, then
+    /// revokes the refresh token at `/oauth/revoke` (every token rotated from that login); a
+    /// failed revocation throws its error, the user signed out locally all the same.
+    #[uniffi::method(default(revoke = false))]
+    pub fn clear(&self, revoke: bool) -> Result<(), TokenError> {
+        Ok(self.core.clear_blocking(revoke)?)
     }
 
     pub fn stats(&self) -> CredentialsStats {

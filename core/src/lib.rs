@@ -49,4 +49,6 @@ pub use signin::manager::{CredentialsManager, CredentialsStats};
 pub use signin::store::{CredentialsStore, MemoryStore};
 pub use signin::user_credentials::UserCredentials;
 pub use verify::claims::Claims;
-pub use verify::verifier::{TokenVerifier, VerifierConfig, VerifierStats, VerifyOptions};
+pub use verify::verifier::{
+    TokenVerifier, VerifierConfig, VerifierStats, VerifyOptions, JWKS_MIN_REFETCH_FLOOR,
+};

@@ -300,6 +300,18 @@ async fn short_lived_access_tokens_and_min_ttl() {
     let c = m.credentials(Duration::from_secs(1), None).await.unwrap();
     assert_ne!(c.access_token, creds.access_token);
     assert_eq!(i.count("grant:refresh_token"), 1);
+    // Asking again for more than a token lives is the same error, without a grant each time.
+    for _ in 0..3 {
+        match m.credentials(Duration::from_secs(60), None).await {
+            Err(Error::Config(msg)) => assert!(msg.contains("min_ttl"), "{msg}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        i.count("grant:refresh_token"),
+        1,
+        "min_ttl renewed on every call"
+    );
 }
 
 /// A store that keeps one JSON blob, like a file or a keychain item would.
@@ -404,4 +416,177 @@ async fn a_refreshed_id_token_for_another_user_is_refused() {
     store.save(&other).unwrap();
     let e = m.renew().await.unwrap_err();
     assert!(e.to_string().contains("another issuer or user"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn managers_on_one_store_share_one_grant_and_both_keep_the_rotated_token() {
+    let i = issuer().await;
+    let (client, creds) = signed_in(&i, API).await;
+    let store = Arc::new(HostStore::default());
+    // Two managers of one process over one store, as two bindings' objects wrapping the
+    // same keychain item would be; the second even has a client object of its own.
+    let a = CredentialsManager::new(client, store.clone());
+    let b = CredentialsManager::new(public_client(&i), store.clone());
+    a.save(&creds).unwrap();
+    expire(store.as_ref());
+    i.inject(Fault::delay(300));
+    let calls: Vec<_> = (0..8)
+        .map(|n| {
+            let m = if n % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move { m.credentials(Duration::from_secs(60), None).await })
+        })
+        .collect();
+    let mut tokens = std::collections::HashSet::new();
+    for c in calls {
+        tokens.insert(c.await.unwrap().unwrap().access_token.clone());
+    }
+    assert_eq!(tokens.len(), 1, "the managers made different renewals");
+    assert_eq!(i.count("grant:refresh_token"), 1);
+    assert_eq!(i.count("refresh_reuse"), 0);
+    let rotated = store.inner.load().unwrap().unwrap().refresh_token.clone();
+    assert_ne!(rotated, creds.refresh_token);
+    for m in [&a, &b] {
+        assert_eq!(m.stored().unwrap().unwrap().refresh_token, rotated);
+    }
+    // The family is alive: the next renewal, from either manager, works.
+    expire(store.as_ref());
+    b.credentials(Duration::from_secs(60), None).await.unwrap();
+    a.credentials(Duration::from_secs(60), None).await.unwrap();
+    assert_eq!(i.count("grant:refresh_token"), 2);
+    assert_eq!(i.count("refresh_reuse"), 0);
+}
+
+#[tokio::test]
+async fn a_manager_holding_a_copy_adopts_the_renewal_instead_of_reusing_the_token() {
+    let i = issuer().await;
+    let (client, creds) = signed_in(&i, API).await;
+    let mut expired = creds.clone();
+    expired.expires_at = now() - 10;
+    // Two stores holding the same credentials (a copy restored from a backup, say).
+    let (one, two) = (Arc::new(MemoryStore::new()), Arc::new(MemoryStore::new()));
+    let a = CredentialsManager::new(client.clone(), one.clone());
+    let b = CredentialsManager::new(client, two.clone());
+    a.save(&expired).unwrap();
+    b.save(&expired).unwrap();
+    let renewed = a.credentials(Duration::from_secs(60), None).await.unwrap();
+    let adopted = b.credentials(Duration::from_secs(60), None).await.unwrap();
+    assert_eq!(adopted, renewed);
+    assert_eq!(
+        two.load().unwrap().unwrap(),
+        renewed,
+        "saved to its own store"
+    );
+    assert_eq!(i.count("grant:refresh_token"), 1);
+    assert_eq!(
+        i.count("refresh_reuse"),
+        0,
+        "the rotated-out token was sent"
+    );
+    // A forced renewal from the copy renews from the rotated token.
+    let forced = b.renew().await.unwrap();
+    assert_ne!(forced.access_token, renewed.access_token);
+    assert_eq!(i.count("grant:refresh_token"), 2);
+    assert_eq!(i.count("refresh_reuse"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clear_and_revoke_revokes_the_refresh_token_and_empties_the_store() {
+    let i = issuer().await;
+    let (m, store, creds) = manager(&i).await;
+    let rt = creds.refresh_token.clone().unwrap();
+    m.clear_and_revoke().await.unwrap();
+    assert_eq!(store.inner.load().unwrap(), None);
+    assert_eq!(m.stored().unwrap(), None);
+    assert_eq!(i.count("revoked"), 1);
+    match m.client().refresh(&rt, None).await {
+        Err(Error::ReauthenticationRequired { error, .. }) => assert_eq!(error, "invalid_grant"),
+        other => panic!("{other:?}"),
+    }
+    // Nothing stored: nothing to revoke, no request.
+    m.clear_and_revoke().await.unwrap();
+    assert_eq!(i.count("revoke"), 1);
+    // From a synchronous caller.
+    let (m, store, _) = manager(&i).await;
+    let m2 = m.clone();
+    tokio::task::spawn_blocking(move || m2.clear_blocking(true))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.inner.load().unwrap(), None);
+    assert_eq!(i.count("revoked"), 2);
+}
+
+#[tokio::test]
+async fn a_failed_revocation_is_returned_and_the_user_is_signed_out_locally_anyway() {
+    let i = issuer().await;
+    let (m, store, creds) = manager(&i).await;
+    i.inject(Fault::status(401, "invalid_client", "Client authentication failed").on("revoke"));
+    match m.clear_and_revoke().await {
+        Err(Error::OAuth { error, status, .. }) => {
+            assert_eq!((error.as_str(), status), ("invalid_client", 401))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.inner.load().unwrap(), None);
+    assert_eq!(i.count("revoked"), 0);
+    // The server still honours the token: the error told the caller so.
+    let rt = creds.refresh_token.clone().unwrap();
+    m.client().refresh(&rt, None).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_refresh_token_from_a_login_whose_id_token_fails_is_revoked() {
+    let i = issuer().await;
+    let client = public_client(&i);
+    let mut tx = client
+        .authorize(&AuthorizeParams {
+            audience: Some(API.into()),
+            ..AuthorizeParams::default()
+        })
+        .unwrap();
+    let callback = browse(&tx).await;
+    tx.nonce = "not-the-nonce-sent".into();
+    assert!(client.handle_callback(&tx, &callback).await.is_err());
+    for _ in 0..100 {
+        if i.count("revoked") == 1 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the unverified login's refresh token was not revoked");
+}
+
+#[tokio::test]
+async fn credentials_dropped_mid_renewal_still_saves_the_rotated_token() {
+    // Hostile input 15 of the review, through `credentials()` rather than `renew()`.
+    let i = issuer().await;
+    let (m, store, creds) = manager(&i).await;
+    expire(&*store);
+    i.inject(Fault::delay(300));
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(100),
+        m.credentials(Duration::from_secs(60), None),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the renewal should still be in flight");
+    for _ in 0..50 {
+        if store.saves.load(Ordering::SeqCst) >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let saved = store.inner.load().unwrap().unwrap();
+    assert_ne!(
+        saved.refresh_token, creds.refresh_token,
+        "the rotated token was lost"
+    );
+    // A second manager over the same store starts from the saved token: no reuse.
+    let other = CredentialsManager::new(public_client(&i), store.clone());
+    expire(&*store);
+    other
+        .credentials(Duration::from_secs(60), None)
+        .await
+        .unwrap();
+    assert_eq!(i.count("grant:refresh_token"), 2);
+    assert_eq!(i.count("refresh_reuse"), 0);
 }

@@ -7,7 +7,7 @@ mod verify_support;
 use std::time::Duration;
 
 use serde_json::json;
-use tokenkeeper::{HttpOptions, TokenCheck, TokenVerifier};
+use tokenkeeper::{Error, HttpOptions, TokenCheck, TokenVerifier, JWKS_MIN_REFETCH_FLOOR};
 use verify_support::*;
 
 fn verifier_with(i: &Issuer, lifetime: Duration, interval: Duration) -> TokenVerifier {
@@ -81,7 +81,7 @@ async fn a_concurrent_flood_on_a_cold_verifier_makes_one_request() {
 #[tokio::test]
 async fn an_unknown_kid_refetches_once_the_interval_has_passed() {
     let i = issuer().await;
-    let interval = Duration::from_millis(300);
+    let interval = JWKS_MIN_REFETCH_FLOOR;
     let v = verifier_with(&i, Duration::from_secs(600), interval);
     v.verify(&i.sign(&good_claims(&i))).await.unwrap();
     // Over two intervals, a steady stream of unknown kids refetches about once per interval.
@@ -92,7 +92,7 @@ async fn an_unknown_kid_refetches_once_the_interval_has_passed() {
             assert_eq!(check_of(v.verify(&t).await), TokenCheck::UnknownKey);
             n += 1;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
     let elapsed = start.elapsed();
     let fetches = i.count("jwks");
@@ -109,7 +109,7 @@ async fn an_unknown_kid_refetches_once_the_interval_has_passed() {
 #[tokio::test]
 async fn key_rotation() {
     let i = issuer().await;
-    let interval = Duration::from_millis(200);
+    let interval = JWKS_MIN_REFETCH_FLOOR;
     let v = verifier_with(&i, Duration::from_secs(600), interval);
     let old_kid = i.active_kid();
     let old_token = i.sign(&good_claims(&i));
@@ -167,12 +167,12 @@ async fn key_rotation() {
 #[tokio::test]
 async fn the_jwks_is_refetched_after_its_lifetime() {
     let i = issuer().await;
-    let v = verifier_with(&i, Duration::from_millis(300), Duration::from_millis(100));
+    let v = verifier_with(&i, JWKS_MIN_REFETCH_FLOOR, JWKS_MIN_REFETCH_FLOOR);
     let t = i.sign(&good_claims(&i));
     v.verify(&t).await.unwrap();
     v.verify(&t).await.unwrap();
     assert_eq!(i.count("jwks"), 1);
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    tokio::time::sleep(JWKS_MIN_REFETCH_FLOOR + Duration::from_millis(50)).await;
     // Stale: served at once, refreshed in the background (once).
     v.verify(&t).await.unwrap();
     v.verify_blocking(&t).unwrap();
@@ -263,11 +263,11 @@ async fn stale_keys_serve_while_the_jwks_is_down() {
     let mut c = verifier_config(&i, API);
     c.http = HttpOptions::default().no_retries();
     c.jwks_lifetime = Duration::from_millis(100);
-    c.jwks_min_refetch_interval = Duration::from_millis(500);
+    c.jwks_min_refetch_interval = JWKS_MIN_REFETCH_FLOOR;
     let v = TokenVerifier::new(c).unwrap();
     let t = i.sign(&good_claims(&i));
     v.verify(&t).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(550)).await;
+    tokio::time::sleep(JWKS_MIN_REFETCH_FLOOR + Duration::from_millis(50)).await;
     i.inject(
         Fault::status(500, "server_error", "down")
             .on("jwks")
@@ -305,4 +305,21 @@ async fn refresh_jwks_fetches_now() {
         .unwrap();
     assert_eq!(n, 2);
     assert_eq!(v.stats().jwks_fetches, 3);
+}
+
+#[test]
+fn the_refetch_interval_has_a_floor() {
+    let mut c = tokenkeeper::VerifierConfig::new("http://127.0.0.1:1", API);
+    for below in [Duration::ZERO, Duration::from_millis(999)] {
+        c.jwks_min_refetch_interval = below;
+        match TokenVerifier::new(c.clone()) {
+            Err(Error::Config(msg)) => {
+                assert!(msg.contains("jwks_min_refetch_interval"), "{msg}");
+                assert!(msg.contains("at least 1 s"), "{msg}");
+            }
+            other => panic!("{below:?}: {other:?}"),
+        }
+    }
+    c.jwks_min_refetch_interval = JWKS_MIN_REFETCH_FLOOR;
+    TokenVerifier::new(c).unwrap();
 }

@@ -876,7 +876,7 @@ void tk_credentials_manager_free(tk_credentials_manager *manager);
  * `no_refresh_token`, `invalid_grant`). `TK_STATUS_STORAGE` when a callback failed;
  * `TK_STATUS_CONFIG` when called from inside one of this manager's callbacks. A
  * `min_ttl_secs` longer than a renewed token lives is `TK_STATUS_CONFIG` (after the renewal,
- * which is saved). On success `*out` is new user credentials.
+ * which is saved; later calls without a grant). On success `*out` is new user credentials.
  */
 tk_status tk_credentials_manager_credentials(const tk_credentials_manager *manager,
                                              uint64_t min_ttl_secs,
@@ -900,6 +900,14 @@ tk_status tk_credentials_manager_save(const tk_credentials_manager *manager,
  * Signs out locally: `store->clear`, and the manager forgets what it kept in memory.
  */
 tk_status tk_credentials_manager_clear(const tk_credentials_manager *manager);
+
+/**
+ * Signs out everywhere: `store->clear` (the manager forgets what it kept in memory), then the
+ * refresh token is revoked at `/oauth/revoke` (every token rotated from that login). A failed
+ * revocation returns its status (`TK_STATUS_NETWORK`, `TK_STATUS_OAUTH`…) with the user
+ * signed out locally all the same; a failed `store->clear` is `TK_STATUS_STORAGE`.
+ */
+tk_status tk_credentials_manager_clear_revoke(const tk_credentials_manager *manager);
 
 /**
  * `*out` is true when there are stored credentials that are valid, or can be renewed (calls

@@ -527,7 +527,7 @@ pub unsafe extern "C" fn tk_credentials_manager_free(manager: *mut tk_credential
 /// `no_refresh_token`, `invalid_grant`). `TK_STATUS_STORAGE` when a callback failed;
 /// `TK_STATUS_CONFIG` when called from inside one of this manager's callbacks. A
 /// `min_ttl_secs` longer than a renewed token lives is `TK_STATUS_CONFIG` (after the renewal,
-/// which is saved). On success `*out` is new user credentials.
+/// which is saved; later calls without a grant). On success `*out` is new user credentials.
 #[no_mangle]
 pub unsafe extern "C" fn tk_credentials_manager_credentials(
     manager: *const tk_credentials_manager,
@@ -584,6 +584,22 @@ pub unsafe extern "C" fn tk_credentials_manager_clear(
     const F: &str = "tk_credentials_manager_clear";
     call(F, || {
         Ok(unsafe { arg(F, manager, "manager") }?.inner.clear()?)
+    })
+}
+
+/// Signs out everywhere: `store->clear` (the manager forgets what it kept in memory), then the
+/// refresh token is revoked at `/oauth/revoke` (every token rotated from that login). A failed
+/// revocation returns its status (`TK_STATUS_NETWORK`, `TK_STATUS_OAUTH`…) with the user
+/// signed out locally all the same; a failed `store->clear` is `TK_STATUS_STORAGE`.
+#[no_mangle]
+pub unsafe extern "C" fn tk_credentials_manager_clear_revoke(
+    manager: *const tk_credentials_manager,
+) -> tk_status {
+    const F: &str = "tk_credentials_manager_clear_revoke";
+    call(F, || {
+        Ok(unsafe { arg(F, manager, "manager") }?
+            .inner
+            .clear_blocking(true)?)
     })
 }
 

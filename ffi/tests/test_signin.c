@@ -478,7 +478,13 @@ static void test_verifier_config(void) {
   char jwks[256];
   snprintf(jwks, sizeof jwks, "%s/.well-known/jwks.json", url);
   CHECK_STATUS(tk_verifier_config_set_jwks_url(cfg, jwks), TK_STATUS_OK);
+  /* The refetch interval has a floor of 1 s. */
   CHECK_STATUS(tk_verifier_config_set_jwks_min_refetch_interval_secs(cfg, 0), TK_STATUS_OK);
+  v = sentinel;
+  CHECK_STATUS(tk_verifier_new(cfg, &v), TK_STATUS_CONFIG);
+  CHECK_CONTAINS(get_last_error().message, "jwks_min_refetch_interval must be at least 1 s");
+  CHECK(v == sentinel);
+  CHECK_STATUS(tk_verifier_config_set_jwks_min_refetch_interval_secs(cfg, 1), TK_STATUS_OK);
   CHECK_STATUS(tk_verifier_config_set_connect_timeout_ms(cfg, 2000), TK_STATUS_OK);
   CHECK_STATUS(tk_verifier_config_set_retry_max_attempts(cfg, 1), TK_STATUS_OK);
   v = NULL;
@@ -1467,6 +1473,129 @@ static void test_manager_eight_threads_share_one_renewal(void) {
   CHECK(s.store->overlaps == 0);
   wipe_free(stored);
   for (int i = 0; i < RENEWERS; i++) wipe_free(r[i].access_token);
+  signed_out(&s);
+}
+
+/* Two managers over one store take turns on it through this lock (each manager alone already
+ * calls its store one call at a time). */
+static pthread_mutex_t shared_store_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int locked_load(void *u, tk_store_sink *sink) {
+  pthread_mutex_lock(&shared_store_lock);
+  int rc = store_load(u, sink);
+  pthread_mutex_unlock(&shared_store_lock);
+  return rc;
+}
+
+static int locked_save(void *u, const char *json, size_t len) {
+  pthread_mutex_lock(&shared_store_lock);
+  int rc = store_save(u, json, len);
+  pthread_mutex_unlock(&shared_store_lock);
+  return rc;
+}
+
+static int locked_clear(void *u) {
+  pthread_mutex_lock(&shared_store_lock);
+  int rc = store_clear(u);
+  pthread_mutex_unlock(&shared_store_lock);
+  return rc;
+}
+
+/* Issue 12: two managers of one process over the same store, with rotation, renewing at once
+ * make one refresh grant, and both end with the rotated refresh token. */
+static void test_i12_managers_on_one_store_share_one_grant(void) {
+  signed_in s;
+  REQUIRE(sign_in_with_manager(&s));
+  tk_credentials_store cb = callbacks(s.store);
+  cb.load = locked_load;
+  cb.save = locked_save;
+  cb.clear = locked_clear;
+  tk_signin_client *other = public_client(API);
+  tk_credentials_manager *a = NULL, *b = NULL;
+  CHECK_STATUS(tk_credentials_manager_new(s.client, &cb, &a), TK_STATUS_OK);
+  if (other) CHECK_STATUS(tk_credentials_manager_new(other, &cb, &b), TK_STATUS_OK);
+  char *first_rt = creds_str(tk_user_credentials_refresh_token, s.first);
+  if (a == NULL || b == NULL || first_rt == NULL || !store_expire(s.store)) {
+    CHECK(!"setup");
+    goto done;
+  }
+  CHECK(inject_fault("{\"endpoint\":\"token\",\"delay_ms\":300}"));
+  long grants = issuer_count("grant:refresh_token");
+  long reuse = issuer_count("refresh_reuse");
+  pthread_barrier_t barrier;
+  pthread_barrier_init(&barrier, NULL, RENEWERS);
+  renewer r[RENEWERS];
+  pthread_t th[RENEWERS];
+  for (int i = 0; i < RENEWERS; i++) {
+    r[i] = (renewer){i % 2 ? a : b, &barrier, TK_STATUS_PANIC, NULL};
+    CHECK(pthread_create(&th[i], NULL, renewer_main, &r[i]) == 0);
+  }
+  for (int i = 0; i < RENEWERS; i++) pthread_join(th[i], NULL);
+  pthread_barrier_destroy(&barrier);
+  CHECK(issuer_count("grant:refresh_token") == grants + 1);
+  CHECK(issuer_count("refresh_reuse") == reuse);
+  for (int i = 0; i < RENEWERS; i++) {
+    CHECK(r[i].status == TK_STATUS_OK);
+    CHECK(r[i].access_token != NULL && r[0].access_token != NULL &&
+          strcmp(r[i].access_token, r[0].access_token) == 0);
+  }
+  char *rotated = stored_str(s.store, tk_user_credentials_refresh_token);
+  CHECK(rotated != NULL && strcmp(rotated, first_rt) != 0);
+  tk_credentials_manager *both[] = {a, b};
+  for (int i = 0; i < 2; i++) {
+    tk_user_credentials *c = NULL;
+    CHECK_STATUS(tk_credentials_manager_stored(both[i], &c), TK_STATUS_OK);
+    char *rt = c ? creds_str(tk_user_credentials_refresh_token, c) : NULL;
+    CHECK(rt != NULL && rotated != NULL && strcmp(rt, rotated) == 0);
+    wipe_free(rt);
+    tk_user_credentials_free(c);
+  }
+  /* The family is alive: the next renewal works. */
+  if (store_expire(s.store)) {
+    tk_user_credentials *c = NULL;
+    CHECK_STATUS(tk_credentials_manager_credentials(a, 60, NULL, &c), TK_STATUS_OK);
+    tk_user_credentials_free(c);
+  }
+  CHECK(issuer_count("refresh_reuse") == reuse);
+  wipe_free(rotated);
+  for (int i = 0; i < RENEWERS; i++) wipe_free(r[i].access_token);
+done:
+  wipe_free(first_rt);
+  tk_credentials_manager_free(a);
+  tk_credentials_manager_free(b);
+  tk_signin_client_free(other);
+  signed_out(&s);
+}
+
+/* Issue 12: sign-out with revocation: the store is empty and the issuer refuses the old refresh
+ * token; a failed revocation is its status, the user signed out locally all the same. */
+static void test_i12_clear_revoke_revokes_the_refresh_token(void) {
+  signed_in s;
+  REQUIRE(sign_in_with_manager(&s));
+  char *rt = creds_str(tk_user_credentials_refresh_token, s.first);
+  REQUIRE(rt != NULL);
+  long revoked = issuer_count("revoked");
+  CHECK_STATUS(tk_credentials_manager_clear_revoke(s.manager), TK_STATUS_OK);
+  CHECK(!s.store->has);
+  CHECK(issuer_count("revoked") == revoked + 1);
+  tk_user_credentials *c = NULL;
+  CHECK_STATUS(tk_signin_refresh(s.client, rt, NULL, &c),
+               TK_STATUS_REAUTHENTICATION_REQUIRED);
+  CHECK_STR(get_last_error().oauth_error, "invalid_grant");
+  CHECK(c == NULL);
+  /* A failed revocation. */
+  tk_user_credentials *again = sign_in(s.client, NULL);
+  if (again) {
+    CHECK_STATUS(tk_credentials_manager_save(s.manager, again), TK_STATUS_OK);
+    CHECK(inject_fault("{\"endpoint\":\"revoke\",\"status\":401,\"body\":"
+                       "\"{\\\"error\\\":\\\"invalid_client\\\"}\"}"));
+    CHECK_STATUS(tk_credentials_manager_clear_revoke(s.manager), TK_STATUS_OAUTH);
+    CHECK_STR(get_last_error().oauth_error, "invalid_client");
+    CHECK(!s.store->has);
+  }
+  CHECK_STATUS(tk_credentials_manager_clear_revoke(NULL), TK_STATUS_NULL_PARAMETER);
+  tk_user_credentials_free(again);
+  wipe_free(rt);
   signed_out(&s);
 }
 
@@ -2603,5 +2732,8 @@ const test_case SIGNIN_TESTS[] = {
     {"m8_credentials_and_transaction_strings_with_a_nul",
      test_m8_credentials_and_transaction_strings_with_a_nul},
     {"l6_store_sink_caps_its_length", test_l6_store_sink_caps_its_length},
+    {"i12_managers_on_one_store_share_one_grant", test_i12_managers_on_one_store_share_one_grant},
+    {"i12_clear_revoke_revokes_the_refresh_token",
+     test_i12_clear_revoke_revokes_the_refresh_token},
 };
 const size_t SIGNIN_TEST_COUNT = sizeof SIGNIN_TESTS / sizeof SIGNIN_TESTS[0];

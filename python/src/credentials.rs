@@ -179,9 +179,12 @@ impl CredentialsManager {
             .map_err(|e| to_py_err(py, e))
     }
 
-    /// Signs out locally: clears the store and forgets everything in memory.
-    fn clear(&self, py: Python<'_>) -> PyResult<()> {
-        py.detach(|| self.core.clear())
+    /// Signs out: clears the store and forgets everything in memory. With `revoke`, then
+    /// revokes the refresh token at `/oauth/revoke` (every token rotated from that login); a
+    /// failed revocation raises its error, the user signed out locally all the same.
+    #[pyo3(signature = (revoke=false))]
+    fn clear(&self, py: Python<'_>, revoke: bool) -> PyResult<()> {
+        py.detach(|| self.core.clear_blocking(revoke))
             .map_err(|e| to_py_err(py, e))
     }
 

@@ -17,6 +17,7 @@ from tokenkeeper import (
     CredentialsStore,
     CredentialsStoreError,
     MemoryCredentialsStore,
+    OAuthError,
     ReauthenticationRequiredError,
     SignInClient,
     UserCredentials,
@@ -306,3 +307,59 @@ def test_a_store_without_the_methods_is_refused(issuer: LocalIssuer) -> None:
 
     with pytest.raises(TypeError, match="clear"):
         CredentialsManager(issuer.sign_in_client(), NoClear())  # type: ignore[arg-type]
+
+
+def test_managers_on_one_store_share_one_grant(issuer: LocalIssuer, s: SignedIn) -> None:
+    # A second manager over the same store, with a client object of its own.
+    other = CredentialsManager(
+        issuer.sign_in_client(audience=issuer.audience, scope="openid profile email read:things"), s.store
+    )
+    s.store.expire()
+    issuer.inject(Fault.delay(300))
+    before = issuer.count("grant:refresh_token")
+    barrier = threading.Barrier(8)
+    got: list[str] = []
+    errors: list[BaseException] = []
+
+    def worker(m: CredentialsManager) -> None:
+        barrier.wait()
+        try:
+            got.append(m.credentials(60).access_token)
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(m,)) for m in [s.manager, other] * 4]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors and len(got) == 8 and len(set(got)) == 1
+    assert issuer.count("grant:refresh_token") == before + 1
+    assert issuer.count("refresh_reuse") == 0
+    rotated = s.store.credentials
+    assert rotated is not None and rotated.refresh_token != s.first.refresh_token
+    for m in (s.manager, other):
+        stored = m.stored()
+        assert stored is not None and stored.refresh_token == rotated.refresh_token
+    # The family was not revoked: the next renewal works.
+    s.store.expire()
+    assert other.credentials(60).is_valid_for(3600)
+    assert issuer.count("refresh_reuse") == 0
+
+
+def test_clear_with_revoke_revokes_the_refresh_token(issuer: LocalIssuer, s: SignedIn) -> None:
+    rt = s.first.refresh_token
+    assert rt is not None
+    s.manager.clear(revoke=True)
+    assert s.store.credentials is None and s.manager.stored() is None
+    assert issuer.count("revoked") == 1
+    with pytest.raises(ReauthenticationRequiredError) as e:
+        s.app.refresh(rt)
+    assert e.value.error == "invalid_grant"
+    # A failed revocation raises, and the user is signed out locally anyway.
+    s.manager.save(issuer.sign_in(s.app))
+    issuer.inject(Fault.status(401, "invalid_client", "Client authentication failed").on("revoke"))
+    with pytest.raises(OAuthError) as failed:
+        s.manager.clear(revoke=True)
+    assert failed.value.error == "invalid_client"
+    assert s.store.credentials is None

@@ -70,3 +70,50 @@ def test_failures_and_retries_are_logged_without_secrets(issuer: LocalIssuer, ca
     for m in messages:
         for s in (secret, "not-the-secret-xyz", tok.access_token):
             assert s not in m
+
+
+def test_records_below_the_level_are_not_delivered_and_a_lowered_level_applies_at_once(
+    issuer: LocalIssuer, client: TokenClient
+) -> None:
+    got: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            got.append(record)
+
+    logger = logging.getLogger("tokenkeeper")
+    child = logging.getLogger("tokenkeeper.m2m")
+    h = Keep(level=logging.NOTSET)
+    old, old_child = logger.level, child.level
+    logger.addHandler(h)
+    try:
+        # WARNING: the core's DEBUG and INFO records are dropped before reaching Python.
+        logger.setLevel(logging.WARNING)
+        client.get_token(issuer.audience, scope="read:things")
+        assert not any(r.levelno < logging.WARNING for r in got), [r.getMessage() for r in got]
+        # A warning still arrives.
+        issuer.inject(Fault.status(503, "server_error", "try again"))
+        issuer.client().get_token(issuer.audience, scope="write:things")
+        assert any(r.levelno == logging.WARNING for r in got)
+        # Lowered with setLevel: the very next records arrive, at their own levels.
+        logger.setLevel(logging.DEBUG)
+        n = len(got)
+        client.get_token(issuer.audience, scope="read:things write:things")
+        fresh = got[n:]
+        assert any(r.levelno == logging.INFO and "token minted" in r.getMessage() for r in fresh)
+        assert any(r.levelno == logging.DEBUG for r in fresh)
+        # A child logger set lower than its parent gets its records too.
+        logger.setLevel(logging.ERROR)
+        child.setLevel(logging.DEBUG)
+        n = len(got)
+        issuer.client().get_token(issuer.audience)
+        assert got[n:] and all(r.name.startswith("tokenkeeper.") for r in got[n:])
+        child.setLevel(logging.NOTSET)
+        n = len(got)
+        issuer.add_api("https://quiet.example/")
+        issuer.client().get_token("https://quiet.example/")  # a fetch: records, all below ERROR
+        assert not got[n:], [r.getMessage() for r in got[n:]]
+    finally:
+        logger.removeHandler(h)
+        logger.setLevel(old)
+        child.setLevel(old_child)

@@ -189,10 +189,11 @@ def test_a_flood_of_unknown_kids_makes_no_flood_of_jwks_requests(issuer: LocalIs
 
 
 def test_key_rotation_is_followed(issuer: LocalIssuer, client: TokenClient) -> None:
-    v = issuer.verifier(jwks_min_refetch_interval=0)
+    v = issuer.verifier(jwks_min_refetch_interval=1)
     assert v.verify(client.get_token(issuer.audience).access_token)
     old_kid = issuer.active_kid
     new_kid = issuer.rotate_signing_key()
+    time.sleep(1.05)  # the refetch interval's floor
     assert new_kid != old_kid and issuer.published_kids == [new_kid]
     assert v.verify(issuer.sign(access_claims(issuer))).sub == "someone@clients"  # refetched
     assert issuer.count("jwks") == 2
@@ -268,14 +269,18 @@ def test_jwks_unreachable_is_a_jwks_error(issuer: LocalIssuer) -> None:
     assert v.stats()["jwks_fetches"] == 1
     # A JWKS endpoint that fails, then recovers after the refetch interval.
     issuer.inject(Fault.status(503, "server_error", "down").on("jwks").times(3))
-    flaky = issuer.verifier(max_attempts=1, jwks_min_refetch_interval=0)
+    flaky = issuer.verifier(max_attempts=1, jwks_min_refetch_interval=1)
     with pytest.raises(TokenJwksError):
         flaky.verify(token)
     issuer.reset()
+    time.sleep(1.05)  # the refetch interval's floor
     assert flaky.verify(token).sub == "someone@clients"
 
 
 def test_configuration_errors(issuer: LocalIssuer) -> None:
+    for below in (0, 0.5):
+        with pytest.raises(ConfigError, match=r"jwks_min_refetch_interval must be at least 1 s"):
+            TokenVerifier(issuer.domain, issuer.audience, jwks_min_refetch_interval=below)
     with pytest.raises(ConfigError, match="audience"):
         TokenVerifier(issuer.domain, "")
     with pytest.raises(ConfigError, match="loopback"):

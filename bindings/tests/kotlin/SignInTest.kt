@@ -496,6 +496,71 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
         }
     }
 
+    test("manager: two managers on one storage share one grant, both keep the rotated token") {
+        SignedIn().use { s ->
+            publicClient().use { otherClient ->
+                CredentialsManager(otherClient, s.storage).use { other ->
+                    s.storage.expire()
+                    val before = Admin.count("grant:refresh_token")
+                    val reuse = Admin.count("refresh_reuse")
+                    Admin.fault("""{"endpoint":"token","delay_ms":300}""")
+                    val n = 8
+                    val barrier = CyclicBarrier(n)
+                    val done = CountDownLatch(n)
+                    val got = ConcurrentLinkedQueue<String>()
+                    val errors = ConcurrentLinkedQueue<Throwable>()
+                    repeat(n) { i ->
+                        val m = if (i % 2 == 0) s.manager else other
+                        Thread {
+                            try {
+                                barrier.await(10, TimeUnit.SECONDS)
+                                m.credentials(Duration.ofMinutes(1)).use { got.add(it.accessToken()) }
+                            } catch (t: Throwable) {
+                                errors.add(t)
+                            } finally {
+                                done.countDown()
+                            }
+                        }.apply { isDaemon = true; start() }
+                    }
+                    expect(done.await(30, TimeUnit.SECONDS)) { "threads did not finish" }
+                    expect(errors.isEmpty()) { "errors: $errors" }
+                    expectEq(1, got.toSet().size, "distinct access tokens")
+                    expectEq(1L, Admin.count("grant:refresh_token") - before, "refresh grants")
+                    expectEq(reuse, Admin.count("refresh_reuse"), "refresh tokens reused")
+                    val rotated = s.storage.peek()!!.use { it.refreshToken() }
+                    expect(rotated != s.first.refreshToken()) { "rotated" }
+                    for (m in listOf(s.manager, other)) {
+                        m.stored()!!.use { expectEq(rotated, it.refreshToken(), "a manager's refresh token") }
+                    }
+                    // The family is alive: the next renewal works.
+                    s.storage.expire()
+                    other.credentials(Duration.ofMinutes(1)).close()
+                    expectEq(reuse, Admin.count("refresh_reuse"), "refresh tokens reused")
+                }
+            }
+        }
+    }
+
+    test("manager: clear(revoke = true) revokes the refresh token and empties the storage") {
+        SignedIn().use { s ->
+            val rt = s.first.refreshToken()!!
+            val revoked = Admin.count("revoked")
+            s.manager.clear(revoke = true)
+            expectEq(null, s.storage.peek(), "storage after clear(revoke)")
+            expectEq(1L, Admin.count("revoked") - revoked, "revocations")
+            val e = expectThrows<TokenException.ReauthenticationRequired> { s.client.refresh(rt) }
+            expectEq("invalid_grant", e.error, "refresh with the revoked token")
+            // A failed revocation throws, the user signed out locally anyway.
+            val (tx, again) = signIn(s.client)
+            s.manager.save(again)
+            Admin.fault("""{"endpoint":"revoke","status":401,"body":"{\"error\":\"invalid_client\"}"}""")
+            val failed = expectThrows<TokenException.OAuth> { s.manager.clear(revoke = true) }
+            expectEq("invalid_client", failed.error, "revocation error")
+            expectEq(null, s.storage.peek(), "storage after a failed revocation")
+            tx.close(); again.close()
+        }
+    }
+
     test("manager: 16 coroutines needing a renewal share one request (suspend)") {
         SignedIn().use { s ->
             s.storage.expire()

@@ -503,6 +503,58 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
         try expectEq(0, try Admin.shared.count("refresh_reuse"), "refresh tokens reused")
     }
 
+    test("manager: two managers on one storage share one grant, both keep the rotated token") {
+        let s = try SignedIn()
+        let other = CredentialsManager(signIn: try publicClient(), storage: s.storage)
+        try s.storage.expire()
+        let before = try Admin.shared.count("grant:refresh_token")
+        let reuse = try Admin.shared.count("refresh_reuse")
+        try Admin.shared.fault(["delay_ms": 300])
+        let lock = NSLock()
+        nonisolated(unsafe) var got: [String] = []
+        nonisolated(unsafe) var errors: [Error] = []
+        let managers = [s.manager, other]
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            do {
+                let t = try managers[i % 2].credentials(minTtl: 60).accessToken()
+                lock.withLock { got.append(t) }
+            } catch {
+                lock.withLock { errors.append(error) }
+            }
+        }
+        try expect(errors.isEmpty, "errors: \(errors)")
+        try expectEq(1, Set(got).count, "distinct access tokens")
+        try expectEq(1, try Admin.shared.count("grant:refresh_token") - before, "refresh grants")
+        try expectEq(reuse, try Admin.shared.count("refresh_reuse"), "refresh tokens reused")
+        let rotated = try s.storage.peek()?.refreshToken()
+        try expect(rotated != nil && rotated != s.first.refreshToken(), "rotated")
+        for m in managers {
+            try expectEq(rotated, try m.stored()?.refreshToken(), "a manager's refresh token")
+        }
+        // The family is alive: the next renewal works.
+        try s.storage.expire()
+        _ = try other.credentials(minTtl: 60)
+        try expectEq(reuse, try Admin.shared.count("refresh_reuse"), "refresh tokens reused")
+    }
+
+    test("manager: clear(revoke: true) revokes the refresh token and empties the storage") {
+        let s = try SignedIn()
+        let rt = s.first.refreshToken()!
+        let revoked = try Admin.shared.count("revoked")
+        try s.manager.clear(revoke: true)
+        try expect(try s.storage.peek() == nil, "storage after clear(revoke)")
+        try expectEq(1, try Admin.shared.count("revoked") - revoked, "revocations")
+        try expectReauth(try expectError { try s.client.refresh(refreshToken: rt) }, "invalid_grant")
+        // A failed revocation throws, the user signed out locally anyway.
+        let (_, again) = try signIn(s.client)
+        try s.manager.save(credentials: again)
+        try Admin.shared.fault(["endpoint": "revoke", "status": 401, "body": #"{"error":"invalid_client"}"#])
+        let failed = try expectError { try s.manager.clear(revoke: true) }
+        guard case let .OAuth(error, _, _) = failed else { throw Failure(description: "expected OAuth, got \(failed)") }
+        try expectEq("invalid_client", error, "revocation error")
+        try expect(try s.storage.peek() == nil, "storage after a failed revocation")
+    }
+
     await testAsync("manager: 16 concurrent tasks needing a renewal share one request (async)") {
         let s = try SignedIn()
         try s.storage.expire()

@@ -8,6 +8,7 @@
 //!    `azp`, `exp`, `iat`, `nonce`, `auth_time` against `max_age`, organization).
 //! 3. [`SignInClient::refresh`] renews with a refresh token (`invalid_grant` →
 //!    [`Error::ReauthenticationRequired`]); [`crate::CredentialsManager`] does it when needed.
+//! 4. [`SignInClient::revoke`] revokes a refresh token at `/oauth/revoke` (sign-out).
 //!
 //! The code exchange and the refresh grant are never retried automatically: a code is single
 //! use, and a refresh token may rotate, so a retry after a lost answer would spend them.
@@ -43,6 +44,8 @@ struct Inner {
     issuer: String,
     authorize_url: Url,
     token_url: Url,
+    /// Next to the token endpoint: `…/oauth/token` → `…/oauth/revoke`.
+    revoke_url: Url,
     userinfo_url: Url,
     auth: ClientAuth,
     /// No retries: for the code exchange and the refresh grant.
@@ -69,6 +72,14 @@ impl SignInClient {
         verifier.leeway = config.leeway;
         verifier.http = config.http.clone();
         let id_tokens = TokenVerifier::new(verifier)?;
+        let token_url = url_or(
+            config.token_url.as_deref(),
+            "token_url",
+            tenant.endpoint("oauth/token"),
+        )?;
+        let revoke_url = token_url
+            .join("revoke")
+            .map_err(|_| Error::config("token_url: no revocation URL can be derived from it"))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 issuer: tenant.issuer(),
@@ -77,11 +88,8 @@ impl SignInClient {
                     "authorize_url",
                     tenant.endpoint("authorize"),
                 )?,
-                token_url: url_or(
-                    config.token_url.as_deref(),
-                    "token_url",
-                    tenant.endpoint("oauth/token"),
-                )?,
+                token_url,
+                revoke_url,
                 userinfo_url: url_or(
                     config.userinfo_url.as_deref(),
                     "userinfo_url",
@@ -103,6 +111,10 @@ impl SignInClient {
     /// `https://{domain}/`.
     pub fn issuer(&self) -> &str {
         &self.inner.issuer
+    }
+
+    pub(crate) fn token_url(&self) -> &Url {
+        &self.inner.token_url
     }
 
     /// The verifier of this app's ID tokens (audience = client id).
@@ -277,7 +289,19 @@ impl SignInClient {
                     id_token: true,
                     ..VerifyOptions::default()
                 };
-                self.inner.id_tokens.verify_with(id, &options).await?;
+                if let Err(e) = self.inner.id_tokens.verify_with(id, &options).await {
+                    // The caller never sees this refresh token: revoke it rather than leave
+                    // it live on the server (best effort, in the background).
+                    if let Some(rt) = creds.refresh_token.clone() {
+                        let this = self.clone();
+                        crate::runtime::spawn(async move {
+                            if let Err(e) = this.revoke(&rt).await {
+                                tracing::debug!(error = %e, "revoking an unverified login's refresh token failed");
+                            }
+                        });
+                    }
+                    return Err(e);
+                }
             }
             None if wants_id => {
                 return Err(Error::invalid(
@@ -349,6 +373,38 @@ impl SignInClient {
             scope.map(str::to_string),
         );
         crate::runtime::block_on(async move { this.refresh(&rt, scope.as_deref()).await })
+    }
+
+    /// Revokes a refresh token at `/oauth/revoke` (RFC 7009), which revokes its whole family
+    /// on Auth0: every refresh token rotated from the same login. An unknown or already
+    /// revoked token is a success. Retried like other idempotent requests.
+    pub async fn revoke(&self, refresh_token: &str) -> Result<()> {
+        if refresh_token.is_empty() {
+            return Err(Error::config("refresh token is empty"));
+        }
+        let inner = &self.inner;
+        let mut form = [
+            ("token", refresh_token.to_string()),
+            ("token_type_hint", "refresh_token".to_string()),
+        ];
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let never = |_: u32, _: Duration, _: &Error| {};
+        let reply = crate::runtime::on_runtime(inner.reads.post_form(
+            &inner.revoke_url,
+            &pairs,
+            &|| inner.auth.parts(),
+            &never,
+        ))
+        .await;
+        for (_, v) in form.iter_mut() {
+            zeroize::Zeroize::zeroize(v);
+        }
+        reply.map(drop)
+    }
+
+    pub fn revoke_blocking(&self, refresh_token: &str) -> Result<()> {
+        let (this, rt) = (self.clone(), refresh_token.to_string());
+        crate::runtime::block_on(async move { this.revoke(&rt).await })
     }
 
     /// The user's profile from `/userinfo` for an access token (opaque, or a JWT whose `aud`

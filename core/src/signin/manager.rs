@@ -6,6 +6,7 @@
 //! flight and get its result. With refresh-token rotation, the new refresh token is written
 //! to the store before the renewed credentials are returned, and the manager remembers the
 //! rotated-out token so it is never sent again, even if the store failed to save its successor.
+//! Managers of one process over the same stored credentials share each grant (`flights`).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::client::SignInClient;
+use super::flights::{self, Outcome};
 use super::store::{CredentialsStore, GuardedStore};
 use super::user_credentials::UserCredentials;
 use crate::error::{Error, Result};
@@ -55,6 +57,8 @@ struct Inner {
     stats: Mutex<CredentialsStats>,
     /// Bumped by each successful renewal.
     renewed: AtomicU64,
+    /// Seconds a renewed access token lived when received (0: no renewal yet).
+    lifetime: AtomicU64,
 }
 
 fn fingerprint(rt: &str) -> [u8; 32] {
@@ -76,6 +80,7 @@ impl CredentialsManager {
                 latest: Mutex::new(None),
                 stats: Mutex::new(CredentialsStats::default()),
                 renewed: AtomicU64::new(0),
+                lifetime: AtomicU64::new(0),
             }),
         }
     }
@@ -99,7 +104,8 @@ impl CredentialsManager {
         self.load()
     }
 
-    /// Signs out locally: clears the store and forgets everything in memory.
+    /// Signs out locally: clears the store and forgets everything in memory. The refresh
+    /// token stays valid on the server; [`Self::clear_and_revoke`] revokes it too.
     pub fn clear(&self) -> Result<()> {
         self.inner.store.not_reentered()?;
         *lock(&self.inner.latest) = None;
@@ -114,12 +120,66 @@ impl CredentialsManager {
         &self.inner.client
     }
 
+    /// Signs out everywhere: clears the store, then revokes the refresh token at
+    /// `/oauth/revoke` (which revokes every token rotated from the same login).
+    ///
+    /// The local sign-out never depends on the network: the store is cleared first, and a
+    /// failed revocation (network, `OAuth`, rate limited…) is returned as that typed error
+    /// with the user signed out locally all the same. A store that fails to clear returns
+    /// its error (the user is still signed in locally); the token is revoked anyway. Runs to
+    /// completion even if the caller stops waiting.
+    pub async fn clear_and_revoke(&self) -> Result<()> {
+        self.inner.store.not_reentered()?;
+        // After any renewal in flight, so the newest refresh token is the one revoked.
+        let one = self.inner.renewing.get().lock_owned().await;
+        let this = self.clone();
+        let task = crate::runtime::spawn(async move {
+            let _one = one;
+            let stored = this.inner.store.load().ok().flatten();
+            let latest = lock(&this.inner.latest).take();
+            let cleared = this.inner.store.clear();
+            let mut tokens: Vec<String> = Vec::new();
+            for rt in [stored, latest]
+                .iter()
+                .flatten()
+                .filter_map(|c| c.refresh_token.clone())
+            {
+                if !tokens.contains(&rt) {
+                    tokens.push(rt);
+                }
+            }
+            let mut revoked = Ok(());
+            for rt in &mut tokens {
+                this.retire(rt);
+                if let Err(e) = this.inner.client.revoke(rt).await {
+                    revoked = Err(e);
+                }
+                zeroize::Zeroize::zeroize(rt);
+            }
+            cleared.and(revoked)
+        });
+        crate::runtime::joined(task.await)
+    }
+
+    /// [`Self::clear`] (`revoke` false) or [`Self::clear_and_revoke`] for synchronous callers.
+    pub fn clear_blocking(&self, revoke: bool) -> Result<()> {
+        if !revoke {
+            return self.clear();
+        }
+        self.inner.store.not_reentered()?;
+        let this = self.clone();
+        crate::runtime::block_on(async move { this.clear_and_revoke().await })
+    }
+
     /// Valid credentials: the stored ones when the access token has at least `min_ttl` left
     /// and carries every scope of `scope`, otherwise renewed with the refresh token (asking
-    /// for `scope` when given). Concurrent callers share one renewal.
+    /// for `scope` when given). Concurrent callers share one renewal, and so do the managers
+    /// of this process over the same stored credentials (see `docs/signin.md`).
     ///
     /// [`Error::ReauthenticationRequired`] when there are no credentials, no refresh token,
     /// or the server refused the refresh token (`invalid_grant`): the user must sign in again.
+    /// [`Error::Config`] when `min_ttl` is at least the lifetime of a renewed access token
+    /// (once a renewal has shown it, without another grant).
     pub async fn credentials(
         &self,
         min_ttl: Duration,
@@ -133,6 +193,11 @@ impl CredentialsManager {
                 return Ok(c);
             }
         }
+        let lifetime = self.inner.lifetime.load(Ordering::Acquire);
+        if lifetime > 0 && min_ttl.as_secs() >= lifetime {
+            // A grant could not help: it would renew on every call.
+            return Err(min_ttl_too_long(min_ttl, lifetime));
+        }
         let one = self.inner.renewing.get().lock_owned().await;
         // Whoever held the lock may have renewed already.
         let current = self.load()?.ok_or_else(no_credentials)?;
@@ -140,7 +205,12 @@ impl CredentialsManager {
             lock(&self.inner.stats).hits += 1;
             return Ok(current);
         }
-        self.renew_detached(one, current, scope, min_ttl).await
+        let want = Want {
+            min_ttl,
+            scope: scope.map(str::to_string),
+            after: None,
+        };
+        self.renew_detached(one, current, want).await
     }
 
     /// [`Self::credentials`] for synchronous callers, on the shared runtime.
@@ -162,6 +232,7 @@ impl CredentialsManager {
     pub async fn renew(&self) -> Result<UserCredentials> {
         self.inner.store.not_reentered()?;
         let seen = self.inner.renewed.load(Ordering::Acquire);
+        let after = flights::seq();
         let one = self.inner.renewing.get().lock_owned().await;
         let current = self.load()?.ok_or_else(no_credentials)?;
         if self.inner.renewed.load(Ordering::Acquire) != seen
@@ -171,8 +242,12 @@ impl CredentialsManager {
             lock(&self.inner.stats).hits += 1;
             return Ok(current);
         }
-        self.renew_detached(one, current, None, Duration::ZERO)
-            .await
+        let want = Want {
+            min_ttl: Duration::ZERO,
+            scope: None,
+            after: Some(after),
+        };
+        self.renew_detached(one, current, want).await
     }
 
     /// Runs the renewal as a task of its own, holding the renewal lock: once the grant is
@@ -182,13 +257,12 @@ impl CredentialsManager {
         &self,
         one: tokio::sync::OwnedMutexGuard<()>,
         current: UserCredentials,
-        scope: Option<&str>,
-        min_ttl: Duration,
+        want: Want,
     ) -> Result<UserCredentials> {
-        let (this, scope) = (self.clone(), scope.map(str::to_string));
+        let this = self.clone();
         let task = crate::runtime::spawn(async move {
             let _one = one;
-            this.renew_locked(current, scope.as_deref(), min_ttl).await
+            this.renew_shared(current, &want).await
         });
         crate::runtime::joined(task.await)
     }
@@ -243,24 +317,83 @@ impl CredentialsManager {
         }
     }
 
-    async fn renew_locked(
+    /// Renews through the process-wide flight of the refresh token: under its lock, adopts
+    /// what another manager saved or obtained with the same token, else sends the grant.
+    async fn renew_shared(
         &self,
-        current: UserCredentials,
-        scope: Option<&str>,
-        min_ttl: Duration,
+        mut current: UserCredentials,
+        want: &Want,
     ) -> Result<UserCredentials> {
-        let Some(rt) = current.refresh_token.clone() else {
-            return Err(reauth(
-                "no_refresh_token",
-                "the credentials have no refresh token (ask for the offline_access scope)",
-            ));
-        };
+        // Each adoption follows one rotation; the chain is as long as the flights kept.
+        for _ in 0..=flights::KEPT {
+            let Some(rt) = current.refresh_token.clone() else {
+                return Err(reauth(
+                    "no_refresh_token",
+                    "the credentials have no refresh token (ask for the offline_access scope)",
+                ));
+            };
+            let client = &self.inner.client;
+            let flight = flights::flight(client.token_url().as_str(), client.client_id(), &rt);
+            let mut outcome = flight.lock().await;
+            // Another manager over the same store may have renewed while we waited.
+            if let Some(stored) = self.load()? {
+                if stored.access_token != current.access_token && want.fits(&stored, u64::MAX) {
+                    lock(&self.inner.stats).hits += 1;
+                    return Ok(stored);
+                }
+            }
+            let adopted = match &*outcome {
+                None => None,
+                Some(Outcome::Refused(error, description)) => {
+                    self.retire(&rt);
+                    return Err(Error::ReauthenticationRequired {
+                        error: error.clone(),
+                        description: description.clone(),
+                    });
+                }
+                Some(Outcome::Renewed(c, seq)) => {
+                    let rotated = c.refresh_token.as_deref() != Some(rt.as_str());
+                    (rotated || want.fits(c, *seq)).then(|| (c.clone(), *seq, rotated))
+                }
+            };
+            let Some((c, seq, rotated)) = adopted else {
+                return self.grant(&mut outcome, current, rt, want).await;
+            };
+            drop(outcome);
+            // Another manager of this process renewed with this token: its result is ours,
+            // and a rotated-out token is never sent again.
+            if rotated {
+                self.retire(&rt);
+            }
+            *lock(&self.inner.latest) = Some(c.clone());
+            self.inner.store.save(&c)?;
+            if want.fits(&c, seq) {
+                lock(&self.inner.stats).hits += 1;
+                return Ok(c);
+            }
+            current = c;
+        }
+        Err(Error::invalid(
+            None,
+            "too many refresh-token rotations to follow in this process",
+        ))
+    }
+
+    /// One refresh grant, its outcome left in the flight for the other managers.
+    async fn grant(
+        &self,
+        outcome: &mut Option<Outcome>,
+        current: UserCredentials,
+        rt: String,
+        want: &Want,
+    ) -> Result<UserCredentials> {
         lock(&self.inner.stats).renewals += 1;
-        let renewed = match self.inner.client.refresh(&rt, scope).await {
+        let renewed = match self.inner.client.refresh(&rt, want.scope.as_deref()).await {
             Ok(r) => r,
             Err(e) => {
-                if matches!(e, Error::ReauthenticationRequired { .. }) {
+                if let Error::ReauthenticationRequired { error, description } = &e {
                     self.retire(&rt);
+                    *outcome = Some(Outcome::Refused(error.clone(), description.clone()));
                 }
                 return Err(e);
             }
@@ -291,23 +424,39 @@ impl CredentialsManager {
             self.retire(&rt);
             lock(&self.inner.stats).rotations += 1;
         }
+        *outcome = Some(Outcome::Renewed(merged.clone(), flights::next_seq()));
         *lock(&self.inner.latest) = Some(merged.clone());
         self.inner.renewed.fetch_add(1, Ordering::AcqRel);
+        let lifetime = merged.remaining().as_secs().max(1);
+        self.inner.lifetime.store(lifetime, Ordering::Release);
         self.inner.store.save(&merged)?;
-        tracing::debug!(
-            rotated,
-            expires_in = merged.remaining().as_secs(),
-            "user credentials renewed"
-        );
-        if !merged.is_valid_for(min_ttl) {
-            return Err(Error::config(format!(
-                "min_ttl of {} s is longer than the lifetime of a renewed access token ({} s)",
-                min_ttl.as_secs(),
-                merged.remaining().as_secs()
-            )));
+        tracing::debug!(rotated, expires_in = lifetime, "user credentials renewed");
+        if !merged.is_valid_for(want.min_ttl) {
+            return Err(min_ttl_too_long(want.min_ttl, lifetime));
         }
         Ok(merged)
     }
+}
+
+/// What a caller accepts instead of a grant of its own.
+struct Want {
+    min_ttl: Duration,
+    scope: Option<String>,
+    /// A forced renewal: only credentials from a grant numbered above this one.
+    after: Option<u64>,
+}
+
+impl Want {
+    fn fits(&self, c: &UserCredentials, seq: u64) -> bool {
+        usable(c, self.min_ttl, self.scope.as_deref()) && self.after.is_none_or(|a| seq > a)
+    }
+}
+
+fn min_ttl_too_long(min_ttl: Duration, lifetime: u64) -> Error {
+    Error::config(format!(
+        "min_ttl of {} s is not shorter than the lifetime of a renewed access token ({lifetime} s)",
+        min_ttl.as_secs(),
+    ))
 }
 
 fn usable(c: &UserCredentials, min_ttl: Duration, scope: Option<&str>) -> bool {

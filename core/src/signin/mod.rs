@@ -3,6 +3,7 @@
 
 pub(crate) mod client;
 pub(crate) mod config;
+mod flights;
 pub(crate) mod manager;
 pub(crate) mod store;
 pub(crate) mod user_credentials;

@@ -55,11 +55,16 @@ pub struct VerifierConfig {
     pub jwks_url: Option<String>,
     /// How long a fetched JWKS is used before it is fetched again.
     pub jwks_lifetime: Duration,
-    /// A token naming an unknown `kid` refetches the JWKS, but at most once per interval.
+    /// A token naming an unknown `kid` refetches the JWKS, but at most once per interval;
+    /// at least [`JWKS_MIN_REFETCH_FLOOR`] (a smaller value is a configuration error).
     pub jwks_min_refetch_interval: Duration,
     /// Timeouts, size limit and retries of the JWKS requests.
     pub http: HttpOptions,
 }
+
+/// The smallest `jwks_min_refetch_interval`: below it, a stream of tokens with made-up `kid`s
+/// would make about one JWKS request each.
+pub const JWKS_MIN_REFETCH_FLOOR: Duration = Duration::from_secs(1);
 
 impl VerifierConfig {
     pub fn new(domain: impl Into<String>, audience: impl Into<String>) -> Self {
@@ -186,6 +191,12 @@ impl TokenVerifier {
         }
         if config.jwks_lifetime.is_zero() {
             return Err(Error::config("jwks_lifetime must be greater than zero"));
+        }
+        if config.jwks_min_refetch_interval < JWKS_MIN_REFETCH_FLOOR {
+            return Err(Error::config(format!(
+                "jwks_min_refetch_interval must be at least {} s (its floor)",
+                JWKS_MIN_REFETCH_FLOOR.as_secs()
+            )));
         }
         let jwks_url = url_or(
             config.jwks_url.as_deref(),

@@ -1,9 +1,14 @@
 //! The user grants of `POST /oauth/token`: `authorization_code` (with PKCE) and
 //! `refresh_token` (with rotation and reuse detection), and the tokens they mint: an access
 //! token (a JWT for an API, with `aud` `[API, "{issuer}userinfo"]` when `openid` was asked;
-//! opaque without an audience), an ID token and a refresh token.
+//! opaque without an audience), an ID token and a refresh token. And `POST /oauth/revoke`
+//! (RFC 7009): revoking a refresh token revokes its family.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State as AxState;
 
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -12,7 +17,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use crate::keys::random_hex;
-use crate::token::{authenticate, now, oauth_error};
+use crate::token::{authenticate, faulted, now, oauth_error, params};
 use crate::users::{OpaqueToken, RefreshEntry, UserGrant};
 use crate::State;
 
@@ -190,6 +195,42 @@ pub(crate) fn refresh_token(
         ..entry.grant
     };
     mint(state, &grant, &scope, next)
+}
+
+/// `POST /oauth/revoke` (RFC 7009, as Auth0 has it): `token` and the client's authentication.
+/// A refresh token of the client revokes its whole family; an unknown token is a success
+/// (§2.2); a token of another client is refused.
+pub(crate) async fn revoke(
+    AxState(state): AxState<Arc<State>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    state.count("revoke");
+    if let Some(f) = state.take_fault("revoke") {
+        return faulted(f).await;
+    }
+    let answer = || -> Result<Response, Response> {
+        let p = params(&headers, &body)
+            .ok_or_else(|| oauth_error(400, "invalid_request", "Invalid request body"))?;
+        let client_id = user_client(&state, &headers, &p)?;
+        let token = p.get("token").filter(|t| !t.is_empty()).ok_or_else(|| {
+            oauth_error(400, "invalid_request", "Missing required parameter: token")
+        })?;
+        let mut sessions = state.sessions.lock().unwrap();
+        if let Some(entry) = sessions.refresh.get(token).cloned() {
+            if entry.grant.client_id != client_id {
+                return Err(oauth_error(
+                    400,
+                    "invalid_request",
+                    "The refresh token was not issued to this client",
+                ));
+            }
+            sessions.revoke_family(&entry.family);
+            state.count("revoked");
+        }
+        Ok(StatusCode::OK.into_response())
+    };
+    answer().unwrap_or_else(|r| r)
 }
 
 /// The token response for a user grant.

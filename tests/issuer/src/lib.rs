@@ -379,6 +379,7 @@ impl Issuer {
         });
         let app = Router::new()
             .route("/oauth/token", post(token::token))
+            .route("/oauth/revoke", post(grants::revoke))
             .route("/.well-known/jwks.json", get(jwks))
             .route("/authorize", get(authorize::authorize))
             .route("/callback", get(authorize::callback))

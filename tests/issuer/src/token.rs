@@ -70,7 +70,7 @@ fn is_pure_delay(f: &Fault) -> bool {
 }
 
 /// Form or JSON body into string parameters.
-fn params(headers: &HeaderMap, body: &[u8]) -> Option<HashMap<String, String>> {
+pub(crate) fn params(headers: &HeaderMap, body: &[u8]) -> Option<HashMap<String, String>> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -26,11 +26,16 @@ fuzz_target!(|data: &[u8]| {
         _ => UNIX_EPOCH + Duration::from_secs(u32::MAX as u64 * 4),
     };
     let wait = fuzzing::retry_after(&pairs, now);
-    let secs = pairs.iter().find_map(|(n, v)| {
-        n.eq_ignore_ascii_case(b"retry-after")
-            .then(|| std::str::from_utf8(v).ok()?.trim().parse::<u64>().ok())
-            .flatten()
-    });
+    // Only what the HTTP client would have delivered: visible ASCII, spaces and tabs.
+    let deliverable = |v: &[u8]| v.iter().all(|b| *b == b'\t' || (0x20..0x7f).contains(b));
+    let secs = pairs
+        .iter()
+        .filter(|(_, v)| deliverable(v))
+        .find_map(|(n, v)| {
+            n.eq_ignore_ascii_case(b"retry-after")
+                .then(|| std::str::from_utf8(v).ok()?.trim().parse::<u64>().ok())
+                .flatten()
+        });
     if let (Some(s), true) = (
         secs,
         pairs

@@ -48,10 +48,10 @@ with LocalIssuer() as issuer, tempfile.TemporaryDirectory() as cache:
         print(table)
 
     bench("shared file cache, warm", [
-        ("native `tokenkeeper header` (shared cache, warm)", f"{native} {header}"),
-        ("Python `tokenkeeper header` (shared cache, warm)", f"{pycli} {header}"),
+        ("native tokenkeeper header (shared cache, warm)", f"{native} {header}"),
+        ("Python tokenkeeper header (shared cache, warm)", f"{pycli} {header}"),
     ])
     bench("no shared cache", [
-        ("native `tokenkeeper header --no-shared-cache`", f"{native} {header} --no-shared-cache"),
+        ("native tokenkeeper header --no-shared-cache", f"{native} {header} --no-shared-cache"),
     ])
 EOF

@@ -330,6 +330,8 @@ def test_both_clis_print_the_same_bytes_for_a_shared_token(issuer: LocalIssuer) 
 def test_both_clis_give_the_same_error_lines_and_statuses(issuer: LocalIssuer, tmp_path: Path) -> None:
     secret = tmp_path / "secret"
     secret.write_text(issuer.client_secret)
+    latin1 = tmp_path / "latin1.pem"
+    latin1.write_bytes(b"cl\xe9\n")
     good = auth0_env(issuer)
     aud = ["--audience", issuer.audience]
     cases: list[tuple[list[str], dict[str, str]]] = [
@@ -342,6 +344,7 @@ def test_both_clis_give_the_same_error_lines_and_statuses(issuer: LocalIssuer, t
         (["token", *aud, "--client-secret-file", str(tmp_path / "missing")], good),
         (["token", *aud, "--client-secret-file", str(tmp_path)], good),
         (["token", *aud, "--private-key-file", str(secret)], good),
+        (["token", *aud, "--private-key-file", str(latin1)], good),
         (["token", *aud, "--client-secret-file", str(secret), "--private-key-alg", "ES256"], good),
         (["token", *aud, "--shared-cache", "nope"], good),
         (["token", *aud], good | {"TOKENKEEPER_SHARED_CACHE": "redis://127.0.0.1:notaport/0"}),

@@ -115,6 +115,8 @@ def _read(path: str, what: str) -> str:
             return f.read().strip()
     except OSError as e:
         raise ConfigError(f"cannot read the {what} file {path!r}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"cannot read the {what} file {path!r}: not UTF-8 text") from None
 
 
 def _client(args: argparse.Namespace) -> TokenClient:

@@ -76,6 +76,7 @@ pub fn repr(s: &str) -> String {
 }
 
 /// `repr()` of an optional str.
+#[cfg_attr(not(feature = "demo"), allow(dead_code))]
 pub fn repr_opt(s: Option<&str>) -> String {
     s.map_or_else(|| "None".to_string(), repr)
 }

@@ -40,7 +40,7 @@
 /**
  * Minor version.
  */
-#define TK_VERSION_MINOR 1
+#define TK_VERSION_MINOR 2
 
 /**
  * Patch version.

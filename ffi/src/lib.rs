@@ -60,7 +60,7 @@ pub use verifier::{tk_verifier, tk_verifier_config, tk_verify_stats};
 /// `TK_VERSION_NUMBER` is `MAJOR * 10000 + MINOR * 100 + PATCH`, for `#if`.
 pub const TK_VERSION_MAJOR: u32 = 0;
 /// Minor version.
-pub const TK_VERSION_MINOR: u32 = 1;
+pub const TK_VERSION_MINOR: u32 = 2;
 /// Patch version.
 pub const TK_VERSION_PATCH: u32 = 0;
 

@@ -105,6 +105,21 @@ enum Method<'a> {
     },
 }
 
+/// The send time, moved back to the start of its second on both clocks. Auth0 (like most
+/// issuers) writes `iat` as whole seconds and `exp = iat + expires_in`, so a token's real expiry
+/// can be up to a second earlier than `sent + expires_in`; counting from the whole second never
+/// serves a token past its `exp`, whatever the margin.
+fn whole_second(
+    sent_at: SystemTime,
+    sent: crate::clock::Stamp,
+) -> (SystemTime, crate::clock::Stamp) {
+    let frac = sent_at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| Duration::from_nanos(u64::from(d.subsec_nanos())))
+        .unwrap_or_default();
+    (sent_at - frac, sent.checked_sub(frac).unwrap_or(sent))
+}
+
 impl Drop for Reply {
     fn drop(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.body);
@@ -228,7 +243,7 @@ impl Transport {
 
     async fn once(&self, req: reqwest::RequestBuilder) -> Result<Reply, Failure> {
         let limit = self.options.max_response_bytes;
-        let (sent_at, sent) = (SystemTime::now(), crate::clock::Stamp::now());
+        let (sent_at, sent) = whole_second(SystemTime::now(), crate::clock::Stamp::now());
         let mut resp = req.send().await.map_err(|e| Failure::from_reqwest(&e))?;
         let status = resp.status();
         if resp.content_length().is_some_and(|n| n > limit as u64) {

@@ -231,6 +231,7 @@ if [ -x "$out/test_shared" ]; then
   echo "--- C tests under valgrind memcheck (shared library)"
   start=$SECONDS
   TK_TEST_LABEL=valgrind valgrind -q --error-exitcode=99 --leak-check=full \
+    --suppressions=ffi/tests/valgrind.supp \
     --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
     --fair-sched=yes --child-silent-after-fork=yes "$out/test_shared" 2>&1 | tee "$out/run-valgrind.log"
   rc=${PIPESTATUS[0]}

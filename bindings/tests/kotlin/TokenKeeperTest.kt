@@ -32,6 +32,7 @@ import tokenkeeper.TokenClient
 import tokenkeeper.TokenException
 import tokenkeeper.TokenRequest
 import tokenkeeper.liveObjects
+import tokenkeeper.tokenkeeperVersion
 import tokenkeeper.use
 
 // ---------------------------------------------------------------------------------------------

@@ -210,7 +210,14 @@ impl SharedLevel {
         }
         counters.shared_hits.bump();
         // By this host's clock: the remaining life is the level's (Redis's own, for Redis).
+        // Entries count in whole milliseconds: rounding down gives a file entry's expiry back
+        // exactly, whichever process reads it.
         let expires_at = SystemTime::now() + remaining;
+        let expires_at = expires_at
+            - expires_at
+                .duration_since(UNIX_EPOCH)
+                .map(|d| Duration::from_nanos(u64::from(d.subsec_nanos() % 1_000_000)))
+                .unwrap_or_default();
         let token = Token::from_shared(
             &entry.access_token,
             &entry.token_type,

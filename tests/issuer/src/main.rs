@@ -52,6 +52,9 @@ async fn main() {
         _ = tokio::signal::ctrl_c() => {}
     }
     drop(issuer);
+    // Not a return: the runtime's shutdown would wait for the blocking stdin read, which never
+    // ends while another process (started later by the same shell) holds the fifo open.
+    std::process::exit(0);
 }
 
 fn fail(msg: &str) -> ! {

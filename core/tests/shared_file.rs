@@ -199,7 +199,9 @@ fn a_lock_holder_killed_with_sigkill_delays_the_others_by_one_fetch_at_most() {
         let _ = shared_client(&i, &dir.0).get_token_blocking(&api());
         unsafe { libc::_exit(0) };
     }
-    std::thread::sleep(Duration::from_millis(400));
+    // Fork the waiter only once the holder's request is at the issuer (a slow fork
+    // or start would otherwise let the waiter take the lock and the delayed reply).
+    wait_for_request(&i);
     let started = Instant::now();
     let waiter = unsafe { libc::fork() };
     assert!(waiter >= 0);

@@ -287,7 +287,9 @@ fn a_lock_holder_killed_with_sigkill_delays_the_others_by_the_lock_ttl_at_most()
         let _ = shared_client_with(&i, &url, http()).get_token_blocking(&api());
         true
     });
-    std::thread::sleep(Duration::from_millis(400));
+    // Fork the waiter only once the holder's request is at the issuer (a slow fork
+    // or start would otherwise let the waiter take the lock and the delayed reply).
+    wait_for_request(&i);
     let started = Instant::now();
     let waiter = spawn_child(|| {
         shared_client_with(&i, &url, http())

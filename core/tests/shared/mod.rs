@@ -86,3 +86,16 @@ pub fn poll_never_expired(client: &TokenClient, req: &TokenRequest, secs: u64) -
 /// another test starts threads can leave a child with a half-updated global lock table
 /// (parking_lot's, under tokio), so these tests take turns.
 pub static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Blocks (10 s at most) until the issuer has received a token request.
+pub fn wait_for_request(i: &tokenkeeper_issuer::Issuer) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while i.count("token") == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the holder never sent its request"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+}

@@ -5,7 +5,6 @@
 # Ends with "kotlin: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-KOTLIN_VERSION=2.4.20
 
 die() {
   echo "kotlin: $*"
@@ -14,28 +13,10 @@ die() {
 }
 
 # --- toolchain (idempotent) ---------------------------------------------------------------------
-apt_install() {
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 ||
-    { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; }
-}
-command -v java >/dev/null || apt_install openjdk-17-jre-headless || die "cannot install a JRE"
-[ -f /usr/share/java/jna.jar ] || apt_install libjna-java || die "cannot install libjna-java"
-command -v npm >/dev/null || die "npm is missing (Node 20 is a prerequisite)"
-KOTLIN_HOME=$(npm root -g)/kotlin-compiler
-installed=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' \
-  "$KOTLIN_HOME/package.json" 2>/dev/null)
-if [ "$installed" != "$KOTLIN_VERSION" ] || [ ! -x "$KOTLIN_HOME/bin/kotlinc" ]; then
-  npm install -g --no-fund --no-audit "kotlin-compiler@$KOTLIN_VERSION" >/dev/null ||
-    die "cannot install kotlin-compiler@$KOTLIN_VERSION from npm"
-fi
-KOTLINC=$KOTLIN_HOME/bin/kotlinc
-COROUTINES=$KOTLIN_HOME/lib/kotlinx-coroutines-core-jvm.jar
-STDLIB=$KOTLIN_HOME/lib/kotlin-stdlib.jar
-JNA=/usr/share/java/jna.jar
-for f in "$KOTLINC" "$COROUTINES" "$STDLIB" "$JNA"; do [ -e "$f" ] || die "missing $f"; done
+source bindings/tests/common.sh
+kotlin_toolchain || die "$TOOLCHAIN_ERROR"
 
 # --- build, generate, compile -------------------------------------------------------------------
-source bindings/tests/common.sh
 trap stop_issuer EXIT
 build_bindings kotlin || die "building the library or generating the Kotlin sources failed"
 sources=("$GEN/kotlin/tokenkeeper/tokenkeeper_uniffi.kt" bindings/tests/kotlin/*.kt)

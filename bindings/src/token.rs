@@ -60,7 +60,7 @@ impl Token {
 
     /// `Bearer <token>`, ready for an `Authorization` header.
     pub fn authorization_header(&self) -> String {
-        self.inner.authorization_header()
+        self.inner.authorization_header().to_string()
     }
 
     /// Whether both objects hold the very same fetched token (a cache hit returns the same one).

@@ -89,3 +89,35 @@ for k, v in extra.items():
 ' "$line")"
   echo "issuer at $TK_URL"
 }
+
+# kotlin_toolchain: installs what Kotlin needs when missing (a JRE, JNA from Debian,
+# kotlin-compiler from npm) and sets KOTLIN_VERSION, KOTLINC, COROUTINES, STDLIB, JNA; on failure
+# returns 1 with the reason in TOOLCHAIN_ERROR.
+KOTLIN_VERSION=2.4.20
+apt_install() {
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; }
+}
+kotlin_toolchain() {
+  TOOLCHAIN_ERROR=
+  command -v java >/dev/null || apt_install openjdk-17-jre-headless ||
+    { TOOLCHAIN_ERROR="cannot install a JRE"; return 1; }
+  [ -f /usr/share/java/jna.jar ] || apt_install libjna-java ||
+    { TOOLCHAIN_ERROR="cannot install libjna-java"; return 1; }
+  command -v npm >/dev/null || { TOOLCHAIN_ERROR="npm is missing (Node 20 is a prerequisite)"; return 1; }
+  local home installed f
+  home=$(npm root -g)/kotlin-compiler
+  installed=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' \
+    "$home/package.json" 2>/dev/null)
+  if [ "$installed" != "$KOTLIN_VERSION" ] || [ ! -x "$home/bin/kotlinc" ]; then
+    npm install -g --no-fund --no-audit "kotlin-compiler@$KOTLIN_VERSION" >/dev/null ||
+      { TOOLCHAIN_ERROR="cannot install kotlin-compiler@$KOTLIN_VERSION from npm"; return 1; }
+  fi
+  KOTLINC=$home/bin/kotlinc
+  COROUTINES=$home/lib/kotlinx-coroutines-core-jvm.jar
+  STDLIB=$home/lib/kotlin-stdlib.jar
+  JNA=/usr/share/java/jna.jar
+  for f in "$KOTLINC" "$COROUTINES" "$STDLIB" "$JNA"; do
+    [ -e "$f" ] || { TOOLCHAIN_ERROR="missing $f"; return 1; }
+  done
+}

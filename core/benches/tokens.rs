@@ -1,11 +1,17 @@
 //! `cargo bench -p tokenkeeper --bench tokens`
 //!
-//! - `cached/1 thread`, `cached/8 threads`: a `get_token_blocking` served from the cache.
-//! - `cold/tokenkeeper`: a full fetch (cache disabled) against the local issuer on loopback,
-//!   beside `cold/bare reqwest`: the same POST made with reqwest alone and parsed with serde_json,
-//!   so the overhead of our stack shows as a ratio.
+//! - `cached/1 thread`, `cached/8 threads`: a `get_token_blocking` served from the cache,
+//!   beside `cached/baseline RwLock<HashMap>` on 1 and 8 threads: a read of the same key from a
+//!   bare `RwLock<HashMap<String, Arc<str>>>` with an `Arc` clone, the floor issue 13 measures
+//!   against.
+//! - `cold/new client + first token`: a new `TokenClient` (cache disabled) and one fetch from
+//!   the local issuer on loopback, beside `cold/bare reqwest (client reused)` and
+//!   `cold/bare reqwest (new client)`: the same POST made with reqwest alone and parsed with
+//!   serde_json, so the overhead of our stack shows as a ratio.
 
-use std::sync::{Arc, Barrier};
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::{Arc, Barrier, RwLock};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -21,48 +27,80 @@ fn config(i: &Issuer) -> ClientConfig {
     )
 }
 
+/// Runs `f` `iters` times on each of 8 threads started together; the wall time of all.
+fn on_threads<F: Fn() + Send + Sync + 'static>(iters: u64, f: Arc<F>) -> Duration {
+    let barrier = Arc::new(Barrier::new(9));
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let (f, barrier) = (f.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                for _ in 0..iters {
+                    f();
+                }
+            })
+        })
+        .collect();
+    barrier.wait();
+    let t0 = Instant::now();
+    for h in handles {
+        h.join().unwrap();
+    }
+    t0.elapsed()
+}
+
 fn cached(c: &mut Criterion, issuer: &Issuer) {
     let client = TokenClient::new(config(issuer)).unwrap();
     let req = TokenRequest::new(API).scope("read:things");
-    client.get_token_blocking(&req).unwrap();
+    let token = client.get_token_blocking(&req).unwrap();
+    let map: Arc<RwLock<HashMap<String, Arc<str>>>> = Arc::new(RwLock::new(HashMap::from([(
+        API.to_string(),
+        Arc::from(token.authorization_header()),
+    )])));
     let mut g = c.benchmark_group("cached");
     g.throughput(Throughput::Elements(1));
     g.bench_function("1 thread", |b| {
         b.iter(|| client.get_token_blocking(&req).unwrap())
     });
+    g.bench_function("baseline RwLock<HashMap> 1 thread", |b| {
+        b.iter(|| map.read().unwrap().get(black_box(API)).cloned().unwrap())
+    });
     g.throughput(Throughput::Elements(8));
     g.bench_function("8 threads", |b| {
         b.iter_custom(|iters| {
-            let barrier = Arc::new(Barrier::new(9));
-            let handles: Vec<_> = (0..8)
-                .map(|_| {
-                    let (client, req, barrier) = (client.clone(), req.clone(), barrier.clone());
-                    std::thread::spawn(move || {
-                        barrier.wait();
-                        for _ in 0..iters {
-                            std::hint::black_box(client.get_token_blocking(&req).unwrap());
-                        }
-                    })
-                })
-                .collect();
-            barrier.wait();
-            let t0 = Instant::now();
-            for h in handles {
-                h.join().unwrap();
-            }
-            t0.elapsed()
+            let (client, req) = (client.clone(), req.clone());
+            on_threads(
+                iters,
+                Arc::new(move || drop(black_box(client.get_token_blocking(&req).unwrap()))),
+            )
+        })
+    });
+    g.bench_function("baseline RwLock<HashMap> 8 threads", |b| {
+        b.iter_custom(|iters| {
+            let map = map.clone();
+            on_threads(
+                iters,
+                Arc::new(move || drop(black_box(map.read().unwrap().get(black_box(API)).cloned()))),
+            )
         })
     });
     g.finish();
+    let s = client.stats();
+    // The sharded counters must not lose a hit under 8 threads.
+    assert_eq!(s.tokens_minted, 1, "{s:?}");
 }
 
 fn cold(c: &mut Criterion, issuer: &Issuer, rt: &tokio::runtime::Runtime) {
     let f = &issuer.fixture;
-    let client = TokenClient::new(config(issuer).cache_policy(CachePolicy {
-        enabled: false,
-        ..CachePolicy::default()
-    }))
-    .unwrap();
+    // A new client each time, caching nothing (a client with the same key would share the
+    // process cache and hit): its construction and its first token.
+    let new_client = || {
+        TokenClient::new(config(issuer).cache_policy(CachePolicy {
+            enabled: false,
+            ..CachePolicy::default()
+        }))
+        .unwrap()
+    };
     let req = TokenRequest::new(API).scope("read:things");
     let bare = reqwest::Client::new();
     let url = format!("{}/oauth/token", f.url);
@@ -73,20 +111,22 @@ fn cold(c: &mut Criterion, issuer: &Issuer, rt: &tokio::runtime::Runtime) {
         ("client_id", f.client_id.as_str()),
         ("client_secret", f.client_secret.as_str()),
     ];
+    let post = |client: &reqwest::Client| {
+        rt.block_on(async {
+            let r = client.post(&url).form(&form).send().await.unwrap();
+            let v: serde_json::Value = r.json().await.unwrap();
+            assert!(v["access_token"].is_string());
+            v
+        })
+    };
     let mut g = c.benchmark_group("cold");
     g.sample_size(30).measurement_time(Duration::from_secs(5));
-    g.bench_function("tokenkeeper", |b| {
-        b.iter(|| client.get_token_blocking(&req).unwrap())
+    g.bench_function("new client + first token", |b| {
+        b.iter(|| new_client().get_token_blocking(&req).unwrap())
     });
-    g.bench_function("bare reqwest", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let r = bare.post(&url).form(&form).send().await.unwrap();
-                let v: serde_json::Value = r.json().await.unwrap();
-                assert!(v["access_token"].is_string());
-                v
-            })
-        })
+    g.bench_function("bare reqwest (client reused)", |b| b.iter(|| post(&bare)));
+    g.bench_function("bare reqwest (new client)", |b| {
+        b.iter(|| post(&reqwest::Client::new()))
     });
     g.finish();
 }

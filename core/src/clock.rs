@@ -77,6 +77,92 @@ fn raw_now() -> Duration {
     BASE.elapsed()
 }
 
+/// A deadline that costs two coarse clock reads to check (about 4 ns each, against ~35 ns for
+/// the precise suspend-aware clock above): the hot path of a cache hit.
+///
+/// Linux's coarse clocks do not count suspend on the monotonic side, and the wall clock can be
+/// set back, so the deadline is set on both and holds only while both are ahead of it: a
+/// suspend moves the wall clock on, a wall-clock step back leaves the monotonic one. Each is
+/// set one clock tick early, since a coarse read can lag by up to a tick. When it says
+/// "passed", the caller asks the precise clock ([`Stamp`]), so it only ever errs early.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CoarseDeadline {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    mono: Duration,
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    wall: Duration,
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    at: Stamp,
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod coarse {
+    use std::sync::LazyLock;
+    use std::time::Duration;
+
+    pub fn read(clock: libc::clockid_t) -> Duration {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec; the clock ids are constants Linux has
+        // had since 2.6.32.
+        let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
+        if rc != 0 {
+            // No coarse clock: read as "at the start of time", so every deadline looks passed
+            // and the precise clock decides.
+            return Duration::MAX;
+        }
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    }
+
+    /// The coarse clocks' resolution (one tick, typically 1 to 4 ms).
+    pub static TICK: LazyLock<Duration> = LazyLock::new(|| {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: as above.
+        let rc = unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+        if rc != 0 {
+            return Duration::from_millis(10);
+        }
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32).max(Duration::from_millis(1))
+    });
+}
+
+impl CoarseDeadline {
+    /// A deadline `left` from now (now as [`Stamp::now`] would say).
+    pub fn after(left: Duration) -> Self {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let left = left.saturating_sub(*coarse::TICK);
+            Self {
+                mono: coarse::read(libc::CLOCK_MONOTONIC_COARSE).saturating_add(left),
+                wall: coarse::read(libc::CLOCK_REALTIME_COARSE).saturating_add(left),
+            }
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        Self {
+            at: Stamp::now() + left,
+        }
+    }
+
+    /// Whether the deadline is surely still ahead.
+    #[inline]
+    pub fn ahead(&self) -> bool {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            coarse::read(libc::CLOCK_MONOTONIC_COARSE) < self.mono
+                && coarse::read(libc::CLOCK_REALTIME_COARSE) < self.wall
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            Stamp::now() < self.at
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +178,24 @@ mod tests {
             ds.abs_diff(di) < Duration::from_millis(5),
             "{ds:?} vs {di:?}"
         );
+    }
+
+    #[test]
+    fn a_coarse_deadline_is_ahead_until_it_passes_and_never_late() {
+        assert!(!CoarseDeadline::after(Duration::ZERO).ahead());
+        let d = CoarseDeadline::after(Duration::from_millis(60));
+        let t0 = std::time::Instant::now();
+        assert!(d.ahead());
+        loop {
+            // Read before asking: "ahead" at any later moment must still be inside 60 ms.
+            let elapsed = t0.elapsed();
+            if !d.ahead() {
+                break;
+            }
+            assert!(elapsed < Duration::from_millis(60), "late: {elapsed:?}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(CoarseDeadline::after(Duration::from_secs(3600)).ahead());
     }
 
     #[cfg(any(target_os = "linux", target_os = "android"))]

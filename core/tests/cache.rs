@@ -333,3 +333,76 @@ fn blocking_facade_refuses_a_current_thread_runtime() {
 fn next_min_remaining() -> Duration {
     Duration::from_millis(2000)
 }
+
+/// The hit mark a binding keeps beside the object it built for a token (issue 13): it holds
+/// while the token is the cache's and before its refresh point, and never after a change.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hit_mark_holds_until_the_token_changes_or_nears_its_refresh() {
+    let i = issuer().await;
+    let c = client(&i);
+    let req = api();
+    assert!(c.hit_mark(&req).is_none(), "nothing cached yet");
+    let t = c.get_token(&req).await.unwrap();
+    let (marked, mark) = c.hit_mark(&req).expect("a fresh token is a plain hit");
+    assert!(marked.ptr_eq(&t));
+    let hits = c.stats().cache_hits;
+    assert!(c.hit_marked(&mark) && c.hit_marked(&mark));
+    assert_eq!(c.stats().cache_hits, hits + 2, "each yes is a counted hit");
+
+    // Another client of the same key invalidates: the mark no longer holds.
+    client(&i).invalidate(&req);
+    assert!(!c.hit_marked(&mark));
+    assert_eq!(c.stats().cache_hits, hits + 2);
+    let t2 = c.get_token(&req).await.unwrap();
+    assert!(!t2.ptr_eq(&t));
+    let (_, mark2) = c.hit_mark(&req).unwrap();
+    assert!(c.hit_marked(&mark2) && !c.hit_marked(&mark));
+    assert!(c.invalidate_if_current(&req, &t2));
+    assert!(!c.hit_marked(&mark2), "invalidate_if_current ends it too");
+
+    // A token inside its refresh window is no plain hit: no mark (refresh_ahead 0.999: a 2-s
+    // token is in its window 2 ms after it was asked for).
+    let short = TokenClient::new(config(&i).cache_policy(CachePolicy {
+        refresh_ahead: 0.999,
+        ..CachePolicy::default()
+    }))
+    .unwrap();
+    let r = lived(&i, 2);
+    short.get_token(&r).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(short.hit_mark(&r).is_none());
+
+    // No marks when the cache is off.
+    let off = client_with(
+        &i,
+        CachePolicy {
+            enabled: false,
+            ..CachePolicy::default()
+        },
+    );
+    off.get_token(&req).await.unwrap();
+    assert!(off.hit_mark(&req).is_none());
+}
+
+/// The hit path reads coarse clocks; a token is still never served past its refresh point
+/// without the slow path's precise check (a short token renews on time).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_hit_path_hands_over_to_a_refresh_on_time() {
+    let i = issuer().await;
+    let c = client(&i);
+    let r = lived(&i, 2);
+    let first = c.get_token(&r).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(4);
+    let mut renewed = false;
+    while Instant::now() < deadline {
+        let t = c.get_token(&r).await.unwrap();
+        assert!(t.remaining() > Duration::ZERO, "never an expired token");
+        if !t.ptr_eq(&first) {
+            renewed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(renewed, "the 2-s token was renewed before it expired");
+    assert!(i.count("token") >= 2);
+}

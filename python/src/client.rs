@@ -1,16 +1,22 @@
 //! `tokenkeeper.TokenClient`: the core's client, its blocking and asyncio entry points.
 //!
-//! Hot path (a cache hit): find the request's memo entry (the arguments compared as strings),
-//! let the driver poll the core's future once with the GIL held (the core answers a hit on that
-//! poll, on this thread), and return the Python `Token` already built for that core token.
-//! Anything else waits with the GIL released (see `run.rs`).
+//! Hot path (a cache hit): the arguments are found by identity among the last calls (exact
+//! `str` or `None`, so identity is value), and the core's [`HitMark`] of the token served then
+//! says whether it is still the one to serve; if so the same Python `Token` is returned. That
+//! is a lock, three pointer compares and the core's few-nanosecond check: no `TokenRequest`,
+//! no future, no new Python object. Anything else goes through the memo entry of the
+//! arguments (compared as strings) and the core's `get_token`; a miss waits with the GIL
+//! released (see `run.rs`).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyDict;
-use tokenkeeper::{AuthMethod, ClientConfig, Credentials, Error, SharedCache, TokenRequest};
+use pyo3::types::{PyDict, PyString};
+use tokenkeeper::{
+    AuthMethod, ClientConfig, Credentials, Error, HitMark, SharedCache, TokenRequest,
+};
 
 use crate::convert::{scope_text, set_knobs};
 use crate::errors::to_py_err;
@@ -25,6 +31,8 @@ use crate::token::Token;
 /// arguments, and building a new Python `Token` (three Python objects and a `datetime`) for a
 /// core token it has already converted. Together that is most of the cost of a hit.
 const MEMO_MAX: usize = 64;
+/// Argument identities remembered for the hot path.
+const SEEN_MAX: usize = 16;
 
 /// One request of this client: its arguments as the caller spelled them, the core request,
 /// and the last core token handed out with its Python object.
@@ -57,6 +65,48 @@ impl Entry {
     }
 }
 
+/// The arguments of a recent call, by identity (held, so that no other object can take their
+/// addresses), with the token it was served and the core's mark of it.
+struct Seen {
+    args: [Option<Py<PyAny>>; 3],
+    hit: (HitMark, Py<Token>),
+}
+
+type Args<'a, 'py> = [Option<&'a Bound<'py, PyAny>>; 3];
+
+impl Seen {
+    fn is(&self, args: &Args<'_, '_>) -> bool {
+        self.args.iter().zip(args).all(|(a, b)| match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.as_ptr() == b.as_ptr(),
+            _ => false,
+        })
+    }
+}
+
+/// `str` exactly (no subclass, which could change its value) or `None`: identity is value.
+fn identity_is_value(args: &Args<'_, '_>) -> bool {
+    args.iter()
+        .all(|a| a.is_none_or(|a| a.is_exact_instance_of::<PyString>()))
+}
+
+/// A `str` argument (`None`: not given).
+fn text<'a>(arg: Option<&'a Bound<'_, PyAny>>, name: &str) -> PyResult<Option<&'a str>> {
+    arg.map(|a| {
+        a.cast::<PyString>()
+            .map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "{name} must be a str or None, not {}",
+                    a.get_type()
+                        .name()
+                        .map_or_else(|_| "?".into(), |n| n.to_string())
+                ))
+            })?
+            .to_str()
+    })
+    .transpose()
+}
+
 // A poisoned lock only means a panic elsewhere; the memo is still consistent.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -68,6 +118,7 @@ pub struct TokenClient {
     core: tokenkeeper::TokenClient,
     domain: String,
     memo: Mutex<Vec<Arc<Entry>>>,
+    seen: Mutex<Vec<Seen>>,
 }
 
 static REQUESTS_AUTH: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -115,18 +166,16 @@ impl TokenClient {
             core: tokenkeeper::TokenClient::new(config).map_err(err)?,
             domain,
             memo: Mutex::new(Vec::new()),
+            seen: Mutex::new(Vec::new()),
         })
     }
 
     /// The memo entry of the arguments, made on first use (`TokenClient::request`: `None`
     /// audience = the default audience).
-    fn entry(
-        &self,
-        py: Python<'_>,
-        audience: Option<&str>,
-        scope: Option<&Bound<'_, PyAny>>,
-        organization: Option<&str>,
-    ) -> PyResult<Arc<Entry>> {
+    fn entry(&self, py: Python<'_>, args: &Args<'_, '_>) -> PyResult<Arc<Entry>> {
+        let [audience, scope, organization] = *args;
+        let audience = text(audience, "audience")?;
+        let organization = text(organization, "organization")?;
         let scope = scope_text(scope)?;
         let scope = scope.as_deref();
         if let Some(e) = lock(&self.memo)
@@ -154,23 +203,52 @@ impl TokenClient {
         Ok(entry)
     }
 
-    /// The work of `get_token` and `get_token_async`.
+    /// The hot path: the token served last for these very arguments, if the core says it is
+    /// still a hit (and counts it).
+    fn seen_hit(&self, py: Python<'_>, args: &Args<'_, '_>) -> Option<Py<Token>> {
+        let seen = lock(&self.seen);
+        let (mark, obj) = &seen.iter().find(|s| s.is(args))?.hit;
+        self.core.hit_marked(mark).then(|| obj.clone_ref(py))
+    }
+
+    /// After a call that went the long way: remembers its arguments, the token and the core's
+    /// mark, when the token is a plain hit now.
+    fn remember(&self, py: Python<'_>, args: &Args<'_, '_>, entry: &Entry) -> PyResult<()> {
+        if !identity_is_value(args) {
+            return Ok(());
+        }
+        let Some((token, mark)) = self.core.hit_mark(&entry.req) else {
+            return Ok(());
+        };
+        let hit = (mark, entry.object(py, token)?);
+        let mut seen = lock(&self.seen);
+        // Replaced values are dropped after the lock is released.
+        let old = match seen.iter_mut().find(|s| s.is(args)) {
+            Some(s) => std::mem::replace(&mut s.hit, hit),
+            None => {
+                let args = args.map(|a| a.map(|a| a.clone().unbind()));
+                let old = (seen.len() >= SEEN_MAX).then(|| seen.remove(0));
+                seen.push(Seen { args, hit });
+                drop(seen);
+                drop(old);
+                return Ok(());
+            }
+        };
+        drop(seen);
+        drop(old);
+        Ok(())
+    }
+
+    /// The work of `get_token` and `get_token_async` past the hot path.
     fn fetch(
         &self,
-        py: Python<'_>,
-        audience: Option<&str>,
-        scope: Option<&Bound<'_, PyAny>>,
-        organization: Option<&str>,
-    ) -> PyResult<impl std::future::Future<Output = tokenkeeper::Result<Out>> + Send + 'static>
-    {
-        let (core, entry) = (
-            self.core.clone(),
-            self.entry(py, audience, scope, organization)?,
-        );
-        Ok(async move {
+        entry: Arc<Entry>,
+    ) -> impl std::future::Future<Output = tokenkeeper::Result<Out>> + Send + 'static {
+        let core = self.core.clone();
+        async move {
             let token = core.get_token(&entry.req).await?;
             Ok(Out::Token(entry, token))
-        })
+        }
     }
 }
 
@@ -257,12 +335,18 @@ impl TokenClient {
     fn get_token(
         &self,
         py: Python<'_>,
-        audience: Option<&str>,
+        audience: Option<&Bound<'_, PyAny>>,
         scope: Option<&Bound<'_, PyAny>>,
-        organization: Option<&str>,
+        organization: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let fut = self.fetch(py, audience, scope, organization)?;
-        block(py, FirstPoll::HereWithGil, fut)
+        let args = [audience, scope, organization];
+        if let Some(t) = self.seen_hit(py, &args) {
+            return Ok(t.into_any());
+        }
+        let entry = self.entry(py, &args)?;
+        let token = block(py, FirstPoll::HereWithGil, self.fetch(entry.clone()))?;
+        self.remember(py, &args, &entry)?;
+        Ok(token)
     }
 
     /// `await client.get_token_async(...)`: same as `get_token`, without blocking the event
@@ -271,12 +355,16 @@ impl TokenClient {
     fn get_token_async(
         &self,
         py: Python<'_>,
-        audience: Option<&str>,
+        audience: Option<&Bound<'_, PyAny>>,
         scope: Option<&Bound<'_, PyAny>>,
-        organization: Option<&str>,
+        organization: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let fut = self.fetch(py, audience, scope, organization)?;
-        coroutine(py, FirstPoll::HereWithGil, fut)
+        let args = [audience, scope, organization];
+        if let Some(t) = self.seen_hit(py, &args) {
+            return crate::run::ready(py, t.into_any());
+        }
+        let entry = self.entry(py, &args)?;
+        coroutine(py, FirstPoll::HereWithGil, self.fetch(entry))
     }
 
     /// The cached token if one can be served now, without waiting or counting; else `None`.
@@ -284,11 +372,11 @@ impl TokenClient {
     fn cached(
         &self,
         py: Python<'_>,
-        audience: Option<&str>,
+        audience: Option<&Bound<'_, PyAny>>,
         scope: Option<&Bound<'_, PyAny>>,
-        organization: Option<&str>,
+        organization: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Option<Py<Token>>> {
-        let entry = self.entry(py, audience, scope, organization)?;
+        let entry = self.entry(py, &[audience, scope, organization])?;
         match self.core.cached(&entry.req) {
             Some(t) => entry.object(py, t).map(Some),
             None => Ok(None),
@@ -301,11 +389,11 @@ impl TokenClient {
     fn invalidate(
         &self,
         py: Python<'_>,
-        audience: Option<&str>,
+        audience: Option<&Bound<'_, PyAny>>,
         scope: Option<&Bound<'_, PyAny>>,
-        organization: Option<&str>,
+        organization: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let entry = self.entry(py, audience, scope, organization)?;
+        let entry = self.entry(py, &[audience, scope, organization])?;
         self.core.invalidate(&entry.req);
         Ok(())
     }
@@ -318,11 +406,11 @@ impl TokenClient {
         &self,
         py: Python<'_>,
         token: &Bound<'_, Token>,
-        audience: Option<&str>,
+        audience: Option<&Bound<'_, PyAny>>,
         scope: Option<&Bound<'_, PyAny>>,
-        organization: Option<&str>,
+        organization: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        let entry = self.entry(py, audience, scope, organization)?;
+        let entry = self.entry(py, &[audience, scope, organization])?;
         Ok(self
             .core
             .invalidate_if_current(&entry.req, token.get().core()))

@@ -86,6 +86,7 @@ pub(crate) fn block(
 }
 
 static AIO_RUN: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static AIO_READY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static AIO_DELIVER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
@@ -113,6 +114,14 @@ pub(crate) fn coroutine(
     };
     Ok(cached(py, &AIO_RUN, "tokenkeeper._aio", "run")?
         .call1((pending,))?
+        .unbind())
+}
+
+/// A coroutine that returns `value` when awaited (`tokenkeeper._aio.ready`): an `*_async` call
+/// answered before any work (a cache hit on the hot path).
+pub(crate) fn ready(py: Python<'_>, value: Py<PyAny>) -> PyResult<Py<PyAny>> {
+    Ok(cached(py, &AIO_READY, "tokenkeeper._aio", "ready")?
+        .call1((value,))?
         .unbind())
 }
 

@@ -10,8 +10,13 @@ use pyo3::types::PyString;
 #[pyclass(frozen, module = "tokenkeeper", name = "Token")]
 pub struct Token {
     inner: tokenkeeper::Token,
+    /// The access token itself (a secret: do not log it).
+    // Plain members of a frozen class: pyo3 makes them `PyMemberDef`s, read by Python
+    // without calling into Rust.
+    #[pyo3(get)]
     access_token: Py<PyString>,
-    /// `Bearer <token>`, built once: a header for the price of an attribute read.
+    /// `"Bearer <access token>"`, ready for an `Authorization` header (built once per token).
+    #[pyo3(get)]
     authorization_header: Py<PyString>,
     expires_at: Py<PyAny>,
 }
@@ -21,7 +26,7 @@ impl Token {
     pub(crate) fn new(py: Python<'_>, inner: tokenkeeper::Token) -> PyResult<Self> {
         Ok(Self {
             access_token: PyString::new(py, inner.access_token()).unbind(),
-            authorization_header: PyString::new(py, &inner.authorization_header()).unbind(),
+            authorization_header: PyString::new(py, inner.authorization_header()).unbind(),
             expires_at: utc_datetime(py, inner.expires_at_unix())?.unbind(),
             inner,
         })
@@ -55,12 +60,6 @@ pub(crate) fn utc_datetime(py: Python<'_>, unix: f64) -> PyResult<Bound<'_, PyAn
 
 #[pymethods]
 impl Token {
-    /// The access token itself (a secret: do not log it).
-    #[getter]
-    fn access_token(&self, py: Python<'_>) -> Py<PyString> {
-        self.access_token.clone_ref(py)
-    }
-
     /// `Bearer`, as the server spelled it.
     #[getter]
     fn token_type(&self) -> &str {
@@ -90,12 +89,6 @@ impl Token {
     #[getter]
     fn remaining(&self) -> f64 {
         self.inner.remaining().as_secs_f64()
-    }
-
-    /// `"Bearer <access token>"`, ready for an `Authorization` header (built once per token).
-    #[getter]
-    fn authorization_header(&self, py: Python<'_>) -> Py<PyString> {
-        self.authorization_header.clone_ref(py)
     }
 
     /// Redacted, as `repr`: a token that ends up in a message or a log line shows no secret.

@@ -256,3 +256,49 @@ def test_the_issuer_fixture(issuer: LocalIssuer) -> None:
         issuer.count()
     with pytest.raises(NetworkError):
         issuer.client(max_attempts=1).get_token("https://other.example.com")
+
+
+def test_the_hot_path_serves_the_same_object_until_the_cache_changes(issuer: LocalIssuer, client: TokenClient) -> None:
+    # Issue 13's hot path keys on argument identity; equal strings built anew, str subclasses
+    # and sequences of scopes take the long path to the same token.
+    class Audience(str):
+        pass
+
+    first = client.get_token(issuer.audience)
+    again = client.get_token("".join(list(issuer.audience)))
+    assert again is first and client.get_token(Audience(issuer.audience)) is first
+    assert client.get_token(audience=issuer.audience) is first
+    hits = client.stats()["cache_hits"]
+    for _ in range(10):
+        assert client.get_token(issuer.audience) is first
+    assert client.stats()["cache_hits"] == hits + 10
+    assert issuer.count("token") == 1
+
+    # Another client of the same key forgets the token: the hot path sees it at once.
+    issuer.client().invalidate(issuer.audience)
+    second = client.get_token(issuer.audience)
+    assert second is not first and second.access_token != first.access_token
+    assert issuer.count("token") == 2
+    assert client.get_token(issuer.audience) is second
+    assert client.invalidate_if_current(second, issuer.audience)
+    assert client.get_token(issuer.audience) is not second
+    assert issuer.count("token") == 3
+
+    with pytest.raises(TypeError, match="audience must be a str or None"):
+        client.get_token(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="organization must be a str or None"):
+        client.get_token(issuer.audience, organization=b"acme")  # type: ignore[arg-type]
+
+
+def test_the_async_hot_path_is_a_coroutine_of_the_same_object(issuer: LocalIssuer, client: TokenClient) -> None:
+    import asyncio
+    import inspect
+
+    async def main() -> None:
+        first = await client.get_token_async(issuer.audience)
+        pending = client.get_token_async(issuer.audience)
+        assert inspect.iscoroutine(pending)
+        assert await pending is first
+        assert issuer.count("token") == 1
+
+    asyncio.run(main())

@@ -23,6 +23,11 @@ async def run(op: _Pending) -> Any:
     return await value
 
 
+async def ready(value: Any) -> Any:
+    # An answer known before any work (a cache hit): a coroutine, as every *_async returns.
+    return value
+
+
 def _deliver(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
     # Runs on the loop's thread; the awaiting coroutine may have been cancelled meanwhile.
     if future.done():

@@ -30,7 +30,7 @@ pub fn run(flags: &Common, output: Output) -> Result<String, Failure> {
     let token = client.get_token_blocking(&req)?;
     Ok(match output {
         Output::AccessToken => token.access_token().to_string(),
-        Output::Header => token.authorization_header(),
+        Output::Header => token.authorization_header().to_string(),
         Output::Json => token_json(&token),
     })
 }

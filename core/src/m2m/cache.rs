@@ -19,6 +19,7 @@
 //! get it at once for a hold-down of 1 s doubling to 30 s (a 429: until its `Retry-After`),
 //! and while the fetch after a failure is in flight, only its own caller waits for it.
 
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,7 +30,7 @@ use rand::Rng;
 use super::config::CachePolicy;
 use super::request::TokenRequest;
 use super::table::Table;
-use crate::clock::Stamp;
+use crate::clock::{CoarseDeadline, Stamp};
 use crate::error::Result;
 use crate::oauth::token::Token;
 use crate::runtime::{Current, PerProcess};
@@ -101,6 +102,17 @@ impl Cache {
         f(&slot)
     }
 
+    /// The token of `(key, req)` if it is surely before its refresh point, from a slot that
+    /// already exists: the hit path, which makes nothing and reads only the coarse clock.
+    #[inline]
+    pub fn hit(&self, key: ClientKey, req: &TokenRequest) -> Option<Token> {
+        let clients = self.clients.load();
+        let slots = clients.get(&key)?.slots.load();
+        let current = slots.get(req)?.current.load();
+        let c = current.as_ref()?;
+        c.hit_until.ahead().then(|| c.token.clone())
+    }
+
     fn client(&self, key: ClientKey) -> Arc<ClientSlots> {
         let now = Stamp::now();
         self.clients
@@ -137,12 +149,38 @@ struct Cached {
     token: Token,
     refresh_at: Stamp,
     fresh_until: Stamp,
+    /// `refresh_at` on the coarse clocks (a little early): checked first on every hit.
+    hit_until: CoarseDeadline,
 }
 
 #[derive(Default)]
 pub(crate) struct Slot {
     current: ArcSwapOption<Cached>,
+    /// Bumped after every change of `current`, so a [`HitMark`] sees any change.
+    serial: AtomicU64,
     state: Mutex<State>,
+}
+
+/// A binding's proof that a token it already converted is still the one to serve: the slot,
+/// its change count, the refresh point and the process generation when it was taken. Checked
+/// by [`crate::TokenClient::hit_marked`] in a few nanoseconds, so a binding can hand out the
+/// object it built for that token without any lookup. Holds no token text.
+pub struct HitMark {
+    slot: Arc<Slot>,
+    serial: u64,
+    until: CoarseDeadline,
+    generation: u64,
+}
+
+impl HitMark {
+    /// Whether the token marked is still the slot's and before its refresh point, in this
+    /// process.
+    #[inline]
+    pub(crate) fn holds(&self) -> bool {
+        self.generation == crate::runtime::forks()
+            && self.slot.serial.load(SeqCst) == self.serial
+            && self.until.ahead()
+    }
 }
 
 #[derive(Default)]
@@ -199,6 +237,29 @@ impl Slot {
             Some(c) if now < c.fresh_until => Lookup::Refresh(c.token.clone()),
             _ => Lookup::Miss,
         }
+    }
+
+    /// The current token with a mark of it, when it is surely before its refresh point.
+    pub fn mark(self: &Arc<Self>) -> Option<(Token, HitMark)> {
+        let serial = self.serial.load(SeqCst);
+        let current = self.current.load();
+        let c = current.as_ref()?;
+        // A change between the two reads of `serial` may have stored `c`: no mark then.
+        if !c.hit_until.ahead() || self.serial.load(SeqCst) != serial {
+            return None;
+        }
+        let mark = HitMark {
+            slot: self.clone(),
+            serial,
+            until: c.hit_until,
+            generation: crate::runtime::generation(),
+        };
+        Some((c.token.clone(), mark))
+    }
+
+    fn set_current(&self, cached: Option<Arc<Cached>>) {
+        self.current.store(cached);
+        self.serial.fetch_add(1, SeqCst);
     }
 
     /// Whether a table must keep this slot: a servable token, a fetch in flight, or a
@@ -294,12 +355,14 @@ impl Slot {
         match result {
             Ok(f) => {
                 let (refresh_at, fresh_until) = deadlines(policy, f.sent, f.token.expires_in());
+                let hit_until = CoarseDeadline::after(refresh_at.saturating_duration_since(now));
                 // Stored before `inflight` is released (we hold the lock), so a caller sees
                 // either the fetch or its token, never neither.
-                self.current.store(Some(Arc::new(Cached {
+                self.set_current(Some(Arc::new(Cached {
                     token: f.token.clone(),
                     refresh_at,
                     fresh_until,
+                    hit_until,
                 })));
                 *st = State::default();
                 Ok(f.token)
@@ -352,7 +415,7 @@ impl Slot {
 
     /// Drops the cached token (a caller saw it rejected).
     pub fn invalidate(&self) {
-        self.current.store(None);
+        self.set_current(None);
     }
 
     /// Drops the cached token only if it is `token`: a caller that saw `token` rejected must
@@ -366,7 +429,7 @@ impl Slot {
             .as_ref()
             .is_some_and(|c| c.token.ptr_eq(token));
         if current {
-            self.current.store(None);
+            self.set_current(None);
         }
         current
     }

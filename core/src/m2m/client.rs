@@ -6,7 +6,7 @@ use std::sync::{Arc, LazyLock};
 use futures::future::FutureExt;
 use sha2::{Digest, Sha256};
 
-use super::cache::{process_cache, ClientKey, Fetched, Lookup, SharedFetch, Slot};
+use super::cache::{process_cache, ClientKey, Fetched, HitMark, Lookup, SharedFetch, Slot};
 use super::config::{ClientConfig, Resolved};
 use super::request::TokenRequest;
 use super::shared_level::SharedLevel;
@@ -85,6 +85,28 @@ impl TokenClient {
             Lookup::Hit(t) | Lookup::Refresh(t) => Some(t),
             Lookup::Miss => None,
         })
+    }
+
+    /// The cached token for the request with a [`HitMark`] of it, when it is a plain hit (before
+    /// its refresh point): for a binding that keeps the object it built for a token and serves
+    /// it again while [`Self::hit_marked`] says so. Counts nothing.
+    pub fn hit_mark(&self, req: &TokenRequest) -> Option<(Token, HitMark)> {
+        if !self.inner.config.cache.enabled {
+            return None;
+        }
+        self.with_slot(req, |slot| slot.mark())
+    }
+
+    /// Whether the token of `mark` (from this client's [`Self::hit_mark`]) is still a hit:
+    /// unchanged in the cache, before its refresh point, in this process. A yes is counted as
+    /// a cache hit; a no means: ask [`Self::get_token`].
+    #[inline]
+    pub fn hit_marked(&self, mark: &HitMark) -> bool {
+        let hit = mark.holds();
+        if hit {
+            self.inner.counters.cache_hits.bump();
+        }
+        hit
     }
 
     /// Forgets the cached token for the request (for example after an API rejected it), for
@@ -170,9 +192,17 @@ impl TokenClient {
     }
 
     fn step(&self, req: &TokenRequest) -> Result<Step> {
-        req.validate()?;
         let inner = &self.inner;
         let policy = &inner.config.cache;
+        // The hit path: no validation (a slot holds a token only for a request that passed
+        // it), no slot made, no future, the coarse clock.
+        if policy.enabled {
+            if let Some(t) = process_cache().hit(inner.key, req) {
+                inner.counters.cache_hits.bump();
+                return Ok(Step::Ready(t));
+            }
+        }
+        req.validate()?;
         if !policy.enabled {
             // Spawned, so the HTTP work runs on our runtime whatever executor awaits it.
             let task = crate::runtime::spawn(mint(inner.clone(), req.clone()));

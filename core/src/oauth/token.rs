@@ -22,7 +22,8 @@ const MAX_TOKEN_LEN: usize = 16 * 1024;
 pub struct Token(Arc<Inner>);
 
 struct Inner {
-    access_token: SecretString,
+    /// `Bearer <token>`: built once, so a header costs nothing per call; the token is its tail.
+    header: SecretString,
     token_type: String,
     expires_in: u64,
     expires_at: SystemTime,
@@ -31,7 +32,7 @@ struct Inner {
 
 impl Token {
     pub fn access_token(&self) -> &str {
-        self.0.access_token.expose_secret()
+        &self.0.header.expose_secret()[BEARER.len()..]
     }
 
     /// `Bearer`, as the server spelled it.
@@ -71,9 +72,9 @@ impl Token {
         self.0.scope.as_deref()
     }
 
-    /// `Bearer <token>`, ready for an `Authorization` header.
-    pub fn authorization_header(&self) -> String {
-        format!("Bearer {}", self.access_token())
+    /// `Bearer <token>`, ready for an `Authorization` header (built once per token).
+    pub fn authorization_header(&self) -> &str {
+        self.0.header.expose_secret()
     }
 
     /// A token read back from the shared cache level.
@@ -85,7 +86,7 @@ impl Token {
         expires_at: SystemTime,
     ) -> Self {
         Token(Arc::new(Inner {
-            access_token: SecretString::from(access_token.to_string()),
+            header: header_of(access_token),
             token_type: token_type.to_string(),
             expires_in,
             expires_at,
@@ -108,6 +109,15 @@ impl fmt::Debug for Token {
             .field("scope", &self.0.scope)
             .finish()
     }
+}
+
+const BEARER: &str = "Bearer ";
+
+fn header_of(access_token: &str) -> SecretString {
+    let mut h = String::with_capacity(BEARER.len() + access_token.len());
+    h.push_str(BEARER);
+    h.push_str(access_token);
+    SecretString::from(h)
 }
 
 #[derive(Deserialize)]
@@ -145,7 +155,9 @@ pub(crate) fn parse_token_response(body: &[u8], sent_at: SystemTime) -> Result<T
             "access_token contains characters not allowed in a header",
         ));
     }
-    let access_token = SecretString::from(access_token);
+    let header = header_of(&access_token);
+    // The body's copy is wiped like every other (the header is the one kept).
+    drop(secrecy::SecretString::from(access_token));
     let token_type = match wire.token_type {
         Some(serde_json::Value::String(t)) if t.eq_ignore_ascii_case("bearer") => t,
         Some(serde_json::Value::String(t)) => {
@@ -172,7 +184,7 @@ pub(crate) fn parse_token_response(body: &[u8], sent_at: SystemTime) -> Result<T
         Some(_) => return Err(invalid("scope is not a string")),
     };
     Ok(Token(Arc::new(Inner {
-        access_token,
+        header,
         token_type,
         expires_in,
         expires_at: sent_at + Duration::from_secs(expires_in),

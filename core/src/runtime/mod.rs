@@ -12,7 +12,7 @@ mod process;
 pub(crate) use driver::joined;
 pub use driver::{drive, on_runtime, start, OnRuntime, Running, Started};
 pub use process::generation;
-pub(crate) use process::{Current, PerFork, PerProcess};
+pub(crate) use process::{forks, Current, PerFork, PerProcess};
 
 use std::future::Future;
 

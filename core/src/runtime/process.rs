@@ -1,10 +1,8 @@
 //! State that belongs to one process: rebuilt in a forked child, never shared with the parent.
 
 use std::ops::Deref;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Once};
-
-use arc_swap::ArcSwapOption;
 
 /// Bumped in the child of every fork (an atomic store is async-signal-safe).
 static FORKS: AtomicU64 = AtomicU64::new(0);
@@ -35,70 +33,77 @@ pub fn generation() -> u64 {
     FORKS.load(Ordering::SeqCst)
 }
 
+/// [`generation`] without making sure the fork handler is registered: for checks of a value
+/// taken after a call of [`generation`] (a fork since then shows).
+#[inline]
+pub(crate) fn forks() -> u64 {
+    FORKS.load(Ordering::SeqCst)
+}
+
 struct Held<T> {
     generation: u64,
     value: T,
 }
 
 /// A value made once per process: the first use makes it, and the first use in a forked child
-/// makes a fresh one. Reads are one atomic load (no shared reference count is touched).
+/// makes a fresh one. Reads are two plain atomic loads: each process's value is leaked (it
+/// lives as long as the process anyway, and a parent's copy in a child must never be dropped:
+/// its drop could wait for threads that only the parent has).
 pub(crate) struct PerProcess<T: Send + Sync + 'static> {
-    slot: ArcSwapOption<Held<T>>,
+    slot: AtomicPtr<Held<T>>,
     swap: Mutex<()>,
     make: fn() -> T,
 }
 
 /// A read of a [`PerProcess`] value.
-pub(crate) struct Current<T: 'static>(arc_swap::Guard<Option<Arc<Held<T>>>>);
+pub(crate) struct Current<T: 'static>(&'static Held<T>);
 
 impl<T> Deref for Current<T> {
     type Target = T;
 
+    #[inline]
     fn deref(&self) -> &T {
-        &self
-            .0
-            .as_ref()
-            .expect("a current value is always set")
-            .value
+        &self.0.value
     }
 }
 
 impl<T: Send + Sync + 'static> PerProcess<T> {
     pub const fn new(make: fn() -> T) -> Self {
         Self {
-            slot: ArcSwapOption::const_empty(),
+            slot: AtomicPtr::new(std::ptr::null_mut()),
             swap: Mutex::new(()),
             make,
         }
     }
 
+    #[inline]
     pub fn get(&self) -> Current<T> {
         let gen = FORKS.load(Ordering::SeqCst);
-        let cur = self.slot.load();
-        if cur.as_ref().is_some_and(|h| h.generation == gen) {
-            return Current(cur);
+        // SAFETY: a non-null pointer is a leaked `Box<Held<T>>`, never freed.
+        match unsafe { self.slot.load(Ordering::Acquire).as_ref() } {
+            Some(held) if held.generation == gen => Current(held),
+            _ => self.renew(),
         }
-        drop(cur);
-        self.renew()
     }
 
     #[cold]
     fn renew(&self) -> Current<T> {
         let gen = generation();
         let _one = self.swap.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(old) = self.slot.load_full() {
-            if old.generation == gen {
-                return Current(self.slot.load());
+        // SAFETY: as in `get`.
+        if let Some(held) = unsafe { self.slot.load(Ordering::Acquire).as_ref() } {
+            if held.generation == gen {
+                return Current(held);
             }
             tracing::debug!("fork detected: fresh per-process state in the child");
-            // Never dropped: its drop could wait for threads that only the parent has.
-            std::mem::forget(old);
         }
-        self.slot.store(Some(Arc::new(Held {
+        let held: &'static Held<T> = Box::leak(Box::new(Held {
             generation: gen,
             value: (self.make)(),
-        })));
-        Current(self.slot.load())
+        }));
+        self.slot
+            .store(held as *const Held<T> as *mut Held<T>, Ordering::Release);
+        Current(held)
     }
 }
 

@@ -42,4 +42,25 @@ timeout 600 java -Djna.library.path="$(dirname "$LIB")" \
 rc=${PIPESTATUS[0]}
 line=$(grep -E '^kotlin: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
 [ -n "$line" ] || die "the test program ended (exit $rc) without a result line"
-[ "$rc" -eq 0 ]
+read -r passed failed < <(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\1 \2/' <<<"$line")
+[ "$rc" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+
+# --- the packaged jar, used as a user would ------------------------------------------------------
+# scripts/package-kotlin.sh (on the debug library: the packaging, not the optimiser, is tested),
+# then a program compiled against the jar and run with only it, JNA and coroutines on the
+# classpath (the Kotlin runtime inside the program's own jar), no library path.
+pkg=$out/package
+jar_test() {
+  local jar=$pkg/kotlin/tokenkeeper-$TK_EXPECTED_VERSION.jar
+  rm -rf "$pkg" && mkdir -p "$pkg"
+  DIST=$pkg scripts/package-kotlin.sh --debug >"$pkg/package.log" 2>&1 &&
+    python3 -c 'import sys, zipfile; n = zipfile.ZipFile(sys.argv[1]).namelist(); sys.exit(not ("linux-x86-64/libtokenkeeper_uniffi.so" in n and "tokenkeeper/TokenClient.class" in n))' "$jar" &&
+    grep -q "<artifactId>jna</artifactId>" "$pkg/kotlin/tokenkeeper-$TK_EXPECTED_VERSION.pom" &&
+    JAVA_OPTS="-Xss4m" "$KOTLINC" -nowarn -include-runtime -cp "$jar:$COROUTINES" \
+      -d "$pkg/use.jar" bindings/tests/kotlin-package/UseJar.kt >>"$pkg/package.log" 2>&1 &&
+    (cd "$pkg" && env -u LD_LIBRARY_PATH timeout 120 java -cp "use.jar:$jar:$COROUTINES:$JNA" UseJarKt) >>"$pkg/package.log" 2>&1
+}
+counted "the packaged jar gets a token with only the jar, JNA and coroutines (no library path)" \
+  "$pkg/package.log" jar_test
+echo "kotlin: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

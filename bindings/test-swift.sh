@@ -62,4 +62,28 @@ timeout 600 chroot "$ROOT" "$IN/out/tokenkeeper-tests" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 line=$(grep -E '^swift: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
 [ -n "$line" ] || die "the test program ended (exit $rc) without a result line"
-[ "$rc" -eq 0 ]
+read -r passed failed < <(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\1 \2/' <<<"$line")
+[ "$rc" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+
+# --- the Swift package, used as a user would ------------------------------------------------------
+# bindings/swift (sources generated from the debug library by its generate.sh) and the example
+# package that depends on it by path: `swift build` + `swift run` in the chroot get a token.
+pkg=$W/package
+plog=$W/out/package.log
+package_test() {
+  rm -rf "$pkg" && mkdir -p "$pkg"
+  bindings/swift/generate.sh --debug >"$plog" 2>&1 &&
+    cp -r bindings/swift/Package.swift bindings/swift/Sources bindings/swift/Example "$pkg/" &&
+    rm -rf "$pkg/Example/.build" &&
+    timeout 900 chroot "$ROOT" /usr/bin/env TK_URL="$TK_URL" TK_CLIENT_ID="$TK_CLIENT_ID" \
+      TK_CLIENT_SECRET="$TK_CLIENT_SECRET" LD_LIBRARY_PATH="$IN/lib" HOME=/tmp /bin/sh -euc '
+        cd "$1/package/Example"
+        swift build -Xlinker -L"$2" 2>&1 | tail -n 5
+        swift run --skip-build Example
+      ' sh "$IN" "$IN/lib" >>"$plog" 2>&1 &&
+    grep -q "^example: tokenkeeper $TK_EXPECTED_VERSION, a 86400-s token" "$plog"
+}
+counted "the Swift package: swift build + swift run of an example that depends on it by path" \
+  "$plog" package_test
+echo "swift: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -49,13 +49,28 @@ pip=("$venv/bin/python" -m pip)
 # away in authlib 2).
 "${pip[@]}" install -q pytest pytest-timeout requests httpx mypy "pyjwt[crypto]>=2.8,<3" "authlib>=1.3,<2" || { echo "python: cannot install the test tools"; finish 0 1; }
 
-# The real user path: `pip install .` at the root (maturin as the PEP 517 backend, release).
-echo "building and installing the wheel (pip install .)"
+# What ships, built as a user's installer would: the sdist (`maturin sdist`), and from it the
+# wheel an index serves, manylinux2014 (maturin's zig linker, `ziglang` from PyPI), checked by
+# auditwheel; that wheel is what the tests import. MATURIN_PEP517_ARGS is how pip passes the
+# zig flags to maturin; the build runs in this venv (no isolation) to see ziglang.
+echo "building the sdist and, from it, the manylinux wheel"
 start=$SECONDS
-if ! "${pip[@]}" install -q --force-reinstall --no-deps "$root"; then
-  echo "python: pip install . failed"; finish 0 1
+dist=$root/target/python-dist
+rm -rf "$dist" && mkdir -p "$dist"
+"${pip[@]}" install -q "maturin>=1.9,<2" ziglang auditwheel || { echo "python: cannot install maturin, ziglang, auditwheel"; finish 0 1; }
+if ! "$venv/bin/maturin" sdist --out "$dist" >"$dist/build.log" 2>&1 ||
+  ! PATH=$venv/bin:$PATH MATURIN_PEP517_ARGS="--zig --compatibility manylinux2014" CARGO_TARGET_DIR=$root/target/python-wheel \
+    "${pip[@]}" wheel -q --no-deps --no-build-isolation -w "$dist" "$dist"/tokenkeeper-*.tar.gz >>"$dist/build.log" 2>&1; then
+  tail -n 30 "$dist/build.log"; echo "python: building the sdist or the wheel from it failed"; finish 0 1
 fi
-echo "wheel built and installed in $((SECONDS - start)) s"
+wheel=$(ls "$dist"/tokenkeeper-*-manylinux2014_x86_64*.whl 2>/dev/null | head -n 1)
+[ -n "$wheel" ] || { ls "$dist"; echo "python: no manylinux2014 wheel was built"; finish 0 1; }
+"$venv/bin/auditwheel" show "$wheel" >"$dist/auditwheel.txt" 2>&1
+if ! grep -q '"manylinux_2_17_x86_64"' "$dist/auditwheel.txt"; then
+  cat "$dist/auditwheel.txt"; echo "python: auditwheel does not find the wheel manylinux2014"; finish 0 1
+fi
+"${pip[@]}" install -q --force-reinstall --no-deps "$wheel" || { echo "python: cannot install $wheel"; finish 0 1; }
+echo "sdist $(du -h "$dist"/tokenkeeper-*.tar.gz | cut -f1), wheel $(du -h "$wheel" | cut -f1) ($(basename "$wheel")), auditwheel: manylinux_2_17_x86_64; $((SECONDS - start)) s"
 
 # The Redis of the shared-cache tests: a missing one is a failure.
 source "$root/scripts/redis.sh"

@@ -18,10 +18,12 @@ echo "tokenkeeper bench, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -s
 
 rust() {
   echo "== Rust: cargo bench -p tokenkeeper --bench tokens"
-  local dir=target/criterion
+  local dir
+  dir=$(cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/criterion
   rm -rf "$dir/cached" "$dir/cold"
   cargo bench -q -p tokenkeeper --bench tokens -- --warm-up-time 1 --measurement-time 4 \
-    >target/bench-rust.log 2>&1 || { tail -n 30 target/bench-rust.log; return 1; }
+    >"$dir.log" 2>&1 || { tail -n 30 "$dir.log"; return 1; }
   python3 - "$dir" <<'PY'
 import glob, json, os, sys
 m = {}

@@ -20,5 +20,35 @@ passed=${passed:-0} failed=${failed:-0}
 [ "$rc" -eq 0 ] || { fail=1; [ "$failed" -gt 0 ] || failed=1; }
 [ "$fail" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
 rm -f "$log"
+
+# Packaging, as a user meets it: the crate's docs build without a warning (every public item is
+# documented: #![deny(missing_docs)]), `cargo package` accepts the core, and `cargo install`
+# of the native CLI gives a binary that gets a header from the local issuer.
+check() {
+  local name=$1
+  shift
+  if "$@" >"$pkglog" 2>&1; then
+    echo "ok   $name"; passed=$((passed + 1))
+  else
+    echo "FAIL $name"; tail -n 30 "$pkglog" | sed 's/^/    /'; failed=$((failed + 1))
+  fi
+}
+pkglog=$(mktemp)
+check "cargo doc is warning-free" env RUSTDOCFLAGS="-D warnings" cargo doc --quiet -p tokenkeeper --no-deps
+check "cargo package -p tokenkeeper" cargo package --quiet -p tokenkeeper --allow-dirty --no-verify
+install_root=$(mktemp -d)
+installed_cli() {
+  cargo install --quiet --debug --locked --path core/cli --root "$install_root" || return 1
+  source bindings/tests/common.sh
+  start_issuer >/dev/null || return 1
+  local out
+  out=$(AUTH0_DOMAIN=$TK_URL AUTH0_CLIENT_ID=$TK_CLIENT_ID AUTH0_CLIENT_SECRET=$TK_CLIENT_SECRET \
+    "$install_root/bin/tokenkeeper" header --audience https://api.example.com --no-shared-cache)
+  stop_issuer
+  [[ $out == "Bearer ey"* ]] && "$install_root/bin/tokenkeeper" --version | grep -q "$TK_EXPECTED_VERSION"
+}
+# The workspace's target directory: `cargo install` reuses the test build instead of a new one.
+CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target} check "cargo install --path core/cli gets a header" installed_cli
+rm -rf "$install_root" "$pkglog"
 echo "rust: $passed passed, $failed failed"
-[ "$fail" -eq 0 ] && [ "$rc" -eq 0 ]
+[ "$fail" -eq 0 ] && [ "$rc" -eq 0 ] && [ "$failed" -eq 0 ]

@@ -4,6 +4,8 @@
 #   start_issuer          starts the local issuer on loopback and exports its fixture as TK_*
 #   start_tls_issuer      starts a second issuer serving HTTPS (--tls) and exports TK_TLS_URL,
 #                         TK_TLS_CLIENT_ID, TK_TLS_CLIENT_SECRET and its CA as TK_TLS_CA_PEM
+#   counted NAME LOG CMD  one extra test, counted into passed/failed (the package tests)
+#   kotlin_toolchain      installs and locates kotlinc, JNA, kotlinx-coroutines
 # The issuers stop when the calling script exits.
 
 TARGET=$(cargo metadata --format-version 1 --no-deps 2>/dev/null |
@@ -88,6 +90,21 @@ for k, v in extra.items():
     print("export TK_%s=%s" % (k.upper(), shlex.quote(v)))
 ' "$line")"
   echo "issuer at $TK_URL"
+}
+
+# counted NAME LOG CMD...: one more test after a test program's own (the package tests): runs
+# CMD, prints PASS or FAIL with the end of LOG, and adds to the caller's passed/failed.
+counted() {
+  local name=$1 log=$2
+  shift 2
+  if "$@"; then
+    echo "PASS $name"
+    passed=$((passed + 1))
+  else
+    echo "FAIL $name:"
+    tail -n 30 "$log" | sed 's/^/    /'
+    failed=$((failed + 1))
+  fi
 }
 
 # kotlin_toolchain: installs what Kotlin needs when missing (a JRE, JNA from Debian,

@@ -8,20 +8,47 @@ use std::time::Duration;
 ///
 /// `Clone` because one failed fetch is delivered to every caller that waited for it.
 /// No variant ever carries a secret: messages are built from server responses and our own text.
+///
+/// # Example
+///
+/// ```
+/// use tokenkeeper::Error;
+///
+/// fn describe(e: &Error) -> String {
+///     match e {
+///         Error::RateLimited { retry_after: Some(wait), .. } => format!("retry in {wait:?}"),
+///         Error::OAuth { error, status, .. } => format!("{error} (HTTP {status})"),
+///         e if e.is_transient() => format!("try again later: {e}"),
+///         e => format!("{}: {e}", e.kind()),
+///     }
+/// }
+///
+/// let e = Error::Config("the domain is empty".into());
+/// assert_eq!(e.kind(), "config");
+/// assert!(!e.is_transient());
+/// assert_eq!(describe(&e), "config: configuration error: the domain is empty");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// The authorization server answered with an OAuth error (`invalid_client`, `access_denied`,
     /// `unauthorized_client`, `invalid_request`, `invalid_grant`, `server_error`…).
     #[error("OAuth error from the server (HTTP {status}): {error}{}", describe(.description))]
     OAuth {
+        /// The OAuth `error` code (`invalid_client`…).
         error: String,
+        /// The `error_description`, when there is one.
         description: Option<String>,
+        /// The HTTP status of the response (400 for an `error` in a sign-in callback URL).
         status: u16,
     },
     /// HTTP 429: try again after `retry_after` (from `Retry-After` or `X-RateLimit-Reset`).
     #[error("rate limited by the server (HTTP 429){}{}", retry_in(.retry_after), describe(.description))]
     RateLimited {
+        /// How long to wait before trying again (what is left of it, for a 429 remembered by
+        /// the cache); `None` when the server did not say.
         retry_after: Option<Duration>,
+        /// The body's `error_description`, or a note that the 429 was remembered; `None` when
+        /// there is neither.
         description: Option<String>,
     },
     /// The server could not be reached, or the connection broke.
@@ -32,18 +59,30 @@ pub enum Error {
     Timeout(String),
     /// The server answered, but not with something we can use.
     #[error("invalid response from the server{}: {detail}", status_part(.status))]
-    InvalidResponse { status: Option<u16>, detail: String },
+    InvalidResponse {
+        /// The HTTP status of the response; `None` when the failure was not tied to one.
+        status: Option<u16>,
+        /// What was wrong with the response.
+        detail: String,
+    },
     /// The client was configured in a way that cannot work.
     #[error("configuration error: {0}")]
     Config(String),
     /// A token failed validation; `check` names the check that failed.
     #[error("invalid token ({}): {detail}", .check.as_str())]
-    InvalidToken { check: TokenCheck, detail: String },
+    InvalidToken {
+        /// The check that rejected the token.
+        check: TokenCheck,
+        /// What the check found, in words.
+        detail: String,
+    },
     /// The user's session cannot be renewed (refresh token unknown, expired, revoked or
     /// rotated out): the user must sign in again.
     #[error("re-authentication required: {error}{}", describe(.description))]
     ReauthenticationRequired {
+        /// The OAuth `error` code (`invalid_grant`…), or the core's own (`no_credentials`…).
         error: String,
+        /// A description of why, when there is one.
         description: Option<String>,
     },
     /// The host's credentials store failed. `message` names the store method and the host
@@ -51,7 +90,9 @@ pub enum Error {
     /// the original back to its caller.
     #[error("credentials store error: {message}")]
     Storage {
+        /// The store method that failed and the host error's type and first line.
         message: String,
+        /// The host's own error.
         #[source]
         source: HostError,
     },
@@ -67,6 +108,9 @@ pub struct HostError {
 }
 
 impl HostError {
+    /// Wraps a host error; its text (first line, bounded) is taken once, here.
+    ///
+    /// See the example on [`CredentialsStore`](crate::CredentialsStore).
     pub fn new(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         let text = first_line(&e.to_string()).into();
         Self {
@@ -76,6 +120,8 @@ impl HostError {
     }
 
     /// The host's error, to downcast to the binding's own type (`PyErr`, a foreign exception…).
+    ///
+    /// See the example on [`CredentialsStore`](crate::CredentialsStore).
     pub fn get(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
         &*self.error
     }
@@ -120,7 +166,10 @@ pub(crate) fn first_line(s: &str) -> String {
 
 /// A host error that is only text (a C status and message, say).
 #[derive(Debug)]
-pub struct HostMessage(pub String);
+pub struct HostMessage(
+    /// The host's message.
+    pub String,
+);
 
 impl fmt::Display for HostMessage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -188,11 +237,15 @@ impl TokenCheck {
     ];
 
     /// The check of a stable name (`"audience"`…), the inverse of [`Self::as_str`].
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.as_str() == name)
     }
 
     /// Stable name of the check; the same on every surface.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Malformed => "malformed",
@@ -220,6 +273,8 @@ impl Error {
     }
 
     /// A failure of the host's credentials store in `method` (`load`, `save`, `clear`).
+    ///
+    /// See the example on [`CredentialsStore`](crate::CredentialsStore).
     pub fn storage(method: &str, source: HostError) -> Self {
         let text = source.to_string();
         let message = if text.is_empty() {
@@ -231,6 +286,8 @@ impl Error {
     }
 
     /// The host's own error, when this is a [`Error::Storage`].
+    ///
+    /// See the example on [`CredentialsStore`](crate::CredentialsStore).
     pub fn host_error(&self) -> Option<&HostError> {
         match self {
             Error::Storage { source, .. } => Some(source),
@@ -246,6 +303,8 @@ impl Error {
     }
 
     /// Short, stable name of the cause; the same on every surface.
+    ///
+    /// See the example on [`Error`].
     pub fn kind(&self) -> &'static str {
         match self {
             Error::OAuth { .. } => "oauth",
@@ -261,6 +320,8 @@ impl Error {
     }
 
     /// Whether the same request may succeed later without any change by the caller.
+    ///
+    /// See the example on [`Error`].
     pub fn is_transient(&self) -> bool {
         match self {
             Error::RateLimited { .. } | Error::Network(_) | Error::Timeout(_) => true,
@@ -287,4 +348,5 @@ fn status_part(s: &Option<u16>) -> String {
     s.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
 }
 
+/// `std::result::Result` with this crate's [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -68,3 +68,60 @@ fn a_jwt_segment_that_is_not_an_object_is_not_quoted() {
     let e = v.parse(&token).err().expect("a duplicate");
     assert!(e.to_string().contains("duplicate member \"aud\""), "{e}");
 }
+
+/// A sealed shared-cache entry with an empty token (a JSON array, which serde reads field by
+/// field, made one) was adopted and served as `Bearer `. Found by `shared_entry`. Entries are
+/// now held to what the token endpoint's parser accepts.
+#[test]
+fn a_shared_entry_the_token_parser_would_refuse_is_not_served() {
+    let entry = |token: &str, token_type: &str, expires_in: u64| crate::shared::Entry {
+        access_token: token.into(),
+        token_type: token_type.into(),
+        scope: None,
+        expires_in,
+        expires_at_ms: 0,
+    };
+    assert!(entry("eyJ.x.y", "Bearer", 86_400).usable());
+    assert!(entry("eyJ.x.y", "bearer", 1).usable());
+    for bad in [
+        entry("", "Bearer", 86_400),
+        entry("a b", "Bearer", 86_400),
+        entry("eyJ\n", "Bearer", 86_400),
+        entry("eyJ.x.y", "[", 86_400),
+        entry("eyJ.x.y", "Bearer", 0),
+        entry(&"x".repeat(16 * 1024 + 1), "Bearer", 60),
+    ] {
+        assert!(!bad.usable());
+    }
+    let from_array: crate::shared::Entry =
+        serde_json::from_str(r#"["","","[",2,2]"#).expect("serde reads a struct from an array");
+    assert!(!from_array.usable());
+}
+
+/// serde reads a struct from a JSON array, field by field: `["tok","Bearer",3600]` was a token
+/// response, `["e","d"]` an OAuth error, and stored values could be arrays. Found by
+/// `token_response` (an array error body) and `shared_entry`. Only objects are read now.
+#[test]
+fn json_arrays_are_never_read_as_answers_or_stored_values() {
+    let now = SystemTime::now();
+    assert!(crate::oauth::token::parse_token_response(br#"["tok","Bearer",3600]"#, now).is_err());
+    assert!(crate::oauth::token::parse_token_response(
+        br#" {"access_token":"t","token_type":"Bearer"}"#,
+        now
+    )
+    .is_ok());
+    let f = crate::http::error_for(
+        reqwest::StatusCode::BAD_REQUEST,
+        &HeaderMap::new(),
+        br#"["invalid_grant","d"]"#,
+    );
+    assert!(
+        !matches!(f.error, crate::Error::OAuth { .. }),
+        "{}",
+        f.error
+    );
+    assert!(
+        crate::signin::user_credentials::UserCredentials::from_json(r#"["a","Bearer"]"#).is_err()
+    );
+    assert!(crate::signin::config::LoginTransaction::from_json(r#"["u","s"]"#).is_err());
+}

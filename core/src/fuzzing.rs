@@ -130,11 +130,13 @@ pub mod shared {
     }
 
     /// What `open` made of bytes read from the cache: `(access_token, expires_at_ms)` of a
-    /// token entry, and whether they were a remembered 429.
+    /// token entry a reader would serve (`Entry::usable`), and whether they were a remembered
+    /// 429.
     pub fn open(bytes: &[u8]) -> (Option<(String, u64)>, bool) {
         let k = key();
         let entry = k
             .open::<crate::shared::Entry>(bytes)
+            .filter(crate::shared::Entry::usable)
             .map(|e| (e.access_token.clone(), e.expires_at_ms));
         (entry, k.open::<RateLimit>(bytes).is_some())
     }

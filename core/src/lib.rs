@@ -11,6 +11,8 @@
 //! # Ok::<(), tokenkeeper::Error>(())
 //! ```
 
+#![deny(missing_docs)]
+
 // Layers, each using only the ones above it:
 //   error, text, counter, clock  ←  runtime  ←  http  ←  oauth  ←  shared  ←  m2m, verify  ←  signin
 mod clock;

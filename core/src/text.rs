@@ -8,6 +8,12 @@ pub(crate) fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// Whether `bytes` is (at its top level) a JSON object: serde reads a struct from an array too,
+/// field by field, and no answer or stored value of ours is an array.
+pub(crate) fn is_json_object(bytes: &[u8]) -> bool {
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
 /// A JSON parse error as it may appear in a message: its category and position only. serde's
 /// own text quotes the offending value, which may be a token.
 pub(crate) fn json_error(e: &serde_json::Error) -> String {

@@ -39,10 +39,14 @@ fn tx(state: &str) -> LoginTransaction {
 
 /// Whether `s`, read as a URL would read it, holds `text`.
 fn holds(s: &str, text: &str) -> bool {
-    let stripped: String = s.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).collect();
+    let stripped: String = s
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
     let in_pairs = |part: Option<&str>| {
         part.is_some_and(|p| {
-            url::form_urlencoded::parse(p.as_bytes()).any(|(k, v)| k.contains(text) || v.contains(text))
+            url::form_urlencoded::parse(p.as_bytes())
+                .any(|(k, v)| k.contains(text) || v.contains(text))
         })
     };
     stripped.contains(text)

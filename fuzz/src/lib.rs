@@ -49,9 +49,17 @@ pub fn canarize(v: &mut Value, keep: &[&str]) -> bool {
     }
 }
 
-/// `data` as JSON with its strings replaced (see [`canarize`]), when it is JSON with strings.
+/// `data` as a JSON object with its strings replaced (see [`canarize`]), when it is one, with
+/// strings, and does not hold the canary already.
 pub fn canarized(data: &[u8], keep: &[&str]) -> Option<Vec<u8>> {
-    let mut v: Value = serde_json::from_slice(data).ok()?;
+    // An input that already holds the canary (in a member shown on purpose) proves nothing.
+    if data.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()) {
+        return None;
+    }
+    // Only an object: the members kept by name (shown on purpose) mean nothing in an array.
+    let mut v @ Value::Object(_) = serde_json::from_slice::<Value>(data).ok()? else {
+        return None;
+    };
     canarize(&mut v, keep).then(|| serde_json::to_vec(&v).expect("JSON serializes"))
 }
 

@@ -230,9 +230,11 @@ def test_a_short_token_is_renewed_and_never_served_expired(issuer: LocalIssuer) 
         assert tok.remaining > 0, "a token was served after its expiry"
         seen.add(tok.access_token)
         time.sleep(0.05)
-    # 2 s tokens over 3.5 s: renewed, but not once per call
-    assert 2 <= len(seen) <= 4
-    assert 2 <= issuer.count("token") <= 4
+    # 2 s tokens over 3.5 s (70 calls): renewed, but not once per call. Expiry counts from the
+    # whole second the request was sent (Auth0's iat/exp are whole seconds), so a token fetched
+    # late in a second is usable for as little as ~0.6 s: up to about 7 fetches.
+    assert 2 <= len(seen) <= 8
+    assert 2 <= issuer.count("token") <= 8
 
 
 def test_the_issuer_fixture(issuer: LocalIssuer) -> None:

@@ -10,7 +10,7 @@ mod url;
 
 pub(crate) use options::KnobValue;
 pub use options::{HttpOptions, Knob, KNOBS, TEXT_KNOBS};
-#[cfg(feature = "fuzzing")]
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use response::error_for;
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use response::retry_after;

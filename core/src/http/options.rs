@@ -12,6 +12,27 @@ use crate::error::{Error, Result};
 
 /// Timeouts, size limit and retries of the HTTP exchanges of one client, verifier or sign-in
 /// client. Retries cover network errors, timeouts, 429 and 5xx; other 4xx are never retried.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use tokenkeeper::{ClientConfig, Credentials, HttpOptions};
+///
+/// let http = HttpOptions::default()
+///     .connect_timeout(Duration::from_secs(2))
+///     .max_attempts(5);
+/// // The same knobs by name, as the Python keywords and the C setters give them (seconds).
+/// let mut by_name = HttpOptions::default();
+/// by_name.set("connect_timeout", 2.0)?;
+/// by_name.set("max_attempts", 5.0)?;
+/// assert_eq!(http, by_name);
+///
+/// let config = ClientConfig::new("tenant.auth0.com", "client-id", Credentials::client_secret("…"))
+///     .http_options(http);
+/// assert_eq!(config.http().max_attempts, Some(5));
+/// # Ok::<(), tokenkeeper::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct HttpOptions {
     /// TCP + TLS connect timeout (default 5 s).
@@ -39,13 +60,17 @@ pub struct HttpOptions {
 /// its unit when given as a number, and its default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Knob {
+    /// The knob's name, which is also the [`HttpOptions`] field's.
     pub name: &'static str,
     /// `"seconds"` or `"count"`; `"path"` for a text knob ([`TEXT_KNOBS`]).
     pub unit: &'static str,
+    /// The default, as text in the knob's unit (`"5"`, `"0.2"`); empty when there is none.
     pub default: &'static str,
 }
 
 /// Every knob of [`HttpOptions`], in field order.
+///
+/// See the example on [`HttpOptions`].
 pub const KNOBS: [Knob; 7] = [
     Knob {
         name: "connect_timeout",
@@ -141,42 +166,67 @@ pub(crate) struct Effective {
 }
 
 impl HttpOptions {
+    /// Sets the TCP + TLS connect timeout (default 5 s).
+    ///
+    /// See the example on [`HttpOptions`].
     pub fn connect_timeout(mut self, d: Duration) -> Self {
         self.connect_timeout = Some(d);
         self
     }
 
+    /// Sets the timeout of a whole request, from sending to the last byte of the body
+    /// (default 15 s).
+    ///
+    /// See the example on [`HttpOptions`].
     pub fn request_timeout(mut self, d: Duration) -> Self {
         self.request_timeout = Some(d);
         self
     }
 
+    /// Sets the largest response body accepted, in bytes (default 65536; at least 256).
+    ///
+    /// See the example on [`HttpOptions`].
     pub fn max_response_bytes(mut self, n: u64) -> Self {
         self.max_response_bytes = Some(n);
         self
     }
 
+    /// Sets the total attempts, the first included (default 3; 1 = no retry; at most 10).
+    ///
+    /// See the example on [`HttpOptions`].
     pub fn max_attempts(mut self, n: u32) -> Self {
         self.max_attempts = Some(n);
         self
     }
 
+    /// Sets the first backoff, doubled per retry, with jitter (default 200 ms).
+    ///
+    /// See the example on [`HttpOptions`].
     pub fn initial_backoff(mut self, d: Duration) -> Self {
         self.initial_backoff = Some(d);
         self
     }
 
+    /// Sets the upper bound of one backoff (default 5 s).
+    ///
+    /// See the example on [`HttpOptions`].
     pub fn max_backoff(mut self, d: Duration) -> Self {
         self.max_backoff = Some(d);
         self
     }
 
+    /// Sets the longest `Retry-After` waited for before a retry; with a longer one the error
+    /// (for a 429, [`Error::RateLimited`]) is returned at once (default 30 s).
+    ///
+    /// See the example on [`HttpOptions`].
     pub fn max_retry_after(mut self, d: Duration) -> Self {
         self.max_retry_after = Some(d);
         self
     }
 
     /// Trusts the CA certificates of this PEM file for HTTPS, besides the system's roots.
+    ///
+    /// See the example on [`HttpOptions`].
     pub fn ca_file(mut self, path: impl Into<String>) -> Self {
         self.ca_file = Some(path.into());
         self
@@ -184,6 +234,8 @@ impl HttpOptions {
 
     /// No retries (the code exchange and the refresh grant: a lost answer must not spend a
     /// single-use code or a rotating refresh token twice).
+    ///
+    /// See the example on [`HttpOptions`].
     pub fn no_retries(mut self) -> Self {
         self.max_attempts = Some(1);
         self
@@ -192,6 +244,8 @@ impl HttpOptions {
     /// Sets a knob by its name in [`KNOBS`]: seconds for durations, a whole number for
     /// counts. Unknown names and values that are negative, not finite or not whole are
     /// [`Error::Config`].
+    ///
+    /// See the example on [`HttpOptions`].
     pub fn set(&mut self, name: &str, value: f64) -> Result<()> {
         let v = KnobValue::new(name, value)?;
         let secs = || v.secs();
@@ -214,6 +268,8 @@ impl HttpOptions {
 
     /// Sets a text knob by its name in [`TEXT_KNOBS`] (`ca_file`: a path). An empty value,
     /// an unknown name or a number knob's name is [`Error::Config`].
+    ///
+    /// See the example on [`HttpOptions`].
     pub fn set_text(&mut self, name: &str, value: &str) -> Result<()> {
         match name {
             "ca_file" if value.is_empty() => {

@@ -47,6 +47,9 @@ struct OAuthBody {
 
 /// Parses an OAuth error body (`{"error": …, "error_description": …}`), if that is what it is.
 fn oauth_body(body: &[u8]) -> Option<(String, Option<String>)> {
+    if !crate::text::is_json_object(body) {
+        return None;
+    }
     let b: OAuthBody = serde_json::from_slice(body).ok()?;
     // Server text goes into messages: keep it printable and bounded.
     let clean = |s: &str| truncate(&s.replace(|c: char| c.is_control(), " "), 300);

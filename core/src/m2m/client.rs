@@ -18,6 +18,25 @@ use crate::oauth::token::{parse_token_response, Token};
 
 /// Gets client-credentials access tokens, served from a cache shared by every client of the
 /// process with the same key material. Cheap to clone; safe to share between threads.
+///
+/// # Example
+///
+/// ```no_run
+/// use tokenkeeper::{ClientConfig, Credentials, TokenClient, TokenRequest};
+///
+/// # async fn run() -> tokenkeeper::Result<()> {
+/// let config = ClientConfig::new("tenant.auth0.com", "client-id", Credentials::client_secret("…"));
+/// let client = TokenClient::new(config)?;
+/// let req = TokenRequest::new("https://api.example.com").scope("read:things");
+/// let token = client.get_token(&req).await?; // from the cache while it is fresh
+/// // … the API answered 401 for this token: forget it, unless another caller renewed it since.
+/// client.invalidate_if_current(&req, &token);
+/// let token = client.get_token(&req).await?;
+/// println!("{}", token.authorization_header());
+/// println!("{} minted, {} cache hits", client.stats().tokens_minted, client.stats().cache_hits);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct TokenClient {
     inner: Arc<Inner>,
@@ -40,6 +59,8 @@ enum Step {
 
 impl TokenClient {
     /// Validates the config; fails with [`Error::Config`] on anything that cannot work.
+    ///
+    /// See the example on [`TokenClient`].
     pub fn new(config: ClientConfig) -> Result<Self> {
         let resolved = config.validate()?;
         let transport = Transport::new(&config.http)?;
@@ -62,6 +83,8 @@ impl TokenClient {
     }
 
     /// A token for the request: from the cache when fresh, otherwise from the token endpoint.
+    ///
+    /// See the example on [`TokenClient`].
     pub async fn get_token(&self, req: &TokenRequest) -> Result<Token> {
         match self.step(req)? {
             Step::Ready(t) => Ok(t),
@@ -71,6 +94,8 @@ impl TokenClient {
 
     /// [`Self::get_token`] for synchronous callers, on the shared runtime. Callable from any
     /// thread; a cache hit never leaves the calling thread.
+    ///
+    /// See the example on [`TokenClient`].
     pub fn get_token_blocking(&self, req: &TokenRequest) -> Result<Token> {
         crate::runtime::can_block()?;
         match self.step(req)? {
@@ -80,6 +105,8 @@ impl TokenClient {
     }
 
     /// The cached token for the request if one can be served now, without any waiting.
+    ///
+    /// See the example on [`TokenClient`].
     pub fn cached(&self, req: &TokenRequest) -> Option<Token> {
         self.with_slot(req, |slot| match slot.lookup(crate::clock::Stamp::now()) {
             Lookup::Hit(t) | Lookup::Refresh(t) => Some(t),
@@ -90,6 +117,8 @@ impl TokenClient {
     /// The cached token for the request with a [`HitMark`] of it, when it is a plain hit (before
     /// its refresh point): for a binding that keeps the object it built for a token and serves
     /// it again while [`Self::hit_marked`] says so. Counts nothing.
+    ///
+    /// See the example on [`TokenClient`].
     pub fn hit_mark(&self, req: &TokenRequest) -> Option<(Token, HitMark)> {
         if !self.inner.config.cache.enabled {
             return None;
@@ -100,6 +129,8 @@ impl TokenClient {
     /// Whether the token of `mark` (from this client's [`Self::hit_mark`]) is still a hit:
     /// unchanged in the cache, before its refresh point, in this process. A yes is counted as
     /// a cache hit; a no means: ask [`Self::get_token`].
+    ///
+    /// See the example on [`TokenClient`].
     #[inline]
     pub fn hit_marked(&self, mark: &HitMark) -> bool {
         let hit = mark.holds();
@@ -111,6 +142,8 @@ impl TokenClient {
 
     /// Forgets the cached token for the request (for example after an API rejected it), for
     /// every client of the process that shares it.
+    ///
+    /// See the example on [`TokenClient`].
     pub fn invalidate(&self, req: &TokenRequest) {
         self.with_slot(req, |slot| slot.invalidate());
         if let Some(shared) = &self.inner.shared {
@@ -122,6 +155,8 @@ impl TokenClient {
     /// Forgets the cached token for the request only if it is still `token` (the one an API
     /// rejected), so a retry-on-401 never drops a token another caller renewed meanwhile.
     /// Whether it was forgotten.
+    ///
+    /// See the example on [`TokenClient`].
     pub fn invalidate_if_current(&self, req: &TokenRequest, token: &Token) -> bool {
         let dropped = self.with_slot(req, |slot| slot.invalidate_if(token));
         let shared_dropped = self.inner.shared.as_ref().is_some_and(|shared| {
@@ -132,6 +167,8 @@ impl TokenClient {
     }
 
     /// A request for the configured default audience (`AUTH0_AUDIENCE` with `from_env`).
+    ///
+    /// See the example on [`TokenClient`].
     pub fn default_request(&self) -> Result<TokenRequest> {
         self.request(None, None, None)
     }
@@ -139,6 +176,8 @@ impl TokenClient {
     /// The request of a surface that takes its parts separately: `audience` (the configured
     /// default audience when `None` or empty), `scope` and `organization` (`None` or empty:
     /// none).
+    ///
+    /// See the example on [`TokenClient`].
     pub fn request(
         &self,
         audience: Option<&str>,
@@ -166,23 +205,38 @@ impl TokenClient {
         process_cache().census(self.inner.key)
     }
 
+    /// A snapshot of this client's counters.
+    ///
+    /// See the example on [`TokenClient`].
     pub fn stats(&self) -> Stats {
         self.inner.counters.snapshot()
     }
 
     /// `https://{domain}/`: the issuer Auth0 puts in `iss`.
+    ///
+    /// See the example on [`TokenClient`].
     pub fn issuer(&self) -> &str {
         &self.inner.resolved.issuer
     }
 
+    /// The client id the client authenticates as.
+    ///
+    /// See the example on [`TokenClient`].
     pub fn client_id(&self) -> &str {
         &self.inner.config.client_id
     }
 
+    /// How the client authenticates at the token endpoint: the configured method,
+    /// `client_secret_post` by default for a secret, `private_key_jwt` for a key.
+    ///
+    /// See the example on [`TokenClient`].
     pub fn auth_method(&self) -> AuthMethod {
         self.inner.resolved.method
     }
 
+    /// The token endpoint: `{domain}/oauth/token` unless overridden.
+    ///
+    /// See the example on [`TokenClient`].
     pub fn token_url(&self) -> &str {
         self.inner.resolved.token_url.as_str()
     }

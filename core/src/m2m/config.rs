@@ -12,6 +12,32 @@ use crate::oauth::tenant::{url_or, Tenant};
 use crate::shared::SharedCache;
 
 /// When cached tokens stop being served and when they are renewed.
+///
+/// The defaults: `expiry_margin` 30 s, `refresh_ahead` 0.10, `max_refresh_ahead` 1 h,
+/// `jitter` 0.05, `enabled` true. [`crate::TokenClient::new`] checks that `refresh_ahead` is
+/// in `[0, 1)` and `jitter` in `[0, 0.5]`.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use tokenkeeper::{CachePolicy, ClientConfig, Credentials};
+///
+/// let policy = CachePolicy {
+///     expiry_margin: Duration::from_secs(60),
+///     refresh_ahead: 0.2,
+///     ..CachePolicy::default()
+/// };
+/// // The same knobs by name (seconds for durations), as the Python keywords and C give them.
+/// let mut by_name = CachePolicy::default();
+/// by_name.set("expiry_margin", 60.0)?;
+/// by_name.set("refresh_ahead", 0.2)?;
+/// assert_eq!(policy, by_name);
+///
+/// let config = ClientConfig::new("tenant.auth0.com", "client-id", Credentials::client_secret("…"))
+///     .cache_policy(policy);
+/// # Ok::<(), tokenkeeper::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct CachePolicy {
     /// A token with less than this left is never returned. Capped at a fifth of the token's
@@ -42,6 +68,8 @@ impl Default for CachePolicy {
 
 /// The cache knobs by name, for surfaces that take them so (Python keywords, C): seconds for
 /// durations, a fraction for `refresh_ahead` and `jitter`, 0 or 1 for `enabled`.
+///
+/// See the example on [`CachePolicy`].
 pub const CACHE_KNOBS: [&str; 5] = [
     "expiry_margin",
     "refresh_ahead",
@@ -52,6 +80,8 @@ pub const CACHE_KNOBS: [&str; 5] = [
 
 impl CachePolicy {
     /// Sets a knob of [`CACHE_KNOBS`] by name; checked when the client is built.
+    ///
+    /// See the example on [`CachePolicy`].
     pub fn set(&mut self, name: &str, value: f64) -> Result<()> {
         let v = KnobValue::new(name, value)?;
         match name {
@@ -73,6 +103,27 @@ impl CachePolicy {
 }
 
 /// Everything a [`crate::TokenClient`] is built from.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use tokenkeeper::{AuthMethod, CachePolicy, ClientConfig, Credentials, HttpOptions};
+///
+/// let config = ClientConfig::new("tenant.auth0.com", "client-id", Credentials::client_secret("…"))
+///     .auth_method(AuthMethod::ClientSecretBasic)
+///     .default_audience("https://api.example.com")
+///     .http_options(HttpOptions::default().request_timeout(Duration::from_secs(10)))
+///     .cache_policy(CachePolicy {
+///         expiry_margin: Duration::from_secs(60),
+///         ..CachePolicy::default()
+///     });
+/// assert_eq!(config.domain(), "tenant.auth0.com");
+/// assert_eq!(config.cache().expiry_margin, Duration::from_secs(60));
+/// assert!(config.shared().is_none()); // no shared cache level unless asked for
+/// ```
+///
+/// Nothing is checked here: [`crate::TokenClient::new`] validates the config.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     pub(crate) domain: String,
@@ -89,6 +140,8 @@ pub struct ClientConfig {
 impl ClientConfig {
     /// `domain` is `tenant.auth0.com`, a full `https://` URL (custom domains), or an `http://`
     /// URL of a loopback host (tests).
+    ///
+    /// See the example on [`ClientConfig`].
     pub fn new(
         domain: impl Into<String>,
         client_id: impl Into<String>,
@@ -110,6 +163,8 @@ impl ClientConfig {
     /// Reads `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET`, `AUTH0_AUDIENCE`
     /// (optional) as the default audience, and `TOKENKEEPER_SHARED_CACHE` (optional, e.g.
     /// `file`) as the shared cache level.
+    ///
+    /// See the example on [`ClientConfig`].
     pub fn from_env() -> Result<Self> {
         let var = |name: &str| {
             std::env::var(name)
@@ -128,73 +183,107 @@ impl ClientConfig {
     }
 
     /// The audience used when a caller names none (see [`crate::TokenClient::default_request`]).
+    ///
+    /// See the example on [`ClientConfig`].
     pub fn default_audience(mut self, audience: impl Into<String>) -> Self {
         self.default_audience = Some(audience.into());
         self
     }
 
     /// Only meaningful for a client secret; a private key always uses `private_key_jwt`.
+    ///
+    /// See the example on [`ClientConfig`].
     pub fn auth_method(mut self, method: AuthMethod) -> Self {
         self.auth_method = Some(method);
         self
     }
 
     /// Overrides `{domain}/oauth/token`.
+    ///
+    /// See the example on [`ClientConfig`].
     pub fn token_url(mut self, url: impl Into<String>) -> Self {
         self.token_url = Some(url.into());
         self
     }
 
+    /// When cached tokens stop being served and when they are renewed (default:
+    /// [`CachePolicy::default`]).
+    ///
+    /// See the example on [`ClientConfig`].
     pub fn cache_policy(mut self, cache: CachePolicy) -> Self {
         self.cache = cache;
         self
     }
 
     /// Shares tokens beyond this process (off by default): see [`SharedCache`].
+    ///
+    /// See the example on [`ClientConfig`].
     pub fn shared_cache(mut self, shared: SharedCache) -> Self {
         self.shared_cache = Some(shared);
         self
     }
 
     /// No shared cache level (overrides `TOKENKEEPER_SHARED_CACHE` after `from_env`).
+    ///
+    /// See the example on [`ClientConfig`].
     pub fn without_shared_cache(mut self) -> Self {
         self.shared_cache = None;
         self
     }
 
     /// The shared cache level in use, if any.
+    ///
+    /// See the example on [`ClientConfig`].
     pub fn shared(&self) -> Option<&SharedCache> {
         self.shared_cache.as_ref()
     }
 
     /// Timeouts, size limit and retries of the token requests.
+    ///
+    /// See the example on [`ClientConfig`].
     pub fn http_options(mut self, http: HttpOptions) -> Self {
         self.http = http;
         self
     }
 
+    /// The domain as given to [`Self::new`].
+    ///
+    /// See the example on [`ClientConfig`].
     pub fn domain(&self) -> &str {
         &self.domain
     }
 
+    /// The client id as given to [`Self::new`].
+    ///
+    /// See the example on [`ClientConfig`].
     pub fn client_id(&self) -> &str {
         &self.client_id
     }
 
     /// The cache policy in effect (so a binding can change one field and keep the rest).
+    ///
+    /// See the example on [`ClientConfig`].
     pub fn cache(&self) -> &CachePolicy {
         &self.cache
     }
 
     /// The HTTP options in effect (so a binding can change one knob and keep the rest).
+    ///
+    /// See the example on [`ClientConfig`].
     pub fn http(&self) -> &HttpOptions {
         &self.http
     }
 
+    /// The HTTP options, to change in place (checked when the client is built).
+    ///
+    /// See the example on [`ClientConfig`].
     pub fn http_mut(&mut self) -> &mut HttpOptions {
         &mut self.http
     }
 
+    /// The cache policy, to change in place (checked when the client is built).
+    ///
+    /// See the example on [`ClientConfig`].
     pub fn cache_mut(&mut self) -> &mut CachePolicy {
         &mut self.cache
     }

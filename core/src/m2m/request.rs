@@ -6,6 +6,21 @@ use crate::error::{Error, Result};
 ///
 /// The scope is kept as a sorted, de-duplicated set, so `"b a"` and `"a b"` are one request and
 /// share one cached token.
+///
+/// # Example
+///
+/// ```
+/// use tokenkeeper::TokenRequest;
+///
+/// let req = TokenRequest::new("https://api.example.com")
+///     .scope("write:things read:things read:things")
+///     .organization("org_abc123");
+/// assert_eq!(req.audience_str(), "https://api.example.com");
+/// assert_eq!(req.scope_str(), Some("read:things write:things"));
+/// assert_eq!(req, TokenRequest::new("https://api.example.com")
+///     .scope("read:things write:things")
+///     .organization("org_abc123"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TokenRequest {
     audience: String,
@@ -14,6 +29,10 @@ pub struct TokenRequest {
 }
 
 impl TokenRequest {
+    /// A request for an access token for the API `audience`, with no scope and no
+    /// organization.
+    ///
+    /// See the example on [`TokenRequest`].
     pub fn new(audience: impl Into<String>) -> Self {
         Self {
             audience: audience.into(),
@@ -23,26 +42,39 @@ impl TokenRequest {
     }
 
     /// Space-separated scopes; order and repeats do not matter. Empty means none.
+    ///
+    /// See the example on [`TokenRequest`].
     pub fn scope(mut self, scope: impl AsRef<str>) -> Self {
         self.scope = crate::oauth::scope::normalize(scope.as_ref());
         self
     }
 
     /// Organization name or identifier (`org_…`).
+    ///
+    /// See the example on [`TokenRequest`].
     pub fn organization(mut self, org: impl Into<String>) -> Self {
         let org = org.into();
         self.organization = (!org.trim().is_empty()).then(|| org.trim().to_string());
         self
     }
 
+    /// The audience (the API identifier).
+    ///
+    /// See the example on [`TokenRequest`].
     pub fn audience_str(&self) -> &str {
         &self.audience
     }
 
+    /// The scopes, sorted, de-duplicated and space-separated; `None` when there are none.
+    ///
+    /// See the example on [`TokenRequest`].
     pub fn scope_str(&self) -> Option<&str> {
         self.scope.as_deref()
     }
 
+    /// The organization, trimmed; `None` when there is none.
+    ///
+    /// See the example on [`TokenRequest`].
     pub fn organization_str(&self) -> Option<&str> {
         self.organization.as_deref()
     }

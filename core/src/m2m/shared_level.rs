@@ -197,6 +197,9 @@ impl SharedLevel {
         let Some((entry, remaining)) = self.level.read::<Entry>(key).await? else {
             return Ok(None);
         };
+        if !entry.usable() {
+            return Ok(None);
+        }
         let life = Duration::from_secs(entry.expires_in);
         let margin = policy.expiry_margin.min(life / 5);
         let usable = life.saturating_sub(margin);

@@ -20,6 +20,8 @@ pub enum AuthMethod {
 
 impl AuthMethod {
     /// Parses the OAuth registry names (`client_secret_post`, …).
+    ///
+    /// See the example on [`Credentials`].
     pub fn parse(s: &str) -> Result<Self> {
         match s {
             "client_secret_post" => Ok(Self::ClientSecretPost),
@@ -31,6 +33,9 @@ impl AuthMethod {
         }
     }
 
+    /// The OAuth registry name (`client_secret_post`, …), the inverse of [`Self::parse`].
+    ///
+    /// See the example on [`Credentials`].
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ClientSecretPost => "client_secret_post",
@@ -43,12 +48,19 @@ impl AuthMethod {
 /// Algorithm of a `private_key_jwt` client assertion (the ones Auth0 accepts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SigningAlg {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (an RSA key).
     RS256,
+    /// RSASSA-PSS with SHA-256 (an RSA key).
     PS256,
+    /// ECDSA on P-256 with SHA-256 (a P-256 EC key).
     ES256,
 }
 
 impl SigningAlg {
+    /// Parses a JWS algorithm name (`RS256`, `PS256`, `ES256`, case-sensitive); any other is
+    /// [`Error::Config`].
+    ///
+    /// See the example on [`Credentials`].
     pub fn parse(s: &str) -> Result<Self> {
         match s {
             "RS256" => Ok(Self::RS256),
@@ -60,6 +72,9 @@ impl SigningAlg {
         }
     }
 
+    /// The JWS algorithm name (`RS256`…), the inverse of [`Self::parse`].
+    ///
+    /// See the example on [`Credentials`].
     pub fn as_str(self) -> &'static str {
         match self {
             Self::RS256 => "RS256",
@@ -70,11 +85,36 @@ impl SigningAlg {
 }
 
 /// The client's secret material. Zeroized on drop; `Debug` never shows it.
+///
+/// # Example
+///
+/// ```
+/// use tokenkeeper::{ClientConfig, Credentials, SigningAlg};
+///
+/// let secret = Credentials::client_secret("s3cr3t");
+/// assert_eq!(format!("{secret:?}"), "ClientSecret([redacted])");
+///
+/// // A private key is parsed and checked when the client is built, not here.
+/// let pem = "-----BEGIN PRIVATE KEY-----\n…\n-----END PRIVATE KEY-----\n";
+/// let key = Credentials::private_key_jwt(pem, SigningAlg::ES256).with_key_id("key-1");
+/// let config = ClientConfig::new("tenant.auth0.com", "client-id", key);
+///
+/// // From separate parts (keyword arguments, C setters): a secret or a key, never both.
+/// assert!(Credentials::from_parts(Some("s3cr3t"), Some(pem), None, None).is_err());
+/// let key = Credentials::from_parts(None, Some(pem), Some("ES256"), Some("key-1"))?;
+/// assert!(matches!(key, Credentials::PrivateKey { alg: SigningAlg::ES256, .. }));
+/// # Ok::<(), tokenkeeper::Error>(())
+/// ```
 #[derive(Clone)]
 pub enum Credentials {
+    /// A client secret, for `client_secret_post` (the default) or `client_secret_basic`.
     ClientSecret(SecretString),
+    /// A private key, for `private_key_jwt`: each request carries a fresh client assertion
+    /// signed with it.
     PrivateKey {
+        /// The private key, PEM-encoded (RSA for RS256 and PS256, P-256 EC for ES256).
         pem: SecretString,
+        /// The algorithm the client assertions are signed with.
         alg: SigningAlg,
         /// Optional `kid` header, for apps that registered several credentials.
         key_id: Option<String>,
@@ -82,10 +122,17 @@ pub enum Credentials {
 }
 
 impl Credentials {
+    /// A client secret ([`Self::ClientSecret`]).
+    ///
+    /// See the example on [`Credentials`].
     pub fn client_secret(secret: impl Into<String>) -> Self {
         Self::ClientSecret(SecretString::from(secret.into()))
     }
 
+    /// A PEM private key for `private_key_jwt` ([`Self::PrivateKey`], no `kid`); the key is
+    /// parsed and checked when the client is built ([`Error::Config`] if unusable).
+    ///
+    /// See the example on [`Credentials`].
     pub fn private_key_jwt(pem: impl Into<String>, alg: SigningAlg) -> Self {
         Self::PrivateKey {
             pem: SecretString::from(pem.into()),
@@ -95,6 +142,8 @@ impl Credentials {
     }
 
     /// Sets the `kid` of a private-key credential (no effect on a secret).
+    ///
+    /// See the example on [`Credentials`].
     pub fn with_key_id(mut self, kid: impl Into<String>) -> Self {
         if let Self::PrivateKey { key_id, .. } = &mut self {
             *key_id = Some(kid.into());
@@ -130,11 +179,15 @@ impl SigningAlg {
 
     /// A list of algorithm names separated by commas or spaces (`"RS256, ES256"`); empty
     /// names are skipped, an unknown one is [`Error::Config`], an empty list too.
+    ///
+    /// See the example on [`Credentials`].
     pub fn parse_list(s: &str) -> Result<Vec<Self>> {
         Self::parse_all(s.split([',', ' ']).filter(|p| !p.trim().is_empty()))
     }
 
     /// The algorithms of several names, without repeats.
+    ///
+    /// See the example on [`Credentials`].
     pub fn parse_all<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Vec<Self>> {
         let mut out = Vec::new();
         for n in names {
@@ -154,6 +207,8 @@ impl Credentials {
     /// The credential of a surface that takes its parts separately (keyword arguments, C
     /// setters, environment): exactly one of `secret` and `private_key`; `alg` (default
     /// RS256) and `key_id` only with a key. Empty strings count as absent.
+    ///
+    /// See the example on [`Credentials`].
     pub fn from_parts(
         secret: Option<&str>,
         private_key: Option<&str>,
@@ -165,6 +220,8 @@ impl Credentials {
     }
 
     /// [`Self::from_parts`] for a client that may be public: neither part gives `None`.
+    ///
+    /// See the example on [`Credentials`].
     pub fn optional_from_parts(
         secret: Option<&str>,
         private_key: Option<&str>,

@@ -18,6 +18,25 @@ const MAX_TOKEN_LEN: usize = 16 * 1024;
 
 /// An access token. Cheap to clone; the token text is zeroized when the last clone is dropped
 /// and never appears in `Debug`.
+///
+/// Tokens come from [`crate::TokenClient::get_token`] and its variants.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use tokenkeeper::Token;
+///
+/// /// The `Authorization` header for a call, unless the token is about to expire.
+/// fn header_for(token: &Token) -> Option<&str> {
+///     if token.remaining() < Duration::from_secs(5) {
+///         return None;
+///     }
+///     println!("{} token, scopes {:?}, granted for {} s", token.token_type(),
+///         token.scope(), token.expires_in());
+///     Some(token.authorization_header()) // `Bearer <access token>`
+/// }
+/// ```
 #[derive(Clone)]
 pub struct Token(Arc<Inner>);
 
@@ -31,26 +50,37 @@ struct Inner {
 }
 
 impl Token {
+    /// The access token itself (the text after `Bearer `).
+    ///
+    /// See the example on [`Token`].
     pub fn access_token(&self) -> &str {
         &self.0.header.expose_secret()[BEARER.len()..]
     }
 
     /// `Bearer`, as the server spelled it.
+    ///
+    /// See the example on [`Token`].
     pub fn token_type(&self) -> &str {
         &self.0.token_type
     }
 
     /// Lifetime granted by the server, in seconds.
+    ///
+    /// See the example on [`Token`].
     pub fn expires_in(&self) -> u64 {
         self.0.expires_in
     }
 
     /// When the token expires (measured from when the request was sent, so never late).
+    ///
+    /// See the example on [`Token`].
     pub fn expires_at(&self) -> SystemTime {
         self.0.expires_at
     }
 
     /// Seconds since the Unix epoch of [`Self::expires_at`].
+    ///
+    /// See the example on [`Token`].
     pub fn expires_at_unix(&self) -> f64 {
         self.0
             .expires_at
@@ -60,6 +90,8 @@ impl Token {
     }
 
     /// Time left before expiry (zero once expired).
+    ///
+    /// See the example on [`Token`].
     pub fn remaining(&self) -> Duration {
         self.0
             .expires_at
@@ -68,11 +100,15 @@ impl Token {
     }
 
     /// Granted scopes, when the server said (Auth0 does for client credentials).
+    ///
+    /// See the example on [`Token`].
     pub fn scope(&self) -> Option<&str> {
         self.0.scope.as_deref()
     }
 
     /// `Bearer <token>`, ready for an `Authorization` header (built once per token).
+    ///
+    /// See the example on [`Token`].
     pub fn authorization_header(&self) -> &str {
         self.0.header.expose_secret()
     }
@@ -95,6 +131,8 @@ impl Token {
     }
 
     /// Whether two handles are the same token object (same fetch).
+    ///
+    /// See the example on [`Token`].
     pub fn ptr_eq(&self, other: &Token) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
@@ -112,6 +150,22 @@ impl fmt::Debug for Token {
 }
 
 const BEARER: &str = "Bearer ";
+
+/// Whether `access_token` can go into an `Authorization` header as the token endpoint's answer
+/// would have to: non-empty, at most 16 KiB, visible ASCII only.
+pub(crate) fn header_safe(access_token: &str) -> bool {
+    !access_token.is_empty()
+        && access_token.len() <= MAX_TOKEN_LEN
+        && access_token.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Whether the parts of a token read back from elsewhere (the shared cache level) are ones the
+/// token endpoint's parser would have accepted.
+pub(crate) fn plausible(access_token: &str, token_type: &str, expires_in: u64) -> bool {
+    header_safe(access_token)
+        && token_type.eq_ignore_ascii_case("bearer")
+        && (1..=MAX_EXPIRES_IN).contains(&expires_in)
+}
 
 fn header_of(access_token: &str) -> SecretString {
     let mut h = String::with_capacity(BEARER.len() + access_token.len());
@@ -131,6 +185,9 @@ struct Wire {
 /// Parses a 200 body from the token endpoint; `sent_at` is when the request left.
 pub(crate) fn parse_token_response(body: &[u8], sent_at: SystemTime) -> Result<Token> {
     let invalid = |d: &str| Error::invalid(Some(200), d);
+    if !crate::text::is_json_object(body) {
+        return Err(invalid("body is not a JSON object"));
+    }
     let wire: Wire = serde_json::from_slice(body).map_err(|e| {
         Error::invalid(
             Some(200),
@@ -149,8 +206,7 @@ pub(crate) fn parse_token_response(body: &[u8], sent_at: SystemTime) -> Result<T
     if access_token.len() > MAX_TOKEN_LEN {
         return Err(invalid("access_token is too long"));
     }
-    // It goes into an HTTP header: only visible ASCII.
-    if !access_token.bytes().all(|b| b.is_ascii_graphic()) {
+    if !header_safe(&access_token) {
         return Err(invalid(
             "access_token contains characters not allowed in a header",
         ));

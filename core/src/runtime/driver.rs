@@ -35,6 +35,8 @@ pub struct Running<T> {
 }
 
 /// Polls `fut` once here, in the runtime's context; hands it to the runtime if not done.
+///
+/// See the example on the [`runtime`](crate::runtime) module.
 pub fn start<T, F>(fut: F) -> Started<T>
 where
     F: Future<Output = Result<T>> + Send + 'static,
@@ -58,6 +60,8 @@ where
 /// first poll, then one slice of parking at a time) until the work is done; an error from the
 /// hook (an interrupt) stops waiting at once and is returned as the outer error, while the
 /// work goes on on the runtime for any other waiter.
+///
+/// See the example on the [`runtime`](crate::runtime) module.
 pub fn drive<T, E, F, H>(fut: F, mut hook: H) -> Result<Result<T>, E>
 where
     F: Future<Output = Result<T>> + Send + 'static,
@@ -107,6 +111,8 @@ impl Wake for Unpark {
 
 impl<T: Send + 'static> Running<T> {
     /// Parks this thread until the work is done or `timeout` has passed.
+    ///
+    /// See the example on the [`runtime`](crate::runtime) module.
     pub fn wait_timeout(&mut self, timeout: Duration) -> Option<Result<T>> {
         let waker = Waker::from(Arc::new(Unpark(thread::current())));
         let mut cx = Context::from_waker(&waker);
@@ -124,6 +130,8 @@ impl<T: Send + 'static> Running<T> {
     }
 
     /// Calls `done` with the result, on a runtime thread, once the work is done.
+    ///
+    /// See the example on the [`runtime`](crate::runtime) module.
     pub fn on_done(self, done: impl FnOnce(Result<T>) + Send + 'static) {
         let task = self.task;
         super::spawn(async move { done(joined(task.await)) });
@@ -147,6 +155,8 @@ pub struct OnRuntime<F> {
 }
 
 /// Wraps `fut` in [`OnRuntime`].
+///
+/// See the example on the [`runtime`](crate::runtime) module.
 pub fn on_runtime<F: Future>(fut: F) -> OnRuntime<F> {
     OnRuntime { fut: Box::pin(fut) }
 }

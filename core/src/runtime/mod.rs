@@ -5,6 +5,32 @@
 //! thread held at the fork, so after a fork the child builds its per-process state afresh (the
 //! parent's copies are leaked, never dropped: dropping them would wait for threads that do
 //! not exist).
+//!
+//! # Example
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use tokenkeeper::runtime::{self, Started};
+//! use tokenkeeper::Error;
+//!
+//! // Blocking, from any thread but one of a single-threaded tokio runtime.
+//! let four = runtime::block_on(async { Ok::<_, Error>(2 + 2) })?;
+//! assert_eq!(four, 4);
+//!
+//! // What a binding does: its hook runs each step (say, with its own lock released).
+//! let out = runtime::drive(async { Ok::<_, Error>("done") }, |step| {
+//!     step();
+//!     Ok::<(), Infallible>(())
+//! });
+//! assert_eq!(out.unwrap()?, "done");
+//!
+//! // Polled once here: work that needs no I/O is ready at once.
+//! match runtime::start(async { Ok::<_, Error>(1) }) {
+//!     Started::Ready(result) => assert_eq!(result?, 1),
+//!     Started::Running(running) => running.on_done(|result| println!("{result:?}")),
+//! }
+//! # Ok::<(), Error>(())
+//! ```
 
 mod driver;
 mod process;
@@ -37,6 +63,8 @@ static RUNTIME: PerProcess<Runtime> = PerProcess::new(|| {
 /// On a thread of a multi-threaded tokio runtime (ours or the host's) the wait uses
 /// `block_in_place`; a single-threaded runtime cannot be blocked without deadlock, so that is
 /// refused with a configuration error.
+///
+/// See the example on the [`runtime`](crate::runtime) module.
 pub fn block_on<T, F>(fut: F) -> Result<T>
 where
     F: Future<Output = Result<T>> + Send + 'static,
@@ -50,6 +78,8 @@ where
 
 /// Whether the calling thread may block: `Ok(true)` inside a multi-threaded tokio runtime
 /// (block in place), `Ok(false)` outside any runtime, an error inside a single-threaded one.
+///
+/// See the example on the [`runtime`](crate::runtime) module.
 pub fn can_block() -> Result<bool> {
     match tokio::runtime::Handle::try_current() {
         Err(_) => Ok(false),
@@ -70,6 +100,8 @@ where
 }
 
 /// A handle to the shared runtime (this process's: a fresh one after a fork).
+///
+/// See the example on the [`runtime`](crate::runtime) module.
 pub fn handle() -> tokio::runtime::Handle {
     RUNTIME.get().0.handle().clone()
 }

@@ -28,6 +28,8 @@ fn watch_forks() {
 }
 
 /// Changes in a forked child; state tied to the parent's threads or sockets compares against it.
+///
+/// See the example on the [`runtime`](crate::runtime) module.
 pub fn generation() -> u64 {
     watch_forks();
     FORKS.load(Ordering::SeqCst)

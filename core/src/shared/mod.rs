@@ -68,17 +68,46 @@ use self::redis::RedisLevel;
 use file::FileLevel;
 pub(crate) use seal::EntryKey;
 
-/// Where tokens are shared beyond the process (`ClientConfig::shared_cache`).
+/// Where tokens are shared beyond the process
+/// ([`ClientConfig::shared_cache`](crate::ClientConfig::shared_cache)).
+///
+/// A second cache level behind the process cache, off by default: with it, the processes of
+/// the user on this host (`File`) or of a fleet (`Redis`) share one token per key per
+/// lifetime. Its failures never fail a call: the client then fetches directly and counts
+/// [`Stats::shared_errors`](crate::Stats::shared_errors).
+///
+/// # Example
+///
+/// ```
+/// use tokenkeeper::{ClientConfig, Credentials, SharedCache};
+///
+/// assert_eq!(SharedCache::parse("file")?, SharedCache::File { dir: None });
+/// assert!(SharedCache::parse("file:relative/dir").is_err()); // absolute paths only
+/// assert_eq!(SharedCache::parse_optional(Some(""))?, None); // off
+///
+/// // Parsing connects to nothing.
+/// let redis = SharedCache::parse("redis://cache.internal:6379/0")?;
+/// let config = ClientConfig::new("tenant.auth0.com", "client-id", Credentials::client_secret("…"))
+///     .shared_cache(redis);
+/// assert!(config.shared().is_some());
+/// # Ok::<(), tokenkeeper::Error>(())
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub enum SharedCache {
     /// A per-user directory on this host: `dir`, or the platform's cache directory +
     /// `tokenkeeper` (`$XDG_CACHE_HOME/tokenkeeper`, `~/.cache/tokenkeeper`,
     /// `~/Library/Caches/tokenkeeper`).
-    File { dir: Option<PathBuf> },
+    File {
+        /// The directory; `None` for the platform's cache directory.
+        dir: Option<PathBuf>,
+    },
     /// A Redis server shared by a fleet: `redis://[user:password@]host:6379/0`,
     /// `rediss://…` (TLS) or `unix:///path/redis.sock[?db=0&pass=…]`, as given. Its password
     /// is never shown (`Debug` redacts it).
-    Redis { url: String },
+    Redis {
+        /// The server's URL, as given.
+        url: String,
+    },
 }
 
 impl std::fmt::Debug for SharedCache {
@@ -111,6 +140,8 @@ fn redacted(url: &str) -> String {
 impl SharedCache {
     /// `"file"` (the default directory), `"file:/some/dir"`, or a Redis URL (`redis://…`,
     /// `rediss://…`, `unix:///path/redis.sock`).
+    ///
+    /// See the example on [`SharedCache`].
     pub fn parse(s: &str) -> Result<Self> {
         let s = s.trim();
         if s == "file" {
@@ -148,6 +179,8 @@ impl SharedCache {
 
     /// [`Self::parse`] for surfaces where no level is a value: `None`, an empty or blank
     /// string mean "off", the same on every surface.
+    ///
+    /// See the example on [`SharedCache`].
     pub fn parse_optional(s: Option<&str>) -> Result<Option<Self>> {
         match s.map(str::trim) {
             None | Some("") => Ok(None),
@@ -156,6 +189,8 @@ impl SharedCache {
     }
 
     /// `TOKENKEEPER_SHARED_CACHE`, if set and not empty.
+    ///
+    /// See the example on [`SharedCache`].
     pub fn from_env() -> Result<Option<Self>> {
         Self::parse_optional(std::env::var("TOKENKEEPER_SHARED_CACHE").ok().as_deref())
     }
@@ -171,6 +206,15 @@ pub(crate) struct Entry {
     pub expires_in: u64,
     /// Absolute expiry, milliseconds since the Unix epoch (all readers share this host's clock).
     pub expires_at_ms: u64,
+}
+
+impl Entry {
+    /// Whether a reader may serve it: what the token endpoint's parser would accept. Only a
+    /// holder of the key can seal an entry, so this guards against a writer's bug, not an
+    /// attacker: a bad entry is ignored, and the reader fetches.
+    pub fn usable(&self) -> bool {
+        crate::oauth::token::plausible(&self.access_token, &self.token_type, self.expires_in)
+    }
 }
 
 impl Drop for Entry {

@@ -86,6 +86,7 @@ impl EntryKey {
             .key
             .open_in_place(nonce, Aad::from(self.aad()), &mut buf)
             .ok()
+            .filter(|plain| crate::text::is_json_object(plain))
             .and_then(|plain| serde_json::from_slice::<T>(plain).ok());
         zeroize::Zeroize::zeroize(&mut buf);
         entry

@@ -34,6 +34,34 @@ use crate::verify::claims::Claims;
 use crate::verify::verifier::{TokenVerifier, VerifierConfig, VerifyOptions};
 
 /// Signs users in and renews their tokens. Cheap to clone.
+///
+/// # Example
+///
+/// ```no_run
+/// use tokenkeeper::{AuthorizeParams, LoginTransaction, SignInClient, SignInConfig};
+///
+/// let config = SignInConfig::new("tenant.auth0.com", "client-id", "myapp://callback");
+/// let client = SignInClient::new(config)?;
+///
+/// // 1. Open the `/authorize` URL in a browser; keep the transaction until it comes back.
+/// let tx = client.authorize(&AuthorizeParams::default())?;
+/// println!("open {}", tx.url);
+/// let saved = tx.to_json(); // it holds the PKCE verifier: store it like a secret
+///
+/// // 2. The browser is sent back to the redirect URI: check it, exchange the code.
+/// let tx = LoginTransaction::from_json(&saved)?;
+/// let creds = client.handle_callback_blocking(&tx, "myapp://callback?code=…&state=…")?;
+/// let profile = client.userinfo_blocking(&creds.access_token)?;
+/// println!("signed in: {:?}", profile.sub());
+///
+/// // 3. Renew later (a `CredentialsManager` does it when needed), and sign out.
+/// if let Some(refresh_token) = creds.refresh_token.as_deref() {
+///     let renewed = client.refresh_blocking(refresh_token, None)?;
+///     println!("{}", renewed.authorization_header());
+///     client.revoke_blocking(renewed.refresh_token.as_deref().unwrap_or(refresh_token))?;
+/// }
+/// # Ok::<(), tokenkeeper::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct SignInClient {
     inner: Arc<Inner>,
@@ -57,6 +85,8 @@ struct Inner {
 
 impl SignInClient {
     /// Validates the configuration; no network.
+    ///
+    /// See the example on [`SignInClient`].
     pub fn new(config: SignInConfig) -> Result<Self> {
         let tenant = Tenant::parse(&config.domain)?;
         check_redirect_uri(&config.redirect_uri)?;
@@ -104,11 +134,16 @@ impl SignInClient {
         })
     }
 
+    /// The application's client id.
+    ///
+    /// See the example on [`SignInClient`].
     pub fn client_id(&self) -> &str {
         &self.inner.config.client_id
     }
 
     /// `https://{domain}/`.
+    ///
+    /// See the example on [`SignInClient`].
     pub fn issuer(&self) -> &str {
         &self.inner.issuer
     }
@@ -118,11 +153,15 @@ impl SignInClient {
     }
 
     /// The verifier of this app's ID tokens (audience = client id).
+    ///
+    /// See the example on [`SignInClient`].
     pub fn id_token_verifier(&self) -> &TokenVerifier {
         &self.inner.id_tokens
     }
 
     /// Starts a login: the `/authorize` URL to open, and what the callback needs.
+    ///
+    /// See the example on [`SignInClient`].
     pub fn authorize(&self, params: &AuthorizeParams) -> Result<LoginTransaction> {
         let cfg = &self.inner.config;
         let redirect_uri = params
@@ -196,6 +235,8 @@ impl SignInClient {
 
     /// Finishes a login from the URL the browser was sent back to: checks `state`, turns an
     /// `error` into [`Error::OAuth`], exchanges the code and verifies the ID token.
+    ///
+    /// See the example on [`SignInClient`].
     pub async fn handle_callback(
         &self,
         tx: &LoginTransaction,
@@ -205,6 +246,11 @@ impl SignInClient {
         self.exchange_code(tx, &code).await
     }
 
+    /// [`Self::handle_callback`] for synchronous callers, on the shared runtime.
+    /// Callable from any thread but one of a single-threaded tokio runtime
+    /// ([`Error::Config`] there).
+    ///
+    /// See the example on [`SignInClient`].
     pub fn handle_callback_blocking(
         &self,
         tx: &LoginTransaction,
@@ -215,6 +261,8 @@ impl SignInClient {
     }
 
     /// The code of a callback URL, after checking `state` (and `iss`, when present).
+    ///
+    /// See the example on [`SignInClient`].
     pub fn callback_code(&self, tx: &LoginTransaction, callback_url: &str) -> Result<String> {
         let bad = |d: &str| Error::invalid(None, format!("callback: {d}"));
         let url = Url::parse(callback_url).map_err(|_| bad("not a URL"))?;
@@ -267,6 +315,8 @@ impl SignInClient {
 
     /// Exchanges an authorization code (grant `authorization_code` with the PKCE verifier)
     /// and verifies the returned ID token.
+    ///
+    /// See the example on [`SignInClient`].
     pub async fn exchange_code(
         &self,
         tx: &LoginTransaction,
@@ -314,6 +364,11 @@ impl SignInClient {
         Ok(creds)
     }
 
+    /// [`Self::exchange_code`] for synchronous callers, on the shared runtime.
+    /// Callable from any thread but one of a single-threaded tokio runtime
+    /// ([`Error::Config`] there).
+    ///
+    /// See the example on [`SignInClient`].
     pub fn exchange_code_blocking(
         &self,
         tx: &LoginTransaction,
@@ -326,6 +381,8 @@ impl SignInClient {
     /// One `refresh_token` grant. A refused refresh token (`invalid_grant`) is
     /// [`Error::ReauthenticationRequired`]. The answer's ID token, if any, is verified. The
     /// result's `refresh_token` is the new one when the server rotated it, else `None`.
+    ///
+    /// See the example on [`SignInClient`].
     pub async fn refresh(
         &self,
         refresh_token: &str,
@@ -362,6 +419,11 @@ impl SignInClient {
         Ok(creds)
     }
 
+    /// [`Self::refresh`] for synchronous callers, on the shared runtime.
+    /// Callable from any thread but one of a single-threaded tokio runtime
+    /// ([`Error::Config`] there).
+    ///
+    /// See the example on [`SignInClient`].
     pub fn refresh_blocking(
         &self,
         refresh_token: &str,
@@ -378,6 +440,8 @@ impl SignInClient {
     /// Revokes a refresh token at `/oauth/revoke` (RFC 7009), which revokes its whole family
     /// on Auth0: every refresh token rotated from the same login. An unknown or already
     /// revoked token is a success. Retried like other idempotent requests.
+    ///
+    /// See the example on [`SignInClient`].
     pub async fn revoke(&self, refresh_token: &str) -> Result<()> {
         if refresh_token.is_empty() {
             return Err(Error::config("refresh token is empty"));
@@ -402,6 +466,11 @@ impl SignInClient {
         reply.map(drop)
     }
 
+    /// [`Self::revoke`] for synchronous callers, on the shared runtime.
+    /// Callable from any thread but one of a single-threaded tokio runtime
+    /// ([`Error::Config`] there).
+    ///
+    /// See the example on [`SignInClient`].
     pub fn revoke_blocking(&self, refresh_token: &str) -> Result<()> {
         let (this, rt) = (self.clone(), refresh_token.to_string());
         crate::runtime::block_on(async move { this.revoke(&rt).await })
@@ -410,6 +479,8 @@ impl SignInClient {
     /// The user's profile from `/userinfo` for an access token (opaque, or a JWT whose `aud`
     /// includes `{issuer}userinfo`). A rejected token is [`Error::OAuth`] `invalid_token`
     /// with status 401.
+    ///
+    /// See the example on [`SignInClient`].
     pub async fn userinfo(&self, access_token: &str) -> Result<Claims> {
         crate::runtime::on_runtime(super::userinfo::fetch(
             &self.inner.reads,
@@ -419,6 +490,11 @@ impl SignInClient {
         .await
     }
 
+    /// [`Self::userinfo`] for synchronous callers, on the shared runtime.
+    /// Callable from any thread but one of a single-threaded tokio runtime
+    /// ([`Error::Config`] there).
+    ///
+    /// See the example on [`SignInClient`].
     pub fn userinfo_blocking(&self, access_token: &str) -> Result<Claims> {
         let (this, at) = (self.clone(), access_token.to_string());
         crate::runtime::block_on(async move { this.userinfo(&at).await })

@@ -25,10 +25,35 @@ pub(crate) const RESERVED: [&str; 11] = [
 ];
 
 /// An application that signs users in.
+///
+/// Built with [`Self::new`] and a few builder methods; the other fields are set directly.
+/// Nothing is checked until [`crate::SignInClient::new`].
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use tokenkeeper::{Credentials, SignInClient, SignInConfig};
+///
+/// let mut config = SignInConfig::new(
+///     "tenant.auth0.com",
+///     "client-id",
+///     "https://app.example.com/callback",
+/// )
+/// // A regular web app; a public client (SPA, native app) has no credentials.
+/// .with_credentials(Credentials::client_secret("…"))
+/// .audience("https://api.example.com")
+/// .scope("openid profile email read:things");
+/// config.leeway = Duration::from_secs(30);
+/// config.organization = Some("org_abc123".into());
+/// let client = SignInClient::new(config)?; // no network
+/// # Ok::<(), tokenkeeper::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct SignInConfig {
     /// `tenant.auth0.com`, an `https://` URL (custom domain), or an `http://` loopback URL.
     pub domain: String,
+    /// The application's client id (the `aud` of its ID tokens).
     pub client_id: String,
     /// `None`: a public client (SPA, native app) that authenticates with PKCE only.
     /// `Some`: a confidential client (regular web app) with a secret or a private key.
@@ -49,9 +74,11 @@ pub struct SignInConfig {
     pub issuers: Vec<String>,
     /// Clock skew allowed when checking ID tokens.
     pub leeway: Duration,
-    /// Overrides of `{domain}/authorize`, `/oauth/token`, `/userinfo`.
+    /// Overrides `{domain}/authorize`.
     pub authorize_url: Option<String>,
+    /// Overrides `{domain}/oauth/token` (revocation goes to `revoke` next to it).
     pub token_url: Option<String>,
+    /// Overrides `{domain}/userinfo`.
     pub userinfo_url: Option<String>,
     /// Timeouts, size limit and retries. Retries apply to the idempotent requests (JWKS,
     /// `/userinfo`); the code exchange and the refresh grant are never retried.
@@ -60,6 +87,11 @@ pub struct SignInConfig {
 
 impl SignInConfig {
     /// A public client.
+    ///
+    /// Defaults: scopes `openid profile email`, `offline_access` on, a leeway of 60 s, no
+    /// audience, organization or credentials.
+    ///
+    /// See the example on [`SignInConfig`].
     pub fn new(
         domain: impl Into<String>,
         client_id: impl Into<String>,
@@ -85,31 +117,44 @@ impl SignInConfig {
     }
 
     /// A confidential client.
+    ///
+    /// See the example on [`SignInConfig`].
     pub fn with_credentials(mut self, credentials: Credentials) -> Self {
         self.credentials = Some(credentials);
         self
     }
 
+    /// Sets the default API audience ([`Self::audience`](field@Self::audience)).
+    ///
+    /// See the example on [`SignInConfig`].
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audience = Some(audience.into());
         self
     }
 
+    /// Sets the default scopes, space-separated ([`Self::scope`](field@Self::scope)).
+    ///
+    /// See the example on [`SignInConfig`].
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
         self.scope = scope.into();
         self
     }
 }
 
-/// Per-login options of [`SignInClient::authorize`]; each overrides the config's default.
+/// Per-login options of [`SignInClient::authorize`](crate::SignInClient::authorize); each
+/// overrides the config's default. See the example on [`SignInClient`](crate::SignInClient).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuthorizeParams {
+    /// The API audience of the access token.
     pub audience: Option<String>,
+    /// The scopes, space-separated (`openid` is always added).
     pub scope: Option<String>,
+    /// The organization to log in to (id `org_…` or name).
     pub organization: Option<String>,
     /// Seconds since the user's last authentication beyond which they must log in again;
     /// checked against the ID token's `auth_time`.
     pub max_age: Option<u64>,
+    /// Where the browser is sent back to, instead of the config's `redirect_uri`.
     pub redirect_uri: Option<String>,
     /// More query parameters (`prompt`, `login_hint`, `connection`, `screen_hint`,
     /// `invitation`, `ui_locales`…). They follow the library's own parameters in the URL,
@@ -124,24 +169,42 @@ pub struct AuthorizeParams {
 pub struct LoginTransaction {
     /// The `/authorize` URL to open in the browser.
     pub url: String,
+    /// The `state` sent to `/authorize`; the callback's must equal it.
     pub state: String,
+    /// The `nonce` sent to `/authorize`; the ID token's must equal it.
     pub nonce: String,
     /// PKCE code verifier (a secret until the code is exchanged).
     pub code_verifier: String,
+    /// The redirect URI sent to `/authorize` (sent again with the code).
     pub redirect_uri: String,
+    /// The scopes asked for, space-separated.
     pub scope: String,
+    /// The API audience asked for, if any.
     pub audience: Option<String>,
+    /// The organization asked for, if any; the ID token must match it.
     pub organization: Option<String>,
+    /// The `max_age` asked for, in seconds; checked against the ID token's `auth_time`.
     pub max_age: Option<u64>,
 }
 
 impl LoginTransaction {
     /// The transaction as JSON (it holds the PKCE verifier: store it like a secret).
+    ///
+    /// See the example on [`SignInClient`](crate::SignInClient).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a transaction serializes")
     }
 
+    /// A transaction saved with [`Self::to_json`]; anything else is [`Error::Config`] (its
+    /// message gives the error's category and position, never a value).
+    ///
+    /// See the example on [`SignInClient`](crate::SignInClient).
     pub fn from_json(json: &str) -> Result<Self> {
+        if !crate::text::is_json_object(json.as_bytes()) {
+            return Err(Error::config(
+                "not a saved login transaction (not a JSON object)",
+            ));
+        }
         serde_json::from_str(json).map_err(|e| {
             Error::config(format!(
                 "not a saved login transaction ({})",

@@ -35,6 +35,33 @@ pub struct CredentialsStats {
 }
 
 /// Keeps a signed-in user's credentials valid. Cheap to clone; share one per user and store.
+///
+/// # Example
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use tokenkeeper::{CredentialsManager, MemoryStore, SignInClient, SignInConfig};
+///
+/// # fn run(tx: tokenkeeper::LoginTransaction, callback_url: &str) -> tokenkeeper::Result<()> {
+/// let client = SignInClient::new(SignInConfig::new(
+///     "tenant.auth0.com",
+///     "client-id",
+///     "myapp://callback",
+/// ))?;
+/// // A host keeps them in its Keychain, Keystore or a file: `impl CredentialsStore`.
+/// let manager = CredentialsManager::new(client.clone(), Arc::new(MemoryStore::new()));
+/// manager.save(&client.handle_callback_blocking(&tx, callback_url)?)?;
+///
+/// // Before each API call: the stored credentials, renewed when less than a minute is left.
+/// let creds = manager.credentials_blocking(Duration::from_secs(60), None)?;
+/// println!("{}", creds.authorization_header());
+///
+/// // Sign out here and at Auth0 (the refresh token is revoked).
+/// manager.clear_blocking(true)?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct CredentialsManager {
     inner: Arc<Inner>,
@@ -70,6 +97,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl CredentialsManager {
+    /// A manager renewing with `client` and keeping the credentials in `store`; reads
+    /// nothing yet.
+    ///
+    /// See the example on [`CredentialsManager`].
     pub fn new(client: SignInClient, store: Arc<dyn CredentialsStore>) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -86,6 +117,8 @@ impl CredentialsManager {
     }
 
     /// Saves credentials obtained at sign-in.
+    ///
+    /// See the example on [`CredentialsManager`].
     pub fn save(&self, credentials: &UserCredentials) -> Result<()> {
         self.inner.store.not_reentered()?;
         *lock(&self.inner.latest) = Some(credentials.clone());
@@ -93,6 +126,8 @@ impl CredentialsManager {
     }
 
     /// Whether there are stored credentials that are valid, or can be renewed.
+    ///
+    /// See the example on [`CredentialsManager`].
     pub fn has_credentials(&self) -> Result<bool> {
         Ok(self
             .load()?
@@ -100,22 +135,32 @@ impl CredentialsManager {
     }
 
     /// The stored credentials as they are, without renewing.
+    ///
+    /// See the example on [`CredentialsManager`].
     pub fn stored(&self) -> Result<Option<UserCredentials>> {
         self.load()
     }
 
     /// Signs out locally: clears the store and forgets everything in memory. The refresh
     /// token stays valid on the server; [`Self::clear_and_revoke`] revokes it too.
+    ///
+    /// See the example on [`CredentialsManager`].
     pub fn clear(&self) -> Result<()> {
         self.inner.store.not_reentered()?;
         *lock(&self.inner.latest) = None;
         self.inner.store.clear()
     }
 
+    /// A snapshot of this manager's counters.
+    ///
+    /// See the example on [`CredentialsManager`].
     pub fn stats(&self) -> CredentialsStats {
         *lock(&self.inner.stats)
     }
 
+    /// The sign-in client the manager renews with.
+    ///
+    /// See the example on [`CredentialsManager`].
     pub fn client(&self) -> &SignInClient {
         &self.inner.client
     }
@@ -128,6 +173,8 @@ impl CredentialsManager {
     /// with the user signed out locally all the same. A store that fails to clear returns
     /// its error (the user is still signed in locally); the token is revoked anyway. Runs to
     /// completion even if the caller stops waiting.
+    ///
+    /// See the example on [`CredentialsManager`].
     pub async fn clear_and_revoke(&self) -> Result<()> {
         self.inner.store.not_reentered()?;
         // After any renewal in flight, so the newest refresh token is the one revoked.
@@ -162,6 +209,8 @@ impl CredentialsManager {
     }
 
     /// [`Self::clear`] (`revoke` false) or [`Self::clear_and_revoke`] for synchronous callers.
+    ///
+    /// See the example on [`CredentialsManager`].
     pub fn clear_blocking(&self, revoke: bool) -> Result<()> {
         if !revoke {
             return self.clear();
@@ -180,6 +229,8 @@ impl CredentialsManager {
     /// or the server refused the refresh token (`invalid_grant`): the user must sign in again.
     /// [`Error::Config`] when `min_ttl` is at least the lifetime of a renewed access token
     /// (once a renewal has shown it, without another grant).
+    ///
+    /// See the example on [`CredentialsManager`].
     pub async fn credentials(
         &self,
         min_ttl: Duration,
@@ -214,6 +265,8 @@ impl CredentialsManager {
     }
 
     /// [`Self::credentials`] for synchronous callers, on the shared runtime.
+    ///
+    /// See the example on [`CredentialsManager`].
     pub fn credentials_blocking(
         &self,
         min_ttl: Duration,
@@ -229,6 +282,8 @@ impl CredentialsManager {
     ///
     /// Callers that ask while a renewal is in flight share it: N threads that all saw a 401
     /// make one refresh grant, not N.
+    ///
+    /// See the example on [`CredentialsManager`].
     pub async fn renew(&self) -> Result<UserCredentials> {
         self.inner.store.not_reentered()?;
         let seen = self.inner.renewed.load(Ordering::Acquire);
@@ -267,6 +322,9 @@ impl CredentialsManager {
         crate::runtime::joined(task.await)
     }
 
+    /// [`Self::renew`] for synchronous callers, on the shared runtime.
+    ///
+    /// See the example on [`CredentialsManager`].
     pub fn renew_blocking(&self) -> Result<UserCredentials> {
         self.inner.store.not_reentered()?;
         let this = self.clone();

@@ -17,6 +17,41 @@ use crate::error::{Error, Result};
 /// (never two at once, the first `load` included), and a store method that calls back into
 /// the manager that called it gets [`Error::Config`] at once (it would otherwise wait for
 /// itself). A failing method returns [`Error::Storage`] with the host's error as its source.
+///
+/// # Example
+///
+/// ```
+/// use std::io::ErrorKind::NotFound;
+/// use std::path::PathBuf;
+/// use tokenkeeper::{CredentialsStore, Error, HostError, Result, UserCredentials};
+///
+/// /// One JSON blob in a file (a real store would restrict its permissions).
+/// struct FileStore(PathBuf);
+///
+/// impl CredentialsStore for FileStore {
+///     fn load(&self) -> Result<Option<UserCredentials>> {
+///         match std::fs::read_to_string(&self.0) {
+///             Ok(json) => UserCredentials::from_json(&json).map(Some),
+///             Err(e) if e.kind() == NotFound => Ok(None),
+///             Err(e) => Err(Error::storage("load", HostError::new(e))),
+///         }
+///     }
+///
+///     fn save(&self, credentials: &UserCredentials) -> Result<()> {
+///         std::fs::write(&self.0, credentials.to_json())
+///             .map_err(|e| Error::storage("save", HostError::new(e)))
+///     }
+///
+///     fn clear(&self) -> Result<()> {
+///         match std::fs::remove_file(&self.0) {
+///             Err(e) if e.kind() != NotFound => Err(Error::storage("clear", HostError::new(e))),
+///             _ => Ok(()),
+///         }
+///     }
+/// }
+/// ```
+///
+/// See the example on [`CredentialsManager`](crate::CredentialsManager) for its use.
 pub trait CredentialsStore: Send + Sync {
     /// The saved credentials, if any.
     fn load(&self) -> Result<Option<UserCredentials>>;
@@ -31,6 +66,9 @@ pub trait CredentialsStore: Send + Sync {
 pub struct MemoryStore(Mutex<Option<UserCredentials>>);
 
 impl MemoryStore {
+    /// An empty store.
+    ///
+    /// See the example on [`CredentialsManager`](crate::CredentialsManager).
     pub fn new() -> Self {
         Self::default()
     }

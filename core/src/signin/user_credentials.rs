@@ -13,6 +13,7 @@ use crate::verify::claims::Claims;
 /// drop. Serializable (`to_json`/`from_json`) for stores that keep one blob.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserCredentials {
+    /// The access token.
     pub access_token: String,
     /// `Bearer`.
     pub token_type: String,
@@ -21,14 +22,18 @@ pub struct UserCredentials {
     /// Granted scopes, space-separated (sorted).
     #[serde(default)]
     pub scope: Option<String>,
+    /// The refresh token, if the server sent one (it does for `offline_access`).
     #[serde(default)]
     pub refresh_token: Option<String>,
+    /// The ID token (a JWT), if the server sent one (it does for `openid`).
     #[serde(default)]
     pub id_token: Option<String>,
 }
 
 impl UserCredentials {
     /// Time left before the access token expires (zero once expired).
+    ///
+    /// See the example on [`CredentialsManager`](crate::CredentialsManager).
     pub fn remaining(&self) -> Duration {
         // Duration arithmetic: a stored `expires_at` past what a SystemTime holds must not panic.
         let now = SystemTime::now()
@@ -38,6 +43,8 @@ impl UserCredentials {
     }
 
     /// Whether the access token has at least `min_ttl` left.
+    ///
+    /// See the example on [`CredentialsManager`](crate::CredentialsManager).
     pub fn is_valid_for(&self, min_ttl: Duration) -> bool {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -47,6 +54,8 @@ impl UserCredentials {
     }
 
     /// Whether every scope of the space-separated `scope` was granted.
+    ///
+    /// See the example on [`CredentialsManager`](crate::CredentialsManager).
     pub fn has_scope(&self, scope: &str) -> bool {
         let granted: Vec<&str> = self
             .scope
@@ -58,22 +67,39 @@ impl UserCredentials {
     }
 
     /// `Bearer <access token>`, ready for an `Authorization` header.
+    ///
+    /// See the example on [`CredentialsManager`](crate::CredentialsManager).
     pub fn authorization_header(&self) -> String {
         format!("Bearer {}", self.access_token)
     }
 
     /// The ID token's claims, decoded without verification (it was verified when received).
+    ///
+    /// See the example on [`CredentialsManager`](crate::CredentialsManager).
     pub fn id_token_claims(&self) -> Option<Claims> {
         self.id_token
             .as_deref()
             .and_then(crate::verify::verifier::unverified_claims)
     }
 
+    /// The credentials as JSON, for [`Self::from_json`] (it holds the tokens: store it like a
+    /// secret).
+    ///
+    /// See the example on [`CredentialsManager`](crate::CredentialsManager).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("credentials serialize")
     }
 
+    /// Credentials saved with [`Self::to_json`]; anything else is [`Error::Config`] (its
+    /// message gives the error's category and position, never a value).
+    ///
+    /// See the example on [`CredentialsManager`](crate::CredentialsManager).
     pub fn from_json(json: &str) -> Result<Self> {
+        if !crate::text::is_json_object(json.as_bytes()) {
+            return Err(Error::config(
+                "stored credentials are not valid (not a JSON object)",
+            ));
+        }
         serde_json::from_str(json).map_err(|e| {
             Error::config(format!(
                 "stored credentials are not valid ({})",

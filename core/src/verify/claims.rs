@@ -6,6 +6,11 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 /// The claims of a verified token (or of a `/userinfo` answer): a JSON object.
+///
+/// Returned by [`TokenVerifier::verify`](crate::TokenVerifier::verify) and
+/// [`SignInClient::userinfo`](crate::SignInClient::userinfo); see the example on
+/// [`TokenVerifier`](crate::TokenVerifier). `Debug` shows only `iss`, `sub`, `aud`, `exp` and
+/// the number of claims.
 #[derive(Clone, PartialEq)]
 pub struct Claims(Map<String, Value>);
 
@@ -14,37 +19,59 @@ impl Claims {
         Self(map)
     }
 
+    /// A claim as JSON; `None` when absent.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.0.get(name)
     }
 
-    /// A string claim.
+    /// A string claim; `None` when absent or not a string.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn get_str(&self, name: &str) -> Option<&str> {
         self.0.get(name).and_then(Value::as_str)
     }
 
+    /// Every claim, as a JSON object.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn as_map(&self) -> &Map<String, Value> {
         &self.0
     }
 
+    /// Every claim, as a JSON object, taken out.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn into_map(self) -> Map<String, Value> {
         self.0
     }
 
     /// The claims as a JSON object text.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn to_json(&self) -> String {
         Value::Object(self.0.clone()).to_string()
     }
 
+    /// `iss`, the issuer; `None` when absent or not a string.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn iss(&self) -> Option<&str> {
         self.get_str("iss")
     }
 
+    /// `sub`, the subject (the user's id, or `{client_id}@clients` for a client-credentials
+    /// token); `None` when absent or not a string.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn sub(&self) -> Option<&str> {
         self.get_str("sub")
     }
 
     /// `aud` as a list, whether the token has a string or an array.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn aud(&self) -> Vec<&str> {
         match self.0.get("aud") {
             Some(Value::String(s)) => vec![s.as_str()],
@@ -53,33 +80,49 @@ impl Claims {
         }
     }
 
+    /// `azp`, the authorized party (the client the token was issued to); `None` when absent
+    /// or not a string.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn azp(&self) -> Option<&str> {
         self.get_str("azp")
     }
 
+    /// `scope`, the granted scopes, space-separated (see [`Self::scopes`]); `None` when absent
+    /// or not a string.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn scope(&self) -> Option<&str> {
         self.get_str("scope")
     }
 
     /// The granted scopes, as a list.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn scopes(&self) -> Vec<&str> {
         self.scope().unwrap_or("").split_whitespace().collect()
     }
 
     /// Whether every scope of the space-separated `scope` was granted (one scope, or several:
     /// the same rule as [`crate::UserCredentials::has_scope`]).
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn has_scope(&self, scope: &str) -> bool {
         let granted = self.scopes();
         scope.split_whitespace().all(|s| granted.contains(&s))
     }
 
     /// Whether `aud` (a string or an array) contains `audience`.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn has_audience(&self, audience: &str) -> bool {
         self.aud().contains(&audience)
     }
 
     /// A numeric claim as an integer, truncated toward zero (`1.5` is 1, `-1.5` is -1);
     /// `None` when absent, not a number, or out of range.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn get_i64(&self, name: &str) -> Option<i64> {
         let v = self.0.get(name)?;
         if let Some(i) = v.as_i64() {
@@ -91,39 +134,68 @@ impl Claims {
     }
 
     /// A numeric claim as a float; `None` when absent or not a number.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn get_f64(&self, name: &str) -> Option<f64> {
         self.0.get(name).and_then(Value::as_f64)
     }
 
     /// A boolean claim; `None` when absent or not a boolean.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn get_bool(&self, name: &str) -> Option<bool> {
         self.0.get(name).and_then(Value::as_bool)
     }
 
+    /// `org_id`, the organization's id; `None` when absent or not a string.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn org_id(&self) -> Option<&str> {
         self.get_str("org_id")
     }
 
+    /// `org_name`, the organization's name; `None` when absent or not a string.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn org_name(&self) -> Option<&str> {
         self.get_str("org_name")
     }
 
+    /// `nonce` (ID tokens); `None` when absent or not a string.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn nonce(&self) -> Option<&str> {
         self.get_str("nonce")
     }
 
+    /// `exp`, the expiry, in seconds since the Unix epoch (a fraction truncated);
+    /// `None` when absent, not a number or negative.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn exp(&self) -> Option<u64> {
         self.numeric("exp")
     }
 
+    /// `iat`, when the token was issued, in seconds since the Unix epoch (a fraction
+    /// truncated); `None` when absent, not a number or negative.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn iat(&self) -> Option<u64> {
         self.numeric("iat")
     }
 
+    /// `nbf`, the start of validity, in seconds since the Unix epoch (a fraction truncated);
+    /// `None` when absent, not a number or negative.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn nbf(&self) -> Option<u64> {
         self.numeric("nbf")
     }
 
+    /// `auth_time`, when the user authenticated (ID tokens), in seconds since the Unix epoch
+    /// (a fraction truncated); `None` when absent, not a number or negative.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn auth_time(&self) -> Option<u64> {
         self.numeric("auth_time")
     }

@@ -29,6 +29,25 @@ use crate::oauth::tenant::{url_or, Tenant};
 use crate::text::truncate;
 
 /// What a [`TokenVerifier`] checks, and how it gets keys.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use tokenkeeper::{SigningAlg, TokenVerifier, VerifierConfig};
+///
+/// let mut config = VerifierConfig::new("tenant.auth0.com", "https://api.example.com");
+/// // A custom domain: accept the issuers of both domains.
+/// config.issuers = vec!["https://tenant.auth0.com/".into(), "https://login.example.com/".into()];
+/// config.algorithms = vec![SigningAlg::RS256];
+/// config.leeway = Duration::from_secs(30);
+/// let verifier = TokenVerifier::new(config.clone())?;
+/// assert_eq!(verifier.jwks_url(), "https://tenant.auth0.com/.well-known/jwks.json");
+///
+/// config.jwks_min_refetch_interval = Duration::from_millis(100); // below the floor
+/// assert!(TokenVerifier::new(config).is_err());
+/// # Ok::<(), tokenkeeper::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct VerifierConfig {
     /// `tenant.auth0.com`, an `https://` URL (custom domain), or an `http://` loopback URL.
@@ -64,9 +83,17 @@ pub struct VerifierConfig {
 
 /// The smallest `jwks_min_refetch_interval`: below it, a stream of tokens with made-up `kid`s
 /// would make about one JWKS request each.
+///
+/// See the example on [`VerifierConfig`].
 pub const JWKS_MIN_REFETCH_FLOOR: Duration = Duration::from_secs(1);
 
 impl VerifierConfig {
+    /// The checks for tokens from `domain` for `audience`, with the defaults: issuer
+    /// `https://{domain}/`, 60 s leeway, RS256/PS256/ES256, tokens up to 16 KiB, the JWKS at
+    /// `{domain}/.well-known/jwks.json` used for 10 minutes and refetched for an unknown `kid`
+    /// at most every 30 s.
+    ///
+    /// See the example on [`VerifierConfig`].
     pub fn new(domain: impl Into<String>, audience: impl Into<String>) -> Self {
         Self {
             domain: domain.into(),
@@ -103,6 +130,8 @@ pub struct VerifyOptions {
 
 impl VerifyOptions {
     /// The checks of an ID token received with this `nonce`.
+    ///
+    /// See the example on [`TokenVerifier`].
     pub fn id_token(nonce: Option<&str>) -> Self {
         Self {
             nonce: nonce.map(str::to_string),
@@ -115,7 +144,9 @@ impl VerifyOptions {
 /// Counters of a verifier.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct VerifierStats {
+    /// Tokens that passed verification.
     pub verified: u64,
+    /// Tokens rejected (any [`Error`], not only [`Error::InvalidToken`]).
     pub rejected: u64,
     /// JWKS requests made (successful or not).
     pub jwks_fetches: u64,
@@ -123,6 +154,25 @@ pub struct VerifierStats {
 
 /// Verifies access tokens and ID tokens against a tenant's JWKS. Cheap to clone; share one
 /// per tenant and audience: the JWKS cache lives in it.
+///
+/// # Example
+///
+/// ```no_run
+/// use tokenkeeper::{Error, TokenCheck, TokenVerifier, VerifierConfig};
+///
+/// # async fn run(token: &str) -> tokenkeeper::Result<()> {
+/// let config = VerifierConfig::new("tenant.auth0.com", "https://api.example.com");
+/// let verifier = TokenVerifier::new(config)?; // no network until the first verification
+/// match verifier.verify(token).await {
+///     Ok(claims) if claims.has_scope("read:things") => println!("hello {:?}", claims.sub()),
+///     Ok(_) => println!("403: missing scope"),
+///     Err(Error::InvalidToken { check: TokenCheck::Expired, .. }) => println!("401: expired"),
+///     Err(Error::InvalidToken { check, .. }) => println!("401: {}", check.as_str()),
+///     Err(e) => return Err(e), // the JWKS could not be fetched…
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct TokenVerifier {
     inner: Arc<Inner>,
@@ -165,6 +215,8 @@ pub(crate) struct Parsed<'a> {
 
 impl TokenVerifier {
     /// Validates the configuration; no network until the first verification.
+    ///
+    /// See the example on [`TokenVerifier`].
     pub fn new(config: VerifierConfig) -> Result<Self> {
         let tenant = Tenant::parse(&config.domain)?;
         if config.audience.trim().is_empty() {
@@ -227,17 +279,23 @@ impl TokenVerifier {
     }
 
     /// Verifies a token with the configured expectations; returns its claims.
+    ///
+    /// See the example on [`TokenVerifier`].
     pub async fn verify(&self, token: &str) -> Result<Claims> {
         self.verify_with(token, &VerifyOptions::default()).await
     }
 
     /// [`Self::verify`] for synchronous callers. With the JWKS cached, the work happens on
     /// the calling thread; a JWKS fetch runs on the shared runtime.
+    ///
+    /// See the example on [`TokenVerifier`].
     pub fn verify_blocking(&self, token: &str) -> Result<Claims> {
         self.verify_with_blocking(token, &VerifyOptions::default())
     }
 
     /// Verifies a token with per-call expectations (an ID token's nonce, an organization…).
+    ///
+    /// See the example on [`TokenVerifier`].
     pub async fn verify_with(&self, token: &str, options: &VerifyOptions) -> Result<Claims> {
         let result = crate::runtime::on_runtime(async {
             let parsed = self.parse(token)?;
@@ -252,6 +310,10 @@ impl TokenVerifier {
         self.count(result)
     }
 
+    /// [`Self::verify_with`] for synchronous callers. With the JWKS cached, the work happens on
+    /// the calling thread; a JWKS fetch runs on the shared runtime.
+    ///
+    /// See the example on [`TokenVerifier`].
     pub fn verify_with_blocking(&self, token: &str, options: &VerifyOptions) -> Result<Claims> {
         let result = (|| {
             let parsed = self.parse(token)?;
@@ -272,15 +334,23 @@ impl TokenVerifier {
 
     /// Fetches the JWKS now (at start-up, or after learning of a key rotation); returns the
     /// number of usable keys.
+    ///
+    /// See the example on [`TokenVerifier`].
     pub async fn refresh_jwks(&self) -> Result<usize> {
         crate::runtime::on_runtime(self.inner.jwks.refresh()).await
     }
 
+    /// [`Self::refresh_jwks`] for synchronous callers, on the shared runtime.
+    ///
+    /// See the example on [`TokenVerifier`].
     pub fn refresh_jwks_blocking(&self) -> Result<usize> {
         let this = self.clone();
         crate::runtime::block_on(async move { this.refresh_jwks().await })
     }
 
+    /// A snapshot of this verifier's counters.
+    ///
+    /// See the example on [`TokenVerifier`].
     pub fn stats(&self) -> VerifierStats {
         VerifierStats {
             verified: self.inner.verified.get(),
@@ -289,14 +359,23 @@ impl TokenVerifier {
         }
     }
 
+    /// The configured audience (the `aud` a token must contain).
+    ///
+    /// See the example on [`TokenVerifier`].
     pub fn audience(&self) -> &str {
         &self.inner.audience
     }
 
+    /// The accepted issuers: the configured ones, else `https://{domain}/`.
+    ///
+    /// See the example on [`TokenVerifier`].
     pub fn issuers(&self) -> &[String] {
         &self.inner.issuers
     }
 
+    /// The URL the JWKS is fetched from.
+    ///
+    /// See the example on [`TokenVerifier`].
     pub fn jwks_url(&self) -> &str {
         self.inner.jwks.url().as_str()
     }

@@ -11,9 +11,12 @@
 
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::sync::{Arc, Barrier, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
+mod common;
+
+use common::on_threads;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tokenkeeper::{CachePolicy, ClientConfig, Credentials, TokenClient, TokenRequest};
 use tokenkeeper_issuer::{Issuer, API};
@@ -25,28 +28,6 @@ fn config(i: &Issuer) -> ClientConfig {
         &f.client_id,
         Credentials::client_secret(&f.client_secret),
     )
-}
-
-/// Runs `f` `iters` times on each of 8 threads started together; the wall time of all.
-fn on_threads<F: Fn() + Send + Sync + 'static>(iters: u64, f: Arc<F>) -> Duration {
-    let barrier = Arc::new(Barrier::new(9));
-    let handles: Vec<_> = (0..8)
-        .map(|_| {
-            let (f, barrier) = (f.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                for _ in 0..iters {
-                    f();
-                }
-            })
-        })
-        .collect();
-    barrier.wait();
-    let t0 = Instant::now();
-    for h in handles {
-        h.join().unwrap();
-    }
-    t0.elapsed()
 }
 
 fn cached(c: &mut Criterion, issuer: &Issuer) {

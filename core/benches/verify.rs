@@ -8,9 +8,11 @@
 //! - `verify/ES256 1 thread`, `verify/ES256 8 threads`: the same claims signed with P-256.
 //! - `reject/tampered payload`: a token whose signature does not verify (the cost of a forgery).
 
-use std::sync::{Arc, Barrier};
-use std::time::Instant;
+use std::sync::Arc;
 
+mod common;
+
+use common::on_threads;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tokenkeeper::{
     ClientConfig, Credentials, TokenClient, TokenRequest, TokenVerifier, VerifierConfig,
@@ -26,24 +28,11 @@ fn threads(c: &mut Criterion, name: &str, v: &TokenVerifier, token: &str) {
     g.throughput(Throughput::Elements(8));
     g.bench_function(format!("{name} 8 threads"), |b| {
         b.iter_custom(|iters| {
-            let barrier = Arc::new(Barrier::new(9));
-            let handles: Vec<_> = (0..8)
-                .map(|_| {
-                    let (v, token, barrier) = (v.clone(), token.to_string(), barrier.clone());
-                    std::thread::spawn(move || {
-                        barrier.wait();
-                        for _ in 0..iters {
-                            std::hint::black_box(v.verify_blocking(&token).unwrap());
-                        }
-                    })
-                })
-                .collect();
-            barrier.wait();
-            let t0 = Instant::now();
-            for h in handles {
-                h.join().unwrap();
-            }
-            t0.elapsed()
+            let (v, token) = (v.clone(), token.to_string());
+            on_threads(
+                iters,
+                Arc::new(move || drop(std::hint::black_box(v.verify_blocking(&token).unwrap()))),
+            )
         })
     });
     g.finish();

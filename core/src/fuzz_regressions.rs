@@ -125,3 +125,16 @@ fn json_arrays_are_never_read_as_answers_or_stored_values() {
     );
     assert!(crate::signin::config::LoginTransaction::from_json(r#"["u","s"]"#).is_err());
 }
+
+/// An `expires_in` string with DEL characters (JSON does not escape them) put them into the
+/// error text. Found by `token_response` in its 10-minute run.
+#[test]
+fn server_text_in_messages_never_holds_control_characters() {
+    let body = "{\"access_token\":\"t\",\"token_type\":\"Bearer\",\"expires_in\":\"B\u{7f}\u{7f}\u{85}x\"}";
+    let e = crate::oauth::token::parse_token_response(body.as_bytes(), SystemTime::now())
+        .expect_err("not a lifetime");
+    let text = e.to_string();
+    assert!(!text.chars().any(char::is_control), "{text:?}");
+    assert!(text.contains("expires_in"), "{text}");
+    assert_eq!(crate::text::truncate("a\u{7f}b\ncd", 3), "a b…");
+}

@@ -1,11 +1,17 @@
 //! Text from outside (servers, hosts) as it may appear in our messages.
 
-/// At most `max` characters of `s`, with `…` when cut.
+/// At most `max` characters of `s`, with `…` when cut, and every control character (JSON lets
+/// DEL and C1 controls through unescaped) shown as a space: a message is one printable line.
 pub(crate) fn truncate(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
+    let mut shown: String = s
+        .chars()
+        .take(max)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if s.chars().nth(max).is_some() {
+        shown.push('…');
     }
+    shown
 }
 
 /// Whether `bytes` is (at its top level) a JSON object: serde reads a struct from an array too,

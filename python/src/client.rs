@@ -70,6 +70,9 @@ impl Entry {
 struct Seen {
     args: [Option<Py<PyAny>>; 3],
     hit: (HitMark, Py<Token>),
+    /// Hits served from here not yet added to the core's counters (added under the lock we
+    /// hold anyway, instead of an atomic add per hit; `stats()` reports them first).
+    hits: u64,
 }
 
 type Args<'a, 'py> = [Option<&'a Bound<'py, PyAny>>; 3];
@@ -206,9 +209,22 @@ impl TokenClient {
     /// The hot path: the token served last for these very arguments, if the core says it is
     /// still a hit (and counts it).
     fn seen_hit(&self, py: Python<'_>, args: &Args<'_, '_>) -> Option<Py<Token>> {
-        let seen = lock(&self.seen);
-        let (mark, obj) = &seen.iter().find(|s| s.is(args))?.hit;
-        self.core.hit_marked(mark).then(|| obj.clone_ref(py))
+        let mut seen = lock(&self.seen);
+        let s = seen.iter_mut().find(|s| s.is(args))?;
+        if !self.core.hit_holds(&s.hit.0) {
+            return None;
+        }
+        s.hits += 1;
+        Some(s.hit.1.clone_ref(py))
+    }
+
+    /// Adds the hits counted in the memo to the core's counters.
+    fn flush_hits(&self) {
+        let n: u64 = lock(&self.seen)
+            .iter_mut()
+            .map(|s| std::mem::take(&mut s.hits))
+            .sum();
+        self.core.count_hits(n);
     }
 
     /// After a call that went the long way: remembers its arguments, the token and the core's
@@ -228,8 +244,11 @@ impl TokenClient {
             None => {
                 let args = args.map(|a| a.map(|a| a.clone().unbind()));
                 let old = (seen.len() >= SEEN_MAX).then(|| seen.remove(0));
-                seen.push(Seen { args, hit });
+                seen.push(Seen { args, hit, hits: 0 });
                 drop(seen);
+                if let Some(old) = &old {
+                    self.core.count_hits(old.hits);
+                }
                 drop(old);
                 return Ok(());
             }
@@ -420,6 +439,7 @@ impl TokenClient {
     /// `shared_hits` (tokens taken from the shared cache, fetched by another process or
     /// client), `shared_errors` (failures of the shared cache; the client fetched directly).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.flush_hits();
         let s = self.core.stats();
         let d = PyDict::new(py);
         d.set_item("tokens_minted", s.tokens_minted)?;

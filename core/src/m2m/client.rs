@@ -140,6 +140,19 @@ impl TokenClient {
         hit
     }
 
+    /// [`Self::hit_marked`] without counting, for a binding that counts its hits where it
+    /// already holds a lock (one atomic add less per hit) and reports them with
+    /// [`Self::count_hits`] before anyone reads [`Self::stats`].
+    #[inline]
+    pub fn hit_holds(&self, mark: &HitMark) -> bool {
+        mark.holds()
+    }
+
+    /// Adds `n` cache hits served through [`Self::hit_holds`] to this client's counters.
+    pub fn count_hits(&self, n: u64) {
+        self.inner.counters.cache_hits.add(n);
+    }
+
     /// Forgets the cached token for the request (for example after an API rejected it), for
     /// every client of the process that shares it.
     ///

@@ -16,6 +16,7 @@ out=$TARGET/uniffi/swift-package
 rm -rf "$out"
 "$TARGET/debug/uniffi-bindgen" generate --no-format --library "$TARGET/debug/libtokenkeeper_uniffi.so" \
   --language swift --out-dir "$out"
+mkdir -p bindings/swift/Sources/TokenKeeper bindings/swift/Sources/TokenKeeperFFI
 cp "$out/TokenKeeper.swift" bindings/swift/Sources/TokenKeeper/
 cp "$out/TokenKeeperFFI.h" bindings/swift/Sources/TokenKeeperFFI/
 dirname "$lib"

@@ -39,6 +39,8 @@ check "cargo package -p tokenkeeper" cargo package --quiet -p tokenkeeper --allo
 install_root=$(mktemp -d)
 installed_cli() {
   cargo install --quiet --debug --locked --path core/cli --root "$install_root" || return 1
+  # The local issuer's binary (cargo test builds only its library).
+  cargo build --quiet -p tokenkeeper-issuer || return 1
   source bindings/tests/common.sh
   start_issuer >/dev/null || return 1
   local out

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Python: builds the wheel with `pip install .` (maturin, release) into a virtualenv under
-# target/, installs the test tools, builds the native CLI (test_cli.py runs both CLIs), and runs
-# pytest against the INSTALLED package (real HTTP to the local issuer that ships in the wheel).
+# Python: builds the sdists and from them the manylinux wheels of tokenkeeper and
+# tokenkeeper-testing (maturin, release), installs them into a virtualenv under target/ with
+# the test tools, builds the native CLI (test_cli.py runs both CLIs), and runs pytest against
+# the INSTALLED packages (real HTTP to the local issuer of the tokenkeeper-testing wheel).
 # Ends with "python: N passed, N failed".
 #
 # Idempotent; installs what it needs (python3-venv from Debian if missing). A missing Rust or
@@ -45,32 +46,45 @@ if ! "$venv/bin/python" -c 'import pip' >/dev/null 2>&1; then
 fi
 pip=("$venv/bin/python" -m pip)
 
-# PyJWT and authlib: the verification benchmark's peers, for its smoke test (authlib.jose goes
+# PyYAML: test_packaging reads the release workflow. PyJWT and authlib: the verification
+# benchmark's peers, for its smoke test (authlib.jose goes
 # away in authlib 2).
-"${pip[@]}" install -q pytest pytest-timeout requests httpx mypy "pyjwt[crypto]>=2.8,<3" "authlib>=1.3,<2" || { echo "python: cannot install the test tools"; finish 0 1; }
+"${pip[@]}" install -q pytest pytest-timeout requests httpx mypy pyyaml "pyjwt[crypto]>=2.8,<3" "authlib>=1.3,<2" || { echo "python: cannot install the test tools"; finish 0 1; }
 
 # What ships, built as a user's installer would: the sdist (`maturin sdist`), and from it the
 # wheel an index serves, manylinux2014 (maturin's zig linker, `ziglang` from PyPI), checked by
 # auditwheel; that wheel is what the tests import. MATURIN_PEP517_ARGS is how pip passes the
 # zig flags to maturin; the build runs in this venv (no isolation) to see ziglang.
-echo "building the sdist and, from it, the manylinux wheel"
-start=$SECONDS
+# Two packages: tokenkeeper, and tokenkeeper-testing (python/testing: the local issuer of
+# tokenkeeper.testing, kept out of the tokenkeeper wheel; the tests use it).
+"${pip[@]}" install -q "maturin>=1.9,<2" ziglang auditwheel || { echo "python: cannot install maturin, ziglang, auditwheel"; finish 0 1; }
 dist=$root/target/python-dist
 rm -rf "$dist" && mkdir -p "$dist"
-"${pip[@]}" install -q "maturin>=1.9,<2" ziglang auditwheel || { echo "python: cannot install maturin, ziglang, auditwheel"; finish 0 1; }
-if ! "$venv/bin/maturin" sdist --out "$dist" >"$dist/build.log" 2>&1 ||
-  ! PATH=$venv/bin:$PATH MATURIN_PEP517_ARGS="--zig --compatibility manylinux2014" CARGO_TARGET_DIR=$root/target/python-wheel \
-    "${pip[@]}" wheel -q --no-deps --no-build-isolation -w "$dist" "$dist"/tokenkeeper-*.tar.gz >>"$dist/build.log" 2>&1; then
-  tail -n 30 "$dist/build.log"; echo "python: building the sdist or the wheel from it failed"; finish 0 1
-fi
-wheel=$(ls "$dist"/tokenkeeper-*-manylinux2014_x86_64*.whl 2>/dev/null | head -n 1)
-[ -n "$wheel" ] || { ls "$dist"; echo "python: no manylinux2014 wheel was built"; finish 0 1; }
-"$venv/bin/auditwheel" show "$wheel" >"$dist/auditwheel.txt" 2>&1
-if ! grep -q '"manylinux_2_17_x86_64"' "$dist/auditwheel.txt"; then
-  cat "$dist/auditwheel.txt"; echo "python: auditwheel does not find the wheel manylinux2014"; finish 0 1
-fi
-"${pip[@]}" install -q --force-reinstall --no-deps "$wheel" || { echo "python: cannot install $wheel"; finish 0 1; }
-echo "sdist $(du -h "$dist"/tokenkeeper-*.tar.gz | cut -f1), wheel $(du -h "$wheel" | cut -f1) ($(basename "$wheel")), auditwheel: manylinux_2_17_x86_64; $((SECONDS - start)) s"
+# build PROJECT_DIR NAME: its sdist and, from it, its manylinux2014 wheel, in $dist/NAME;
+# installs the wheel and prints both sizes.
+build() {
+  local out=$dist/$2 start=$SECONDS wheel sdist
+  mkdir -p "$out"
+  echo "building the $2 sdist and, from it, the manylinux wheel"
+  if ! (cd "$1" && "$venv/bin/maturin" sdist --out "$out") >"$out/build.log" 2>&1 ||
+    ! PATH=$venv/bin:$PATH MATURIN_PEP517_ARGS="--zig --compatibility manylinux2014" CARGO_TARGET_DIR=$root/target/python-wheel \
+      "${pip[@]}" wheel -q --no-deps --no-build-isolation -w "$out" "$out"/*.tar.gz >>"$out/build.log" 2>&1; then
+    tail -n 30 "$out/build.log"; echo "python: building the $2 sdist or the wheel from it failed"; return 1
+  fi
+  wheel=$(ls "$out"/*-manylinux2014_x86_64*.whl 2>/dev/null | head -n 1)
+  [ -n "$wheel" ] || { ls "$out"; echo "python: no manylinux2014 $2 wheel was built"; return 1; }
+  "$venv/bin/auditwheel" show "$wheel" >"$out/auditwheel.txt" 2>&1
+  if ! grep -q '"manylinux_2_17_x86_64"' "$out/auditwheel.txt"; then
+    cat "$out/auditwheel.txt"; echo "python: auditwheel does not find the $2 wheel manylinux2014"; return 1
+  fi
+  "${pip[@]}" install -q --force-reinstall --no-deps "$wheel" || { echo "python: cannot install $wheel"; return 1; }
+  sdist=$(ls "$out"/*.tar.gz)
+  echo "$2: sdist $(du -h "$sdist" | cut -f1), wheel $(du -h "$wheel" | cut -f1) ($(basename "$wheel")), auditwheel: manylinux_2_17_x86_64; $((SECONDS - start)) s"
+}
+build "$root" tokenkeeper || finish 0 1
+build "$root/python/testing" tokenkeeper-testing || finish 0 1
+# test_packaging.py looks at what was built.
+export TOKENKEEPER_WHEEL_DIR=$dist
 
 # The Redis of the shared-cache tests: a missing one is a failure.
 source "$root/scripts/redis.sh"

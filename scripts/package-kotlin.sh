@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The JVM artifact: DIST/kotlin/tokenkeeper-VERSION.jar holds the generated Kotlin compiled and
-# the native library at JNA's resource path (linux-x86-64/libtokenkeeper_uniffi.so), so a user
+# the native library at JNA's resource path (linux-x86-64/libtokenkeeper_uniffi.so, or this
+# platform's: scripts/platform.sh), so a user
 # needs only the jar, JNA and kotlinx-coroutines on the classpath, and no library path;
 # tokenkeeper-VERSION.pom beside it names those dependencies for Maven and Gradle.
 #
@@ -15,12 +16,9 @@ kotlin_toolchain || { echo "package-kotlin: $TOOLCHAIN_ERROR" >&2; exit 1; }
 version=$TK_EXPECTED_VERSION
 dist=${DIST:-dist}/kotlin
 work=$TARGET/package-kotlin
-# JNA's resource prefix of this platform (Platform.RESOURCE_PREFIX).
-case "$(uname -s)-$(uname -m)" in
-Linux-x86_64) prefix=linux-x86-64 ;;
-Linux-aarch64) prefix=linux-aarch64 ;;
-*) echo "package-kotlin: no JNA prefix known for $(uname -sm)" >&2; exit 1 ;;
-esac
+# JNA's resource prefix of this platform (Platform.RESOURCE_PREFIX; scripts/platform.sh).
+prefix=$JNA_PREFIX
+[ -n "$prefix" ] || { echo "package-kotlin: no JNA prefix known for $(uname -sm)" >&2; exit 1; }
 
 flags=()
 [ "$profile" = release ] && flags=(--release)
@@ -28,9 +26,9 @@ cargo build --quiet "${flags[@]}" -p tokenkeeper-uniffi
 # The sources come from the debug library: the release one is stripped of the metadata symbols
 # uniffi-bindgen reads (the checksums the bindings check are exported functions, the same in both).
 cargo build --quiet -p tokenkeeper-uniffi
-lib=$TARGET/$profile/libtokenkeeper_uniffi.so
+lib=$TARGET/$profile/$(dylib tokenkeeper_uniffi)
 rm -rf "$work" && mkdir -p "$work/classes/$prefix" "$dist"
-"$TARGET/debug/uniffi-bindgen" generate --no-format --library "$TARGET/debug/libtokenkeeper_uniffi.so" \
+"$TARGET/debug/uniffi-bindgen" generate --no-format --library "$LIB" \
   --language kotlin --out-dir "$work/src"
 JAVA_OPTS="-Xss4m" "$KOTLINC" -nowarn -cp "$JNA:$COROUTINES" -d "$work/classes" \
   "$work/src/tokenkeeper/tokenkeeper_uniffi.kt"

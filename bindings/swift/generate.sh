@@ -11,10 +11,10 @@ cargo build --quiet "${flags[@]}" -p tokenkeeper-uniffi
 # From the debug library: the release one is stripped of the metadata symbols uniffi-bindgen
 # reads (the checksums the bindings check are exported functions, the same in both).
 cargo build --quiet -p tokenkeeper-uniffi
-lib=$TARGET/$profile/libtokenkeeper_uniffi.so
+lib=$TARGET/$profile/$(dylib tokenkeeper_uniffi)
 out=$TARGET/uniffi/swift-package
 rm -rf "$out"
-"$TARGET/debug/uniffi-bindgen" generate --no-format --library "$TARGET/debug/libtokenkeeper_uniffi.so" \
+"$TARGET/debug/uniffi-bindgen" generate --no-format --library "$LIB" \
   --language swift --out-dir "$out"
 mkdir -p bindings/swift/Sources/TokenKeeper bindings/swift/Sources/TokenKeeperFFI
 cp "$out/TokenKeeper.swift" bindings/swift/Sources/TokenKeeper/

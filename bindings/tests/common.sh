@@ -11,7 +11,8 @@
 TARGET=$(cargo metadata --format-version 1 --no-deps 2>/dev/null |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])') || TARGET=
 TARGET=${TARGET:-$PWD/target}
-LIB=$TARGET/debug/libtokenkeeper_uniffi.so
+source scripts/platform.sh
+LIB=$TARGET/debug/$(dylib tokenkeeper_uniffi)
 GEN=$TARGET/uniffi
 # What tokenkeeperVersion() must say: the workspace version.
 TK_EXPECTED_VERSION=$(cargo pkgid -p tokenkeeper-uniffi | sed 's/.*[@#]//')
@@ -119,7 +120,10 @@ kotlin_toolchain() {
   TOOLCHAIN_ERROR=
   command -v java >/dev/null || apt_install openjdk-17-jre-headless ||
     { TOOLCHAIN_ERROR="cannot install a JRE"; return 1; }
-  [ -f /usr/share/java/jna.jar ] || apt_install libjna-java ||
+  # JNA_JAR: a JNA jar of the caller's (the release workflow's macOS and Windows runners, which
+  # have no Debian package); otherwise Debian's.
+  JNA=${JNA_JAR:-/usr/share/java/jna.jar}
+  [ -f "$JNA" ] || apt_install libjna-java ||
     { TOOLCHAIN_ERROR="cannot install libjna-java"; return 1; }
   command -v npm >/dev/null || { TOOLCHAIN_ERROR="npm is missing (Node 20 is a prerequisite)"; return 1; }
   local home installed f
@@ -133,7 +137,6 @@ kotlin_toolchain() {
   KOTLINC=$home/bin/kotlinc
   COROUTINES=$home/lib/kotlinx-coroutines-core-jvm.jar
   STDLIB=$home/lib/kotlin-stdlib.jar
-  JNA=/usr/share/java/jna.jar
   for f in "$KOTLINC" "$COROUTINES" "$STDLIB" "$JNA"; do
     [ -e "$f" ] || { TOOLCHAIN_ERROR="missing $f"; return 1; }
   done

@@ -16,8 +16,6 @@ mod client;
 mod convert;
 mod credentials;
 mod errors;
-#[cfg(feature = "issuer")]
-mod issuer;
 mod logging;
 mod run;
 mod signin;
@@ -52,11 +50,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<client::TokenClient>()?;
     m.add_class::<token::Token>()?;
-    #[cfg(feature = "issuer")]
-    {
-        m.add_class::<issuer::Issuer>()?;
-        m.add_class::<issuer::Fault>()?;
-    }
     m.add_class::<verify::TokenVerifier>()?;
     m.add_class::<signin::SignInClient>()?;
     m.add_class::<signin::LoginTransaction>()?;

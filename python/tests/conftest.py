@@ -1,7 +1,7 @@
 """Fixtures: a fresh local issuer per test (its own port, so its own cache keys), a client for
 it, a loopback API that checks bearer tokens, and small JWT helpers.
 
-Everything talks real HTTP on 127.0.0.1 to the issuer that ships in the installed wheel.
+Everything talks real HTTP on 127.0.0.1 to the issuer of the installed tokenkeeper-testing wheel.
 """
 
 from __future__ import annotations

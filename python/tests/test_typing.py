@@ -11,6 +11,8 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ALLOWLIST = Path(__file__).with_name("stubtest-allowlist.txt")
 # mypy runs in a temporary directory: its cache stays out of the work tree, and the source tree
 # is not on its path (the installed package is what gets checked).
@@ -19,9 +21,10 @@ atexit.register(shutil.rmtree, WORKDIR, True)
 ENV = dict(os.environ, MYPY_CACHE_DIR=os.path.join(WORKDIR, "cache"))
 
 
-def test_stubtest() -> None:
+@pytest.mark.parametrize("package", ["tokenkeeper", "tokenkeeper_testing"])
+def test_stubtest(package: str) -> None:
     p = subprocess.run(
-        [sys.executable, "-m", "mypy.stubtest", "tokenkeeper", "--allowlist", str(ALLOWLIST)],
+        [sys.executable, "-m", "mypy.stubtest", package, "--allowlist", str(ALLOWLIST)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -31,9 +34,10 @@ def test_stubtest() -> None:
     assert p.returncode == 0, p.stdout + p.stderr
 
 
-def test_the_package_type_checks_strictly() -> None:
+@pytest.mark.parametrize("package", ["tokenkeeper", "tokenkeeper_testing"])
+def test_the_package_type_checks_strictly(package: str) -> None:
     p = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "-p", "tokenkeeper"],
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "-p", package],
         capture_output=True,
         text=True,
         timeout=300,

@@ -8,7 +8,8 @@ variables (flags win). Both use the shared file cache (``--shared-cache``, defau
 ``$TOKENKEEPER_SHARED_CACHE`` or ``file``; ``--no-shared-cache`` turns it off), so a script that
 runs the command many times makes one token request while the token lasts.
 
-``tokenkeeper demo`` runs the main job against an embedded local issuer and shows what
+``tokenkeeper demo`` runs the main job against a local issuer in this process (the
+``tokenkeeper-testing`` wheel: ``pip install 'tokenkeeper[testing]'``) and shows what
 happened: a token fetched, served again from the cache, verified with ``TokenVerifier``
 against the issuer's JWKS, single flight across threads, the counters.
 
@@ -101,8 +102,8 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser(
         "demo",
-        help="run the main job against an embedded local issuer",
-        description="Starts the local issuer that ships in the wheel, gets a token twice (the "
+        help="run the main job against an embedded local issuer (needs tokenkeeper[testing])",
+        description="Starts the local issuer (the tokenkeeper-testing wheel), gets a token twice (the "
         "second from the cache), verifies it with TokenVerifier against the issuer's JWKS, "
         "shows its claims, single flight across threads, and the counters.",
     )
@@ -178,10 +179,13 @@ def _took(seconds: float) -> str:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .testing import LocalIssuer
+    try:
+        from .testing import LocalIssuer
+    except ImportError as e:  # the issuer is the tokenkeeper-testing wheel's
+        raise ConfigError(str(e)) from None
 
     with LocalIssuer() as issuer:
-        print(f"local issuer (embedded in the wheel) at {issuer.url}")
+        print(f"local issuer (tokenkeeper-testing, in this process) at {issuer.url}")
         client = issuer.client()
         print(f"client: {client!r}")
         audience, scope = issuer.audience, "read:things write:things"

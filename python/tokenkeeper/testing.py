@@ -1,7 +1,10 @@
 """A local, Auth0-compatible authorization server for your own tests.
 
-:class:`LocalIssuer` runs the issuer that ships inside the tokenkeeper wheel (no Rust toolchain,
-no subprocess) on ``127.0.0.1``, in this process. It serves ``POST /oauth/token`` (client
+:class:`LocalIssuer` runs the issuer of the ``tokenkeeper-testing`` wheel (``pip install
+'tokenkeeper[testing]'``; no Rust toolchain, no subprocess) on ``127.0.0.1``, in this process.
+It is a wheel of its own so that the ``tokenkeeper`` wheel carries no server; its version must
+be tokenkeeper's (importing this module raises :class:`ImportError` otherwise, or when it is
+not installed). It serves ``POST /oauth/token`` (client
 credentials: ``client_secret_post``, ``client_secret_basic``, ``private_key_jwt``; the
 ``authorization_code`` grant with PKCE; the ``refresh_token`` grant with rotation),
 ``GET /.well-known/jwks.json``, ``GET /authorize`` in test mode (no login page: it redirects
@@ -67,7 +70,7 @@ does with an ``/authorize`` URL), :meth:`LocalIssuer.sign_in`,
 clients (:meth:`LocalIssuer.client`, :meth:`LocalIssuer.verifier`,
 :meth:`LocalIssuer.sign_in_client`).
 
-The issuer runs on tokenkeeper's runtime threads; stop it with :meth:`LocalIssuer.stop` or by
+The issuer runs on threads of its own; stop it with :meth:`LocalIssuer.stop` or by
 leaving the ``with`` block.
 """
 
@@ -79,7 +82,25 @@ import urllib.parse
 from types import TracebackType
 from typing import Any, Mapping
 
-from ._native import Fault, Issuer, SignInClient, TokenClient, TokenVerifier, UserCredentials
+from . import __version__
+from ._native import SignInClient, TokenClient, TokenVerifier, UserCredentials
+from .errors import NetworkError
+
+try:
+    from tokenkeeper_testing import Fault, Issuer
+    from tokenkeeper_testing import __version__ as _issuer_version
+except ImportError:  # the cause stays as __context__
+    raise ImportError(
+        "tokenkeeper.testing needs the local issuer of the tokenkeeper-testing package: "
+        "pip install 'tokenkeeper[testing]'",
+        name="tokenkeeper_testing",
+    )
+if _issuer_version != __version__:
+    raise ImportError(
+        f"tokenkeeper.testing: tokenkeeper-testing {_issuer_version} is installed, but "
+        f"tokenkeeper is {__version__}: install the same version of both",
+        name="tokenkeeper_testing",
+    )
 
 __all__ = ["LocalIssuer", "Fault"]
 
@@ -93,7 +114,10 @@ class LocalIssuer:
     """
 
     def __init__(self, port: int = 0, tls: bool = False) -> None:
-        self._issuer = Issuer.start(port, tls)
+        try:
+            self._issuer = Issuer.start(port, tls)
+        except OSError as e:  # the port is taken, or no socket: as the client reports it
+            raise NetworkError(f"network error: {e}") from None
         self._fixture: dict[str, Any] = json.loads(self._issuer.fixture_json)
 
     # -- lifecycle ---------------------------------------------------------------------------

@@ -1,20 +1,41 @@
-//! The local issuer (`tokenkeeper-issuer`), in-process, for `tokenkeeper.testing.LocalIssuer`:
-//! users' test suites get an Auth0-compatible server on 127.0.0.1 without a Rust toolchain.
+//! `tokenkeeper_testing._issuer`: the local issuer (`tokenkeeper-issuer`), in-process, for
+//! `tokenkeeper.testing.LocalIssuer`: users' test suites get an Auth0-compatible server on
+//! 127.0.0.1 without a Rust toolchain. A wheel of its own (`tokenkeeper-testing`), so that the
+//! `tokenkeeper` wheel carries no server; conversion only, as every binding.
+
+#![forbid(unsafe_code)]
 
 use std::net::TcpStream;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use tokenkeeper_issuer::{Algorithm, Api, Fault as CoreFault, Issuer as CoreIssuer};
 
 /// A running local issuer; `tokenkeeper.testing.LocalIssuer` wraps it.
-#[pyclass(frozen, module = "tokenkeeper._native", name = "Issuer")]
+#[pyclass(frozen, module = "tokenkeeper_testing._issuer", name = "Issuer")]
 pub struct Issuer {
     inner: Mutex<Option<CoreIssuer>>,
     fixture: String,
+}
+
+/// The issuer's server tasks run here: two workers are plenty for a test's load, and they
+/// never wait on the client's runtime (a client in the same process has its own, in the
+/// `tokenkeeper` module).
+fn runtime() -> PyResult<&'static tokio::runtime::Runtime> {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    if let Some(rt) = RUNTIME.get() {
+        return Ok(rt);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("tokenkeeper-issuer")
+        .enable_all()
+        .build()
+        .map_err(|e| PyOSError::new_err(format!("cannot start the local issuer's runtime: {e}")))?;
+    Ok(RUNTIME.get_or_init(|| rt))
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -32,26 +53,27 @@ impl Issuer {
 
 #[pymethods]
 impl Issuer {
-    /// Starts on 127.0.0.1 (`port` 0: any free port), on the core's runtime; with `tls`, it
+    /// Starts on 127.0.0.1 (`port` 0: any free port), on its own runtime; with `tls`, it
     /// serves HTTPS with a certificate of a CA made now (the fixture's `ca_file`).
     #[staticmethod]
     #[pyo3(signature = (port=0, tls=false))]
     fn start(py: Python<'_>, port: u16, tls: bool) -> PyResult<Self> {
+        let rt = runtime()?;
+        // An OSError: tokenkeeper.testing raises it as the client's NetworkError.
         let issuer = py
             .detach(|| {
-                tokenkeeper::runtime::block_on(async move {
-                    let started = match tls {
+                rt.block_on(async move {
+                    match tls {
                         true => CoreIssuer::start_tls_on(port, Default::default()).await,
                         false => CoreIssuer::start_on(port).await,
-                    };
-                    started.map_err(|e| {
-                        tokenkeeper::Error::Network(format!(
-                            "cannot start the local issuer on 127.0.0.1:{port}: {e}"
-                        ))
-                    })
+                    }
                 })
             })
-            .map_err(|e| crate::errors::to_py_err(py, e))?;
+            .map_err(|e| {
+                PyOSError::new_err(format!(
+                    "cannot start the local issuer on 127.0.0.1:{port}: {e}"
+                ))
+            })?;
         let fixture = serde_json::to_string(&issuer.fixture)
             .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
         Ok(Self {
@@ -310,4 +332,12 @@ impl Fault {
         let json = serde_json::to_string(&self.0).unwrap_or_default();
         Ok(format!("Fault({})", PyString::new(py, &json).repr()?))
     }
+}
+
+#[pymodule]
+fn _issuer(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<Issuer>()?;
+    m.add_class::<Fault>()?;
+    Ok(())
 }

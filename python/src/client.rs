@@ -3,8 +3,8 @@
 //! Hot path (a cache hit): the arguments are found by identity among the last calls (exact
 //! `str` or `None`, so identity is value), and the core's [`HitMark`] of the token served then
 //! says whether it is still the one to serve; if so the same Python `Token` is returned. That
-//! is a lock, three pointer compares and the core's few-nanosecond check: no `TokenRequest`,
-//! no future, no new Python object. Anything else goes through the memo entry of the
+//! is three pointer compares under the GIL (the memo has no lock of its own: `gil.rs`) and the
+//! core's few-nanosecond check: no `TokenRequest`, no future, no new Python object. Anything else goes through the memo entry of the
 //! arguments (compared as strings) and the core's `get_token`; a miss waits with the GIL
 //! released (see `run.rs`).
 
@@ -20,6 +20,7 @@ use tokenkeeper::{
 
 use crate::convert::{scope_text, set_knobs};
 use crate::errors::to_py_err;
+use crate::gil::GilCell;
 use crate::run::{block, coroutine, FirstPoll, Out};
 use crate::token::Token;
 
@@ -70,8 +71,8 @@ impl Entry {
 struct Seen {
     args: [Option<Py<PyAny>>; 3],
     hit: (HitMark, Py<Token>),
-    /// Hits served from here not yet added to the core's counters (added under the lock we
-    /// hold anyway, instead of an atomic add per hit; `stats()` reports them first).
+    /// Hits served from here not yet added to the core's counters (counted under the GIL,
+    /// instead of an atomic add per hit; `stats()` adds them first).
     hits: u64,
 }
 
@@ -79,11 +80,18 @@ type Args<'a, 'py> = [Option<&'a Bound<'py, PyAny>>; 3];
 
 impl Seen {
     fn is(&self, args: &Args<'_, '_>) -> bool {
-        self.args.iter().zip(args).all(|(a, b)| match (a, b) {
-            (None, None) => true,
-            (Some(a), Some(b)) => a.as_ptr() == b.as_ptr(),
-            _ => false,
-        })
+        self.same(args.iter().map(|a| a.map(|a| a.as_ptr())))
+    }
+
+    fn is_held(&self, args: &[Option<Py<PyAny>>; 3]) -> bool {
+        self.same(args.iter().map(|a| a.as_ref().map(|a| a.as_ptr())))
+    }
+
+    fn same(&self, ptrs: impl Iterator<Item = Option<*mut pyo3::ffi::PyObject>>) -> bool {
+        self.args
+            .iter()
+            .zip(ptrs)
+            .all(|(a, b)| a.as_ref().map(|a| a.as_ptr()) == b)
     }
 }
 
@@ -121,7 +129,7 @@ pub struct TokenClient {
     core: tokenkeeper::TokenClient,
     domain: String,
     memo: Mutex<Vec<Arc<Entry>>>,
-    seen: Mutex<Vec<Seen>>,
+    seen: GilCell<Vec<Seen>>,
 }
 
 static REQUESTS_AUTH: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -169,7 +177,7 @@ impl TokenClient {
             core: tokenkeeper::TokenClient::new(config).map_err(err)?,
             domain,
             memo: Mutex::new(Vec::new()),
-            seen: Mutex::new(Vec::new()),
+            seen: GilCell::new(Vec::new()),
         })
     }
 
@@ -209,21 +217,21 @@ impl TokenClient {
     /// The hot path: the token served last for these very arguments, if the core says it is
     /// still a hit (and counts it).
     fn seen_hit(&self, py: Python<'_>, args: &Args<'_, '_>) -> Option<Py<Token>> {
-        let mut seen = lock(&self.seen);
-        let s = seen.iter_mut().find(|s| s.is(args))?;
-        if !self.core.hit_holds(&s.hit.0) {
-            return None;
-        }
-        s.hits += 1;
-        Some(s.hit.1.clone_ref(py))
+        self.seen.with(py, |seen| {
+            let s = seen.iter_mut().find(|s| s.is(args))?;
+            if !self.core.hit_holds(&s.hit.0) {
+                return None;
+            }
+            s.hits += 1;
+            Some(s.hit.1.clone_ref(py))
+        })
     }
 
     /// Adds the hits counted in the memo to the core's counters.
-    fn flush_hits(&self) {
-        let n: u64 = lock(&self.seen)
-            .iter_mut()
-            .map(|s| std::mem::take(&mut s.hits))
-            .sum();
+    fn flush_hits(&self, py: Python<'_>) {
+        let n: u64 = self.seen.with(py, |seen| {
+            seen.iter_mut().map(|s| std::mem::take(&mut s.hits)).sum()
+        });
         self.core.count_hits(n);
     }
 
@@ -237,24 +245,22 @@ impl TokenClient {
             return Ok(());
         };
         let hit = (mark, entry.object(py, token)?);
-        let mut seen = lock(&self.seen);
-        // Replaced values are dropped after the lock is released.
-        let old = match seen.iter_mut().find(|s| s.is(args)) {
-            Some(s) => std::mem::replace(&mut s.hit, hit),
-            None => {
-                let args = args.map(|a| a.map(|a| a.clone().unbind()));
-                let old = (seen.len() >= SEEN_MAX).then(|| seen.remove(0));
-                seen.push(Seen { args, hit, hits: 0 });
-                drop(seen);
-                if let Some(old) = &old {
-                    self.core.count_hits(old.hits);
+        let args = args.map(|a| a.map(|a| a.clone().unbind()));
+        // What is replaced or evicted is dropped after `with` returns (a drop may run Python).
+        let (replaced, evicted) = self.seen.with(py, |seen| {
+            match seen.iter_mut().find(|s| s.is_held(&args)) {
+                Some(s) => (Some((std::mem::replace(&mut s.hit, hit), args)), None),
+                None => {
+                    let evicted = (seen.len() >= SEEN_MAX).then(|| seen.remove(0));
+                    seen.push(Seen { args, hit, hits: 0 });
+                    (None, evicted)
                 }
-                drop(old);
-                return Ok(());
             }
-        };
-        drop(seen);
-        drop(old);
+        });
+        if let Some(old) = &evicted {
+            self.core.count_hits(old.hits);
+        }
+        drop((replaced, evicted));
         Ok(())
     }
 
@@ -439,7 +445,7 @@ impl TokenClient {
     /// `shared_hits` (tokens taken from the shared cache, fetched by another process or
     /// client), `shared_errors` (failures of the shared cache; the client fetched directly).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        self.flush_hits();
+        self.flush_hits(py);
         let s = self.core.stats();
         let d = PyDict::new(py);
         d.set_item("tokens_minted", s.tokens_minted)?;

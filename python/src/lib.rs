@@ -5,7 +5,8 @@
 //! and errors, and decides when to let go of the GIL. The public Python package
 //! (`python/tokenkeeper/`) re-exports what is here.
 
-#![forbid(unsafe_code)]
+// One exception, GilCell (gil.rs): the lock-free memo of the hot path.
+#![deny(unsafe_code)]
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -16,6 +17,7 @@ mod client;
 mod convert;
 mod credentials;
 mod errors;
+mod gil;
 mod logging;
 mod run;
 mod signin;
@@ -46,6 +48,7 @@ pub(crate) fn attach_from_background<R>(f: impl for<'py> FnOnce(Python<'py>) -> 
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    gil::gil_is_on(m.py())?;
     logging::install();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<client::TokenClient>()?;

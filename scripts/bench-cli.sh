@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The CLI benchmark (figures, not a test): `tokenkeeper header --audience A` as a whole new
 # process, served from a warm shared file cache, the native CLI (release build) against the
-# Python console script (the release wheel, `pip install .`), in one hyperfine run; then the
+# Python console script (the release wheel), in one hyperfine run; then the
 # native CLI with --no-shared-cache (a token request per run) for scale. Local issuer on
 # loopback, cache under a temporary XDG_CACHE_HOME. Prints hyperfine's Markdown tables and the
 # token requests each part made. Usage: scripts/bench-cli.sh [RUNS] (default 30).
@@ -17,9 +17,11 @@ if ! command -v hyperfine >/dev/null; then
   (apt-get update -qq && apt-get install -y -qq hyperfine) >/dev/null
 fi
 cargo build -q --release -p tokenkeeper-cli
-if ! "$venv/bin/python" -c 'import tokenkeeper' >/dev/null 2>&1; then
-  python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --force-reinstall --no-deps .
+# The Python CLI and the local issuer (tokenkeeper-testing), from python/test.sh's venv if it
+# has them.
+if ! "$venv/bin/python" -c 'import tokenkeeper.testing' >/dev/null 2>&1; then
+  "$venv/bin/python" -c 'import pip' >/dev/null 2>&1 || python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --force-reinstall --no-deps . python/testing
 fi
 
 NATIVE=$root/target/release/tokenkeeper PYCLI=$venv/bin/tokenkeeper RUNS=$runs \

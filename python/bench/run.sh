@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Python benchmark (not a test): a bench-only virtualenv under target/ with tokenkeeper
-# (`pip install .`) and the peers from PyPI, then bench.py; the report goes to
+# and its local issuer (`pip install . python/testing`) and the peers from PyPI, then bench.py; the report goes to
 # python/bench/RESULTS.md. About three minutes on the project's 2-core machine. Arguments go to
 # bench.py (`--only verify`, `--quick`…; with `--only`, the report holds only that part);
 # `run.sh hit` runs hit.py instead (the cache-hit ratios of issue 13, printed).
@@ -14,7 +14,7 @@ if ! "$venv/bin/python" -c 'import pip' >/dev/null 2>&1; then
   "$venv/bin/python" -m pip install -q --upgrade pip
 fi
 "$venv/bin/python" -m pip install -q httpx-auth auth0-python msal requests httpx "pyjwt[crypto]>=2.8,<3" "authlib>=1.3,<2"
-"$venv/bin/python" -m pip install -q --force-reinstall --no-deps .
+"$venv/bin/python" -m pip install -q --force-reinstall --no-deps . python/testing
 if [ "${1:-}" = hit ]; then
   exec "$venv/bin/python" python/bench/hit.py
 fi

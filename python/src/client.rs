@@ -11,6 +11,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use pyo3::exceptions::PyTypeError;
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString};
@@ -79,19 +80,19 @@ struct Seen {
 type Args<'a, 'py> = [Option<&'a Bound<'py, PyAny>>; 3];
 
 impl Seen {
-    fn is(&self, args: &Args<'_, '_>) -> bool {
-        self.same(args.iter().map(|a| a.map(|a| a.as_ptr())))
-    }
-
     fn is_held(&self, args: &[Option<Py<PyAny>>; 3]) -> bool {
-        self.same(args.iter().map(|a| a.as_ref().map(|a| a.as_ptr())))
+        self.same(
+            args.each_ref()
+                .map(|a| a.as_ref().map_or(std::ptr::null_mut(), |a| a.as_ptr())),
+        )
     }
 
-    fn same(&self, ptrs: impl Iterator<Item = Option<*mut pyo3::ffi::PyObject>>) -> bool {
+    /// The same objects (NULL: not given, or None).
+    fn same(&self, ptrs: [*mut ffi::PyObject; 3]) -> bool {
         self.args
             .iter()
             .zip(ptrs)
-            .all(|(a, b)| a.as_ref().map(|a| a.as_ptr()) == b)
+            .all(|(a, b)| a.as_ref().map_or(std::ptr::null_mut(), |a| a.as_ptr()) == b)
     }
 }
 
@@ -217,8 +218,20 @@ impl TokenClient {
     /// The hot path: the token served last for these very arguments, if the core says it is
     /// still a hit (and counts it).
     fn seen_hit(&self, py: Python<'_>, args: &Args<'_, '_>) -> Option<Py<Token>> {
+        self.seen_hit_raw(
+            py,
+            args.map(|a| a.map_or(std::ptr::null_mut(), |a| a.as_ptr())),
+        )
+    }
+
+    /// `seen_hit` of argument pointers (NULL: not given, or None), for `fastcall.rs`.
+    pub(crate) fn seen_hit_raw(
+        &self,
+        py: Python<'_>,
+        args: [*mut ffi::PyObject; 3],
+    ) -> Option<Py<Token>> {
         self.seen.with(py, |seen| {
-            let s = seen.iter_mut().find(|s| s.is(args))?;
+            let s = seen.iter_mut().find(|s| s.same(args))?;
             if !self.core.hit_holds(&s.hit.0) {
                 return None;
             }
@@ -356,6 +369,10 @@ impl TokenClient {
     /// A token for the request: from the cache when fresh (same object as last time), otherwise
     /// from the token endpoint (the GIL is released while waiting). `audience=None` uses the
     /// default audience; `scope` is a space-separated str or a sequence of str.
+    ///
+    /// Python calls the raw `get_token` of fastcall.rs, which took this one's place in the
+    /// class: it serves a hit on the arguments of an earlier call itself and hands everything
+    /// else to this.
     #[pyo3(signature = (audience=None, scope=None, organization=None))]
     fn get_token(
         &self,

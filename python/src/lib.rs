@@ -5,7 +5,8 @@
 //! and errors, and decides when to let go of the GIL. The public Python package
 //! (`python/tokenkeeper/`) re-exports what is here.
 
-// One exception, GilCell (gil.rs): the lock-free memo of the hot path.
+// Two exceptions, both for the hot path of a cache hit: GilCell (gil.rs), the lock-free memo,
+// and the raw `get_token` method (fastcall.rs).
 #![deny(unsafe_code)]
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +18,7 @@ mod client;
 mod convert;
 mod credentials;
 mod errors;
+mod fastcall;
 mod gil;
 mod logging;
 mod run;
@@ -52,6 +54,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     logging::install();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<client::TokenClient>()?;
+    fastcall::install(m.py(), &m.py().get_type::<client::TokenClient>())?;
     m.add_class::<token::Token>()?;
     m.add_class::<verify::TokenVerifier>()?;
     m.add_class::<signin::SignInClient>()?;

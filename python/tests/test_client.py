@@ -292,6 +292,32 @@ def test_the_hot_path_serves_the_same_object_until_the_cache_changes(issuer: Loc
         client.get_token(issuer.audience, organization=b"acme")  # type: ignore[arg-type]
 
 
+def test_get_token_takes_its_arguments_every_way_python_passes_them(issuer: LocalIssuer, client: TokenClient) -> None:
+    # get_token reads the arguments of a hit itself (positional, keywords by identity) and
+    # hands every other call to the parsing method: the same answers and the same errors.
+    import inspect
+
+    assert str(inspect.signature(TokenClient.get_token)) == "(self, /, audience=None, scope=None, organization=None)"
+    assert (TokenClient.get_token.__doc__ or "").startswith("A token for the request")
+    a, scope = issuer.audience, "read:things"
+    first = client.get_token(a, scope)
+    assert client.get_token(a, scope) is first
+    assert client.get_token(audience=a, scope=scope) is first
+    assert client.get_token(scope=scope, audience=a) is first
+    assert client.get_token(a, scope=scope, organization=None) is first
+    assert client.get_token(**{"audience": a, "scope": scope}) is first  # names not interned
+    assert TokenClient.get_token(client, a, scope) is first
+    assert issuer.count("token") == 1
+    with pytest.raises(TypeError, match=r"^TokenClient.get_token\(\) got an unexpected keyword argument 'bogus'$"):
+        client.get_token(audience=a, bogus=1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"^TokenClient.get_token\(\) got multiple values for argument 'audience'$"):
+        client.get_token(a, audience=a)  # type: ignore[misc]
+    with pytest.raises(TypeError, match=r"^TokenClient.get_token\(\) takes from 0 to 3 positional arguments but 4 were given$"):
+        client.get_token(a, scope, None, None)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="doesn't apply to a 'int' object"):
+        TokenClient.get_token(5)  # type: ignore[arg-type]
+
+
 def test_the_async_hot_path_is_a_coroutine_of_the_same_object(issuer: LocalIssuer, client: TokenClient) -> None:
     import asyncio
     import inspect

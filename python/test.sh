@@ -62,13 +62,17 @@ dist=$root/target/python-dist
 rm -rf "$dist" && mkdir -p "$dist"
 # build PROJECT_DIR NAME: its sdist and, from it, its manylinux2014 wheel, in $dist/NAME;
 # installs the wheel and prints both sizes.
+# The sdist is unpacked into a directory kept between runs, where only files whose bytes
+# changed are rewritten: maturin gives every file of an sdist the same old mtime, so cargo,
+# reusing its target directory, would take a changed source for built and ship a stale wheel.
 build() {
-  local out=$dist/$2 start=$SECONDS wheel sdist
+  local out=$dist/$2 src=$root/target/python-sdist/$2 start=$SECONDS wheel sdist
   mkdir -p "$out"
   echo "building the $2 sdist and, from it, the manylinux wheel"
   if ! (cd "$1" && "$venv/bin/maturin" sdist --out "$out") >"$out/build.log" 2>&1 ||
+    ! "$venv/bin/python" "$root/scripts/sync_sdist.py" "$out"/*.tar.gz "$src" >>"$out/build.log" 2>&1 ||
     ! PATH=$venv/bin:$PATH MATURIN_PEP517_ARGS="--zig --compatibility manylinux2014" CARGO_TARGET_DIR=$root/target/python-wheel \
-      "${pip[@]}" wheel -q --no-deps --no-build-isolation -w "$out" "$out"/*.tar.gz >>"$out/build.log" 2>&1; then
+      "${pip[@]}" wheel -q --no-deps --no-build-isolation -w "$out" "$src" >>"$out/build.log" 2>&1; then
     tail -n 30 "$out/build.log"; echo "python: building the $2 sdist or the wheel from it failed"; return 1
   fi
   wheel=$(ls "$out"/*-manylinux2014_x86_64*.whl 2>/dev/null | head -n 1)

@@ -492,6 +492,23 @@ async fn configuration_from_the_environment() {
     let req = c.default_request().unwrap();
     assert_eq!(req.audience_str(), API);
     assert!(c.get_token(&req).await.is_ok());
+    // TOKENKEEPER_CA_FILE is the ca_file knob, read when the client is built; empty is unset.
+    std::env::set_var("TOKENKEEPER_CA_FILE", "/nonexistent/tokenkeeper-ca.pem");
+    let config = ClientConfig::from_env().unwrap();
+    assert_eq!(
+        config.http().ca_file.as_deref(),
+        Some("/nonexistent/tokenkeeper-ca.pem")
+    );
+    match TokenClient::new(config) {
+        Err(Error::Config(m)) => assert!(
+            m.contains("ca_file \"/nonexistent/tokenkeeper-ca.pem\""),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    std::env::set_var("TOKENKEEPER_CA_FILE", "");
+    assert_eq!(ClientConfig::from_env().unwrap().http().ca_file, None);
+    std::env::remove_var("TOKENKEEPER_CA_FILE");
     std::env::remove_var("AUTH0_CLIENT_SECRET");
     match ClientConfig::from_env() {
         Err(Error::Config(m)) => assert!(m.contains("AUTH0_CLIENT_SECRET")),

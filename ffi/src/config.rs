@@ -200,8 +200,10 @@ pub(crate) unsafe fn private_key(
 
 /// A config from `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET`, the optional
 /// `AUTH0_AUDIENCE` (the default audience) and the optional `TOKENKEEPER_SHARED_CACHE` (the
-/// shared cache level, as `tk_config_set_shared_cache`). A missing variable, or a
-/// `TOKENKEEPER_SHARED_CACHE` that does not parse, is `TK_STATUS_CONFIG`.
+/// shared cache level, as `tk_config_set_shared_cache`) and `TOKENKEEPER_CA_FILE` (the
+/// `"ca_file"` text knob, read when the client is built). A missing variable, or a
+/// `TOKENKEEPER_SHARED_CACHE` that does not parse, is `TK_STATUS_CONFIG`; an empty optional
+/// variable is an unset one.
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_from_env(out: *mut *mut tk_config) -> tk_status {
     unsafe {

@@ -217,6 +217,23 @@ static void test_s7_default_audience_and_env(void) {
   CHECK(t != NULL);
   tk_token_free(t);
   tk_client_free(c);
+  /* TOKENKEEPER_CA_FILE is the "ca_file" knob, read when the client is built. */
+  setenv("TOKENKEEPER_CA_FILE", "/nonexistent/tokenkeeper-ca.pem", 1);
+  cfg = NULL;
+  CHECK_STATUS(tk_config_from_env(&cfg), TK_STATUS_OK);
+  REQUIRE(cfg != NULL);
+  c = NULL;
+  CHECK_STATUS(tk_client_new(cfg, &c), TK_STATUS_CONFIG);
+  CHECK(c == NULL);
+  CHECK(strstr(get_last_error().message, "ca_file \"/nonexistent/tokenkeeper-ca.pem\"") != NULL);
+  tk_config_free(cfg);
+  setenv("TOKENKEEPER_CA_FILE", "", 1); /* empty is unset */
+  cfg = NULL;
+  CHECK_STATUS(tk_config_from_env(&cfg), TK_STATUS_OK);
+  c = client_from(cfg);
+  REQUIRE(c != NULL);
+  tk_client_free(c);
+  unsetenv("TOKENKEEPER_CA_FILE");
   unsetenv("AUTH0_CLIENT_SECRET");
   cfg = NULL;
   CHECK_STATUS(tk_config_from_env(&cfg), TK_STATUS_CONFIG);

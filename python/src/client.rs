@@ -335,9 +335,10 @@ impl TokenClient {
     }
 
     /// A client from `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET`, with
-    /// `AUTH0_AUDIENCE` (if set) as the default audience and `TOKENKEEPER_SHARED_CACHE` (if
-    /// set) as the shared cache (the core's `ClientConfig::from_env`). Keywords as for the
-    /// constructor; a `shared_cache` string replaces the variable's.
+    /// `AUTH0_AUDIENCE` (if set) as the default audience, `TOKENKEEPER_CA_FILE` (if set) as
+    /// `ca_file`, and `TOKENKEEPER_SHARED_CACHE` (if set) as the shared cache (the core's
+    /// `ClientConfig::from_env`). Keywords as for the constructor; a `shared_cache` string or
+    /// a `ca_file` replaces the variable's.
     #[staticmethod]
     #[pyo3(signature = (
         *, auth_method=None, audience=None, token_url=None, cache=true, shared_cache=None,

@@ -156,6 +156,33 @@ def test_network_error_exit_1(cli: list[str]) -> None:
     assert len(p.stderr.strip().splitlines()) == 1
 
 
+def test_https_with_a_private_ca_from_the_flag_or_the_variable(cli: list[str], tmp_path: Path) -> None:
+    """--ca-file PATH (default $TOKENKEEPER_CA_FILE) trusts a CA beside the system's; without
+    it the local issuer's test CA is unknown: a network error, exit 1. Empty is unset."""
+    with LocalIssuer(tls=True) as tls:
+        assert tls.domain.startswith("https://") and tls.ca_file
+        env = auth0_env(tls)
+        args = ["header", "--audience", "https://api.example.com", "--no-shared-cache", "--timeout", "5"]
+        p = run(cli, [*args, "--ca-file", tls.ca_file], env)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.startswith("Bearer ") and verify_rs256(p.stdout.strip()[7:], tls.jwks())
+        p = run(cli, args, env | {"TOKENKEEPER_CA_FILE": tls.ca_file})
+        assert p.returncode == 0, p.stderr
+        # The flag wins over the variable: a bad path in the variable is not read.
+        p = run(cli, [*args, "--ca-file", tls.ca_file], env | {"TOKENKEEPER_CA_FILE": str(tmp_path / "missing.pem")})
+        assert p.returncode == 0, p.stderr
+        assert tls.count("token") == 3
+        for unset in ({}, {"TOKENKEEPER_CA_FILE": ""}):
+            p = run(cli, args, env | unset)
+            assert p.returncode == 1 and "unknown issuer" in p.stderr, p.stderr
+            assert len(p.stderr.strip().splitlines()) == 1
+        p = run(cli, [*args, "--ca-file", ""], env | {"TOKENKEEPER_CA_FILE": tls.ca_file})
+        assert p.returncode == 1 and "unknown issuer" in p.stderr, p.stderr
+        assert tls.count("token") == 3
+        p = run(cli, [*args, "--ca-file", str(tmp_path / "missing.pem")], env)
+        assert p.returncode == 2 and "ca_file" in p.stderr and "missing.pem" in p.stderr, p.stderr
+
+
 def test_version(cli: list[str]) -> None:
     p = run(cli, ["--version"])
     assert p.returncode == 0 and p.stdout == f"tokenkeeper {tokenkeeper.__version__}\n"
@@ -352,6 +379,8 @@ def test_both_clis_give_the_same_error_lines_and_statuses(issuer: LocalIssuer, t
         (["token", *aud, "--scope", "read:things", "--organization", "no-such-org"], good),
         (["token", "--audience", "https://unknown.example.com"], good),
         (["token", *aud], {"AUTH0_DOMAIN": "http://127.0.0.1:1", "AUTH0_CLIENT_ID": "x", "AUTH0_CLIENT_SECRET": "y"}),
+        (["token", *aud, "--ca-file", str(tmp_path / "missing.pem")], good),
+        (["token", *aud], good | {"TOKENKEEPER_CA_FILE": str(secret)}),
     ]
     for args, env in cases:
         py, native = run(python_cli(), args, env), run(native_cli(), args, env)

@@ -40,6 +40,31 @@ def test_a_token_with_ca_file_and_a_network_error_without(tls_issuer: LocalIssue
     assert verifier.verify(token.access_token).get_str("iss") == tls_issuer.issuer
 
 
+def test_from_env_reads_tokenkeeper_ca_file(tls_issuer: LocalIssuer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TOKENKEEPER_CA_FILE is the ca_file of TokenClient.from_env (the core reads it); a
+    ca_file keyword replaces it, an empty variable is unset."""
+    assert tls_issuer.ca_file is not None
+    monkeypatch.setenv("AUTH0_DOMAIN", tls_issuer.domain)
+    monkeypatch.setenv("AUTH0_CLIENT_ID", tls_issuer.client_id)
+    monkeypatch.setenv("AUTH0_CLIENT_SECRET", tls_issuer.client_secret)
+    monkeypatch.delenv("TOKENKEEPER_SHARED_CACHE", raising=False)
+    monkeypatch.setenv("TOKENKEEPER_CA_FILE", tls_issuer.ca_file)
+    token = tokenkeeper.TokenClient.from_env(max_attempts=1).get_token(API)
+    assert token.access_token.count(".") == 2
+    with pytest.raises(tokenkeeper.ConfigError) as e:
+        tokenkeeper.TokenClient.from_env(ca_file="/nonexistent/ca.pem")
+    assert "/nonexistent/ca.pem" in str(e.value)
+    monkeypatch.setenv("TOKENKEEPER_CA_FILE", "/nonexistent/ca.pem")
+    with pytest.raises(tokenkeeper.ConfigError):
+        tokenkeeper.TokenClient.from_env()
+    tokenkeeper.TokenClient.from_env(ca_file=tls_issuer.ca_file, max_attempts=1, cache=False).get_token(API)
+    monkeypatch.setenv("TOKENKEEPER_CA_FILE", "")
+    with pytest.raises(tokenkeeper.NetworkError) as n:
+        tokenkeeper.TokenClient.from_env(max_attempts=1, cache=False).get_token(API)
+    assert "unknown issuer" in str(n.value)
+    assert tls_issuer.count("token") == 2
+
+
 def test_an_unusable_ca_file_is_a_config_error_naming_the_knob(
     issuer: LocalIssuer, tmp_path: pathlib.Path
 ) -> None:

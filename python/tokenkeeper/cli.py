@@ -63,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--private-key-alg", choices=["RS256", "PS256", "ES256"], help="with --private-key-file (default: RS256)")
     common.add_argument("--auth-method", choices=["client_secret_post", "client_secret_basic", "private_key_jwt"])
     common.add_argument("--timeout", type=float, help="request timeout, seconds")
+    common.add_argument(
+        "--ca-file",
+        default=env("TOKENKEEPER_CA_FILE"),
+        help="PEM file of extra CA certificates to trust for HTTPS, beside the system's "
+        "(default: $TOKENKEEPER_CA_FILE)",
+    )
     shared = common.add_mutually_exclusive_group()
     shared.add_argument(
         "--shared-cache",
@@ -141,6 +147,7 @@ def _client(args: argparse.Namespace) -> TokenClient:
         audience=args.audience,
         request_timeout=args.timeout,
         shared_cache=args.shared_cache,
+        ca_file=args.ca_file or None,
     )
 
 

@@ -106,6 +106,10 @@ pub struct Common {
     /// request timeout, seconds
     #[arg(long, allow_negative_numbers = true)]
     pub timeout: Option<f64>,
+    /// PEM file of extra CA certificates to trust for HTTPS, beside the system's (default:
+    /// $TOKENKEEPER_CA_FILE)
+    #[arg(long, value_name = "CA_FILE")]
+    pub ca_file: Option<String>,
     /// where tokens are shared between runs: 'file' (the user's cache directory,
     /// $XDG_CACHE_HOME/tokenkeeper or ~/.cache/tokenkeeper) or 'file:/some/dir' (default:
     /// $TOKENKEEPER_SHARED_CACHE, else 'file')

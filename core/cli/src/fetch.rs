@@ -97,6 +97,13 @@ fn client(flags: &Common, audience: Option<String>) -> Result<TokenClient, Failu
     if let Some(t) = flags.timeout {
         config.http_mut().set("request_timeout", t)?;
     }
+    let ca_file = match &flags.ca_file {
+        Some(f) => Some(f.clone()),
+        None => var("TOKENKEEPER_CA_FILE"),
+    };
+    if let Some(f) = ca_file.filter(|f| !f.is_empty()) {
+        config.http_mut().set_text("ca_file", &f)?;
+    }
     Ok(TokenClient::new(config)?)
 }
 

@@ -161,8 +161,10 @@ impl ClientConfig {
     }
 
     /// Reads `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET`, `AUTH0_AUDIENCE`
-    /// (optional) as the default audience, and `TOKENKEEPER_SHARED_CACHE` (optional, e.g.
-    /// `file`) as the shared cache level.
+    /// (optional) as the default audience, `TOKENKEEPER_SHARED_CACHE` (optional, e.g.
+    /// `file`) as the shared cache level, and `TOKENKEEPER_CA_FILE` (optional) as the
+    /// `ca_file` of [`HttpOptions`] (a PEM file of extra CAs, read when the client is built).
+    /// An empty variable is an unset one.
     ///
     /// See the example on [`ClientConfig`].
     pub fn from_env() -> Result<Self> {
@@ -179,6 +181,7 @@ impl ClientConfig {
         );
         config.default_audience = var("AUTH0_AUDIENCE").ok();
         config.shared_cache = SharedCache::from_env()?;
+        config.http.ca_file = var("TOKENKEEPER_CA_FILE").ok();
         Ok(config)
     }
 

@@ -106,7 +106,7 @@ pub(crate) unsafe fn write_str(
     if buf.is_null() && len > 0 {
         return Err(Failure::null(func, "buf"));
     }
-    if let Some(at) = s.bytes().position(|b| b == 0) {
+    if let Some(at) = memchr::memchr(0, s.as_bytes()) {
         return Err(Failure::embedded_nul(func, at, s.len()));
     }
     let need = s.len() + 1;

@@ -55,6 +55,10 @@ pub struct HttpOptions {
     /// A longer `Retry-After` is not waited for: the error is returned at once.
     #[uniffi(default)]
     pub max_retry_after: Option<Duration>,
+    /// The longest wait a server's `Retry-After` can impose: a longer one is remembered and
+    /// reported as this (default 1 h).
+    #[uniffi(default)]
+    pub retry_after_cap: Option<Duration>,
     /// A PEM file of extra CA certificates trusted for HTTPS, besides the system's roots.
     #[uniffi(default)]
     pub ca_file: Option<String>,

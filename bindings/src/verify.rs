@@ -27,9 +27,13 @@ pub struct VerifierConfig {
     /// Clock skew allowed on `exp`, `nbf`, `iat` and `auth_time` (default 60 s, at most 600 s).
     #[uniffi(default)]
     pub leeway: Option<Duration>,
-    /// Required organization: an id `org_…` (matched with `org_id`) or a name (`org_name`).
+    /// Required organization: a value starting with `org_` is an id, matched with `org_id`
+    /// only, exactly; any other value a name, matched with `org_name` only, case-insensitively.
     #[uniffi(default)]
     pub organization: Option<String>,
+    /// Required organization name, even one that starts with `org_` (`org_name`, any case).
+    #[uniffi(default)]
+    pub organization_name: Option<String>,
     /// Required `azp` (the client the token was issued to).
     #[uniffi(default)]
     pub authorized_party: Option<String>,
@@ -59,6 +63,7 @@ impl From<VerifierConfig> for tokenkeeper::VerifierConfig {
         cfg.issuers = c.issuers;
         set(&mut cfg.leeway, c.leeway);
         cfg.organization = c.organization;
+        cfg.organization_name = c.organization_name;
         cfg.authorized_party = c.authorized_party;
         set(&mut cfg.algorithms, c.algorithms);
         set(

@@ -30,8 +30,9 @@ impl Stamp {
 impl Add<Duration> for Stamp {
     type Output = Stamp;
 
+    /// Saturating: a deadline past the end of time is the end of time, never a panic.
     fn add(self, d: Duration) -> Stamp {
-        Stamp(self.0 + d)
+        Stamp(self.0.saturating_add(d))
     }
 }
 

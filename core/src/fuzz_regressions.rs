@@ -8,15 +8,27 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use crate::verify::verifier::{TokenVerifier, VerifierConfig};
 
 /// `X-RateLimit-Reset` beyond what a `SystemTime` holds panicked (overflow adding to the epoch)
-/// inside the 429 handling. Found by `retry_after`.
+/// inside the 429 handling. Found by `retry_after`. Since review N3 it is the longest wait
+/// (then capped), not "no wait": a server that asked for the end of time gets left alone.
 #[test]
-fn a_rate_limit_reset_past_the_end_of_time_is_ignored() {
+fn a_rate_limit_reset_past_the_end_of_time_is_the_longest_wait() {
     let mut h = HeaderMap::new();
     h.insert(
         "x-ratelimit-reset",
         HeaderValue::from_static("18446744073709551615"),
     );
-    assert_eq!(crate::http::retry_after(&h, SystemTime::now()), None);
+    assert_eq!(
+        crate::http::retry_after(&h, SystemTime::now()),
+        Some(Duration::MAX)
+    );
+    h.insert(
+        "x-ratelimit-reset",
+        HeaderValue::from_static("99999999999999999999999999"),
+    );
+    assert_eq!(
+        crate::http::retry_after(&h, SystemTime::now()),
+        Some(Duration::MAX)
+    );
     h.insert("x-ratelimit-reset", HeaderValue::from_static("1"));
     assert_eq!(
         crate::http::retry_after(&h, SystemTime::now()),
@@ -114,6 +126,7 @@ fn json_arrays_are_never_read_as_answers_or_stored_values() {
         reqwest::StatusCode::BAD_REQUEST,
         &HeaderMap::new(),
         br#"["invalid_grant","d"]"#,
+        Duration::from_secs(3600),
     );
     assert!(
         !matches!(f.error, crate::Error::OAuth { .. }),

@@ -38,7 +38,8 @@ pub fn user_token_response(body: &[u8], sent_at: SystemTime) -> Result<UserCrede
     crate::signin::client::parse_user_tokens(body, sent_at)
 }
 
-/// A non-2xx answer: the typed error and the wait the server asked for. `None` when `status`
+/// A non-2xx answer: the typed error and the wait the server asked for (capped at the
+/// default `retry_after_cap`). `None` when `status`
 /// is not an HTTP status code.
 pub fn error_response(
     status: u16,
@@ -46,7 +47,8 @@ pub fn error_response(
     body: &[u8],
 ) -> Option<(Error, Option<Duration>)> {
     let status = StatusCode::from_u16(status).ok()?;
-    let f = crate::http::error_for(status, &self::headers(headers), body);
+    let cap = crate::http::DEFAULT_RETRY_AFTER_CAP;
+    let f = crate::http::error_for(status, &self::headers(headers), body, cap);
     Some((f.error, f.retry_after))
 }
 

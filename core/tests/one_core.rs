@@ -245,7 +245,8 @@ async fn s6_every_http_knob_is_settable_by_name_on_every_config() {
             "max_attempts",
             "initial_backoff",
             "max_backoff",
-            "max_retry_after"
+            "max_retry_after",
+            "retry_after_cap"
         ]
     );
     for bad in [0.0, 11.0] {

@@ -850,3 +850,75 @@ fn blocking_verification_from_plain_threads_and_inside_a_runtime() {
     let r = cur.block_on(async { fresh.verify_blocking(&t) });
     assert!(matches!(r, Err(Error::Config(_))), "{r:?}");
 }
+
+/// N1 (review 2026-12-06): an id is compared with `org_id` only and a name with `org_name`
+/// only, so an organization *named* after another's id never passes that id's check.
+#[tokio::test]
+async fn organization_ids_and_names_never_cross() {
+    let i = issuer().await;
+    let t = |changes| i.sign(&with(good_claims(&i), changes));
+    let victim = "org_9ybsU1dN2dKfDkBi";
+    let v = |org: Option<&str>, name: Option<&str>| {
+        let mut c = verifier_config(&i, API);
+        c.organization = org.map(str::to_string);
+        c.organization_name = name.map(str::to_string);
+        TokenVerifier::new(c).unwrap()
+    };
+    let by_id = v(Some(victim), None);
+    // Another organization whose (lower-case, Auth0-valid) name is the victim's id.
+    let attacker = t(json!({"org_id": "org_ATTACKERattackr", "org_name": victim.to_lowercase()}));
+    assert_eq!(
+        check_of(by_id.verify(&attacker).await),
+        TokenCheck::Organization
+    );
+    // No org_id at all, org_name equal to the id: the claim an id needs is missing.
+    let nameonly = t(json!({"org_name": victim}));
+    assert_eq!(
+        check_of(by_id.verify(&nameonly).await),
+        TokenCheck::MissingClaim
+    );
+    // The id itself, exactly (not in another case).
+    by_id.verify(&t(json!({"org_id": victim}))).await.unwrap();
+    let lower = t(json!({"org_id": victim.to_lowercase()}));
+    assert_eq!(
+        check_of(by_id.verify(&lower).await),
+        TokenCheck::Organization
+    );
+    // A name is never compared with org_id.
+    let by_name = v(Some("acme"), None);
+    let id_acme = t(json!({"org_id": "acme"}));
+    assert_eq!(
+        check_of(by_name.verify(&id_acme).await),
+        TokenCheck::MissingClaim
+    );
+    by_name
+        .verify(&t(json!({"org_name": "ACME"})))
+        .await
+        .unwrap();
+    // A name that starts with org_ is asked for explicitly, and matches org_name only.
+    let odd = v(None, Some("org_Odd-Name"));
+    odd.verify(&t(json!({"org_id": "org_x", "org_name": "org_odd-name"})))
+        .await
+        .unwrap();
+    let odd_as_id = t(json!({"org_id": "org_Odd-Name"}));
+    assert_eq!(
+        check_of(odd.verify(&odd_as_id).await),
+        TokenCheck::MissingClaim
+    );
+    // Both configured: both must match.
+    let both = v(Some("org_x"), Some("acme"));
+    both.verify(&t(json!({"org_id": "org_x", "org_name": "acme"})))
+        .await
+        .unwrap();
+    let wrong_name = t(json!({"org_id": "org_x", "org_name": "globex"}));
+    assert_eq!(
+        check_of(both.verify(&wrong_name).await),
+        TokenCheck::Organization
+    );
+    // Per call, a name replaces the configured id.
+    let o = VerifyOptions {
+        organization_name: Some(victim.to_lowercase()),
+        ..VerifyOptions::default()
+    };
+    by_id.verify_with(&attacker, &o).await.unwrap();
+}

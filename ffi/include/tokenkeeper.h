@@ -1365,10 +1365,19 @@ tk_status tk_verifier_config_add_issuer(tk_verifier_config *config, const char *
 tk_status tk_verifier_config_set_leeway_secs(tk_verifier_config *config, uint64_t secs);
 
 /**
- * Required organization: an id (`org_…`, compared with `org_id`) or a name (compared with
- * `org_name`). `""` for none (the default).
+ * Required organization: a value starting with `org_` is an id, compared with `org_id` only,
+ * exactly; any other value is a name, compared with `org_name` only, case-insensitively.
+ * `""` for none (the default). A name that starts with `org_`:
+ * `tk_verifier_config_set_organization_name`.
  */
 tk_status tk_verifier_config_set_organization(tk_verifier_config *config, const char *organization);
+
+/**
+ * Required organization name, whatever it starts with: compared with `org_name` only,
+ * case-insensitively. With `tk_verifier_config_set_organization` too, both must match. `""`
+ * for none (the default).
+ */
+tk_status tk_verifier_config_set_organization_name(tk_verifier_config *config, const char *name);
 
 /**
  * Required `azp` (the client the token was issued to). `""` for none (the default).

@@ -94,8 +94,10 @@ pub unsafe extern "C" fn tk_verifier_config_set_leeway_secs(
     unsafe { edit(f, config, |c| c.leeway = Duration::from_secs(secs)) }
 }
 
-/// Required organization: an id (`org_…`, compared with `org_id`) or a name (compared with
-/// `org_name`). `""` for none (the default).
+/// Required organization: a value starting with `org_` is an id, compared with `org_id` only,
+/// exactly; any other value is a name, compared with `org_name` only, case-insensitively.
+/// `""` for none (the default). A name that starts with `org_`:
+/// `tk_verifier_config_set_organization_name`.
 #[no_mangle]
 pub unsafe extern "C" fn tk_verifier_config_set_organization(
     config: *mut tk_verifier_config,
@@ -105,6 +107,22 @@ pub unsafe extern "C" fn tk_verifier_config_set_organization(
     unsafe {
         edit_str(f, config, organization, "organization", |c, s| {
             c.organization = Some(s.into())
+        })
+    }
+}
+
+/// Required organization name, whatever it starts with: compared with `org_name` only,
+/// case-insensitively. With `tk_verifier_config_set_organization` too, both must match. `""`
+/// for none (the default).
+#[no_mangle]
+pub unsafe extern "C" fn tk_verifier_config_set_organization_name(
+    config: *mut tk_verifier_config,
+    name: *const c_char,
+) -> tk_status {
+    let f = "tk_verifier_config_set_organization_name";
+    unsafe {
+        edit_str(f, config, name, "name", |c, s| {
+            c.organization_name = Some(s.into())
         })
     }
 }

@@ -435,6 +435,53 @@ static void test_verify_organization_and_authorized_party(void) {
   wipe_free(plain);
 }
 
+/* N1: an id is compared with org_id only, a name with org_name only. */
+static tk_verifier *org_verifier(const char *org, const char *name) {
+  tk_verifier_config *cfg = verifier_config(API);
+  tk_verifier *v = NULL;
+  if (!cfg) return NULL;
+  if (org) CHECK_STATUS(tk_verifier_config_set_organization(cfg, org), TK_STATUS_OK);
+  if (name) CHECK_STATUS(tk_verifier_config_set_organization_name(cfg, name), TK_STATUS_OK);
+  CHECK_STATUS(tk_verifier_new(cfg, &v), TK_STATUS_OK);
+  tk_verifier_config_free(cfg);
+  return v;
+}
+
+static int sign_org(const char *members, char *token, size_t len) {
+  char claims[1024];
+  long now = (long)time(NULL);
+  snprintf(claims, sizeof claims,
+           "{\"iss\":\"%s\",\"aud\":\"%s\",\"sub\":\"x@clients\",\"iat\":%ld,\"exp\":%ld,%s}", iss(),
+           API, now - 10, now + 3600, members);
+  return admin_sign(claims, NULL, token, len);
+}
+
+static void test_verify_organization_id_is_never_a_name(void) {
+  tk_verifier *by_id = org_verifier("org_9ybsU1dN2dKfDkBi", NULL);
+  tk_verifier *odd = org_verifier(NULL, "org_Odd-Name");
+  REQUIRE(by_id && odd);
+  tk_claims *c = NULL;
+  char token[4096];
+  REQUIRE(sign_org("\"org_id\":\"org_ATTACKERattackr\",\"org_name\":\"org_9ybsu1dn2dkfdkbi\"",
+                    token, sizeof token));
+  expect_rejected(tk_verifier_verify(by_id, token, &c), TK_TOKEN_CHECK_ORGANIZATION,
+                  "an org named after the id");
+  REQUIRE(sign_org("\"org_name\":\"org_9ybsU1dN2dKfDkBi\"", token, sizeof token));
+  expect_rejected(tk_verifier_verify(by_id, token, &c), TK_TOKEN_CHECK_MISSING_CLAIM, "name only");
+  REQUIRE(sign_org("\"org_id\":\"org_9ybsU1dN2dKfDkBi\"", token, sizeof token));
+  CHECK_STATUS(tk_verifier_verify(by_id, token, &c), TK_STATUS_OK);
+  tk_claims_free(c);
+  c = NULL;
+  REQUIRE(sign_org("\"org_name\":\"org_odd-name\"", token, sizeof token));
+  CHECK_STATUS(tk_verifier_verify(odd, token, &c), TK_STATUS_OK);
+  tk_claims_free(c);
+  c = NULL;
+  REQUIRE(sign_org("\"org_id\":\"org_Odd-Name\"", token, sizeof token));
+  expect_rejected(tk_verifier_verify(odd, token, &c), TK_TOKEN_CHECK_MISSING_CLAIM, "name as id");
+  tk_verifier_free(by_id);
+  tk_verifier_free(odd);
+}
+
 static void test_verifier_config(void) {
   const char *url = fixture("TK_ISSUER_URL");
   char *jwt = m2m_token(NULL);
@@ -1778,7 +1825,7 @@ typedef tk_status (*params_str_fn)(tk_authorize_params *, const char *);
 static const vcfg_str_fn VCFG_STR[] = {
     tk_verifier_config_add_issuer,          tk_verifier_config_set_organization,
     tk_verifier_config_set_authorized_party, tk_verifier_config_set_algorithms,
-    tk_verifier_config_set_jwks_url,
+    tk_verifier_config_set_jwks_url,        tk_verifier_config_set_organization_name,
 };
 static const vcfg_u64_fn VCFG_U64[] = {
     tk_verifier_config_set_leeway_secs,
@@ -2265,8 +2312,9 @@ static void test_s5_claims_accessors(void) {
 /* S6: every knob of the core's HTTP_KNOBS, by name, in the core's units. */
 static const char *const HTTP_KNOBS[] = {"connect_timeout", "request_timeout",
                                          "max_response_bytes", "max_attempts",
-                                         "initial_backoff", "max_backoff", "max_retry_after"};
-static const double HTTP_VALUES[] = {2, 10, 65536, 2, 0.01, 0.05, 30};
+                                         "initial_backoff", "max_backoff", "max_retry_after",
+                                         "retry_after_cap"};
+static const double HTTP_VALUES[] = {2, 10, 65536, 2, 0.01, 0.05, 30, 600};
 
 /* Every knob accepted on `cfg` through `set` (a tk_*_set_http); what the core refuses at once. */
 #define CHECK_HTTP_KNOBS(set, cfg)                                                      \
@@ -2703,6 +2751,7 @@ const test_case SIGNIN_TESTS[] = {
     {"verify_a_good_access_token", test_verify_a_good_access_token},
     {"verify_bad_tokens_names_the_check", test_verify_bad_tokens_names_the_check},
     {"verify_organization_and_authorized_party", test_verify_organization_and_authorized_party},
+    {"verify_organization_id_is_never_a_name", test_verify_organization_id_is_never_a_name},
     {"verifier_config", test_verifier_config},
     {"signin_code_flow", test_signin_code_flow},
     {"signin_forged_state_and_error_callbacks", test_signin_forged_state_and_error_callbacks},

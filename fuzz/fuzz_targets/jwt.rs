@@ -22,6 +22,7 @@ fn options(flags: u8) -> VerifyOptions {
             2 => Some("acme".into()),
             _ => None,
         },
+        organization_name: (flags & 32 != 0).then(|| "org_named".into()),
         nonce: (flags & 4 != 0).then(|| "n-0S6_WzA2Mj".into()),
         max_age: (flags & 8 != 0).then_some(3600),
         id_token: flags & 16 != 0,

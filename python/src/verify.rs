@@ -51,7 +51,7 @@ fn algorithms(algs: &Bound<'_, PyAny>) -> PyResult<Result<Vec<SigningAlg>, Error
 
 fn options(
     audience: Option<String>,
-    organization: Option<String>,
+    (organization, organization_name): (Option<String>, Option<String>),
     nonce: Option<String>,
     max_age: Option<u64>,
     id_token: bool,
@@ -59,6 +59,7 @@ fn options(
     VerifyOptions {
         audience,
         organization,
+        organization_name,
         nonce,
         max_age,
         id_token,
@@ -75,7 +76,7 @@ impl TokenVerifier {
     /// verification.
     #[new]
     #[pyo3(signature = (
-        domain, audience, issuers=None, leeway=60.0, organization=None, *, authorized_party=None,
+        domain, audience, issuers=None, leeway=60.0, organization=None, *, organization_name=None, authorized_party=None,
         algorithms=None, max_token_bytes=None, jwks_url=None, jwks_lifetime=None,
         jwks_min_refetch_interval=None, **options
     ))]
@@ -87,6 +88,7 @@ impl TokenVerifier {
         issuers: Option<Vec<String>>,
         leeway: f64,
         organization: Option<String>,
+        organization_name: Option<String>,
         authorized_party: Option<String>,
         algorithms: Option<&Bound<'_, PyAny>>,
         max_token_bytes: Option<usize>,
@@ -102,6 +104,7 @@ impl TokenVerifier {
             c.issuers = issuers.unwrap_or_default();
             c.leeway = seconds("leeway", leeway)?;
             c.organization = organization;
+            c.organization_name = organization_name;
             c.authorized_party = authorized_party;
             if let Some(algs) = algorithms {
                 c.algorithms = algs?;
@@ -122,36 +125,51 @@ impl TokenVerifier {
     /// The claims of a valid token (a `Claims`, a dict), or the `InvalidTokenError` subclass of
     /// the check that failed. `audience`/`organization` override the configured ones for this
     /// call.
-    #[pyo3(signature = (token, *, audience=None, organization=None))]
+    #[pyo3(signature = (token, *, audience=None, organization=None, organization_name=None))]
     fn verify(
         &self,
         py: Python<'_>,
         token: String,
         audience: Option<String>,
         organization: Option<String>,
+        organization_name: Option<String>,
     ) -> PyResult<Py<PyAny>> {
-        let o = options(audience, organization, None, None, false);
+        let o = options(
+            audience,
+            (organization, organization_name),
+            None,
+            None,
+            false,
+        );
         block(py, FirstPoll::InDriver, self.verification(token, o))
     }
 
     /// `await verifier.verify_async(token)`: with the JWKS cached it completes without
     /// suspending; a JWKS fetch runs on the core's runtime, never blocking the event loop.
-    #[pyo3(signature = (token, *, audience=None, organization=None))]
+    #[pyo3(signature = (token, *, audience=None, organization=None, organization_name=None))]
     fn verify_async(
         &self,
         py: Python<'_>,
         token: String,
         audience: Option<String>,
         organization: Option<String>,
+        organization_name: Option<String>,
     ) -> PyResult<Py<PyAny>> {
-        let o = options(audience, organization, None, None, false);
+        let o = options(
+            audience,
+            (organization, organization_name),
+            None,
+            None,
+            false,
+        );
         coroutine(py, FirstPoll::InDriver, self.verification(token, o))
     }
 
     /// An OpenID Connect ID token: the checks of `verify` (with `audience` = the client id)
     /// plus `sub` and `iat` required, `azp` when `aud` has several values, `nonce` when given
     /// (the one of the login) and `auth_time` within `max_age` seconds when given.
-    #[pyo3(signature = (token, nonce=None, max_age=None, *, audience=None, organization=None))]
+    #[pyo3(signature = (token, nonce=None, max_age=None, *, audience=None, organization=None, organization_name=None))]
+    #[allow(clippy::too_many_arguments)]
     fn verify_id_token(
         &self,
         py: Python<'_>,
@@ -160,12 +178,20 @@ impl TokenVerifier {
         max_age: Option<u64>,
         audience: Option<String>,
         organization: Option<String>,
+        organization_name: Option<String>,
     ) -> PyResult<Py<PyAny>> {
-        let o = options(audience, organization, nonce, max_age, true);
+        let o = options(
+            audience,
+            (organization, organization_name),
+            nonce,
+            max_age,
+            true,
+        );
         block(py, FirstPoll::InDriver, self.verification(token, o))
     }
 
-    #[pyo3(signature = (token, nonce=None, max_age=None, *, audience=None, organization=None))]
+    #[pyo3(signature = (token, nonce=None, max_age=None, *, audience=None, organization=None, organization_name=None))]
+    #[allow(clippy::too_many_arguments)]
     fn verify_id_token_async(
         &self,
         py: Python<'_>,
@@ -174,8 +200,15 @@ impl TokenVerifier {
         max_age: Option<u64>,
         audience: Option<String>,
         organization: Option<String>,
+        organization_name: Option<String>,
     ) -> PyResult<Py<PyAny>> {
-        let o = options(audience, organization, nonce, max_age, true);
+        let o = options(
+            audience,
+            (organization, organization_name),
+            nonce,
+            max_age,
+            true,
+        );
         coroutine(py, FirstPoll::InDriver, self.verification(token, o))
     }
 

@@ -301,6 +301,7 @@ KNOB_VALUES: dict[str, float] = {
     "initial_backoff": 0.05,
     "max_backoff": 1.0,
     "max_retry_after": 10.0,
+    "retry_after_cap": 600.0,
 }
 
 

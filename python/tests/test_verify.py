@@ -251,6 +251,30 @@ def test_an_organization_bound_verifier(issuer: LocalIssuer, client: TokenClient
     assert issuer.verifier().verify(token, organization=ACME_ID).org_id == ACME_ID
 
 
+def test_an_organization_named_after_another_organizations_id_is_not_that_id(issuer: LocalIssuer) -> None:
+    # N1: an id is compared with org_id only, a name with org_name only.
+    victim = "org_9ybsU1dN2dKfDkBi"
+    attacker = issuer.sign(access_claims(issuer, org_id="org_ATTACKERattackr", org_name=victim.lower()))
+    by_id = issuer.verifier(organization=victim)
+    with pytest.raises(TokenOrganizationError):
+        by_id.verify(attacker)
+    with pytest.raises(TokenMissingClaimError):
+        by_id.verify(issuer.sign(access_claims(issuer, org_name=victim)))
+    assert by_id.verify(issuer.sign(access_claims(issuer, org_id=victim))).org_id == victim
+    with pytest.raises(TokenMissingClaimError):  # a name never matches org_id
+        issuer.verifier(organization="acme").verify(issuer.sign(access_claims(issuer, org_id="acme")))
+    # A name that starts with org_ is asked for by name, explicitly.
+    odd = issuer.verifier(organization_name="org_Odd-Name")
+    assert odd.verify(issuer.sign(access_claims(issuer, org_name="org_odd-name"))).org_name == "org_odd-name"
+    with pytest.raises(TokenMissingClaimError):
+        odd.verify(issuer.sign(access_claims(issuer, org_id="org_Odd-Name")))
+    # Per call, on every verify method.
+    assert by_id.verify(attacker, organization_name=victim.lower()).org_id == "org_ATTACKERattackr"
+    assert asyncio.run(by_id.verify_async(attacker, organization_name=victim.lower())).org_id
+    with pytest.raises(TokenOrganizationError):
+        issuer.verifier().verify(attacker, organization=victim)
+
+
 def test_authorized_party(issuer: LocalIssuer, client: TokenClient) -> None:
     token = client.get_token(issuer.audience).access_token
     assert issuer.verifier(authorized_party=issuer.client_id).verify(token).azp == issuer.client_id

@@ -42,6 +42,7 @@ class _HttpOptions(TypedDict, total=False):
     initial_backoff: float | None
     max_backoff: float | None
     max_retry_after: float | None
+    retry_after_cap: float | None
     #: A PEM file of extra CA certificates trusted for HTTPS, besides the system's roots.
     ca_file: str | os.PathLike[str] | None
     #: The old name of ``request_timeout``.
@@ -178,6 +179,7 @@ class TokenVerifier:
         leeway: float = 60.0,
         organization: str | None = None,
         *,
+        organization_name: str | None = None,
         authorized_party: str | None = None,
         algorithms: str | Sequence[str] | None = None,
         max_token_bytes: int | None = None,
@@ -186,9 +188,21 @@ class TokenVerifier:
         jwks_min_refetch_interval: float | None = None,
         **options: Unpack[_HttpOptions],
     ) -> TokenVerifier: ...
-    def verify(self, token: str, *, audience: str | None = None, organization: str | None = None) -> Claims: ...
+    def verify(
+        self,
+        token: str,
+        *,
+        audience: str | None = None,
+        organization: str | None = None,
+        organization_name: str | None = None,
+    ) -> Claims: ...
     def verify_async(
-        self, token: str, *, audience: str | None = None, organization: str | None = None
+        self,
+        token: str,
+        *,
+        audience: str | None = None,
+        organization: str | None = None,
+        organization_name: str | None = None,
     ) -> Coroutine[Any, Any, Claims]: ...
     def verify_id_token(
         self,
@@ -198,6 +212,7 @@ class TokenVerifier:
         *,
         audience: str | None = None,
         organization: str | None = None,
+        organization_name: str | None = None,
     ) -> Claims: ...
     def verify_id_token_async(
         self,
@@ -207,6 +222,7 @@ class TokenVerifier:
         *,
         audience: str | None = None,
         organization: str | None = None,
+        organization_name: str | None = None,
     ) -> Coroutine[Any, Any, Claims]: ...
     def refresh_jwks(self) -> int: ...
     def refresh_jwks_async(self) -> Coroutine[Any, Any, int]: ...

@@ -243,6 +243,22 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
         verifier(organization = Fx.orgName).use { byName -> byName.verify(orgToken).close() }
     }
 
+    test("verify: an organization named after another organization's id does not pass that id (N1)") {
+        val victim = "org_9ybsU1dN2dKfDkBi"
+        val t = now()
+        fun org(members: String) = signed("""{"iss":"${Fx.issuer}","aud":"${Fx.API}","sub":"x","exp":${t + 600},$members}""")
+        val attacker = org(""""org_id":"org_ATTACKERattackr","org_name":"${victim.lowercase()}"""")
+        verifier(organization = victim).use { byId ->
+            expectEq(TokenCheck.ORGANIZATION, rejected { byId.verify(attacker) }, "another org named after the id")
+            expectEq(TokenCheck.MISSING_CLAIM, rejected { byId.verify(org(""""org_name":"$victim"""")) }, "a name only")
+            byId.verify(org(""""org_id":"$victim"""")).close()
+        }
+        TokenVerifier(VerifierConfig(domain = Fx.url, audience = Fx.API, organizationName = "org_Odd-Name")).use { odd ->
+            odd.verify(org(""""org_name":"org_odd-name"""")).close()
+            expectEq(TokenCheck.MISSING_CLAIM, rejected { odd.verify(org(""""org_id":"org_Odd-Name"""")) }, "a name never matches org_id")
+        }
+    }
+
     test("verify: suspend verifyAsync, and config errors") {
         val token = shared.getTokenBlocking(TokenRequest(Fx.API)).use { it.accessToken() }
         runBlocking {

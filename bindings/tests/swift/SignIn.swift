@@ -283,6 +283,23 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
         _ = try verifier(organization: Fx.orgName).verify(token: orgToken)
     }
 
+    test("verify: an organization named after another organization's id does not pass that id (N1)") {
+        let victim = "org_9ybsU1dN2dKfDkBi"
+        func org(_ members: [String: Any]) throws -> String {
+            var c: [String: Any] = ["iss": Fx.issuer, "aud": Fx.api, "sub": "x", "exp": nowSecs() + 600]
+            for (k, v) in members { c[k] = v }
+            return try signed(c)
+        }
+        let byId = try verifier(organization: victim)
+        let attacker = try org(["org_id": "org_ATTACKERattackr", "org_name": victim.lowercased()])
+        try expectEq(TokenCheck.organization, try rejected { try byId.verify(token: attacker) }, "another org named after the id")
+        try expectEq(TokenCheck.missingClaim, try rejected { try byId.verify(token: try org(["org_name": victim])) }, "a name only")
+        _ = try byId.verify(token: try org(["org_id": victim]))
+        let odd = try TokenVerifier(config: VerifierConfig(domain: Fx.url, audience: Fx.api, organizationName: "org_Odd-Name"))
+        _ = try odd.verify(token: try org(["org_name": "org_odd-name"]))
+        try expectEq(TokenCheck.missingClaim, try rejected { try odd.verify(token: try org(["org_id": "org_Odd-Name"])) }, "a name never matches org_id")
+    }
+
     await testAsync("verify: async verifyAsync, concurrent tasks, and config errors") {
         let token = try shared.getTokenBlocking(request: TokenRequest(audience: Fx.api)).accessToken()
         try expectEq(Fx.issuer, try await v.verifyAsync(token: token).iss(), "iss")

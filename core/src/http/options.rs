@@ -50,6 +50,9 @@ pub struct HttpOptions {
     /// A `Retry-After` longer than this is not waited for: the error is returned at once
     /// (default 30 s).
     pub max_retry_after: Option<Duration>,
+    /// The longest wait a `Retry-After` or `X-RateLimit-Reset` can impose: a longer one is
+    /// remembered (in the process and the shared level) and reported as this (default 1 h).
+    pub retry_after_cap: Option<Duration>,
     /// A PEM file of extra CA certificates trusted for HTTPS, in addition to the system's
     /// roots (default: none). Read and checked when the client, verifier or sign-in client is
     /// built; part of the connection policy (one HTTP client per distinct set of CAs).
@@ -71,7 +74,7 @@ pub struct Knob {
 /// Every knob of [`HttpOptions`], in field order.
 ///
 /// See the example on [`HttpOptions`].
-pub const KNOBS: [Knob; 7] = [
+pub const KNOBS: [Knob; 8] = [
     Knob {
         name: "connect_timeout",
         unit: "seconds",
@@ -107,6 +110,11 @@ pub const KNOBS: [Knob; 7] = [
         unit: "seconds",
         default: "30",
     },
+    Knob {
+        name: "retry_after_cap",
+        unit: "seconds",
+        default: "3600",
+    },
 ];
 
 /// The knobs of [`HttpOptions`] given as text ([`HttpOptions::set_text`]); their default is
@@ -116,6 +124,9 @@ pub const TEXT_KNOBS: [Knob; 1] = [Knob {
     unit: "path",
     default: "",
 }];
+
+/// The default of [`HttpOptions::retry_after_cap`].
+pub(crate) const DEFAULT_RETRY_AFTER_CAP: Duration = Duration::from_secs(3600);
 
 /// A number given for a knob by name: finite and not negative, checked once for every kind.
 pub(crate) struct KnobValue<'a> {
@@ -162,6 +173,7 @@ pub(crate) struct Effective {
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
     pub max_retry_after: Duration,
+    pub retry_after_cap: Duration,
     pub ca_file: Option<String>,
 }
 
@@ -224,6 +236,16 @@ impl HttpOptions {
         self
     }
 
+    /// Sets the longest wait a server's `Retry-After` or `X-RateLimit-Reset` can impose: a
+    /// longer one is remembered and reported as this (default 1 h), so one hostile or broken
+    /// answer cannot stop a fleet for years.
+    ///
+    /// See the example on [`HttpOptions`].
+    pub fn retry_after_cap(mut self, d: Duration) -> Self {
+        self.retry_after_cap = Some(d);
+        self
+    }
+
     /// Trusts the CA certificates of this PEM file for HTTPS, besides the system's roots.
     ///
     /// See the example on [`HttpOptions`].
@@ -258,6 +280,7 @@ impl HttpOptions {
             "initial_backoff" => self.initial_backoff = Some(secs()?),
             "max_backoff" => self.max_backoff = Some(secs()?),
             "max_retry_after" => self.max_retry_after = Some(secs()?),
+            "retry_after_cap" => self.retry_after_cap = Some(secs()?),
             _ if TEXT_KNOBS.iter().any(|k| k.name == name) => {
                 return Err(Error::config(format!("{name}: must be text, not a number")));
             }
@@ -296,6 +319,7 @@ impl HttpOptions {
             initial_backoff: self.initial_backoff.unwrap_or(Duration::from_millis(200)),
             max_backoff: self.max_backoff.unwrap_or(Duration::from_secs(5)),
             max_retry_after: self.max_retry_after.unwrap_or(Duration::from_secs(30)),
+            retry_after_cap: self.retry_after_cap.unwrap_or(DEFAULT_RETRY_AFTER_CAP),
             ca_file: self.ca_file.clone(),
         };
         if e.request_timeout.is_zero() || e.connect_timeout.is_zero() {

@@ -56,11 +56,19 @@ fn oauth_body(body: &[u8]) -> Option<(String, Option<String>)> {
     (!b.error.is_empty()).then(|| (clean(&b.error), b.error_description.as_deref().map(clean)))
 }
 
-pub(crate) fn error_for(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Failure {
+/// The failure an error status stands for. A server's wait is capped at `cap`
+/// (`retry_after_cap`): the cap is what is waited for, remembered and reported.
+pub(crate) fn error_for(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    cap: Duration,
+) -> Failure {
     let code = status.as_u16();
     let parsed = oauth_body(body);
+    let retry_after = |h| retry_after(h, SystemTime::now()).map(|d| d.min(cap));
     if status == StatusCode::TOO_MANY_REQUESTS {
-        let retry_after = retry_after(headers, SystemTime::now());
+        let retry_after = retry_after(headers);
         return Failure {
             error: Error::RateLimited {
                 retry_after,
@@ -85,7 +93,7 @@ pub(crate) fn error_for(status: StatusCode, headers: &HeaderMap, body: &[u8]) ->
     // A 503 may say when to come back, too.
     let retry_after = status
         .is_server_error()
-        .then(|| retry_after(headers, SystemTime::now()))
+        .then(|| retry_after(headers))
         .flatten();
     Failure {
         error,
@@ -95,6 +103,8 @@ pub(crate) fn error_for(status: StatusCode, headers: &HeaderMap, body: &[u8]) ->
 }
 
 /// `Retry-After` (seconds or an HTTP date), else Auth0's `X-RateLimit-Reset` (Unix seconds).
+/// Saturating: a number too large for a `u64`, or a reset past the end of `SystemTime`, is the
+/// longest wait there is (the caller caps it), never a panic nor "no wait".
 pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let text = |name| {
         headers
@@ -103,17 +113,29 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
             .map(str::trim)
     };
     if let Some(v) = text(RETRY_AFTER.as_str()) {
-        if let Ok(secs) = v.parse::<u64>() {
+        if let Some(secs) = saturating_secs(v) {
             return Some(Duration::from_secs(secs));
         }
         if let Ok(at) = httpdate::parse_http_date(v) {
             return Some(at.duration_since(now).unwrap_or_default());
         }
     }
-    let reset: u64 = text("x-ratelimit-reset")?.parse().ok()?;
-    // A reset past what a SystemTime holds is nonsense, not a panic (found by fuzzing).
-    let at = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(reset))?;
+    let reset = saturating_secs(text("x-ratelimit-reset")?)?;
+    // A reset past what a SystemTime holds is the longest wait, not a panic (found by fuzzing).
+    let Some(at) = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(reset)) else {
+        return Some(Duration::MAX);
+    };
     Some(at.duration_since(now).unwrap_or_default())
+}
+
+/// Whole seconds: ASCII digits (after an optional `+`, as `u64::from_str` takes), saturating
+/// at `u64::MAX`; anything else is no number.
+fn saturating_secs(v: &str) -> Option<u64> {
+    let digits = v.strip_prefix('+').unwrap_or(v);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.parse().unwrap_or(u64::MAX))
 }
 
 pub(crate) fn too_large(status: StatusCode, limit: usize) -> Error {

@@ -263,7 +263,12 @@ impl Transport {
                 body,
             });
         }
-        Err(error_for(status, resp.headers(), &body))
+        Err(error_for(
+            status,
+            resp.headers(),
+            &body,
+            self.options.retry_after_cap,
+        ))
     }
 }
 

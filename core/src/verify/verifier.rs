@@ -61,9 +61,14 @@ pub struct VerifierConfig {
     pub issuers: Vec<String>,
     /// Clock skew allowed on `exp`, `nbf`, `iat` and `auth_time` (at most 10 minutes).
     pub leeway: Duration,
-    /// Required organization: an id (`org_…`, compared with `org_id`) or a name (compared
-    /// with `org_name`, case-insensitively: Auth0 lowercases it).
+    /// Required organization, by Auth0's rule: a value that starts with `org_` is an id and
+    /// is compared with `org_id` only, exactly; any other value is a name and is compared with
+    /// `org_name` only, case-insensitively (Auth0 lowercases names). A name that itself starts
+    /// with `org_` goes in [`Self::organization_name`].
     pub organization: Option<String>,
+    /// Required organization name, whatever it starts with: compared with `org_name` only,
+    /// case-insensitively. With [`Self::organization`] too, both must match.
+    pub organization_name: Option<String>,
     /// Required `azp` (the client the token was issued to).
     pub authorized_party: Option<String>,
     /// Accepted algorithms; a subset of RS256, PS256, ES256 (the default is all three).
@@ -101,6 +106,7 @@ impl VerifierConfig {
             issuers: Vec::new(),
             leeway: Duration::from_secs(60),
             organization: None,
+            organization_name: None,
             authorized_party: None,
             algorithms: vec![SigningAlg::RS256, SigningAlg::PS256, SigningAlg::ES256],
             max_token_bytes: 16 * 1024,
@@ -117,8 +123,11 @@ impl VerifierConfig {
 pub struct VerifyOptions {
     /// Overrides the configured audience.
     pub audience: Option<String>,
-    /// Overrides the configured organization.
+    /// Overrides the configured organization (id or name, as [`VerifierConfig::organization`]).
+    /// Setting this or [`Self::organization_name`] replaces both configured requirements.
     pub organization: Option<String>,
+    /// Overrides the configured organization name (as [`VerifierConfig::organization_name`]).
+    pub organization_name: Option<String>,
     /// The ID token's `nonce` must equal this.
     pub nonce: Option<String>,
     /// The ID token's `auth_time` must be within this many seconds (plus leeway).
@@ -183,6 +192,7 @@ struct Inner {
     issuers: Vec<String>,
     leeway: f64,
     organization: Option<String>,
+    organization_name: Option<String>,
     authorized_party: Option<String>,
     algorithms: Vec<SigningAlg>,
     max_token_bytes: usize,
@@ -263,6 +273,7 @@ impl TokenVerifier {
                 issuers,
                 leeway: config.leeway.as_secs_f64(),
                 organization: empty(&config.organization),
+                organization_name: empty(&config.organization_name),
                 authorized_party: empty(&config.authorized_party),
                 algorithms: config.algorithms.clone(),
                 max_token_bytes: config.max_token_bytes,
@@ -620,8 +631,16 @@ impl TokenVerifier {
             }
         }
         // organization
-        if let Some(org) = o.organization.as_deref().or(inner.organization.as_deref()) {
-            check_organization(c, org)?;
+        let (org, org_name) = if o.organization.is_some() || o.organization_name.is_some() {
+            (&o.organization, &o.organization_name)
+        } else {
+            (&inner.organization, &inner.organization_name)
+        };
+        if let Some(org) = org {
+            check_organization(c, Organization::parse(org))?;
+        }
+        if let Some(name) = org_name {
+            check_organization(c, Organization::Name(name))?;
         }
         // nonce
         if let Some(nonce) = &o.nonce {
@@ -686,36 +705,47 @@ fn check_type(typ: Option<&str>, c: &Map<String, Value>, id_token: bool) -> Resu
     Ok(())
 }
 
-fn check_organization(c: &Map<String, Value>, org: &str) -> Result<()> {
-    if org.starts_with("org_") {
-        // An id, or a name that happens to start with org_ (Auth0 allows it).
-        let by_name = c
-            .get("org_name")
-            .and_then(Value::as_str)
-            .is_some_and(|n| n.to_lowercase() == org.to_lowercase());
-        if by_name {
-            return Ok(());
-        }
-        let got = string_claim(c, "org_id")?;
-        if got != org {
-            return Err(invalid(
-                TokenCheck::Organization,
-                format!("org_id {:?} is not {org:?}", truncate(&printable(got), 100)),
-            ));
-        }
-    } else {
-        let got = string_claim(c, "org_name")?;
-        if got.to_lowercase() != org.to_lowercase() {
-            return Err(invalid(
-                TokenCheck::Organization,
-                format!(
-                    "org_name {:?} is not {org:?}",
-                    truncate(&printable(got), 100)
-                ),
-            ));
+/// A required organization. Auth0's rule: a value that starts with `org_` is an id, anything
+/// else a name. Nothing else is inferred: an id is never matched against `org_name` (an
+/// organization may be *named* after another's id), nor a name against `org_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Organization<'a> {
+    /// Compared with `org_id`, exactly.
+    Id(&'a str),
+    /// Compared with `org_name`, case-insensitively (Auth0 stores names in lower case).
+    Name(&'a str),
+}
+
+impl<'a> Organization<'a> {
+    /// An id when `value` starts with `org_`, otherwise a name.
+    pub(crate) fn parse(value: &'a str) -> Self {
+        if value.starts_with("org_") {
+            Self::Id(value)
+        } else {
+            Self::Name(value)
         }
     }
-    Ok(())
+}
+
+fn check_organization(c: &Map<String, Value>, org: Organization<'_>) -> Result<()> {
+    let (claim, want, matches) = match org {
+        Organization::Id(id) => ("org_id", id, string_claim(c, "org_id")? == id),
+        Organization::Name(name) => {
+            let got = string_claim(c, "org_name")?;
+            ("org_name", name, got.to_lowercase() == name.to_lowercase())
+        }
+    };
+    if matches {
+        return Ok(());
+    }
+    let got = string_claim(c, claim)?;
+    Err(invalid(
+        TokenCheck::Organization,
+        format!(
+            "{claim} {:?} is not {want:?}",
+            truncate(&printable(got), 100)
+        ),
+    ))
 }
 
 fn invalid(check: TokenCheck, detail: impl Into<String>) -> Error {

@@ -8,10 +8,10 @@ mod tls;
 mod transport;
 mod url;
 
-pub use options::{HttpOptions, Knob, KNOBS, TEXT_KNOBS};
 pub(crate) use options::KnobValue;
 #[cfg(feature = "fuzzing")]
 pub(crate) use options::DEFAULT_RETRY_AFTER_CAP;
+pub use options::{HttpOptions, Knob, KNOBS, TEXT_KNOBS};
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use response::error_for;
 #[cfg(any(test, feature = "fuzzing"))]

@@ -48,8 +48,10 @@ pub(crate) fn attach_from_background<R>(f: impl for<'py> FnOnce(Python<'py>) -> 
     Python::try_attach(f)
 }
 
-#[pymodule]
+// `gil_used = true`: the module needs the GIL (gil.rs), so a free-threaded CPython turns it on.
+#[pymodule(gil_used = true)]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    gil::first_interpreter(m.py())?;
     gil::gil_is_on(m.py())?;
     logging::install();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

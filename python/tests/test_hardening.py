@@ -313,3 +313,42 @@ def test_m9_str_of_a_token_never_shows_it(issuer: LocalIssuer, client: TokenClie
         assert parts[2] not in line
     # The secret is still there, on purpose.
     assert tok.authorization_header == "Bearer " + secret
+
+
+SUBINTERPRETERS = r'''
+import _testcapi
+import tokenkeeper
+
+sub = """
+try:
+    import tokenkeeper._native
+except ImportError as e:
+    print("sub: ImportError:", e)
+else:
+    print("sub: loaded")
+"""
+_testcapi.run_in_subinterp(sub)
+_testcapi.run_in_subinterp(sub)
+try:
+    tokenkeeper.TokenClient("", "id", "s")
+except tokenkeeper.ConfigError:
+    print("main: ConfigError")
+except Exception as e:
+    print("main:", type(e).__name__, e)
+'''
+
+
+def test_n4_a_second_interpreter_is_refused_and_the_first_keeps_working() -> None:
+    import subprocess
+    import sys
+
+    # A missing _testcapi is a failure, not a skip: the check must run.
+    out = subprocess.run(
+        [sys.executable, "-c", SUBINTERPRETERS], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 3, out.stdout + out.stderr
+    for line in lines[:2]:
+        assert line.startswith("sub: ImportError:") and "one interpreter per process" in line, line
+    assert lines[2] == "main: ConfigError", out.stdout

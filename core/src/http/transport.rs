@@ -289,6 +289,12 @@ impl ClientPolicy {
     }
 }
 
+/// What `localhost` connects to (the port is the URL's).
+const LOCALHOST: [std::net::SocketAddr; 2] = [
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0),
+    std::net::SocketAddr::new(std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST), 0),
+];
+
 fn build_client(policy: &ClientPolicy) -> Result<reqwest::Client> {
     // ring, not aws-lc: pure Rust + asm, quick to build for every binding. Handed over as a
     // finished rustls config, so no process-wide default provider is installed.
@@ -296,6 +302,9 @@ fn build_client(policy: &ClientPolicy) -> Result<reqwest::Client> {
     let builder = reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .redirect(reqwest::redirect::Policy::none())
+        // `localhost` is accepted as loopback for plain http (url.rs): it must connect to
+        // loopback only, never to whatever DNS answers where /etc/hosts lacks it (N10).
+        .resolve_to_addrs("localhost", &LOCALHOST)
         .connect_timeout(policy.connect_timeout)
         .timeout(policy.request_timeout)
         .user_agent(concat!("tokenkeeper/", env!("CARGO_PKG_VERSION")));

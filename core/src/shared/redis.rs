@@ -31,6 +31,8 @@ return 0";
 
 pub(crate) struct RedisLevel {
     client: Client,
+    /// `rediss://`: redis-rs takes rustls's process-wide provider, so one is installed then.
+    tls: bool,
     /// This process's connection (a forked child makes its own: sockets and tasks belong to
     /// the parent's runtime).
     conn: ArcSwapOption<(u64, ConnectionManager)>,
@@ -55,6 +57,7 @@ impl RedisLevel {
         let client = Client::open(url).map_err(|_| invalid_url())?;
         Ok(Self {
             client,
+            tls: url.starts_with("rediss://"),
             conn: ArcSwapOption::empty(),
             release: Script::new(RELEASE),
         })
@@ -65,8 +68,12 @@ impl RedisLevel {
         if let Some(c) = self.conn.load().as_ref().filter(|c| c.0 == gen) {
             return Ok(c.1.clone());
         }
-        // rediss://: ring, as the HTTP clients use; a host's own provider stays.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        // redis-rs builds its TLS config from rustls's process-wide provider and takes no
+        // finished config, so only a rediss:// level installs ring (as the HTTP clients use)
+        // when the host has none; a plain redis:// or unix:// level installs nothing (N9).
+        if self.tls && rustls::crypto::CryptoProvider::get_default().is_none() {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(TIMEOUT))
             .set_response_timeout(Some(TIMEOUT))

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,6 +17,7 @@ use base64::Engine;
 use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use url::Url;
 
+use crate::clock::Stamp;
 use crate::error::{Error, Result, TokenCheck};
 use crate::http::Transport;
 use crate::oauth::credentials::SigningAlg;
@@ -83,7 +84,9 @@ impl VerifyKey {
 pub(crate) struct KeySet {
     by_kid: HashMap<String, Vec<Arc<VerifyKey>>>,
     all: Vec<Arc<VerifyKey>>,
-    fetched: Instant,
+    /// On the suspend-aware clock, so a resumed laptop or VM does not keep a revoked key
+    /// longer than its lifetime (review N12).
+    fetched: Stamp,
 }
 
 /// Why a set has no key for a token.
@@ -158,7 +161,7 @@ pub(crate) struct Shared {
     last_attempt: AtomicU64,
     /// The fork generation `last_attempt` was made in.
     attempt_generation: AtomicU64,
-    epoch: Instant,
+    epoch: Stamp,
     last_error: Mutex<Option<Error>>,
     fetches: AtomicU64,
 }
@@ -181,7 +184,7 @@ impl Jwks {
             fetching: PerFork::default(),
             last_attempt: AtomicU64::new(0),
             attempt_generation: AtomicU64::new(0),
-            epoch: Instant::now(),
+            epoch: Stamp::now(),
             last_error: Mutex::new(None),
             fetches: AtomicU64::new(0),
         }))
@@ -301,11 +304,11 @@ impl Shared {
     }
 
     fn fresh(&self, set: &KeySet) -> bool {
-        set.fetched.elapsed() < self.lifetime
+        (Stamp::now() - set.fetched) < self.lifetime
     }
 
     fn within_stale_limit(&self, set: &KeySet) -> bool {
-        set.fetched.elapsed() < self.lifetime + STALE_IF_ERROR
+        (Stamp::now() - set.fetched) < self.lifetime + STALE_IF_ERROR
     }
 
     /// Whether a fetch was attempted less than `min_interval` ago (by this process: a forked
@@ -315,12 +318,12 @@ impl Shared {
         last != 0
             && self.attempt_generation.load(Ordering::Acquire) == crate::runtime::generation()
             && Duration::from_millis(
-                (self.epoch.elapsed().as_millis() as u64).saturating_sub(last - 1),
+                ((Stamp::now() - self.epoch).as_millis() as u64).saturating_sub(last - 1),
             ) < self.min_interval
     }
 
     fn mark_attempt(&self) {
-        let now = self.epoch.elapsed().as_millis() as u64 + 1;
+        let now = (Stamp::now() - self.epoch).as_millis() as u64 + 1;
         self.attempt_generation
             .store(crate::runtime::generation(), Ordering::Release);
         self.last_attempt.store(now, Ordering::Release);
@@ -422,7 +425,7 @@ pub(crate) fn parse_jwks(body: &[u8]) -> Result<KeySet> {
     let mut set = KeySet {
         by_kid: HashMap::new(),
         all: Vec::new(),
-        fetched: Instant::now(),
+        fetched: Stamp::now(),
     };
     for jwk in keys.iter().take(MAX_KEYS) {
         match parse_jwk(jwk) {

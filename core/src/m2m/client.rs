@@ -66,10 +66,11 @@ impl TokenClient {
         let transport = Transport::new(&config.http)?;
         let key = client_key(&config, &resolved);
         let counters = Counters::default();
+        let cap = config.http.effective()?.retry_after_cap;
         let shared = config
             .shared_cache
             .as_ref()
-            .and_then(|s| SharedLevel::open(s, &counters));
+            .and_then(|s| SharedLevel::open(s, cap, &counters));
         Ok(Self {
             inner: Arc::new(Inner {
                 config,

@@ -20,6 +20,9 @@ use crate::shared::{Backend, Entry, EntryKey, Health, RateLimit, SharedCache};
 pub(crate) struct SharedLevel {
     level: Arc<Backend>,
     health: Health,
+    /// `retry_after_cap`: no remembered 429 read back blocks a key for longer, whatever the
+    /// storage says (a value put back with a long `PX`).
+    cap: Duration,
 }
 
 /// The entries of one request: its token, and a remembered 429.
@@ -32,11 +35,12 @@ pub(crate) struct Keys {
 impl SharedLevel {
     /// The level of `config`, or `None` when it cannot be opened (warned and counted: the
     /// client then works without it).
-    pub fn open(config: &SharedCache, counters: &Counters) -> Option<Self> {
+    pub fn open(config: &SharedCache, cap: Duration, counters: &Counters) -> Option<Self> {
         match Backend::open(config) {
             Ok(level) => Some(Self {
                 level: Arc::new(level),
                 health: Health::default(),
+                cap,
             }),
             Err(e) => {
                 counters.shared_errors.bump();
@@ -154,6 +158,9 @@ impl SharedLevel {
             return Ok(Some(f));
         }
         match self.level.read::<RateLimit>(&keys.rate_limit).await? {
+            // Longer than any wait this client would remember: not a 429 it honours (a
+            // value put back with a long `PX`, or a writer with a larger cap).
+            Some((_, left)) if left > self.cap => Ok(None),
             Some((_, left)) if !left.is_zero() => Err(Error::RateLimited {
                 retry_after: Some(left),
                 description: Some("remembered from an earlier 429 for this request".into()),

@@ -3,9 +3,10 @@
 //! binary: the provider is process-wide.
 #![cfg(unix)]
 mod common;
+mod shared;
 
 use common::*;
-use tokenkeeper::{CachePolicy, ClientConfig, Credentials, SharedCache, TokenClient};
+use shared::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plain_redis_level_installs_no_process_wide_rustls_provider() {
@@ -13,21 +14,7 @@ async fn a_plain_redis_level_installs_no_process_wide_rustls_provider() {
         .expect("TOKENKEEPER_TEST_REDIS_URL: source scripts/redis.sh; start_redis");
     assert!(rustls::crypto::CryptoProvider::get_default().is_none());
     let i = issuer().await;
-    let f = &i.fixture;
-    let c = TokenClient::new(
-        ClientConfig::new(
-            &f.url,
-            &f.client_id,
-            Credentials::client_secret(&f.client_secret),
-        )
-        .http_options(fast_retries())
-        .cache_policy(CachePolicy {
-            enabled: false,
-            ..CachePolicy::default()
-        })
-        .shared_cache(SharedCache::parse(&url).unwrap()),
-    )
-    .unwrap();
+    let c = level_client(&i, &url, fast_retries());
     c.get_token(&api()).await.unwrap();
     c.get_token(&api()).await.unwrap();
     assert_eq!(c.stats().shared_errors, 0, "the Redis level was used");

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use shared::*;
-use tokenkeeper::{CachePolicy, ClientConfig, Credentials, Error, SharedCache, TokenClient};
+use tokenkeeper::Error;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_retry_after_of_u64_max_is_held_down_for_the_cap() {
@@ -33,27 +33,14 @@ async fn a_ten_year_retry_after_is_remembered_on_disk_for_at_most_the_cap() {
     let i = issuer().await;
     let dir = TempDir::new("retry-after-cap");
     i.inject(Fault::rate_limited(10 * 365 * 86_400));
+    let level = format!("file:{}", dir.0.display());
     let mk = |cap: Option<Duration>| {
-        let f = &i.fixture;
         // A 429 is returned at once (not waited for), as any Retry-After over 1 s.
         let mut http = fast_retries().max_retry_after(Duration::from_secs(1));
         if let Some(cap) = cap {
             http = http.retry_after_cap(cap);
         }
-        TokenClient::new(
-            ClientConfig::new(
-                &f.url,
-                &f.client_id,
-                Credentials::client_secret(&f.client_secret),
-            )
-            .http_options(http)
-            .cache_policy(CachePolicy {
-                enabled: false,
-                ..CachePolicy::default()
-            })
-            .shared_cache(SharedCache::parse(&format!("file:{}", dir.0.display())).unwrap()),
-        )
-        .unwrap()
+        level_client(&i, &level, http)
     };
     match mk(Some(Duration::from_secs(2))).get_token(&api()).await {
         Err(Error::RateLimited {

@@ -7,7 +7,8 @@ mod shared;
 use std::time::Duration;
 
 use common::*;
-use tokenkeeper::{CachePolicy, ClientConfig, Credentials, Error, SharedCache, TokenClient};
+use shared::*;
+use tokenkeeper::{Error, TokenClient};
 
 fn url() -> String {
     std::env::var("TOKENKEEPER_TEST_REDIS_URL").expect("source scripts/redis.sh; start_redis")
@@ -21,22 +22,12 @@ fn conn() -> redis::Connection {
 }
 
 fn shared_client(i: &Issuer) -> TokenClient {
-    let f = &i.fixture;
-    TokenClient::new(
-        ClientConfig::new(
-            &f.url,
-            &f.client_id,
-            Credentials::client_secret(&f.client_secret),
-        )
-        // A 429 is returned at once (not waited for), as any Retry-After over 1 s.
-        .http_options(fast_retries().max_retry_after(Duration::from_secs(1)))
-        .cache_policy(CachePolicy {
-            enabled: false,
-            ..CachePolicy::default()
-        })
-        .shared_cache(SharedCache::parse(&url()).unwrap()),
+    // A 429 is returned at once (not waited for), as any Retry-After over 1 s.
+    level_client(
+        i,
+        &url(),
+        fast_retries().max_retry_after(Duration::from_secs(1)),
     )
-    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

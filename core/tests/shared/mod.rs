@@ -5,7 +5,30 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tokenkeeper::{TokenClient, TokenRequest};
+use tokenkeeper::{
+    CachePolicy, ClientConfig, Credentials, HttpOptions, SharedCache, TokenClient, TokenRequest,
+};
+
+/// A client of the issuer's main app on the shared level `level` (`file:/dir`, `redis://…`)
+/// with the process cache off, so that every call goes to the level: a new process, as far
+/// as the level knows.
+pub fn level_client(i: &tokenkeeper_issuer::Issuer, level: &str, http: HttpOptions) -> TokenClient {
+    let f = &i.fixture;
+    TokenClient::new(
+        ClientConfig::new(
+            &f.url,
+            &f.client_id,
+            Credentials::client_secret(&f.client_secret),
+        )
+        .http_options(http)
+        .cache_policy(CachePolicy {
+            enabled: false,
+            ..CachePolicy::default()
+        })
+        .shared_cache(SharedCache::parse(level).unwrap()),
+    )
+    .unwrap()
+}
 
 /// A fresh directory under the system's temporary directory, removed on drop.
 pub struct TempDir(pub PathBuf);

@@ -78,6 +78,26 @@ fn raw_now() -> Duration {
     BASE.elapsed()
 }
 
+/// This boot's id and the suspend-aware clock in milliseconds: a moment that means the same to
+/// every process of this boot, and that a wall-clock step does not move (the file level bounds
+/// an entry's life by it too, review N12). `None` where the system names no boot.
+pub(crate) fn boot_ms() -> Option<(&'static str, u64)> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        static ID: std::sync::LazyLock<Option<String>> = std::sync::LazyLock::new(|| {
+            let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+            let id = id.trim();
+            (!id.is_empty() && id.len() <= 64).then(|| id.to_string())
+        });
+        let id = ID.as_deref()?;
+        Some((id, u64::try_from(raw_now().as_millis()).unwrap_or(u64::MAX)))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        None
+    }
+}
+
 /// A deadline that costs two coarse clock reads to check (about 4 ns each, against ~35 ns for
 /// the precise suspend-aware clock above): the hot path of a cache hit.
 ///

@@ -122,7 +122,7 @@ pub fn checked_url(url: &str) -> Result<String> {
 /// The shared cache's sealing, with a fixed credential: `open` of arbitrary bytes, and of the
 /// sealed form of an arbitrary JSON value.
 pub mod shared {
-    use crate::shared::{EntryKey, RateLimit};
+    use crate::shared::{Entry, EntryKey, RateLimit, Stored};
 
     fn key() -> EntryKey {
         EntryKey::derive(
@@ -131,16 +131,15 @@ pub mod shared {
         )
     }
 
-    /// What `open` made of bytes read from the cache: `(access_token, expires_at_ms)` of a
-    /// token entry a reader would serve (`Entry::usable`), and whether they were a remembered
-    /// 429.
+    /// What `open` made of bytes read from the cache: `(access_token, until_ms)` of a token
+    /// entry a reader would serve (`Entry::usable`), and whether they were a remembered 429.
     pub fn open(bytes: &[u8]) -> (Option<(String, u64)>, bool) {
         let k = key();
         let entry = k
-            .open::<crate::shared::Entry>(bytes)
-            .filter(crate::shared::Entry::usable)
-            .map(|e| (e.access_token.clone(), e.expires_at_ms));
-        (entry, k.open::<RateLimit>(bytes).is_some())
+            .open::<Stored<Entry>>(bytes)
+            .filter(|s| s.v.usable())
+            .map(|s| (s.v.access_token.clone(), s.until_ms));
+        (entry, k.open::<Stored<RateLimit>>(bytes).is_some())
     }
 
     /// Seals `value` as the file level would, for [`open`] to read back.

@@ -279,3 +279,29 @@ fn four_processes_polling_5_second_tokens_for_12_s_share_one_per_lifetime() {
     // on their own would make 4 times as many).
     assert!((2..=6).contains(&n), "{n} requests");
 }
+
+/// Review N2/N12: an entry file put back after its token expired (fresh file times, as a
+/// writer of the directory could) is not served: its end is sealed inside it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_entry_put_back_after_its_expiry_is_not_served() {
+    let i = issuer().await;
+    let dir = TempDir::new("replay");
+    let req = lived(&i, 3);
+    let first = shared_client(&i, &dir.0).get_token(&req).await.unwrap();
+    let saved: Vec<(PathBuf, Vec<u8>)> = entries(&dir.0)
+        .into_iter()
+        .map(|p| {
+            let b = std::fs::read(&p).unwrap();
+            (p, b)
+        })
+        .collect();
+    assert_eq!(saved.len(), 1);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    for (p, b) in &saved {
+        std::fs::write(p, b).unwrap();
+    }
+    let served = shared_client(&i, &dir.0).get_token(&req).await.unwrap();
+    assert_ne!(served.access_token(), first.access_token());
+    assert!(served.remaining() > Duration::from_secs(1));
+    assert_eq!(i.count("token"), 2);
+}

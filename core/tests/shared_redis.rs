@@ -191,7 +191,7 @@ async fn a_token_is_shared_sealed_and_expires_by_redis_clock() {
     // Every key and every value of the whole server: nothing in plain text.
     let mut c = redis(&url);
     let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut c).unwrap();
-    assert!(keys.iter().any(|k| k.starts_with("tokenkeeper:v1:")));
+    assert!(keys.iter().any(|k| k.starts_with("tokenkeeper:v2:")));
     let f = &i.fixture;
     for k in &keys {
         let v: Option<Vec<u8>> = redis::cmd("GET").arg(k).query(&mut c).unwrap_or(None);

@@ -13,11 +13,18 @@ fuzz_target!(|data: &[u8]| {
     let sealed = shared::seal(&value);
     let (entry, _) = shared::open(&sealed);
     if let Some((token, at)) = &entry {
-        // serde reads the entry from an object by name, or from an array by position.
-        let (t, e) = match &value {
-            serde_json::Value::Array(a) => (a.first(), a.get(4)),
-            v => (v.get("access_token"), v.get("expires_at_ms")),
-        };
+        // serde reads a struct from an object by name, or from an array by position: the
+        // stored value (`v`, `until_ms`), and in it the entry's `access_token`.
+        fn field<'a>(v: &'a serde_json::Value, name: &str, at: usize) -> Option<&'a serde_json::Value> {
+            match v {
+                serde_json::Value::Array(a) => a.get(at),
+                v => v.get(name),
+            }
+        }
+        let (t, e) = (
+            field(&value, "v", 0).and_then(|v| field(v, "access_token", 0)),
+            field(&value, "until_ms", 1),
+        );
         assert!(!token.is_empty(), "an entry served has a token");
         assert_eq!(t.and_then(|t| t.as_str()), Some(token.as_str()));
         assert_eq!(e.and_then(|e| e.as_u64()), Some(*at));

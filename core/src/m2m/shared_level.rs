@@ -134,9 +134,10 @@ impl SharedLevel {
                 retry_after: Some(wait),
                 ..
             }) => {
-                let until_ms = now_ms().saturating_add(wait.as_millis() as u64);
-                let limit = RateLimit { until_ms };
-                self.level.write(&keys.rate_limit, &limit, *wait).await
+                let life = (*wait).min(self.cap);
+                self.level
+                    .write(&keys.rate_limit, &RateLimit {}, life)
+                    .await
             }
             Err(_) => Ok(()),
         };
@@ -159,7 +160,8 @@ impl SharedLevel {
         }
         match self.level.read::<RateLimit>(&keys.rate_limit).await? {
             // Longer than any wait this client would remember: not a 429 it honours (a
-            // value put back with a long `PX`, or a writer with a larger cap).
+            // writer with a larger cap; a replayed value lives no longer than it was sealed
+            // for).
             Some((_, left)) if left > self.cap => Ok(None),
             Some((_, left)) if !left.is_zero() => Err(Error::RateLimited {
                 retry_after: Some(left),
@@ -266,23 +268,11 @@ fn settle<T: Send + 'static>(op: impl Future<Output = Result<T>> + Send + 'stati
     out.unwrap_or_else(|| Err(Error::Timeout("shared cache: no answer".into())))
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as u64
-}
-
 fn entry_of(t: &Token) -> Entry {
     Entry {
         access_token: t.access_token().to_string(),
         token_type: t.token_type().to_string(),
         scope: t.scope().map(str::to_string),
         expires_in: t.expires_in(),
-        expires_at_ms: t
-            .expires_at()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis() as u64,
     }
 }

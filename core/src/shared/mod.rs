@@ -14,9 +14,13 @@
 //!   and the cache key); their names are digests under a key derived the same way. Without the
 //!   credential an entry can neither be found, read nor forged; a tampered or foreign entry is
 //!   ignored and replaced.
-//! - Clocks: a file entry holds the token's absolute (wall-clock) expiry, since every reader
-//!   shares the host's clock; a Redis entry's remaining life is Redis's own (`PX`, `PTTL`).
-//!   A token is never served past its expiry, even after a suspend.
+//! - Clocks: every value is sealed with the end of its life ([`Stored`]), so that whoever can
+//!   write to the storage without the credential can neither lengthen a life nor bring back
+//!   an expired value (review N2, N12). A file entry's end is on this host's wall clock and,
+//!   for readers of the same boot, on the suspend-aware boot clock too (a wall clock stepped
+//!   back does not lengthen it); a Redis entry's end is on Redis's own clock (`TIME` at the
+//!   write and at the read), and its `PTTL` can only shorten it. A token is never served past
+//!   its expiry, even after a suspend.
 //! - It never makes `get_token` fail: on any error the client fetches directly, counts the
 //!   failure (`shared_errors`) and warns at most once a minute.
 
@@ -196,7 +200,72 @@ impl SharedCache {
     }
 }
 
-/// What an entry holds (sealed).
+/// Every value the level stores, sealed together with the end of its life: the storage's own
+/// expiry (a file's times, Redis's `PTTL`) can shorten a life but never lengthen it.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Stored<T> {
+    pub v: T,
+    /// The end of its life, in milliseconds since the Unix epoch on the level's clock: this
+    /// host's wall clock (file), Redis's `TIME` (Redis).
+    pub until_ms: u64,
+    /// File level: the boot it was written in, and the end of its life on that boot's
+    /// suspend-aware clock. A reader of the same boot holds it to both ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot: Option<BootBound>,
+}
+
+/// The end of a life on the boot clock (CLOCK_BOOTTIME), valid only within the same boot.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub(crate) struct BootBound {
+    pub id: String,
+    pub until_ms: u64,
+}
+
+/// Milliseconds from `now_ms` to `until_ms` (zero once past).
+pub(crate) fn left(until_ms: u64, now_ms: u64) -> Duration {
+    Duration::from_millis(until_ms.saturating_sub(now_ms))
+}
+
+/// `d` in whole milliseconds, saturating (never truncated to a shorter life by `as`).
+pub(crate) fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// This host's wall clock, in milliseconds since the Unix epoch.
+pub(crate) fn wall_ms() -> u64 {
+    millis(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default(),
+    )
+}
+
+impl<T> Stored<T> {
+    /// `v`, living `life` from now by this host's clocks (the file level).
+    pub fn local(v: T, life: Duration) -> Self {
+        let life_ms = millis(life);
+        Self {
+            v,
+            until_ms: wall_ms().saturating_add(life_ms),
+            boot: crate::clock::boot_ms().map(|(id, now)| BootBound {
+                id: id.to_string(),
+                until_ms: now.saturating_add(life_ms),
+            }),
+        }
+    }
+
+    /// What is left of its life by this host's clocks: the lesser of the wall-clock and (same
+    /// boot) the boot-clock view.
+    pub fn local_left(&self) -> Duration {
+        let wall = left(self.until_ms, wall_ms());
+        match (&self.boot, crate::clock::boot_ms()) {
+            (Some(b), Some((id, now))) if b.id == id => wall.min(left(b.until_ms, now)),
+            _ => wall,
+        }
+    }
+}
+
+/// What a token entry holds (sealed, in a [`Stored`]).
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Entry {
     pub access_token: String,
@@ -204,8 +273,6 @@ pub(crate) struct Entry {
     pub scope: Option<String>,
     /// The lifetime the server granted, in seconds.
     pub expires_in: u64,
-    /// Absolute expiry, milliseconds since the Unix epoch (all readers share this host's clock).
-    pub expires_at_ms: u64,
 }
 
 impl Entry {
@@ -223,32 +290,10 @@ impl Drop for Entry {
     }
 }
 
-/// A value whose remaining life the file backend reads from its own absolute time.
-pub(crate) trait Expiring {
-    fn remaining(&self) -> Duration;
-}
-
-impl Expiring for Entry {
-    /// Time left before the absolute expiry (zero once past).
-    fn remaining(&self) -> Duration {
-        let at = UNIX_EPOCH + Duration::from_millis(self.expires_at_ms);
-        at.duration_since(SystemTime::now()).unwrap_or_default()
-    }
-}
-
-/// A 429 remembered for a key, so that a whole fleet waits together.
+/// A 429 remembered for a key, so that a whole fleet waits together; its end is the
+/// [`Stored`] one.
 #[derive(Serialize, Deserialize)]
-pub(crate) struct RateLimit {
-    /// Until when no request is sent, milliseconds since the Unix epoch.
-    pub until_ms: u64,
-}
-
-impl Expiring for RateLimit {
-    fn remaining(&self) -> Duration {
-        let at = UNIX_EPOCH + Duration::from_millis(self.until_ms);
-        at.duration_since(SystemTime::now()).unwrap_or_default()
-    }
-}
+pub(crate) struct RateLimit {}
 
 /// Failures of the shared level: counted, and warned about at most once a minute.
 #[derive(Default)]
@@ -258,10 +303,7 @@ pub(crate) struct Health {
 
 impl Health {
     pub fn failed(&self, what: &str, e: &dyn std::fmt::Display) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis() as u64;
+        let now = wall_ms();
         let last = self.last_warn_ms.load(Ordering::Relaxed);
         if now.saturating_sub(last) >= 60_000
             && self
@@ -295,31 +337,30 @@ impl Backend {
         }
     }
 
-    /// The entry for `key` and its remaining life (the file's absolute time; Redis's `PTTL`).
-    pub async fn read<T: DeserializeOwned + Expiring>(
-        &self,
-        key: &EntryKey,
-    ) -> Result<Option<(T, Duration)>> {
-        match self {
-            Self::File(f) => Ok(f.read::<T>(key)?.map(|v| {
-                let left = v.remaining();
-                (v, left)
-            })),
-            Self::Redis(r) => r.read(key).await,
-        }
+    /// The value for `key` and what is left of its life: never more than the end sealed with
+    /// it, whatever the storage says; `None` once that is past.
+    pub async fn read<T: DeserializeOwned>(&self, key: &EntryKey) -> Result<Option<(T, Duration)>> {
+        let found = match self {
+            Self::File(f) => f.read::<Stored<T>>(key)?.map(|s| {
+                let left = s.local_left();
+                (s.v, left)
+            }),
+            Self::Redis(r) => r.read::<T>(key).await?,
+        };
+        Ok(found.filter(|(_, left)| !left.is_zero()))
     }
 
-    /// Publishes `value`, which lives `ttl` (Redis expires it then; a file entry holds its
-    /// absolute expiry itself).
+    /// Publishes `value`, which lives `life` from now: sealed with its end, and expired by
+    /// the storage then too (Redis's `PX`; a file's times).
     pub async fn write<T: Serialize>(
         &self,
         key: &EntryKey,
         value: &T,
-        ttl: Duration,
+        life: Duration,
     ) -> Result<()> {
         match self {
-            Self::File(f) => f.write(key, value),
-            Self::Redis(r) => r.write(key, value, ttl).await,
+            Self::File(f) => f.write(key, &Stored::local(value, life)),
+            Self::Redis(r) => r.write(key, value, life).await,
         }
     }
 
@@ -352,5 +393,58 @@ impl Backend {
             // An flock ends with its descriptor.
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file value of `life_ms`, written `elapsed_ms` ago, after which the wall clock was
+    /// stepped back by `wall_back_ms`.
+    fn written(life_ms: u64, elapsed_ms: u64, wall_back_ms: u64) -> Stored<()> {
+        let (id, boot_now) = crate::clock::boot_ms().expect("Linux names its boot");
+        let wall_then = wall_ms() + wall_back_ms - elapsed_ms;
+        Stored {
+            v: (),
+            until_ms: wall_then + life_ms,
+            boot: Some(BootBound {
+                id: id.to_string(),
+                until_ms: (boot_now - elapsed_ms) + life_ms,
+            }),
+        }
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn a_wall_clock_stepped_back_does_not_lengthen_a_file_value() {
+        // Expired a minute ago; the wall clock was set back an hour since.
+        let s = written(60_000, 120_000, 3_600_000);
+        assert_eq!(s.local_left(), Duration::ZERO);
+        // Still alive: the lesser view counts.
+        let s = written(60_000, 30_000, 3_600_000);
+        let left = s.local_left();
+        assert!(left <= Duration::from_secs(30) && left > Duration::from_secs(29));
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn after_a_reboot_only_the_wall_clock_is_left() {
+        let mut s = written(60_000, 120_000, 3_600_000);
+        s.boot.as_mut().unwrap().id = "another boot".into();
+        // Only the wall clock's view: an hour set back gives it 58 minutes (the documented
+        // limit; a reboot also empties most caches' reason to trust older files).
+        assert!(s.local_left() > Duration::from_secs(57 * 60));
+        let fresh = Stored::local((), Duration::from_secs(10));
+        assert!(fresh.local_left() <= Duration::from_secs(10));
+        assert!(fresh.local_left() > Duration::from_secs(9));
+    }
+
+    #[test]
+    fn lives_never_wrap() {
+        assert_eq!(millis(Duration::MAX), u64::MAX);
+        assert_eq!(left(5, u64::MAX), Duration::ZERO);
+        let s = Stored::local((), Duration::MAX);
+        assert_eq!(s.until_ms, u64::MAX);
     }
 }

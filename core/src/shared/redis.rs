@@ -1,6 +1,6 @@
 //! The Redis backend: one sealed value per cache key under a fixed prefix, for every host of a
-//! fleet. Remaining lives come from Redis (`PX` on write, `PTTL` read in the same `MULTI` as the
-//! value), never from another host's clock. The lock is `SET NX PX` with a random value,
+//! fleet. Lives are on Redis's clock (`TIME` at the write, sealed with the value; `TIME` and
+//! `PTTL` read in the same `MULTI` as the value), never on another host's. The lock is `SET NX PX` with a random value,
 //! released only by its owner. Every operation, connecting included, is bounded by
 //! [`TIMEOUT`], so a slow or dead Redis costs a caller at most that per operation.
 
@@ -14,14 +14,15 @@ use arc_swap::ArcSwapOption;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::EntryKey;
+use super::{left, millis, EntryKey, Stored};
 use crate::error::{Error, Result};
 
 /// The bound of one Redis operation (connecting included).
 pub(crate) const TIMEOUT: Duration = Duration::from_millis(200);
 
 /// Every key starts with it; the rest is the entry's digest name.
-const PREFIX: &str = "tokenkeeper:v1:";
+/// v2: values are [`Stored`] (their end sealed with them); v1 processes use other keys.
+const PREFIX: &str = "tokenkeeper:v2:";
 
 /// Deletes the lock only if it still holds this owner's value.
 const RELEASE: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -105,16 +106,19 @@ impl RedisLevel {
         }
     }
 
-    /// The entry for `key` and its remaining life by Redis's clock; `Ok(None)` when there is
-    /// none, or it is tampered, corrupt or foreign (the next publish replaces it).
+    /// The value for `key` and what is left of its life by Redis's clock: the lesser of its
+    /// `PTTL` and its sealed end less Redis's `TIME`, read in one `MULTI`, so a value put back
+    /// with a longer `PX` lives no longer than it was sealed for (review N2). `Ok(None)` when
+    /// there is none, or it is tampered, corrupt or foreign (the next publish replaces it).
     pub async fn read<T: DeserializeOwned>(&self, key: &EntryKey) -> Result<Option<(T, Duration)>> {
         let k = format!("{PREFIX}{}", key.name);
-        let (value, pttl): (Option<Vec<u8>>, i64) = self
+        let (value, pttl, time): (Option<Vec<u8>>, i64, (u64, u64)) = self
             .run("reading", |mut c| async move {
                 ::redis::pipe()
                     .atomic()
                     .get(&k)
                     .pttl(&k)
+                    .cmd("TIME")
                     .query_async(&mut c)
                     .await
             })
@@ -122,32 +126,47 @@ impl RedisLevel {
         let Some(mut bytes) = value else {
             return Ok(None);
         };
-        let entry = key.open(&bytes);
+        let stored = key.open::<Stored<T>>(&bytes);
         zeroize::Zeroize::zeroize(&mut bytes);
-        if entry.is_none() {
+        let Some(stored) = stored else {
             tracing::debug!("shared cache: ignoring a Redis entry that does not open");
-        }
+            return Ok(None);
+        };
         // -1: no expiry, which this crate never writes; -2: gone between the two reads.
-        let ttl = u64::try_from(pttl).ok().map(Duration::from_millis);
-        Ok(entry.zip(ttl))
+        let Ok(pttl) = u64::try_from(pttl) else {
+            return Ok(None);
+        };
+        let left = Duration::from_millis(pttl).min(left(stored.until_ms, time_ms(time)));
+        Ok(Some((stored.v, left)))
     }
 
-    /// Publishes `entry` for `ttl` (Redis expires it then).
+    /// Publishes `entry` for `life`: sealed with its end on Redis's clock (`TIME`, read
+    /// first), and expired by Redis then (`PX`).
     pub async fn write<T: Serialize>(
         &self,
         key: &EntryKey,
         entry: &T,
-        ttl: Duration,
+        life: Duration,
     ) -> Result<()> {
         let k = format!("{PREFIX}{}", key.name);
-        let sealed = key.seal(entry);
-        let px = ttl.as_millis().max(1) as u64;
+        let now: (u64, u64) = self
+            .run("reading the time", |mut c| async move {
+                ::redis::cmd("TIME").query_async(&mut c).await
+            })
+            .await?;
+        let life_ms = millis(life).max(1);
+        let stored = Stored {
+            v: entry,
+            until_ms: time_ms(now).saturating_add(life_ms),
+            boot: None,
+        };
+        let sealed = key.seal(&stored);
         self.run("publishing", |mut c| async move {
             ::redis::cmd("SET")
                 .arg(&k)
                 .arg(sealed)
                 .arg("PX")
-                .arg(px)
+                .arg(life_ms)
                 .query_async::<()>(&mut c)
                 .await
         })
@@ -175,7 +194,7 @@ impl RedisLevel {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        let px = ttl.as_millis().max(1) as u64;
+        let px = millis(ttl).max(1);
         let deadline = Instant::now() + wait;
         let mut pause = Duration::from_millis(5);
         loop {
@@ -217,6 +236,11 @@ impl RedisLevel {
         })
         .await
     }
+}
+
+/// Redis's `TIME` (seconds, microseconds) in milliseconds since the Unix epoch.
+fn time_ms((secs, micros): (u64, u64)) -> u64 {
+    secs.saturating_mul(1000).saturating_add(micros / 1000)
 }
 
 pub(crate) fn invalid_url() -> Error {

@@ -8,7 +8,9 @@ use serde::Serialize;
 
 /// The format of an entry: `MAGIC || nonce || ciphertext+tag`.
 const MAGIC: &[u8; 4] = b"TKS1";
-const SALT: &[u8] = b"tokenkeeper shared cache v1";
+/// v2: every value is a `Stored` (sealed end of life). A new salt gives new names, so
+/// processes of both versions on one storage never read (and remove) each other's entries.
+const SALT: &[u8] = b"tokenkeeper shared cache v2";
 
 /// One entry's storage name and sealing key. The name is a digest: it shows no token, secret,
 /// client id or audience.

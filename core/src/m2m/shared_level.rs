@@ -178,17 +178,30 @@ impl SharedLevel {
         let level = self.level.clone();
         let key = keys.token.clone();
         let only = only.map(|t| t.access_token().to_string());
-        let op = async move {
-            let holds = match level.read::<Entry>(&key).await? {
-                Some((e, _)) => only.as_ref().is_none_or(|t| &e.access_token == t),
-                None => false,
-            };
-            if holds || only.is_none() {
-                level.remove(&key).await?;
-            }
-            Ok(holds)
+        // Whether the entry holds the token, and whether to remove it.
+        let decide = move |found: Option<(Entry, Duration)>| {
+            let holds =
+                found.is_some_and(|(e, _)| only.as_ref().is_none_or(|t| &e.access_token == t));
+            (holds, holds || only.is_none())
         };
-        match settle(op) {
+        let result = match self.level.read_now::<Entry>(&key) {
+            // The file level answers on this thread: no runtime needed.
+            Some(found) => found.map(|f| {
+                let (holds, remove) = decide(f);
+                if remove {
+                    self.level.remove_now(&key);
+                }
+                holds
+            }),
+            None => settle(async move {
+                let (holds, remove) = decide(level.read::<Entry>(&key).await?);
+                if remove {
+                    level.remove(&key).await?;
+                }
+                Ok(holds)
+            }),
+        };
+        match result {
             Ok(holds) => holds,
             Err(e) => {
                 self.failed(counters, "forgetting", &e);

@@ -46,13 +46,16 @@ mod file {
         pub fn open(_: Option<&Path>) -> Result<Self> {
             Err(Error::config("the file shared cache needs a Unix system"))
         }
-        pub fn read<T: DeserializeOwned>(&self, _: &EntryKey) -> Result<Option<T>> {
+        pub async fn read<T: DeserializeOwned>(&self, _: &EntryKey) -> Result<Option<T>> {
             Ok(None)
         }
-        pub fn write<T: Serialize>(&self, _: &EntryKey, _: &T) -> Result<()> {
+        pub fn read_now<T: DeserializeOwned>(&self, _: &EntryKey) -> Result<Option<T>> {
+            Ok(None)
+        }
+        pub async fn write<T: Serialize>(&self, _: &EntryKey, _: &super::Stored<T>) -> Result<()> {
             Ok(())
         }
-        pub fn remove(&self, _: &EntryKey) {}
+        pub fn remove_now(&self, _: &EntryKey) {}
         pub async fn lock(&self, _: &EntryKey, _: Duration) -> Result<Option<LockGuard>> {
             Ok(None)
         }
@@ -339,15 +342,35 @@ impl Backend {
 
     /// The value for `key` and what is left of its life: never more than the end sealed with
     /// it, whatever the storage says; `None` once that is past.
-    pub async fn read<T: DeserializeOwned>(&self, key: &EntryKey) -> Result<Option<(T, Duration)>> {
+    pub async fn read<T: DeserializeOwned + Send + 'static>(
+        &self,
+        key: &EntryKey,
+    ) -> Result<Option<(T, Duration)>> {
         let found = match self {
-            Self::File(f) => f.read::<Stored<T>>(key)?.map(|s| {
+            Self::File(f) => f.read::<Stored<T>>(key).await?.map(|s| {
                 let left = s.local_left();
                 (s.v, left)
             }),
             Self::Redis(r) => r.read::<T>(key).await?,
         };
         Ok(found.filter(|(_, left)| !left.is_zero()))
+    }
+
+    /// The file backend's value for `key` at once, on this thread (a few bounded system
+    /// calls: for synchronous callers); `None` for Redis, which is asked with [`Self::read`].
+    pub fn read_now<T: DeserializeOwned>(
+        &self,
+        key: &EntryKey,
+    ) -> Option<Result<Option<(T, Duration)>>> {
+        let Self::File(f) = self else { return None };
+        Some(f.read_now::<Stored<T>>(key).map(|found| {
+            found
+                .map(|s| {
+                    let left = s.local_left();
+                    (s.v, left)
+                })
+                .filter(|(_, left)| !left.is_zero())
+        }))
     }
 
     /// Publishes `value`, which lives `life` from now: sealed with its end, and expired by
@@ -359,15 +382,22 @@ impl Backend {
         life: Duration,
     ) -> Result<()> {
         match self {
-            Self::File(f) => f.write(key, &Stored::local(value, life)),
+            Self::File(f) => f.write(key, &Stored::local(value, life)).await,
             Self::Redis(r) => r.write(key, value, life).await,
+        }
+    }
+
+    /// Removes the file backend's value at once; nothing for Redis (use [`Self::remove`]).
+    pub fn remove_now(&self, key: &EntryKey) {
+        if let Self::File(f) = self {
+            f.remove_now(key);
         }
     }
 
     pub async fn remove(&self, key: &EntryKey) -> Result<()> {
         match self {
             Self::File(f) => {
-                f.remove(key);
+                f.remove_now(key);
                 Ok(())
             }
             Self::Redis(r) => r.remove(key).await,

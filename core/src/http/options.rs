@@ -177,6 +177,19 @@ pub(crate) struct Effective {
     pub ca_file: Option<String>,
 }
 
+impl Effective {
+    /// The longest one request with its retries may take: every attempt's whole timeout, and
+    /// the longest pause between two. Another process waits this long for a holder of the
+    /// key's lock before fetching on its own (review N8).
+    pub fn fetch_budget(&self) -> Duration {
+        let attempts = self.max_attempts.max(1);
+        let pause = self.max_backoff.max(self.max_retry_after);
+        self.request_timeout
+            .saturating_mul(attempts)
+            .saturating_add(pause.saturating_mul(attempts - 1))
+    }
+}
+
 impl HttpOptions {
     /// Sets the TCP + TLS connect timeout (default 5 s).
     ///

@@ -201,7 +201,7 @@ struct State {
 
 /// The hold-down after `failures` failed fetches in a row: none after a single failure (one
 /// retry at once, as a caller would), then 1 s doubling to 30 s.
-fn hold_down(failures: u32) -> Duration {
+pub(crate) fn hold_down(failures: u32) -> Duration {
     match failures {
         0 | 1 => Duration::ZERO,
         n => Duration::from_secs(1 << (n - 2).min(5)).min(Duration::from_secs(30)),

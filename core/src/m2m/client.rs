@@ -311,11 +311,13 @@ async fn mint(inner: Arc<Inner>, req: TokenRequest) -> Result<Fetched> {
         return mint_counted(&inner, &req).await;
     };
     let key = SharedLevel::key(&inner.config, &inner.resolved, &req);
+    // A holder of the key's lock may take its whole budget (N8): waiting less would send
+    // every waiter's own requests to an issuer that is slow already.
     let wait = inner
         .config
         .http
         .effective()
-        .map(|h| h.request_timeout)
+        .map(|h| h.fetch_budget())
         .unwrap_or(std::time::Duration::from_secs(15));
     shared
         .fetch(

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::cache::Fetched;
+use super::cache::{hold_down, Fetched};
 use super::config::{CachePolicy, ClientConfig, Resolved};
 use super::request::TokenRequest;
 use super::stats::Counters;
@@ -15,7 +15,8 @@ use crate::error::Error;
 use crate::error::Result;
 use crate::oauth::token::Token;
 use crate::runtime::Started;
-use crate::shared::{Backend, Entry, EntryKey, Health, RateLimit, SharedCache};
+use crate::shared::{Backend, Entry, EntryKey, Health, LockGuard, RateLimit, SharedCache};
+use serde::{Deserialize, Serialize};
 
 pub(crate) struct SharedLevel {
     level: Arc<Backend>,
@@ -25,12 +26,21 @@ pub(crate) struct SharedLevel {
     cap: Duration,
 }
 
-/// The entries of one request: its token, and a remembered 429.
+/// The entries of one request: its token, a remembered 429 and a remembered failure.
 #[derive(Clone)]
 pub(crate) struct Keys {
     pub token: EntryKey,
     rate_limit: EntryKey,
+    failing: EntryKey,
 }
+
+/// A Redis lock lives this long unless its holder renews it (every third of it while it
+/// fetches): a holder killed with `kill -9` delays the others by this much at most.
+const LOCK_LEASE: Duration = Duration::from_secs(5);
+
+/// How long a remembered failure keeps counting a streak of failures (its hold-down is
+/// shorter: [`hold_down`]).
+const FAILING_MEMORY: Duration = Duration::from_secs(60);
 
 impl SharedLevel {
     /// The level of `config`, or `None` when it cannot be opened (warned and counted: the
@@ -65,6 +75,7 @@ impl SharedLevel {
         Keys {
             token: EntryKey::derive(credential, &parts),
             rate_limit: EntryKey::derive_kind(credential, "rate_limit", &parts),
+            failing: EntryKey::derive_kind(credential, "failing", &parts),
         }
     }
 
@@ -82,28 +93,53 @@ impl SharedLevel {
         match self.ready(keys, policy, counters).await {
             Ok(Some(f)) => return Ok(f),
             Ok(None) => {}
-            Err(e @ Error::RateLimited { .. }) => return Err(e),
+            Err(Remembered(e)) => return Err(e),
             Err(e) => {
                 self.failed(counters, "reading", &e);
                 return fetch.await;
             }
         }
-        // A little longer than one fetch may take: a dead holder's lock lapses by then.
-        let ttl = wait + Duration::from_secs(1);
-        let guard = match self.level.lock(&keys.token, wait, ttl).await {
+        let guard = match self.level.lock(&keys.token, wait, LOCK_LEASE).await {
             Ok(g) => g,
             Err(e) => {
                 self.failed(counters, "locking", &e);
                 return fetch.await;
             }
         };
-        let result = self.fetch_locked(keys, policy, counters, fetch).await;
+        let work = self.fetch_locked(keys, policy, counters, fetch);
+        let result = match &guard {
+            Some(g) => self.renewing(g, counters, work).await,
+            None => work.await,
+        };
         if let Some(g) = guard {
             if let Err(e) = self.level.unlock(g).await {
                 self.failed(counters, "unlocking", &e);
             }
         }
         result
+    }
+
+    /// `work`, renewing the lock `g` every third of its lease until it is done.
+    async fn renewing<T>(
+        &self,
+        g: &LockGuard,
+        counters: &Counters,
+        work: impl Future<Output = T>,
+    ) -> T {
+        let mut work = std::pin::pin!(work);
+        let mut tick = tokio::time::interval(LOCK_LEASE / 3);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await; // the first tick is now: the lock was just taken
+        loop {
+            tokio::select! {
+                out = &mut work => return out,
+                _ = tick.tick() => {
+                    if let Err(e) = self.level.renew(g, LOCK_LEASE).await {
+                        self.failed(counters, "renewing the lock", &e);
+                    }
+                }
+            }
+        }
     }
 
     /// Under the lock (or after waiting for it in vain): the holder we waited for may have
@@ -118,16 +154,19 @@ impl SharedLevel {
         match self.ready(keys, policy, counters).await {
             Ok(Some(f)) => return Ok(f),
             Ok(None) => {}
-            Err(e @ Error::RateLimited { .. }) => return Err(e),
+            Err(Remembered(e)) => return Err(e),
             Err(e) => self.failed(counters, "reading", &e),
         }
         let result = fetch.await;
         let published = match &result {
             Ok(f) => {
                 let t = &f.token;
-                self.level
+                let written = self
+                    .level
                     .write(&keys.token, &entry_of(t), t.remaining())
-                    .await
+                    .await;
+                // The streak is over: the next failure is a first one again.
+                written.and(self.level.remove(&keys.failing).await)
             }
             // Every process stops together until the server's time has passed.
             Err(Error::RateLimited {
@@ -139,6 +178,9 @@ impl SharedLevel {
                     .write(&keys.rate_limit, &RateLimit {}, life)
                     .await
             }
+            // An outage: from the second failure in a row, every process holds back.
+            Err(e) if e.is_transient() => self.remember_failure(&keys.failing, e).await,
+            // Not an outage (a refused client, a broken answer): the next caller asks again.
             Err(_) => Ok(()),
         };
         if let Err(e) = published {
@@ -147,14 +189,25 @@ impl SharedLevel {
         result
     }
 
-    /// A published token this process may adopt, or the remembered 429 of this request as
-    /// `Err(RateLimited)`; any other error is the level's own.
+    /// Counts one more failure in a row for the key; from the second on, every process sends
+    /// nothing for [`hold_down`] (1 s doubling to 30 s) and gets the failure at once.
+    async fn remember_failure(&self, key: &EntryKey, e: &Error) -> Result<()> {
+        let before = self.level.read::<Failing>(key).await?;
+        let failures = before.map_or(0, |(f, _)| f.failures).saturating_add(1);
+        let quiet = hold_down(failures).min(self.cap);
+        let failing = Failing::of(e, failures, quiet);
+        self.level.write(key, &failing, FAILING_MEMORY).await
+    }
+
+    /// A published token this process may adopt; or, as `Err(Remembered)`, the remembered
+    /// 429 of this request, or its remembered failures while they hold it down; an
+    /// `Err(Level)` is the level's own failure.
     async fn ready(
         &self,
         keys: &Keys,
         policy: &CachePolicy,
         counters: &Counters,
-    ) -> Result<Option<Fetched>> {
+    ) -> std::result::Result<Option<Fetched>, NotReady> {
         if let Some(f) = self.adopt(&keys.token, policy, counters).await? {
             return Ok(Some(f));
         }
@@ -162,12 +215,19 @@ impl SharedLevel {
             // Longer than any wait this client would remember: not a 429 it honours (a
             // writer with a larger cap; a replayed value lives no longer than it was sealed
             // for).
-            Some((_, left)) if left > self.cap => Ok(None),
-            Some((_, left)) if !left.is_zero() => Err(Error::RateLimited {
-                retry_after: Some(left),
-                description: Some("remembered from an earlier 429 for this request".into()),
-            }),
-            _ => Ok(None),
+            Some((_, left)) if left > self.cap => {}
+            Some((_, left)) if !left.is_zero() => {
+                return Err(Remembered(Error::RateLimited {
+                    retry_after: Some(left),
+                    description: Some("remembered from an earlier 429 for this request".into()),
+                }))
+            }
+            _ => {}
+        }
+        let failing = self.level.read::<Failing>(&keys.failing).await?;
+        match failing.and_then(|(f, left)| f.holding(left, self.cap)) {
+            Some(e) => Err(Remembered(e)),
+            None => Ok(None),
         }
     }
 
@@ -279,6 +339,86 @@ fn settle<T: Send + 'static>(op: impl Future<Output = Result<T>> + Send + 'stati
         wait()
     };
     out.unwrap_or_else(|| Err(Error::Timeout("shared cache: no answer".into())))
+}
+
+/// Why [`SharedLevel::ready`] gave no token.
+enum NotReady {
+    /// The fleet's memory of this request's 429 or failures: the caller's answer.
+    Remembered(Error),
+    /// The level itself failed: the caller fetches on its own.
+    Level(Error),
+}
+use NotReady::{Level, Remembered};
+
+impl From<Error> for NotReady {
+    fn from(e: Error) -> Self {
+        Level(e)
+    }
+}
+
+impl std::fmt::Display for NotReady {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Remembered(e) | Level(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Failures in a row of one request, remembered for the fleet (review N8): from the second,
+/// every process holds back for `quiet_ms` after it was written, as one process does.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Failing {
+    failures: u32,
+    /// Of the last failure: its kind, HTTP status and OAuth error code (never a message).
+    kind: String,
+    status: Option<u16>,
+    error: Option<String>,
+    /// How long after it was written it holds the request down.
+    quiet_ms: u64,
+}
+
+impl Failing {
+    fn of(e: &Error, failures: u32, quiet: Duration) -> Self {
+        let (status, error) = match e {
+            Error::OAuth { status, error, .. } => (Some(*status), Some(error.clone())),
+            Error::InvalidResponse { status, .. } => (*status, None),
+            _ => (None, None),
+        };
+        Self {
+            failures,
+            kind: e.kind().to_string(),
+            status,
+            error,
+            quiet_ms: crate::shared::millis(quiet),
+        }
+    }
+
+    /// The failure to answer with now that `left` of its memory is left, while it holds the
+    /// request down (never longer than `cap`).
+    fn holding(&self, left: Duration, cap: Duration) -> Option<Error> {
+        let quiet = Duration::from_millis(self.quiet_ms).min(cap);
+        let elapsed = FAILING_MEMORY.saturating_sub(left);
+        let wait = quiet.checked_sub(elapsed).filter(|w| !w.is_zero())?;
+        let note = format!(
+            "the token endpoint failed {} times in a row for this request (remembered for every \
+             process); not asked again for {} ms",
+            self.failures,
+            wait.as_millis()
+        );
+        Some(match self.kind.as_str() {
+            "timeout" => Error::Timeout(note),
+            "oauth" => Error::OAuth {
+                error: self.error.clone().unwrap_or_else(|| "server_error".into()),
+                description: Some(note),
+                status: self.status.unwrap_or(500),
+            },
+            "invalid_response" => Error::InvalidResponse {
+                status: self.status,
+                detail: note,
+            },
+            _ => Error::Network(note),
+        })
+    }
 }
 
 fn entry_of(t: &Token) -> Entry {

@@ -417,6 +417,15 @@ impl Backend {
         })
     }
 
+    /// Keeps a Redis lock for another `ttl` (an `flock` needs nothing: it lasts as long as
+    /// its holder).
+    pub async fn renew(&self, guard: &LockGuard, ttl: Duration) -> Result<()> {
+        match (self, guard) {
+            (Self::Redis(r), LockGuard::Redis(g)) => r.renew(g, ttl).await,
+            _ => Ok(()),
+        }
+    }
+
     pub async fn unlock(&self, guard: LockGuard) -> Result<()> {
         match (self, guard) {
             (Self::Redis(r), LockGuard::Redis(g)) => r.unlock(g).await,

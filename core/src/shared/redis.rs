@@ -30,6 +30,12 @@ const RELEASE: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0";
 
+/// Extends the lock only if it still holds this owner's value.
+const RENEW: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0";
+
 pub(crate) struct RedisLevel {
     client: Client,
     /// `rediss://`: redis-rs takes rustls's process-wide provider, so one is installed then.
@@ -38,6 +44,7 @@ pub(crate) struct RedisLevel {
     /// the parent's runtime).
     conn: ArcSwapOption<(u64, ConnectionManager)>,
     release: Script,
+    renew: Script,
 }
 
 /// Held while this process fetches for a key; released by [`RedisLevel::unlock`], else it
@@ -61,6 +68,7 @@ impl RedisLevel {
             tls: url.starts_with("rediss://"),
             conn: ArcSwapOption::empty(),
             release: Script::new(RELEASE),
+            renew: Script::new(RENEW),
         })
     }
 
@@ -221,6 +229,23 @@ impl RedisLevel {
             tokio::time::sleep(pause.min(deadline - now)).await;
             pause = (pause * 2).min(Duration::from_millis(100));
         }
+    }
+
+    /// Extends the lock by `ttl` if this process still owns it: a holder whose fetch takes
+    /// long keeps it (N8), a dead one's lapses after one `ttl`.
+    pub async fn renew(&self, guard: &LockGuard, ttl: Duration) -> Result<()> {
+        let renew = &self.renew;
+        let px = millis(ttl).max(1);
+        self.run("renewing the lock", |mut c| async move {
+            renew
+                .key(&guard.key)
+                .arg(&guard.owner)
+                .arg(px)
+                .invoke_async::<i64>(&mut c)
+                .await
+                .map(drop)
+        })
+        .await
     }
 
     /// Releases the lock if this process still owns it (compare-and-delete).

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokenkeeper::{AuthMethod, CachePolicy, HttpOptions, SharedCache, SigningAlg};
+use tokenkeeper::{AuthMethod, CachePolicy, HttpOptions, SigningAlg};
 
 use crate::live;
 
@@ -132,12 +132,44 @@ pub struct ClientConfig {
     /// Random extra lead, as a fraction of the usable lifetime.
     #[uniffi(default)]
     pub cache_jitter: Option<f64>,
-    /// A second cache level shared by the processes of this user on this host (off by default):
-    /// `"file"` (the platform's cache directory + `tokenkeeper`) or `"file:/some/dir"`, parsed by
-    /// the core; any other string throws `Config` when the client is built. A failure of the
-    /// shared level never fails a call (it counts in `Stats.sharedErrors`).
+    /// A second cache level shared by the processes of this user on this host, or by a fleet
+    /// through Redis (off by default). A failure of the shared level never fails a call (it
+    /// counts in `Stats.sharedErrors`).
     #[uniffi(default)]
-    pub shared_cache: Option<String>,
+    pub shared_cache: Option<Arc<SharedCache>>,
+}
+
+/// Where a client shares tokens beyond its process: `"file"` (the platform's cache directory +
+/// `tokenkeeper`), `"file:/some/dir"`, or a Redis URL (`redis://…`, `rediss://…`,
+/// `unix:///path/redis.sock`). An object, so that a Redis password never shows in the generated
+/// `toString`/`description` of `ClientConfig`; its own text shows the password `redacted`.
+#[derive(uniffi::Object)]
+#[uniffi::export(Display, Debug)]
+pub struct SharedCache {
+    pub(crate) inner: tokenkeeper::SharedCache,
+}
+
+#[uniffi::export]
+impl SharedCache {
+    /// Parsed by the core's `SharedCache::parse`: anything else (a malformed Redis URL,
+    /// `"file:"`, a relative directory, `""`) throws `Config`.
+    #[uniffi::constructor]
+    pub fn new(spec: String) -> Result<Arc<Self>, crate::TokenError> {
+        let inner = tokenkeeper::SharedCache::parse(&spec)?;
+        Ok(Arc::new(Self { inner }))
+    }
+}
+
+impl std::fmt::Display for SharedCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.inner, f)
+    }
+}
+
+impl std::fmt::Debug for SharedCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.inner, f)
+    }
 }
 
 impl TryFrom<ClientConfig> for tokenkeeper::ClientConfig {
@@ -162,9 +194,8 @@ impl TryFrom<ClientConfig> for tokenkeeper::ClientConfig {
         set(&mut cache.refresh_ahead, c.cache_refresh_ahead);
         set(&mut cache.max_refresh_ahead, c.cache_max_refresh_ahead);
         set(&mut cache.jitter, c.cache_jitter);
-        // null, "" or blank: off, as on every surface.
-        if let Some(s) = SharedCache::parse_optional(c.shared_cache.as_deref())? {
-            cfg = cfg.shared_cache(s);
+        if let Some(s) = c.shared_cache {
+            cfg = cfg.shared_cache(s.inner.clone());
         }
         Ok(cfg)
     }

@@ -46,7 +46,7 @@ mod token;
 mod verify;
 
 pub use client::{TokenClient, TokenRequest};
-pub use config::{ClientConfig, Credentials};
+pub use config::{ClientConfig, Credentials, SharedCache};
 pub use credentials::{CredentialsManager, CredentialsStorage};
 pub use error::TokenError;
 pub use signin::{AuthorizeParams, LoginTransaction, SignInClient, SignInConfig, UserCredentials};

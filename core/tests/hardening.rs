@@ -401,3 +401,60 @@ fn a_malformed_saved_blob_is_an_error_that_does_not_echo_its_values() {
     let e = LoginTransaction::from_json(r#"{"url": "SECRET-RT-123", "state": 7}"#).unwrap_err();
     assert!(!e.to_string().contains("SECRET-RT-123"), "{e}");
 }
+
+/// Review N13: a fork while a parent's thread is inside a store method (a slow keychain, a
+/// `save` during a renewal) leaves the child a store it can call.
+#[cfg(unix)]
+#[test]
+fn a_fork_while_a_store_method_runs_leaves_the_child_working() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use tokenkeeper::{CredentialsManager, CredentialsStore, MemoryStore, UserCredentials};
+
+    struct SlowOnce {
+        inner: MemoryStore,
+        slow: AtomicBool,
+    }
+    impl CredentialsStore for SlowOnce {
+        fn load(&self) -> tokenkeeper::Result<Option<UserCredentials>> {
+            if self.slow.swap(false, Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(1500));
+            }
+            self.inner.load()
+        }
+        fn save(&self, c: &UserCredentials) -> tokenkeeper::Result<()> {
+            self.inner.save(c)
+        }
+        fn clear(&self) -> tokenkeeper::Result<()> {
+            self.inner.clear()
+        }
+    }
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let i = rt.block_on(issuer());
+    let client = public_client(&i);
+    let tx = client.authorize(&AuthorizeParams::default()).unwrap();
+    let creds = rt
+        .block_on(async { client.handle_callback(&tx, &browse(&tx).await).await })
+        .unwrap();
+    let store = Arc::new(SlowOnce {
+        inner: MemoryStore::new(),
+        slow: AtomicBool::new(false),
+    });
+    let m = CredentialsManager::new(client, store.clone());
+    m.save(&creds).unwrap();
+    store.slow.store(true, Ordering::SeqCst);
+    let loading = {
+        let m = m.clone();
+        std::thread::spawn(move || m.credentials_blocking(Duration::ZERO, None).is_ok())
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        !store.slow.load(Ordering::SeqCst),
+        "the slow load is running"
+    );
+    assert!(child_succeeds(|| {
+        m.credentials_blocking(Duration::ZERO, None).is_ok()
+    }));
+    assert!(loading.join().unwrap());
+}

@@ -308,7 +308,8 @@ enum Handed {
 /// calling thread waits, but never two at once for one manager (the core calls a manager's
 /// store one call at a time, the first `load` included), so `user_data` needs no lock of its
 /// own unless the host touches it elsewhere. A callback that calls a function of the same
-/// manager gets `TK_STATUS_CONFIG` from it at once (the manager is waiting for the callback).
+/// manager on the same thread gets `TK_STATUS_CONFIG` from it at once (the manager is waiting for
+/// the callback); one that hands such a call to another thread and waits for it deadlocks.
 /// A callback must return promptly and must not unwind (no C++ exception, no `longjmp` out of
 /// it). `user_data` must stay valid until `tk_credentials_manager_free` returns; no callback
 /// runs after that.

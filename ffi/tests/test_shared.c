@@ -395,6 +395,19 @@ static void test_fd_bad_strings_are_config_errors(void) {
     CHECK(strstr(e.message, "shared cache") != NULL || strstr(e.message, "Redis") != NULL);
     if (i == 0) CHECK(strstr(e.message, "Redis") != NULL); /* a bad Redis URL: it says so */
   }
+  /* Review N11: neither a mistyped Redis URL nor a domain that fails to parse shows its password. */
+  CHECK_STATUS(tk_config_set_shared_cache(cfg, "redis://:hunter2@127.0.0.1:notaport/0"), TK_STATUS_CONFIG);
+  CHECK(strstr(get_last_error().message, "hunter2") == NULL);
+  {
+    tk_config *bad_domain = NULL;
+    tk_client *none = NULL;
+    tk_status s = tk_config_new("https://user:hunter2@tenant.example.com:99999/", "id", "secret", &bad_domain);
+    if (s == TK_STATUS_OK) s = tk_client_new(bad_domain, &none);
+    CHECK(s == TK_STATUS_CONFIG && none == NULL);
+    last_error e = get_last_error();
+    CHECK(strstr(e.message, "hunter2") == NULL && strstr(e.message, "[redacted]") != NULL);
+    tk_config_free(bad_domain);
+  }
   CHECK_STATUS(tk_config_set_shared_cache(cfg, "caf\xc3\x28"), TK_STATUS_INVALID_UTF8);
   CHECK_STATUS(tk_config_set_shared_cache(NULL, "file"), TK_STATUS_NULL_PARAMETER);
   CHECK_STATUS(tk_config_set_shared_cache(NULL, NULL), TK_STATUS_NULL_PARAMETER);

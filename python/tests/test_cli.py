@@ -62,8 +62,10 @@ def clean_env(env: dict[str, str] | None = None) -> dict[str, str]:
     return base
 
 
-def run(cli: list[str], args: list[str], env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cli + args, env=clean_env(env), capture_output=True, text=True, timeout=timeout)
+def run(
+    cli: list[str], args: list[str], env: dict[str, str] | None = None, timeout: float = 60, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cli + args, env=clean_env(env), capture_output=True, text=True, timeout=timeout, input=stdin)
 
 
 def auth0_env(issuer: LocalIssuer) -> dict[str, str]:
@@ -333,6 +335,45 @@ def test_the_cli_shares_tokens_through_redis(cli: list[str], issuer: LocalIssuer
     assert issuer.count("token") == 1 and len(set(outs)) == 1
 
 
+def test_secrets_stay_off_the_command_line(cli: list[str], issuer: LocalIssuer, tmp_path: Path) -> None:
+    """Review N11: the client secret from stdin (`--client-secret -`), a Redis URL with a password
+    from a file (`--shared-cache-file`); `--help` says why."""
+    url = os.environ.get("TOKENKEEPER_TEST_REDIS_URL")
+    if not url:
+        pytest.fail("TOKENKEEPER_TEST_REDIS_URL is not set: run python/test.sh (it starts Redis)")
+    help_text = " ".join(run(cli, ["token", "--help"]).stdout.split())
+    for flag in ("--client-secret-file", "--shared-cache-file", "'-'", "other users can read command lines"):
+        assert flag in help_text, flag
+    audience = f"https://n11-{os.urandom(6).hex()}.example.com"
+    issuer.add_api(audience)
+    spec = tmp_path / "shared-cache"
+    spec.write_text(url + "\n")
+    base = ["token", "--audience", audience, "--domain", issuer.domain, "--client-id", issuer.client_id]
+    outs = []
+    for _ in range(2):
+        p = run(cli, base + ["--client-secret", "-", "--shared-cache-file", str(spec)], stdin=issuer.client_secret + "\n")
+        assert p.returncode == 0, p.stderr
+        outs.append(p.stdout)
+    assert len(set(outs)) == 1 and issuer.count("token") == 1, "both runs share the token through Redis"
+    # A wrong secret on stdin is the issuer's refusal, and is never shown.
+    p = run(cli, base + ["--client-secret", "-", "--no-shared-cache"], stdin="a-wrong-secret-123")
+    assert p.returncode == 1 and "access_denied" in p.stderr and "a-wrong-secret-123" not in p.stderr
+    # --shared-cache-file excludes the other two.
+    for other in (["--shared-cache", "file"], ["--no-shared-cache"]):
+        assert run(cli, base + ["--shared-cache-file", str(spec), *other]).returncode == 2, other
+
+
+def test_no_message_echoes_the_password_of_a_url(cli: list[str], issuer: LocalIssuer) -> None:
+    """Review N11: a domain with `user:password@` that fails to parse (a bad port) is shown
+    redacted; so is a mistyped Redis URL."""
+    for env in (
+        auth0_env(issuer) | {"AUTH0_DOMAIN": "https://user:hunter2@tenant.example.com:99999/"},
+        auth0_env(issuer) | {"TOKENKEEPER_SHARED_CACHE": "redis://:hunter2@127.0.0.1:notaport/0"},
+    ):
+        p = run(cli, ["token", "--audience", issuer.audience], env)
+        assert p.returncode == 2 and "hunter2" not in p.stderr and p.stderr.startswith("tokenkeeper: "), p.stderr
+
+
 # --- the two CLIs side by side (issue 14) -------------------------------------------------------
 
 
@@ -374,6 +415,9 @@ def test_both_clis_give_the_same_error_lines_and_statuses(issuer: LocalIssuer, t
         (["token", *aud, "--private-key-file", str(latin1)], good),
         (["token", *aud, "--client-secret-file", str(secret), "--private-key-alg", "ES256"], good),
         (["token", *aud, "--shared-cache", "nope"], good),
+        (["token", *aud, "--shared-cache-file", str(tmp_path / "missing")], good),
+        (["token", *aud, "--shared-cache-file", str(latin1)], good),
+        (["token", *aud, "--client-secret", "-"], {"AUTH0_DOMAIN": issuer.domain, "AUTH0_CLIENT_ID": issuer.client_id}),
         (["token", *aud], good | {"TOKENKEEPER_SHARED_CACHE": "redis://127.0.0.1:notaport/0"}),
         (["token", *aud, "--timeout", "-1"], good),
         (["token", *aud, "--scope", "read:things", "--organization", "no-such-org"], good),

@@ -55,8 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--client-id", default=env("AUTH0_CLIENT_ID"), help="default: $AUTH0_CLIENT_ID")
     common.add_argument(
         "--client-secret",
-        help="client secret (default: $AUTH0_CLIENT_SECRET; prefer the variable or "
-        "--client-secret-file: other users can read command lines)",
+        help="client secret, or '-' to read it from stdin (default: $AUTH0_CLIENT_SECRET; prefer '-', "
+        "the variable or --client-secret-file: other users can read command lines)",
     )
     common.add_argument("--client-secret-file", help="read the client secret from this file")
     common.add_argument("--private-key-file", help="PEM private key for private_key_jwt, instead of a secret")
@@ -77,7 +77,14 @@ def _parser() -> argparse.ArgumentParser:
         help="where tokens are shared between runs: 'file' (the user's cache directory, "
         "$XDG_CACHE_HOME/tokenkeeper or ~/.cache/tokenkeeper), 'file:/some/dir', or a Redis "
         "server shared by a fleet: 'redis://host:6379/0', 'rediss://...', "
-        "'unix:///path/redis.sock' (default: $TOKENKEEPER_SHARED_CACHE, else 'file')",
+        "'unix:///path/redis.sock' (default: $TOKENKEEPER_SHARED_CACHE, else 'file'; a Redis URL "
+        "with a password belongs in the variable or --shared-cache-file: other users can read "
+        "command lines)",
+    )
+    shared.add_argument(
+        "--shared-cache-file",
+        metavar="FILE",
+        help="read the shared cache spec (as for --shared-cache) from this file",
     )
     shared.add_argument(
         "--no-shared-cache",
@@ -126,13 +133,28 @@ def _read(path: str, what: str) -> str:
         raise ConfigError(f"cannot read the {what} file {path!r}: not UTF-8 text") from None
 
 
+def _stdin_secret() -> str:
+    """``--client-secret -``: the secret is the whole of stdin, trimmed."""
+    try:
+        return sys.stdin.buffer.read().decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise ConfigError("cannot read the client secret from stdin: not UTF-8 text") from None
+    except (OSError, AttributeError, ValueError):
+        raise ConfigError("cannot read the client secret from stdin") from None
+
+
 def _client(args: argparse.Namespace) -> TokenClient:
     if not args.domain:
         raise ConfigError("no domain: pass --domain or set AUTH0_DOMAIN")
     if not args.client_id:
         raise ConfigError("no client id: pass --client-id or set AUTH0_CLIENT_ID")
     key = _read(args.private_key_file, "private key") if args.private_key_file else None
-    secret = _read(args.client_secret_file, "client secret") if args.client_secret_file else args.client_secret
+    if args.client_secret_file:
+        secret = _read(args.client_secret_file, "client secret")
+    elif args.client_secret == "-":
+        secret = _stdin_secret()
+    else:
+        secret = args.client_secret
     if key is None and secret is None:
         secret = os.environ.get("AUTH0_CLIENT_SECRET") or None  # the default of the flags
     # The core checks the rest, as for any TokenClient: exactly one of a secret and a key, an
@@ -146,7 +168,7 @@ def _client(args: argparse.Namespace) -> TokenClient:
         auth_method=args.auth_method,
         audience=args.audience,
         request_timeout=args.timeout,
-        shared_cache=args.shared_cache,
+        shared_cache=_read(args.shared_cache_file, "shared cache") if args.shared_cache_file else args.shared_cache,
         ca_file=args.ca_file or None,
     )
 

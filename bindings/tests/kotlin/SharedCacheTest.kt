@@ -14,22 +14,23 @@ import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import tokenkeeper.ClientConfig
 import tokenkeeper.Credentials
+import tokenkeeper.SharedCache
 import tokenkeeper.TokenClient
 import tokenkeeper.TokenException
 import tokenkeeper.TokenRequest
 import tokenkeeper.use
 
 /** A client of the fixture whose process cache is off, so every call goes to the shared level. */
-fun sharedClient(sharedCache: String?): TokenClient =
-    client(
-        ClientConfig(
-            domain = Fx.url,
-            clientId = Fx.clientId,
-            credentials = Credentials.clientSecret(Fx.clientSecret),
-            http = fastRetries(),
-            cacheEnabled = false,
-            sharedCache = sharedCache,
-        ),
+fun sharedClient(sharedCache: String?): TokenClient = client(sharedConfig(sharedCache))
+
+fun sharedConfig(sharedCache: String?): ClientConfig =
+    ClientConfig(
+        domain = Fx.url,
+        clientId = Fx.clientId,
+        credentials = Credentials.clientSecret(Fx.clientSecret),
+        http = fastRetries(),
+        cacheEnabled = false,
+        sharedCache = sharedCache?.let { SharedCache(it) },
     )
 
 /** Runs `body` with a fresh temporary directory, removed (with everything in it) afterwards. */
@@ -122,19 +123,29 @@ fun sharedCacheTests() {
     }
 
     test("F-D bad shared cache strings are Config when the client is built") {
-        for (bad in listOf("redis://127.0.0.1:notaport/0", "nope", "file:", "file:relative/dir")) {
+        // A SharedCache is a level: "" and blank are not one (null is off).
+        for (bad in listOf("redis://127.0.0.1:notaport/0", "nope", "file:", "file:relative/dir", "", "  ")) {
             val e = expectThrows<TokenException.Config> { sharedClient(bad).close() }
             expect(e.detail.isNotEmpty()) { "\"$bad\": empty detail" }
         }
         val redis = expectThrows<TokenException.Config> { sharedClient("redis://127.0.0.1:notaport/0").close() }
         expect(redis.detail.contains("Redis")) { "the Redis detail: ${redis.detail}" }
-        // null (the default), "" and blank are off: no shared level, nothing counted.
-        for (off in listOf(null, "", "  ")) {
-            sharedClient(off).use { c ->
-                c.getTokenBlocking(TokenRequest(Fx.API)).close()
-                expectEq(0uL, c.stats().sharedHits + c.stats().sharedErrors, "shared counters with \"$off\"")
-            }
+        // null (the default) is off: no shared level, nothing counted.
+        sharedClient(null).use { c ->
+            c.getTokenBlocking(TokenRequest(Fx.API)).close()
+            expectEq(0uL, c.stats().sharedHits + c.stats().sharedErrors, "shared counters without a level")
         }
+    }
+
+    test("N11: a Redis password shows in no ClientConfig text, and no unparsable URL is echoed") {
+        val config = sharedConfig("redis://:hunter2@127.0.0.1:6379/0")
+        expect(!config.toString().contains("hunter2")) { "ClientConfig.toString(): $config" }
+        val level = config.sharedCache!!
+        expect(!level.toString().contains("hunter2") && level.toString().contains("redacted")) { "SharedCache: $level" }
+        val e = expectThrows<TokenException.Config> {
+            client(config.copy(sharedCache = null, domain = "https://user:hunter2@tenant.example.com:99999/")).close()
+        }
+        expect(!e.detail.contains("hunter2") && e.detail.contains("[redacted]")) { "the detail: ${e.detail}" }
     }
 
     test("Redis: two clients share one token through sharedCache = \"redis://…\"") {

@@ -16,9 +16,13 @@ import TokenKeeper
 
 /// A client of the fixture whose process cache is off, so every call goes to the shared level.
 func sharedClient(_ sharedCache: String?) throws -> TokenClient {
-    try client(ClientConfig(
-        domain: Fx.url, clientId: Fx.clientId, credentials: Credentials.clientSecret(secret: Fx.clientSecret),
-        http: fastRetries(), cacheEnabled: false, sharedCache: sharedCache))
+    try client(try sharedConfig(sharedCache))
+}
+
+func sharedConfig(_ sharedCache: String?, domain: String = Fx.url) throws -> ClientConfig {
+    ClientConfig(
+        domain: domain, clientId: Fx.clientId, credentials: Credentials.clientSecret(secret: Fx.clientSecret),
+        http: fastRetries(), cacheEnabled: false, sharedCache: try sharedCache.map { try SharedCache(spec: $0) })
 }
 
 /// The temporary directory of the process (the chroot's), if it exists; else `/tmp`.
@@ -124,18 +128,31 @@ func sharedCacheTests() async {
     }
 
     test("F-D bad shared cache strings are Config when the client is built") {
-        for bad in ["redis://127.0.0.1:notaport/0", "nope", "file:", "file:relative/dir"] {
+        // A SharedCache is a level: "" and blank are not one (nil is off).
+        for bad in ["redis://127.0.0.1:notaport/0", "nope", "file:", "file:relative/dir", "", "  "] {
             let e = try expectError("\"\(bad)\"") { try sharedClient(bad) }
             guard case let .Config(detail) = e else { throw Failure(description: "\"\(bad)\": expected Config, got \(e)") }
             try expect(!detail.isEmpty, "\"\(bad)\": empty detail")
             if bad.hasPrefix("redis") { try expect(detail.contains("Redis"), "the Redis detail: \(detail)") }
         }
-        // nil (the default), "" and blank are off: no shared level, nothing counted.
-        for off in [nil, "", "  "] as [String?] {
-            let c = try sharedClient(off)
-            _ = try c.getTokenBlocking(request: TokenRequest(audience: Fx.api))
-            try expectEq(0, c.stats().sharedHits + c.stats().sharedErrors, "shared counters with \(String(describing: off))")
+        // nil (the default) is off: no shared level, nothing counted.
+        let c = try sharedClient(nil)
+        _ = try c.getTokenBlocking(request: TokenRequest(audience: Fx.api))
+        try expectEq(0, c.stats().sharedHits + c.stats().sharedErrors, "shared counters without a level")
+    }
+
+    test("N11: a Redis password shows in no ClientConfig text, and no unparsable URL is echoed") {
+        let config = try sharedConfig("redis://:hunter2@127.0.0.1:6379/0")
+        for text in [String(describing: config), String(reflecting: config), "\(config)"] {
+            try expect(!text.contains("hunter2"), "ClientConfig text: \(text)")
         }
+        let level = String(describing: config.sharedCache!)
+        try expect(!level.contains("hunter2") && level.contains("redacted"), "SharedCache: \(level)")
+        let e = try expectError("a domain with a password and a bad port") {
+            try client(try sharedConfig(nil, domain: "https://user:hunter2@tenant.example.com:99999/"))
+        }
+        guard case let .Config(detail) = e else { throw Failure(description: "expected Config, got \(e)") }
+        try expect(!detail.contains("hunter2") && detail.contains("[redacted]"), "the detail: \(detail)")
     }
 
     test("Redis: two clients share one token through sharedCache: \"redis://…\"") {

@@ -88,8 +88,8 @@ pub struct Common {
     /// default: $AUTH0_CLIENT_ID
     #[arg(long)]
     pub client_id: Option<String>,
-    /// client secret (default: $AUTH0_CLIENT_SECRET; prefer the variable or
-    /// --client-secret-file: other users can read command lines)
+    /// client secret, or '-' to read it from stdin (default: $AUTH0_CLIENT_SECRET; prefer '-',
+    /// the variable or --client-secret-file: other users can read command lines)
     #[arg(long)]
     pub client_secret: Option<String>,
     /// read the client secret from this file
@@ -111,10 +111,16 @@ pub struct Common {
     #[arg(long, value_name = "CA_FILE")]
     pub ca_file: Option<String>,
     /// where tokens are shared between runs: 'file' (the user's cache directory,
-    /// $XDG_CACHE_HOME/tokenkeeper or ~/.cache/tokenkeeper) or 'file:/some/dir' (default:
-    /// $TOKENKEEPER_SHARED_CACHE, else 'file')
-    #[arg(long, value_name = "SPEC", conflicts_with = "no_shared_cache")]
+    /// $XDG_CACHE_HOME/tokenkeeper or ~/.cache/tokenkeeper), 'file:/some/dir', or a Redis
+    /// server shared by a fleet: 'redis://host:6379/0', 'rediss://...',
+    /// 'unix:///path/redis.sock' (default: $TOKENKEEPER_SHARED_CACHE, else 'file'; a Redis URL
+    /// with a password belongs in the variable or --shared-cache-file: other users can read
+    /// command lines)
+    #[arg(long, value_name = "SPEC", conflicts_with_all = ["no_shared_cache", "shared_cache_file"])]
     pub shared_cache: Option<String>,
+    /// read the shared cache spec (as for --shared-cache) from this file
+    #[arg(long, value_name = "FILE", conflicts_with = "no_shared_cache")]
+    pub shared_cache_file: Option<PathBuf>,
     /// fetch a token of this run's own, sharing none with other runs
     #[arg(long)]
     pub no_shared_cache: bool,

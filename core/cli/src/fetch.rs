@@ -63,11 +63,16 @@ fn client(flags: &Common, audience: Option<String>) -> Result<TokenClient, Failu
         .transpose()?;
     let mut secret = match path(&flags.client_secret_file) {
         Some(p) => Some(read(&p, "client secret")?),
+        None if flags.client_secret.as_deref() == Some("-") => Some(stdin_secret()?),
         None => flags.client_secret.clone(),
     };
     if key.is_none() && secret.is_none() {
         secret = var("AUTH0_CLIENT_SECRET").filter(|s| !s.is_empty());
     }
+    // Read before the core checks anything, as the Python CLI passes it to `TokenClient`.
+    let shared_file = path(&flags.shared_cache_file)
+        .map(|p| read(&p, "shared cache"))
+        .transpose()?;
     let credentials = Credentials::from_parts(
         secret.as_deref(),
         key.as_deref(),
@@ -78,9 +83,10 @@ fn client(flags: &Common, audience: Option<String>) -> Result<TokenClient, Failu
     // The CLI shares tokens between runs unless told not to: `--no-shared-cache`, or an empty
     // `--shared-cache ""`; an empty variable is unset.
     if !flags.no_shared_cache {
-        let spec = match &flags.shared_cache {
-            Some(s) => s.clone(),
-            None => var("TOKENKEEPER_SHARED_CACHE")
+        let spec = match (&flags.shared_cache, shared_file) {
+            (_, Some(spec)) => spec,
+            (Some(s), None) => s.clone(),
+            (None, None) => var("TOKENKEEPER_SHARED_CACHE")
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| "file".into()),
         };
@@ -126,6 +132,21 @@ fn read(path: &Path, what: &str) -> Result<String, Failure> {
         "cannot read the {what} file {}: {why}",
         crate::pytext::repr(&path.to_string_lossy())
     )))
+}
+
+/// `--client-secret -`: the secret is the whole of stdin, trimmed.
+fn stdin_secret() -> Result<String, Failure> {
+    use std::io::Read;
+    let mut text = String::new();
+    match std::io::stdin().read_to_string(&mut text) {
+        Ok(_) => Ok(text.trim().to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(Failure::Config(
+            "cannot read the client secret from stdin: not UTF-8 text".into(),
+        )),
+        Err(_) => Err(Failure::Config(
+            "cannot read the client secret from stdin".into(),
+        )),
+    }
 }
 
 /// `--json`: the fields and the bytes of the Python CLI's `json.dumps`.

@@ -19,4 +19,4 @@ pub(crate) use response::retry_after;
 #[doc(hidden)]
 pub use transport::shared_clients;
 pub(crate) use transport::{AuthParts, Transport};
-pub(crate) use url::checked_url;
+pub(crate) use url::{checked_url, shown};

@@ -14,7 +14,9 @@ use arc_swap::{ArcSwap, Guard};
 
 const MIN_CELLS: usize = 16;
 
-type Hasher = rustc_hash::FxBuildHasher;
+/// Seeded at random per table, from a seed random per process (review N14): colliding keys
+/// cannot be built ahead, so no key set makes one long probe run.
+type Hasher = foldhash::fast::RandomState;
 
 pub(crate) struct Table<K, V> {
     cells: ArcSwap<Cells<K, V>>,
@@ -25,6 +27,8 @@ pub(crate) struct Table<K, V> {
 
 pub(crate) struct Cells<K, V> {
     cells: Box<[OnceLock<(K, V)>]>,
+    /// The table's, kept by every rebuild.
+    hasher: Hasher,
     /// Filled cells; changed only under the table's write lock.
     used: AtomicUsize,
 }
@@ -32,7 +36,7 @@ pub(crate) struct Cells<K, V> {
 impl<K: Hash + Eq + Clone, V: Clone> Default for Table<K, V> {
     fn default() -> Self {
         Self {
-            cells: ArcSwap::from_pointee(Cells::new(MIN_CELLS)),
+            cells: ArcSwap::from_pointee(Cells::new(MIN_CELLS, Hasher::default())),
             write: Mutex::new(()),
             copied: AtomicU64::new(0),
         }
@@ -69,7 +73,10 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
             .filter_map(OnceLock::get)
             .filter(|(_, v)| live(v))
             .collect();
-        let new = Cells::new((kept.len() * 4).next_power_of_two().max(MIN_CELLS));
+        let new = Cells::new(
+            (kept.len() * 4).next_power_of_two().max(MIN_CELLS),
+            old.hasher.clone(),
+        );
         for (k, v) in &kept {
             new.put(k.clone(), v.clone());
         }
@@ -90,9 +97,10 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
 }
 
 impl<K: Hash + Eq, V> Cells<K, V> {
-    fn new(n: usize) -> Self {
+    fn new(n: usize, hasher: Hasher) -> Self {
         Self {
             cells: (0..n).map(|_| OnceLock::new()).collect(),
+            hasher,
             used: AtomicUsize::new(0),
         }
     }
@@ -100,7 +108,7 @@ impl<K: Hash + Eq, V> Cells<K, V> {
     #[inline]
     pub fn get(&self, key: &K) -> Option<&V> {
         let mask = self.cells.len() - 1;
-        let mut i = Hasher::default().hash_one(key) as usize & mask;
+        let mut i = self.hasher.hash_one(key) as usize & mask;
         // At most half the cells are used, so an empty cell ends every probe.
         loop {
             match self.cells[i].get() {
@@ -118,7 +126,7 @@ impl<K: Hash + Eq, V> Cells<K, V> {
     /// Under the table's write lock, for a key not present.
     fn put(&self, key: K, value: V) {
         let mask = self.cells.len() - 1;
-        let mut i = Hasher::default().hash_one(&key) as usize & mask;
+        let mut i = self.hasher.hash_one(&key) as usize & mask;
         while self.cells[i].get().is_some() {
             i = (i + 1) & mask;
         }
@@ -148,5 +156,26 @@ mod tests {
         }
         assert!(t.len() < 15_000, "{}", t.len());
         assert_eq!(t.load().get(&20_000), Some(&20_000));
+    }
+
+    #[test]
+    fn every_table_hashes_with_a_seed_of_its_own() {
+        let keys: Vec<String> = (0..64)
+            .map(|n| format!("https://api-{n}.example.com"))
+            .collect();
+        let a: Table<String, ()> = Table::default();
+        let b: Table<String, ()> = Table::default();
+        let (ha, hb) = (a.load().hasher.clone(), b.load().hasher.clone());
+        let differ = keys
+            .iter()
+            .filter(|k| ha.hash_one(k) != hb.hash_one(k))
+            .count();
+        assert!(differ > 60, "{differ} of 64 keys hash apart");
+        // A rebuild keeps its table's seed: every key is still found.
+        for k in &keys {
+            a.get_or_insert(k, || (), |_| true);
+        }
+        assert!(keys.iter().all(|k| a.load().get(k).is_some()));
+        assert_eq!(a.load().hasher.hash_one(&keys[0]), ha.hash_one(&keys[0]));
     }
 }

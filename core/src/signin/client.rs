@@ -533,8 +533,10 @@ impl fmt::Debug for SignInClient {
 
 /// A redirect URI must be absolute: `https`, loopback `http`, or an app's custom scheme.
 fn check_redirect_uri(uri: &str) -> Result<()> {
-    let url = Url::parse(uri)
-        .map_err(|_| Error::config(format!("redirect_uri {uri:?} is not an absolute URL")))?;
+    let url = Url::parse(uri).map_err(|_| {
+        let uri = crate::http::shown(uri);
+        Error::config(format!("redirect_uri {uri:?} is not an absolute URL"))
+    })?;
     if url.fragment().is_some() {
         return Err(Error::config("redirect_uri must not have a fragment"));
     }

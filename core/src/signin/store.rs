@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::user_credentials::UserCredentials;
 use crate::error::{Error, Result};
+use crate::runtime::PerFork;
 
 /// Where the manager keeps a user's credentials. Implemented by the host: synchronous,
 /// object-safe, called from any thread (often one of the shared runtime's workers: keep each
@@ -16,7 +17,10 @@ use crate::error::{Error, Result};
 /// The contract, the same on every surface: a manager calls its store one call at a time
 /// (never two at once, the first `load` included), and a store method that calls back into
 /// the manager that called it gets [`Error::Config`] at once (it would otherwise wait for
-/// itself). A failing method returns [`Error::Storage`] with the host's error as its source.
+/// itself). That is detected per thread: a method that hands a call to the manager to another
+/// thread and waits for it deadlocks instead. A failing method returns [`Error::Storage`] with
+/// the host's error as its source. A process forked while a method runs gets a store free of
+/// the parent's call.
 ///
 /// # Example
 ///
@@ -97,9 +101,15 @@ impl fmt::Debug for MemoryStore {
 }
 
 /// A manager's store, called one call at a time, and never from inside one of its own calls.
+///
+/// A call from inside one of its own calls is detected on the same thread only: a store
+/// method that hands the call to another thread and waits for it deadlocks (documented on
+/// [`CredentialsStore`]).
 pub(crate) struct GuardedStore {
     store: Arc<dyn CredentialsStore>,
-    one: Mutex<()>,
+    /// Per fork (review N13): a child forked while a parent's thread runs a store method
+    /// would otherwise find it locked forever.
+    one: PerFork<Mutex<()>>,
     id: usize,
 }
 
@@ -114,7 +124,7 @@ impl GuardedStore {
     pub fn new(store: Arc<dyn CredentialsStore>) -> Self {
         Self {
             store,
-            one: Mutex::new(()),
+            one: PerFork::default(),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
     }
@@ -133,7 +143,8 @@ impl GuardedStore {
 
     fn call<R>(&self, f: impl FnOnce(&dyn CredentialsStore) -> Result<R>) -> Result<R> {
         self.not_reentered()?;
-        let _one = self.one.lock().unwrap_or_else(|p| p.into_inner());
+        let one = self.one.get();
+        let _one = one.lock().unwrap_or_else(|p| p.into_inner());
         IN_STORE.with(|s| s.borrow_mut().push(self.id));
         struct Leave(usize);
         impl Drop for Leave {

@@ -257,16 +257,28 @@ impl<T> Stored<T> {
         }
     }
 
-    /// What is left of its life by this host's clocks: the lesser of the wall-clock and (same
-    /// boot) the boot-clock view.
+    /// What is left of its life by this host's clocks: the wall-clock view, unless (same boot)
+    /// the boot clock says less by more than [`CLOCKS_AGREE`]: the wall clock was stepped
+    /// back. Within that, the wall end is kept, so every process reads the same expiry.
     pub fn local_left(&self) -> Duration {
         let wall = left(self.until_ms, wall_ms());
         match (&self.boot, crate::clock::boot_ms()) {
-            (Some(b), Some((id, now))) if b.id == id => wall.min(left(b.until_ms, now)),
+            (Some(b), Some((id, now))) if b.id == id => {
+                let boot = left(b.until_ms, now);
+                if boot + CLOCKS_AGREE < wall {
+                    boot
+                } else {
+                    wall
+                }
+            }
             _ => wall,
         }
     }
 }
+
+/// How far the wall and boot clocks may drift apart (NTP slews them by a little) before the
+/// wall clock counts as stepped.
+const CLOCKS_AGREE: Duration = Duration::from_secs(1);
 
 /// What a token entry holds (sealed, in a [`Stored`]).
 #[derive(Serialize, Deserialize)]
@@ -464,6 +476,17 @@ mod tests {
         let s = written(60_000, 30_000, 3_600_000);
         let left = s.local_left();
         assert!(left <= Duration::from_secs(30) && left > Duration::from_secs(29));
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn clocks_that_agree_give_every_reader_the_wall_end() {
+        // The boot clock a few hundred ms behind (a slewed wall clock): the wall end stands, so
+        // the expiry every process computes from it is the same to the millisecond.
+        let s = written(60_000, 10_000, 300);
+        let wall = left(s.until_ms, wall_ms());
+        assert!(s.local_left().abs_diff(wall) < Duration::from_millis(50));
+        assert!(s.local_left() > Duration::from_secs(50));
     }
 
     #[cfg(any(target_os = "linux", target_os = "android"))]

@@ -146,29 +146,34 @@ pub struct ClientConfig {
 #[derive(uniffi::Object)]
 #[uniffi::export(Display, Debug)]
 pub struct SharedCache {
-    pub(crate) inner: tokenkeeper::SharedCache,
+    /// `None`: off (`""` or blank, as on every surface).
+    pub(crate) inner: Option<tokenkeeper::SharedCache>,
 }
 
 #[uniffi::export]
 impl SharedCache {
-    /// Parsed by the core's `SharedCache::parse`: anything else (a malformed Redis URL,
-    /// `"file:"`, a relative directory, `""`) throws `Config`.
+    /// Parsed by the core's `SharedCache::parse_optional`: `""` or blank is off, as on every
+    /// surface; anything else (a malformed Redis URL, `"file:"`, a relative directory) throws
+    /// `Config`.
     #[uniffi::constructor]
     pub fn new(spec: String) -> Result<Arc<Self>, crate::TokenError> {
-        let inner = tokenkeeper::SharedCache::parse(&spec)?;
+        let inner = tokenkeeper::SharedCache::parse_optional(Some(&spec))?;
         Ok(Arc::new(Self { inner }))
     }
 }
 
 impl std::fmt::Display for SharedCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&self.inner, f)
+        std::fmt::Debug::fmt(self, f)
     }
 }
 
 impl std::fmt::Debug for SharedCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&self.inner, f)
+        match &self.inner {
+            Some(level) => level.fmt(f),
+            None => f.write_str("Off"),
+        }
     }
 }
 
@@ -194,8 +199,8 @@ impl TryFrom<ClientConfig> for tokenkeeper::ClientConfig {
         set(&mut cache.refresh_ahead, c.cache_refresh_ahead);
         set(&mut cache.max_refresh_ahead, c.cache_max_refresh_ahead);
         set(&mut cache.jitter, c.cache_jitter);
-        if let Some(s) = c.shared_cache {
-            cfg = cfg.shared_cache(s.inner.clone());
+        if let Some(s) = c.shared_cache.and_then(|s| s.inner.clone()) {
+            cfg = cfg.shared_cache(s);
         }
         Ok(cfg)
     }

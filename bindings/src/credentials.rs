@@ -38,7 +38,14 @@ pub trait CredentialsStorage: Send + Sync {
 struct HostStore(Arc<dyn CredentialsStorage>);
 
 fn storage(method: &str) -> impl FnOnce(TokenError) -> tokenkeeper::Error + '_ {
-    move |e| tokenkeeper::Error::storage(method, HostError::new(e))
+    move |e| match e {
+        // The host's own exception, as uniffi handed over its text: that text is the cause.
+        TokenError::Storage { detail } => {
+            tokenkeeper::Error::storage(method, HostError::new(tokenkeeper::HostMessage(detail)))
+        }
+        // A TokenException/TokenError thrown on purpose: kept, to be handed back as itself.
+        e => tokenkeeper::Error::storage(method, HostError::new(e)),
+    }
 }
 
 impl tokenkeeper::CredentialsStore for HostStore {

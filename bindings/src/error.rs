@@ -1,9 +1,11 @@
 //! The core's errors as a Kotlin exception hierarchy (`TokenException.OAuth`, …) and a Swift
 //! `Error` enum (`TokenError.OAuth(…)`), converted in one place.
 //!
-//! uniffi builds the Kotlin `message` from the variant's fields (`error=…, status=…`) and Swift's
-//! `errorDescription` from `String(reflecting:)` of the case: both show only these fields, and the
-//! core never puts a secret in any of them.
+//! Every case answers with the core's own words: `toString()` / `description` is the core's
+//! message, and `kind()`, `isTransient()`, `httpStatus()` and `checkName()` are the core's
+//! answers (the same as Python's attributes and C's `tk_last_error_*`). uniffi builds the Kotlin
+//! `message` from the variant's fields (`error=…, status=…`); the core never puts a secret in
+//! any of them.
 
 use tokenkeeper::TokenCheck;
 
@@ -32,46 +34,38 @@ pub enum TokenCheck {
 }
 
 /// Everything that can go wrong; one case per cause of the core's `Error`.
-#[derive(Debug, Clone, PartialEq, thiserror::Error, uniffi::Error)]
+#[derive(Debug, Clone, PartialEq, uniffi::Error)]
+#[uniffi::export(Display)]
 pub enum TokenError {
     /// The authorization server answered with an OAuth error (`access_denied`,
     /// `invalid_client`, `unauthorized_client`, `invalid_request`, …) and this HTTP status.
-    #[error("OAuth error from the server (HTTP {status}): {error}")]
     OAuth {
         error: String,
         error_description: Option<String>,
         status: u16,
     },
     /// HTTP 429: retry after this many seconds (from `Retry-After` or `X-RateLimit-Reset`).
-    #[error("rate limited by the server (HTTP 429)")]
     RateLimited {
         retry_after_seconds: Option<f64>,
         error_description: Option<String>,
     },
     /// The server could not be reached, or the connection broke.
-    #[error("network error: {detail}")]
     Network { detail: String },
     /// A connect or request timeout elapsed.
-    #[error("timed out: {detail}")]
     Timeout { detail: String },
     /// The server answered, but not with something usable (bad JSON, missing fields, too large…).
-    #[error("invalid response from the server: {detail}")]
     InvalidResponse { status: Option<u16>, detail: String },
     /// The client was configured in a way that cannot work.
-    #[error("configuration error: {detail}")]
     Config { detail: String },
     /// A token failed validation; `check` names the check that failed.
-    #[error("invalid token ({check:?}): {detail}")]
     InvalidToken { check: TokenCheck, detail: String },
     /// The user's session cannot be renewed: the user must sign in again.
-    #[error("re-authentication required: {error}")]
     ReauthenticationRequired {
         error: String,
         error_description: Option<String>,
     },
     /// The host's `CredentialsStorage` failed: `detail` names the method and the host's error
     /// (`load() failed: java.io.IOException: …`).
-    #[error("{detail}")]
     Storage { detail: String },
 }
 
@@ -114,6 +108,85 @@ impl From<tokenkeeper::Error> for TokenError {
         }
     }
 }
+
+impl TokenError {
+    /// The core's error again, for the core's own answers about it.
+    fn core(&self) -> tokenkeeper::Error {
+        use tokenkeeper::Error as E;
+        match self.clone() {
+            Self::OAuth {
+                error,
+                error_description,
+                status,
+            } => E::OAuth {
+                error,
+                description: error_description,
+                status,
+            },
+            Self::RateLimited {
+                retry_after_seconds,
+                error_description,
+            } => E::RateLimited {
+                retry_after: retry_after_seconds
+                    .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok()),
+                description: error_description,
+            },
+            Self::Network { detail } => E::Network(detail),
+            Self::Timeout { detail } => E::Timeout(detail),
+            Self::InvalidResponse { status, detail } => E::InvalidResponse { status, detail },
+            Self::Config { detail } => E::Config(detail),
+            Self::InvalidToken { check, detail } => E::InvalidToken { check, detail },
+            Self::ReauthenticationRequired {
+                error,
+                error_description,
+            } => E::ReauthenticationRequired {
+                error,
+                description: error_description,
+            },
+            Self::Storage { detail } => E::Storage {
+                message: detail.clone(),
+                source: tokenkeeper::HostError::new(tokenkeeper::HostMessage(detail)),
+            },
+        }
+    }
+}
+
+#[uniffi::export]
+impl TokenError {
+    /// The cause, as the core names it on every surface: `oauth`, `rate_limited`, `network`,
+    /// `timeout`, `invalid_response`, `config`, `invalid_token`, `reauthentication_required`,
+    /// `storage`.
+    pub fn kind(&self) -> String {
+        self.core().kind().to_string()
+    }
+
+    /// Whether the same call may succeed later without any change (a 429, a network failure,
+    /// a timeout, a 5xx).
+    pub fn is_transient(&self) -> bool {
+        self.core().is_transient()
+    }
+
+    /// The HTTP status of the answer this error comes from, when there was one (429 for
+    /// `RateLimited`).
+    pub fn http_status(&self) -> Option<u16> {
+        self.core().http_status()
+    }
+
+    /// The name of the check that rejected a token (`"expired"`, `"audience"`…, the same on
+    /// every surface), for `InvalidToken`.
+    pub fn check_name(&self) -> Option<String> {
+        self.core().token_check().map(|c| c.as_str().to_string())
+    }
+}
+
+/// The core's message, word for word.
+impl std::fmt::Display for TokenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.core().fmt(f)
+    }
+}
+
+impl std::error::Error for TokenError {}
 
 /// Any other exception or error thrown by the host's `CredentialsStorage` (an `IOException`, a
 /// Keychain `OSStatus`, …), which uniffi hands over as its text. The store adapter then wraps it

@@ -265,6 +265,28 @@ impl TokenCheck {
             Self::TokenType => "token_type",
         }
     }
+
+    /// Stable number of the check (C's `tk_token_check`; 0 is "none"). Numbers are only ever
+    /// appended, never reused.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Malformed => 1,
+            Self::Algorithm => 2,
+            Self::UnknownKey => 3,
+            Self::Signature => 4,
+            Self::Issuer => 5,
+            Self::Audience => 6,
+            Self::Expired => 7,
+            Self::NotYetValid => 8,
+            Self::MissingClaim => 9,
+            Self::AuthorizedParty => 10,
+            Self::Organization => 11,
+            Self::Nonce => 12,
+            Self::AuthTime => 13,
+            Self::Jwks => 14,
+            Self::TokenType => 15,
+        }
+    }
 }
 
 impl Error {
@@ -319,6 +341,25 @@ impl Error {
         }
     }
 
+    /// The HTTP status of the answer this error comes from, when it comes from one: an OAuth
+    /// error's, 429 for [`Error::RateLimited`], an invalid response's when it had one.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Error::OAuth { status, .. } => Some(*status),
+            Error::RateLimited { .. } => Some(429),
+            Error::InvalidResponse { status, .. } => *status,
+            _ => None,
+        }
+    }
+
+    /// The check that rejected a token, for [`Error::InvalidToken`].
+    pub fn token_check(&self) -> Option<TokenCheck> {
+        match self {
+            Error::InvalidToken { check, .. } => Some(*check),
+            _ => None,
+        }
+    }
+
     /// Whether the same request may succeed later without any change by the caller.
     ///
     /// See the example on [`Error`].
@@ -350,3 +391,37 @@ fn status_part(s: &Option<u16>) -> String {
 
 /// `std::result::Result` with this crate's [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scenario E1's core side: what every surface reads off an error.
+    #[test]
+    fn an_error_answers_for_its_status_and_check_and_codes_are_stable() {
+        let limited = Error::RateLimited {
+            retry_after: Some(Duration::from_secs(30)),
+            description: Some("Global limit has been reached".into()),
+        };
+        assert_eq!(limited.http_status(), Some(429));
+        assert_eq!(
+            limited.to_string(),
+            "rate limited by the server (HTTP 429), retry after 30.0 s (Global limit has been reached)"
+        );
+        let expired = Error::InvalidToken {
+            check: TokenCheck::Expired,
+            detail: "exp is in the past".into(),
+        };
+        assert_eq!(expired.http_status(), None);
+        assert_eq!(expired.token_check(), Some(TokenCheck::Expired));
+        let mut codes: Vec<u8> = TokenCheck::ALL.iter().map(|c| c.code()).collect();
+        codes.sort();
+        assert_eq!(
+            codes,
+            (1..=15).collect::<Vec<u8>>(),
+            "one number each, from 1"
+        );
+        assert_eq!(TokenCheck::Malformed.code(), 1);
+        assert_eq!(TokenCheck::TokenType.code(), 15);
+    }
+}

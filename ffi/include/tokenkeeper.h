@@ -736,109 +736,82 @@ tk_status tk_config_set_refresh_ahead(tk_config *config, double fraction, uint64
 tk_status tk_config_set_jitter(tk_config *config, double fraction);
 
 /**
- * Frees user credentials. NULL is ignored.
+ * The core's name of a check (`"expired"`, `"audience"`…: the same as
+ * `tk_last_error_token_check` and every other surface), `""` for `TK_TOKEN_CHECK_NONE`,
+ * `"unknown"` for a value that is none. A static string; never free it.
  */
-void tk_user_credentials_free(tk_user_credentials *credentials);
+const char *tk_token_check_str(int check);
 
 /**
- * The access token, copied into `buf` (`len` bytes) with its NUL; `*out_len` receives the
- * length needed, NUL included, also with `TK_STATUS_BUFFER_TOO_SMALL` (then `buf` is left
- * untouched; `buf` may be NULL with `len` 0 to ask for the length). Wipe the buffer after use.
+ * The status of the calling thread's most recent failed call, `TK_STATUS_OK` when its most
+ * recent call succeeded (or there was none). Every function except `tk_last_error_*`,
+ * `tk_status_str`, `tk_token_check_str`, `tk_version`, `tk_store_sink_set` and the `*_free`
+ * functions resets the last error when called.
  */
-tk_status tk_user_credentials_access_token(const tk_user_credentials *credentials,
-                                           char *buf,
-                                           size_t len,
-                                           size_t *out_len);
+tk_status tk_last_error_status(void);
 
 /**
- * The token type (`"Bearer"`). Buffer rules as `tk_user_credentials_access_token`.
+ * The last error's message (English, for logs; never a secret), `""` when there is none.
+ * Copied into `buf` (`len` bytes) with its NUL; `*out_len` receives the length needed,
+ * NUL included, also with `TK_STATUS_BUFFER_TOO_SMALL` (then `buf` is left untouched).
  */
-tk_status tk_user_credentials_token_type(const tk_user_credentials *credentials,
-                                         char *buf,
-                                         size_t len,
-                                         size_t *out_len);
+tk_status tk_last_error_message(char *buf, size_t len, size_t *out_len);
 
 /**
- * The granted scopes, space separated, `""` when the server named none. Buffer rules as
- * `tk_user_credentials_access_token`.
+ * The core's name of the kind of the last error (`"oauth"`, `"config"`, `"storage"`…: the same
+ * on every surface, one per core status), `""` for the binding's own failures
+ * (`TK_STATUS_NULL_PARAMETER`…) and when there is none. Buffer rules as
+ * `tk_last_error_message`.
  */
-tk_status tk_user_credentials_scope(const tk_user_credentials *credentials,
-                                    char *buf,
-                                    size_t len,
-                                    size_t *out_len);
+tk_status tk_last_error_kind(char *buf, size_t len, size_t *out_len);
 
 /**
- * The refresh token, `""` when there is none (`tk_user_credentials_has_refresh_token`).
- * Buffer rules as `tk_user_credentials_access_token`.
+ * The OAuth `error` code of the last error (`access_denied`, `invalid_client`…) for
+ * `TK_STATUS_OAUTH` and `TK_STATUS_REAUTHENTICATION_REQUIRED`, otherwise `""`. Buffer rules as
+ * `tk_last_error_message`.
  */
-tk_status tk_user_credentials_refresh_token(const tk_user_credentials *credentials,
-                                            char *buf,
-                                            size_t len,
-                                            size_t *out_len);
+tk_status tk_last_error_oauth_error(char *buf, size_t len, size_t *out_len);
 
 /**
- * The ID token (a JWT, verified when it was received), `""` when there is none
- * (`tk_user_credentials_has_id_token`). Buffer rules as `tk_user_credentials_access_token`.
+ * The server's `error_description` of the last error, `""` when it gave none. Buffer rules as
+ * `tk_last_error_message`.
  */
-tk_status tk_user_credentials_id_token(const tk_user_credentials *credentials,
-                                       char *buf,
-                                       size_t len,
-                                       size_t *out_len);
+tk_status tk_last_error_description(char *buf, size_t len, size_t *out_len);
 
 /**
- * `"Bearer <access token>"`, ready for an `Authorization` header. Buffer rules as
- * `tk_user_credentials_access_token`.
+ * For `TK_STATUS_INVALID_TOKEN`, the name of the check that failed (`"signature"`,
+ * `"audience"`, `"expired"`…), otherwise `""`. Buffer rules as `tk_last_error_message`.
  */
-tk_status tk_user_credentials_authorization_header(const tk_user_credentials *credentials,
-                                                   char *buf,
-                                                   size_t len,
-                                                   size_t *out_len);
+tk_status tk_last_error_token_check(char *buf, size_t len, size_t *out_len);
 
 /**
- * When the access token expires, in seconds since the Unix epoch.
+ * For `TK_STATUS_INVALID_TOKEN`, the check that failed as a `tk_token_check`, otherwise
+ * `TK_TOKEN_CHECK_NONE`.
  */
-tk_status tk_user_credentials_expires_at(const tk_user_credentials *credentials, uint64_t *out);
+tk_status tk_last_error_token_check_code(tk_token_check *out);
 
 /**
- * Whether the access token has at least `min_ttl_secs` seconds left.
+ * The HTTP status of the last error's response (401, 403, 429, 200 for an unusable 200…),
+ * 0 when there was no response.
  */
-tk_status tk_user_credentials_is_valid_for(const tk_user_credentials *credentials,
-                                           uint64_t min_ttl_secs,
-                                           bool *out);
+tk_status tk_last_error_http_status(uint16_t *out);
 
 /**
- * Whether the credentials hold a refresh token (asked with `offline_access`).
+ * For `TK_STATUS_RATE_LIMITED`, how long to wait before trying again, in milliseconds (from
+ * `Retry-After` or `X-RateLimit-Reset`); -1 when the server did not say or for other errors.
  */
-tk_status tk_user_credentials_has_refresh_token(const tk_user_credentials *credentials, bool *out);
+tk_status tk_last_error_retry_after_ms(int64_t *out);
 
 /**
- * Whether the credentials hold an ID token.
+ * Whether the same call may succeed later without any change (rate limit, network, timeout,
+ * 5xx): the core's judgement. False when there is no last error.
  */
-tk_status tk_user_credentials_has_id_token(const tk_user_credentials *credentials, bool *out);
+tk_status tk_last_error_is_transient(bool *out);
 
 /**
- * The ID token's claims (the user's `sub`, `email`, `name`…), decoded without verifying it
- * again (it was verified when received). `*out` is a new claims handle, or NULL when there is
- * no ID token (still `TK_STATUS_OK`).
+ * Forgets the calling thread's last error.
  */
-tk_status tk_user_credentials_id_token_claims(const tk_user_credentials *credentials,
-                                              tk_claims **out);
-
-/**
- * The credentials as JSON (what `tk_credentials_store.save` receives; restore with
- * `tk_user_credentials_from_json`). It holds every token: store it like a secret and wipe the
- * buffer after use. Buffer rules as `tk_user_credentials_access_token`.
- */
-tk_status tk_user_credentials_to_json(const tk_user_credentials *credentials,
-                                      char *buf,
-                                      size_t len,
-                                      size_t *out_len);
-
-/**
- * Credentials from the JSON of `tk_user_credentials_to_json`. Anything else is
- * `TK_STATUS_CONFIG`. On success `*out` is new user credentials.
- */
-tk_status tk_user_credentials_from_json(const char *json, tk_user_credentials **out);
+void tk_last_error_clear(void);
 
 /**
  * Hands the stored credentials' JSON (`len` bytes; a NUL is not needed) back from inside a
@@ -932,84 +905,6 @@ tk_status tk_credentials_manager_stored(const tk_credentials_manager *manager,
 tk_status tk_credentials_manager_stats(const tk_credentials_manager *manager,
                                        tk_credentials_stats *out,
                                        size_t out_size);
-
-/**
- * The core's name of a check (`"expired"`, `"audience"`…: the same as
- * `tk_last_error_token_check` and every other surface), `""` for `TK_TOKEN_CHECK_NONE`,
- * `"unknown"` for a value that is none. A static string; never free it.
- */
-const char *tk_token_check_str(int check);
-
-/**
- * The status of the calling thread's most recent failed call, `TK_STATUS_OK` when its most
- * recent call succeeded (or there was none). Every function except `tk_last_error_*`,
- * `tk_status_str`, `tk_token_check_str`, `tk_version`, `tk_store_sink_set` and the `*_free`
- * functions resets the last error when called.
- */
-tk_status tk_last_error_status(void);
-
-/**
- * The last error's message (English, for logs; never a secret), `""` when there is none.
- * Copied into `buf` (`len` bytes) with its NUL; `*out_len` receives the length needed,
- * NUL included, also with `TK_STATUS_BUFFER_TOO_SMALL` (then `buf` is left untouched).
- */
-tk_status tk_last_error_message(char *buf, size_t len, size_t *out_len);
-
-/**
- * The core's name of the kind of the last error (`"oauth"`, `"config"`, `"storage"`…: the same
- * on every surface, one per core status), `""` for the binding's own failures
- * (`TK_STATUS_NULL_PARAMETER`…) and when there is none. Buffer rules as
- * `tk_last_error_message`.
- */
-tk_status tk_last_error_kind(char *buf, size_t len, size_t *out_len);
-
-/**
- * The OAuth `error` code of the last error (`access_denied`, `invalid_client`…) for
- * `TK_STATUS_OAUTH` and `TK_STATUS_REAUTHENTICATION_REQUIRED`, otherwise `""`. Buffer rules as
- * `tk_last_error_message`.
- */
-tk_status tk_last_error_oauth_error(char *buf, size_t len, size_t *out_len);
-
-/**
- * The server's `error_description` of the last error, `""` when it gave none. Buffer rules as
- * `tk_last_error_message`.
- */
-tk_status tk_last_error_description(char *buf, size_t len, size_t *out_len);
-
-/**
- * For `TK_STATUS_INVALID_TOKEN`, the name of the check that failed (`"signature"`,
- * `"audience"`, `"expired"`…), otherwise `""`. Buffer rules as `tk_last_error_message`.
- */
-tk_status tk_last_error_token_check(char *buf, size_t len, size_t *out_len);
-
-/**
- * For `TK_STATUS_INVALID_TOKEN`, the check that failed as a `tk_token_check`, otherwise
- * `TK_TOKEN_CHECK_NONE`.
- */
-tk_status tk_last_error_token_check_code(tk_token_check *out);
-
-/**
- * The HTTP status of the last error's response (401, 403, 429, 200 for an unusable 200…),
- * 0 when there was no response.
- */
-tk_status tk_last_error_http_status(uint16_t *out);
-
-/**
- * For `TK_STATUS_RATE_LIMITED`, how long to wait before trying again, in milliseconds (from
- * `Retry-After` or `X-RateLimit-Reset`); -1 when the server did not say or for other errors.
- */
-tk_status tk_last_error_retry_after_ms(int64_t *out);
-
-/**
- * Whether the same call may succeed later without any change (rate limit, network, timeout,
- * 5xx): the core's judgement. False when there is no last error.
- */
-tk_status tk_last_error_is_transient(bool *out);
-
-/**
- * Forgets the calling thread's last error.
- */
-void tk_last_error_clear(void);
 
 /**
  * A config for the app `client_id` of the tenant at `domain` (`tenant.auth0.com`, an
@@ -1334,6 +1229,111 @@ tk_status tk_token_remaining_ms(const tk_token *token, uint64_t *out);
  * `*out` is true when both handles hold the same fetched token (one request, served twice).
  */
 tk_status tk_token_same(const tk_token *a, const tk_token *b, bool *out);
+
+/**
+ * Frees user credentials. NULL is ignored.
+ */
+void tk_user_credentials_free(tk_user_credentials *credentials);
+
+/**
+ * The access token, copied into `buf` (`len` bytes) with its NUL; `*out_len` receives the
+ * length needed, NUL included, also with `TK_STATUS_BUFFER_TOO_SMALL` (then `buf` is left
+ * untouched; `buf` may be NULL with `len` 0 to ask for the length). Wipe the buffer after use.
+ */
+tk_status tk_user_credentials_access_token(const tk_user_credentials *credentials,
+                                           char *buf,
+                                           size_t len,
+                                           size_t *out_len);
+
+/**
+ * The token type (`"Bearer"`). Buffer rules as `tk_user_credentials_access_token`.
+ */
+tk_status tk_user_credentials_token_type(const tk_user_credentials *credentials,
+                                         char *buf,
+                                         size_t len,
+                                         size_t *out_len);
+
+/**
+ * The granted scopes, space separated, `""` when the server named none. Buffer rules as
+ * `tk_user_credentials_access_token`.
+ */
+tk_status tk_user_credentials_scope(const tk_user_credentials *credentials,
+                                    char *buf,
+                                    size_t len,
+                                    size_t *out_len);
+
+/**
+ * The refresh token, `""` when there is none (`tk_user_credentials_has_refresh_token`).
+ * Buffer rules as `tk_user_credentials_access_token`.
+ */
+tk_status tk_user_credentials_refresh_token(const tk_user_credentials *credentials,
+                                            char *buf,
+                                            size_t len,
+                                            size_t *out_len);
+
+/**
+ * The ID token (a JWT, verified when it was received), `""` when there is none
+ * (`tk_user_credentials_has_id_token`). Buffer rules as `tk_user_credentials_access_token`.
+ */
+tk_status tk_user_credentials_id_token(const tk_user_credentials *credentials,
+                                       char *buf,
+                                       size_t len,
+                                       size_t *out_len);
+
+/**
+ * `"Bearer <access token>"`, ready for an `Authorization` header. Buffer rules as
+ * `tk_user_credentials_access_token`.
+ */
+tk_status tk_user_credentials_authorization_header(const tk_user_credentials *credentials,
+                                                   char *buf,
+                                                   size_t len,
+                                                   size_t *out_len);
+
+/**
+ * When the access token expires, in seconds since the Unix epoch.
+ */
+tk_status tk_user_credentials_expires_at(const tk_user_credentials *credentials, uint64_t *out);
+
+/**
+ * Whether the access token has at least `min_ttl_secs` seconds left.
+ */
+tk_status tk_user_credentials_is_valid_for(const tk_user_credentials *credentials,
+                                           uint64_t min_ttl_secs,
+                                           bool *out);
+
+/**
+ * Whether the credentials hold a refresh token (asked with `offline_access`).
+ */
+tk_status tk_user_credentials_has_refresh_token(const tk_user_credentials *credentials, bool *out);
+
+/**
+ * Whether the credentials hold an ID token.
+ */
+tk_status tk_user_credentials_has_id_token(const tk_user_credentials *credentials, bool *out);
+
+/**
+ * The ID token's claims (the user's `sub`, `email`, `name`…), decoded without verifying it
+ * again (it was verified when received). `*out` is a new claims handle, or NULL when there is
+ * no ID token (still `TK_STATUS_OK`).
+ */
+tk_status tk_user_credentials_id_token_claims(const tk_user_credentials *credentials,
+                                              tk_claims **out);
+
+/**
+ * The credentials as JSON (what `tk_credentials_store.save` receives; restore with
+ * `tk_user_credentials_from_json`). It holds every token: store it like a secret and wipe the
+ * buffer after use. Buffer rules as `tk_user_credentials_access_token`.
+ */
+tk_status tk_user_credentials_to_json(const tk_user_credentials *credentials,
+                                      char *buf,
+                                      size_t len,
+                                      size_t *out_len);
+
+/**
+ * Credentials from the JSON of `tk_user_credentials_to_json`. Anything else is
+ * `TK_STATUS_CONFIG`. On success `*out` is new user credentials.
+ */
+tk_status tk_user_credentials_from_json(const char *json, tk_user_credentials **out);
 
 /**
  * A config for tokens of the tenant at `domain` (`tenant.auth0.com`, an `https://` URL, or an

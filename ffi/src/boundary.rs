@@ -7,20 +7,21 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use zeroize::Zeroize;
 
-use crate::error::{self, Failure};
+use crate::failure::Failure;
+use crate::last_error;
 use crate::status::tk_status;
 
 /// Runs the body of an entry point: resets the thread's last error, catches any panic, and
 /// records a failure for `tk_last_error_*`.
 pub(crate) fn call(func: &'static str, body: impl FnOnce() -> Result<(), Failure>) -> tk_status {
-    error::clear();
+    last_error::clear();
     let result = catch_unwind(AssertUnwindSafe(body))
         .unwrap_or_else(|payload| Err(Failure::panic(func, &*payload)));
     match result {
         Ok(()) => tk_status::Ok,
         Err(f) => {
             let status = f.status;
-            error::set(f);
+            last_error::set(f);
             status
         }
     }

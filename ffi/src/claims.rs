@@ -6,7 +6,7 @@ use std::ffi::c_char;
 use tk_core::Claims;
 
 use crate::boundary::{free_handle, get, get_str, new_handle, str_arg};
-use crate::error::Failure;
+use crate::failure::Failure;
 use crate::status::tk_status;
 
 /// The claims of a verified token or of a `/userinfo` answer: a JSON object (opaque,

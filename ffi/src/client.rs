@@ -7,7 +7,7 @@ use tk_core::{TokenClient, TokenRequest};
 
 use crate::boundary::{arg, call, free_handle, get, get_str, new_handle, opt_str_arg, write_sized};
 use crate::config::tk_config;
-use crate::error::Failure;
+use crate::failure::Failure;
 use crate::status::tk_status;
 use crate::token::tk_token;
 

@@ -1,21 +1,19 @@
 //! `tk_config`: the core's `ClientConfig`, set field by field so fields can be added later
-//! without breaking the ABI; and the knob setters of every config (`tk_*_set_http`,
-//! `tk_config_set_cache` and the per-knob setters), all through the core's by-name setters.
+//! without breaking the ABI, its knob setters (`tk_config_set_http`, `tk_config_set_cache` and
+//! the per-knob setters) through the core's by-name setters (`knobs.rs`).
 //! Values are checked by the core: unknown names and unusable numbers at once, ranges when the
 //! client is built (`tk_client_new` reports anything unusable as `TK_STATUS_CONFIG`). The
 //! shared cache level is parsed by the core's `SharedCache::parse_optional`.
 
 use std::ffi::c_char;
 
-use tk_core::{
-    AuthMethod, CachePolicy, ClientConfig, Credentials, HttpOptions, SharedCache, SignInConfig,
-    VerifierConfig,
-};
+use tk_core::{AuthMethod, CachePolicy, ClientConfig, Credentials, SharedCache};
 
 use crate::boundary::{
-    arg_mut, call, edit, edit_str, editable, free_handle, make, opt_str_arg, str_arg, Editable,
+    arg_mut, call, edit, edit_str, editable, free_handle, make, opt_str_arg, str_arg,
 };
-use crate::error::Failure;
+use crate::failure::Failure;
+use crate::knobs::{ms as to_secs, set_all, set_http, set_http_named, set_http_text_named};
 use crate::status::tk_status;
 
 /// A client configuration (opaque). Create with `tk_config_new`,
@@ -39,84 +37,6 @@ impl tk_config {
     }
 }
 
-// ---- knobs, on every config -------------------------------------------------------------------
-
-/// A core config that embeds `HttpOptions` (client, verifier and sign-in configs).
-pub(crate) trait Http {
-    fn http(&mut self) -> &mut HttpOptions;
-}
-
-impl Http for ClientConfig {
-    fn http(&mut self) -> &mut HttpOptions {
-        self.http_mut()
-    }
-}
-
-impl Http for VerifierConfig {
-    fn http(&mut self) -> &mut HttpOptions {
-        &mut self.http
-    }
-}
-
-impl Http for SignInConfig {
-    fn http(&mut self) -> &mut HttpOptions {
-        &mut self.http
-    }
-}
-
-/// Sets `knobs` (name, value in the core's unit) with the core's by-name setter `set` on a
-/// copy of `part`, which is replaced only when every knob was accepted.
-fn set_all<P: Clone>(
-    part: &mut P,
-    set: fn(&mut P, &str, f64) -> tk_core::Result<()>,
-    knobs: &[(&str, f64)],
-) -> Result<(), Failure> {
-    let mut next = part.clone();
-    for &(name, value) in knobs {
-        set(&mut next, name, value)?;
-    }
-    *part = next;
-    Ok(())
-}
-
-/// The body of every per-knob HTTP setter: `HttpOptions::set` for each (name, value).
-pub(crate) unsafe fn set_http<C: Editable<Inner: Http>>(
-    func: &'static str,
-    config: *mut C,
-    knobs: &[(&str, f64)],
-) -> tk_status {
-    unsafe { edit(func, config, |c| set_all(c.http(), HttpOptions::set, knobs)) }
-}
-
-/// The body of `tk_*_set_http`: one HTTP knob by its C name.
-pub(crate) unsafe fn set_http_named<C: Editable<Inner: Http>>(
-    func: &'static str,
-    config: *mut C,
-    name: *const c_char,
-    value: f64,
-) -> tk_status {
-    unsafe {
-        edit_str(func, config, name, "name", |c, n| {
-            set_all(c.http(), HttpOptions::set, &[(n, value)])
-        })
-    }
-}
-
-/// The body of `tk_*_set_http_text`: one text HTTP knob (`ca_file`) by its C name.
-pub(crate) unsafe fn set_http_text_named<C: Editable<Inner: Http>>(
-    func: &'static str,
-    config: *mut C,
-    name: *const c_char,
-    value: *const c_char,
-) -> tk_status {
-    unsafe {
-        edit_str(func, config, name, "name", |c, n| -> Result<(), Failure> {
-            let value = str_arg(func, value, "value")?;
-            Ok(c.http().set_text(n, value)?)
-        })
-    }
-}
-
 /// The body of every cache setter: `CachePolicy::set` for each (name, value).
 unsafe fn set_cache(
     func: &'static str,
@@ -128,11 +48,6 @@ unsafe fn set_cache(
             set_all(c.cache_mut(), CachePolicy::set, knobs)
         })
     }
-}
-
-/// Milliseconds as the core's seconds.
-pub(crate) fn ms(ms: u64) -> f64 {
-    ms as f64 / 1000.0
 }
 
 // ---- the client config --------------------------------------------------------------------------
@@ -359,7 +274,7 @@ pub unsafe extern "C" fn tk_config_set_connect_timeout_ms(
     ms: u64,
 ) -> tk_status {
     let f = "tk_config_set_connect_timeout_ms";
-    unsafe { set_http(f, config, &[("connect_timeout", self::ms(ms))]) }
+    unsafe { set_http(f, config, &[("connect_timeout", to_secs(ms))]) }
 }
 
 /// `request_timeout` in milliseconds: the whole request, from sending to the last byte.
@@ -369,7 +284,7 @@ pub unsafe extern "C" fn tk_config_set_request_timeout_ms(
     ms: u64,
 ) -> tk_status {
     let f = "tk_config_set_request_timeout_ms";
-    unsafe { set_http(f, config, &[("request_timeout", self::ms(ms))]) }
+    unsafe { set_http(f, config, &[("request_timeout", to_secs(ms))]) }
 }
 
 /// `max_response_bytes`: larger response bodies are `TK_STATUS_INVALID_RESPONSE`.
@@ -402,8 +317,8 @@ pub unsafe extern "C" fn tk_config_set_retry_backoff_ms(
     max_ms: u64,
 ) -> tk_status {
     let knobs = [
-        ("initial_backoff", ms(initial_ms)),
-        ("max_backoff", ms(max_ms)),
+        ("initial_backoff", to_secs(initial_ms)),
+        ("max_backoff", to_secs(max_ms)),
     ];
     unsafe { set_http("tk_config_set_retry_backoff_ms", config, &knobs) }
 }
@@ -416,7 +331,7 @@ pub unsafe extern "C" fn tk_config_set_max_retry_after_ms(
     ms: u64,
 ) -> tk_status {
     let f = "tk_config_set_max_retry_after_ms";
-    unsafe { set_http(f, config, &[("max_retry_after", self::ms(ms))]) }
+    unsafe { set_http(f, config, &[("max_retry_after", to_secs(ms))]) }
 }
 
 /// Cache `enabled` (see `tk_config_set_cache`).
@@ -436,7 +351,7 @@ pub unsafe extern "C" fn tk_config_set_expiry_margin_ms(
     ms: u64,
 ) -> tk_status {
     let f = "tk_config_set_expiry_margin_ms";
-    unsafe { set_cache(f, config, &[("expiry_margin", self::ms(ms))]) }
+    unsafe { set_cache(f, config, &[("expiry_margin", to_secs(ms))]) }
 }
 
 /// Cache `refresh_ahead` (a fraction) and `max_refresh_ahead` in milliseconds.
@@ -448,7 +363,7 @@ pub unsafe extern "C" fn tk_config_set_refresh_ahead(
 ) -> tk_status {
     let knobs = [
         ("refresh_ahead", fraction),
-        ("max_refresh_ahead", ms(max_ms)),
+        ("max_refresh_ahead", to_secs(max_ms)),
     ];
     unsafe { set_cache("tk_config_set_refresh_ahead", config, &knobs) }
 }

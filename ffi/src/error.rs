@@ -1,158 +1,15 @@
-//! The one conversion from the core's `Error` (and the binding's own failures) to a status and
-//! its details, and the calling thread's last error (`tk_last_error_*`).
+//! What C reads of the calling thread's last error (`tk_last_error_*`), and the checks that
+//! reject a token (`tk_token_check`).
 
-use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CString};
 use std::sync::LazyLock;
-use std::time::Duration;
 
-use tk_core::{Error, TokenCheck};
+use tk_core::TokenCheck;
 
 use crate::boundary::{out_ptr, quiet, write_str};
+use crate::failure::Failure;
+use crate::last_error::{clear, with_last};
 use crate::status::tk_status;
-
-/// A failure as C sees it: a status and the details `tk_last_error_*` report.
-#[derive(Debug, Clone)]
-pub(crate) struct Failure {
-    pub status: tk_status,
-    /// The core's `Error::kind()`, `""` for the binding's own failures.
-    pub kind: &'static str,
-    pub message: String,
-    pub oauth_error: Option<String>,
-    pub description: Option<String>,
-    pub http_status: Option<u16>,
-    pub retry_after: Option<Duration>,
-    pub token_check: Option<TokenCheck>,
-    pub transient: bool,
-}
-
-impl Failure {
-    fn new(status: tk_status, message: String) -> Self {
-        Self {
-            status,
-            kind: "",
-            message,
-            oauth_error: None,
-            description: None,
-            http_status: None,
-            retry_after: None,
-            token_check: None,
-            transient: false,
-        }
-    }
-
-    pub fn null(func: &str, arg: &str) -> Self {
-        Self::new(tk_status::NullParameter, format!("{func}: `{arg}` is NULL"))
-    }
-
-    pub fn utf8(func: &str, arg: &str) -> Self {
-        Self::new(
-            tk_status::InvalidUtf8,
-            format!("{func}: `{arg}` is not valid UTF-8"),
-        )
-    }
-
-    pub fn buffer(func: &str, have: usize, need: usize) -> Self {
-        Self::new(
-            tk_status::BufferTooSmall,
-            format!("{func}: a buffer of {have} bytes is too small, {need} needed"),
-        )
-    }
-
-    /// A length over the bound of what a store callback may hand back (`TK_STATUS_STORAGE`).
-    pub fn store_too_large(func: &str, arg: &str, len: usize, max: usize) -> Self {
-        Self::new(
-            tk_status::Storage,
-            format!("{func}: `{arg}` of {len} bytes is more than the {max} taken"),
-        )
-    }
-
-    /// A claim (or value) that does not exist.
-    pub fn not_found(func: &str, what: &str) -> Self {
-        Self::new(
-            tk_status::NotFound,
-            format!("{func}: {what} does not exist"),
-        )
-    }
-
-    /// A claim of another JSON type than the getter reads.
-    pub fn wrong_type(func: &str, name: &str, want: &str) -> Self {
-        Self::new(
-            tk_status::WrongType,
-            format!("{func}: claim {name:?} is not {want}"),
-        )
-    }
-
-    /// A string to copy out that holds a NUL character at byte `at` of `len`: C would read it
-    /// cut there.
-    pub fn embedded_nul(func: &str, at: usize, len: usize) -> Self {
-        Self::new(
-            tk_status::WrongType,
-            format!(
-                "{func}: the value holds a NUL character (byte {at} of {len}), which a C string \
-                 cannot carry; it is not handed out cut short"
-            ),
-        )
-    }
-
-    pub fn panic(func: &str, payload: &(dyn std::any::Any + Send)) -> Self {
-        let what = payload
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("unknown panic");
-        Self::new(
-            tk_status::Panic,
-            format!("{func}: internal error (panic caught at the C boundary): {what}"),
-        )
-    }
-}
-
-/// The core's error causes, one status each, matched by variant. The only place a core error
-/// is converted.
-impl From<Error> for Failure {
-    fn from(e: Error) -> Self {
-        let mut f = Failure::new(tk_status::Ok, e.to_string());
-        (f.kind, f.transient) = (e.kind(), e.is_transient());
-        f.status = match e {
-            Error::OAuth {
-                error,
-                description,
-                status,
-            } => {
-                (f.oauth_error, f.description) = (Some(error), description);
-                f.http_status = Some(status);
-                tk_status::Oauth
-            }
-            Error::RateLimited {
-                retry_after,
-                description,
-            } => {
-                (f.retry_after, f.description) = (retry_after, description);
-                // The variant is HTTP 429 by definition (it carries no status of its own).
-                f.http_status = Some(429);
-                tk_status::RateLimited
-            }
-            Error::Network(_) => tk_status::Network,
-            Error::Timeout(_) => tk_status::Timeout,
-            Error::InvalidResponse { status, .. } => {
-                f.http_status = status;
-                tk_status::InvalidResponse
-            }
-            Error::Config(_) => tk_status::Config,
-            Error::InvalidToken { check, .. } => {
-                f.token_check = Some(check);
-                tk_status::InvalidToken
-            }
-            Error::ReauthenticationRequired { error, description } => {
-                (f.oauth_error, f.description) = (Some(error), description);
-                tk_status::ReauthenticationRequired
-            }
-            Error::Storage { .. } => tk_status::Storage,
-        };
-        f
-    }
-}
 
 /// Which check rejected a token (`TK_STATUS_INVALID_TOKEN`): `tk_last_error_token_check_code`.
 /// `tk_token_check_str` gives the name shared by every surface (`"expired"`…). Values are only
@@ -196,25 +53,33 @@ pub enum tk_token_check {
     TokenType = 15,
 }
 
+/// Every `tk_token_check` at the index of its number.
+const BY_CODE: [tk_token_check; 16] = {
+    use tk_token_check::*;
+    [
+        None,
+        Malformed,
+        Algorithm,
+        UnknownKey,
+        Signature,
+        Issuer,
+        Audience,
+        Expired,
+        NotYetValid,
+        MissingClaim,
+        AuthorizedParty,
+        Organization,
+        Nonce,
+        AuthTime,
+        Jwks,
+        TokenType,
+    ]
+};
+
+/// By the core's stable number of the check (`TokenCheck::code`).
 impl From<TokenCheck> for tk_token_check {
     fn from(c: TokenCheck) -> Self {
-        match c {
-            TokenCheck::Malformed => Self::Malformed,
-            TokenCheck::Algorithm => Self::Algorithm,
-            TokenCheck::UnknownKey => Self::UnknownKey,
-            TokenCheck::Signature => Self::Signature,
-            TokenCheck::Issuer => Self::Issuer,
-            TokenCheck::Audience => Self::Audience,
-            TokenCheck::Expired => Self::Expired,
-            TokenCheck::NotYetValid => Self::NotYetValid,
-            TokenCheck::MissingClaim => Self::MissingClaim,
-            TokenCheck::AuthorizedParty => Self::AuthorizedParty,
-            TokenCheck::Organization => Self::Organization,
-            TokenCheck::Nonce => Self::Nonce,
-            TokenCheck::AuthTime => Self::AuthTime,
-            TokenCheck::Jwks => Self::Jwks,
-            TokenCheck::TokenType => Self::TokenType,
-        }
+        BY_CODE[usize::from(c.code())]
     }
 }
 
@@ -238,28 +103,6 @@ pub extern "C" fn tk_token_check_str(check: c_int) -> *const c_char {
             .map(|(_, n)| n.as_ptr()),
     });
     found.ok().flatten().unwrap_or(c"unknown".as_ptr())
-}
-
-thread_local! {
-    static LAST: RefCell<Option<Failure>> = const { RefCell::new(None) };
-}
-
-/// Called at the start of every recording entry point: the details always belong to the most
-/// recent call of the thread.
-pub(crate) fn clear() {
-    let _ = LAST.try_with(|l| l.borrow_mut().take());
-}
-
-pub(crate) fn set(f: Failure) {
-    let _ = LAST.try_with(|l| *l.borrow_mut() = Some(f));
-}
-
-fn with_last<R>(f: impl FnOnce(Option<&Failure>) -> R) -> R {
-    // A thread being torn down has no error to report.
-    match LAST.try_with(|l| l.borrow().clone()) {
-        Ok(last) => f(last.as_ref()),
-        Err(_) => f(None),
-    }
 }
 
 // The accessors below never change the last error: their own failures (NULL, small buffer) are
@@ -422,85 +265,8 @@ pub extern "C" fn tk_last_error_clear() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tk_core::TokenCheck;
-
-    #[test]
-    fn each_core_cause_has_its_status_and_details() {
-        let f = Failure::from(Error::OAuth {
-            error: "access_denied".into(),
-            description: Some("Unauthorized".into()),
-            status: 401,
-        });
-        assert_eq!(f.status, tk_status::Oauth);
-        assert_eq!(f.oauth_error.as_deref(), Some("access_denied"));
-        assert_eq!(f.description.as_deref(), Some("Unauthorized"));
-        assert_eq!(f.http_status, Some(401));
-        assert!(!f.transient);
-
-        let f = Failure::from(Error::RateLimited {
-            retry_after: Some(Duration::from_secs(120)),
-            description: None,
-        });
-        assert_eq!(f.status, tk_status::RateLimited);
-        assert_eq!(f.retry_after, Some(Duration::from_secs(120)));
-        assert!(f.transient);
-
-        assert_eq!(
-            Failure::from(Error::Network("x".into())).status,
-            tk_status::Network
-        );
-        assert_eq!(
-            Failure::from(Error::Timeout("x".into())).status,
-            tk_status::Timeout
-        );
-        let f = Failure::from(Error::InvalidResponse {
-            status: Some(200),
-            detail: "access_token is missing".into(),
-        });
-        assert_eq!(f.status, tk_status::InvalidResponse);
-        assert_eq!(f.http_status, Some(200));
-        assert!(f.message.contains("access_token is missing"));
-        assert_eq!(
-            Failure::from(Error::Config("x".into())).status,
-            tk_status::Config
-        );
-
-        // Not reachable through the client-credentials API yet: checked here.
-        let f = Failure::from(Error::InvalidToken {
-            check: TokenCheck::Audience,
-            detail: "aud does not contain https://api".into(),
-        });
-        assert_eq!(f.status, tk_status::InvalidToken);
-        assert_eq!(f.token_check, Some(TokenCheck::Audience));
-        assert!(f.message.contains("aud does not contain"));
-
-        let f = Failure::from(Error::ReauthenticationRequired {
-            error: "invalid_grant".into(),
-            description: Some("Unknown or invalid refresh token.".into()),
-        });
-        assert_eq!(f.status, tk_status::ReauthenticationRequired);
-        assert_eq!(f.oauth_error.as_deref(), Some("invalid_grant"));
-        assert!(!f.transient);
-    }
-
-    #[test]
-    fn a_storage_failure_is_the_core_variant_not_a_message() {
-        use tk_core::{HostError, HostMessage};
-        let host = HostError::new(HostMessage("callback returned 7".into()));
-        let f = Failure::from(Error::storage("load", host));
-        assert_eq!((f.status, f.kind), (tk_status::Storage, "storage"));
-        assert!(
-            f.message.contains("load() failed: callback returned 7"),
-            "{}",
-            f.message
-        );
-        assert!(!f.transient);
-        // A config error whose text looks like a storage failure is still a config error.
-        let f = Failure::from(Error::Config(
-            "credentials store error: load() failed".into(),
-        ));
-        assert_eq!(f.status, tk_status::Config);
-    }
+    use crate::last_error::set;
+    use tk_core::Error;
 
     #[test]
     fn every_check_has_a_code_and_the_core_name() {
@@ -517,6 +283,7 @@ mod tests {
             .collect();
         for (&check, &code) in TokenCheck::ALL.iter().zip(&codes) {
             assert_eq!(name(code), check.as_str());
+            assert_eq!(code, c_int::from(check.code()), "the core's number");
         }
         codes.sort();
         assert_eq!(codes, (1..=15).collect::<Vec<_>>());

@@ -35,24 +35,29 @@ mod boundary;
 mod claims;
 mod client;
 mod config;
-mod credentials;
 mod error;
+mod failure;
+mod knobs;
+mod last_error;
+mod manager;
 mod signin;
 mod status;
 mod token;
+mod user_credentials;
 mod verifier;
 
 pub use claims::tk_claims;
 pub use client::{tk_client, tk_stats};
 pub use config::tk_config;
-pub use credentials::{
-    tk_credentials_manager, tk_credentials_stats, tk_credentials_store, tk_store_sink,
-    tk_user_credentials, TK_STORE_SINK_MAX_LEN,
-};
 pub use error::tk_token_check;
+pub use manager::{
+    tk_credentials_manager, tk_credentials_stats, tk_credentials_store, tk_store_sink,
+    TK_STORE_SINK_MAX_LEN,
+};
 pub use signin::{tk_authorize_params, tk_login_tx, tk_signin_client, tk_signin_config};
 pub use status::tk_status;
 pub use token::tk_token;
+pub use user_credentials::tk_user_credentials;
 pub use verifier::{tk_verifier, tk_verifier_config, tk_verify_stats};
 
 /// Major version of the library this header belongs to: the crate's version, checked at compile

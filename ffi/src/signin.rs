@@ -13,9 +13,10 @@ use crate::boundary::{
     str_arg,
 };
 use crate::claims::tk_claims;
-use crate::config::{ms, private_key, set_http, set_http_named, set_http_text_named};
-use crate::credentials::tk_user_credentials;
+use crate::config::private_key;
+use crate::knobs::{ms, set_http, set_http_named, set_http_text_named};
 use crate::status::tk_status;
+use crate::user_credentials::tk_user_credentials;
 
 /// An application that signs users in (opaque). Create with `tk_signin_config_new`, adjust with
 /// `tk_signin_config_*`, build clients with `tk_signin_client_new` (which copies it), free with

@@ -11,7 +11,7 @@ use crate::boundary::{
     write_sized,
 };
 use crate::claims::tk_claims;
-use crate::config::{ms, set_http, set_http_named, set_http_text_named};
+use crate::knobs::{ms, set_http, set_http_named, set_http_text_named};
 use crate::status::tk_status;
 
 /// What a verifier checks and how it gets keys (opaque). Create with `tk_verifier_config_new`,

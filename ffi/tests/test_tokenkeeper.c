@@ -457,7 +457,9 @@ static void test_rate_limited(void) {
   CHECK(e.http_status == 429);
   CHECK_STR(e.description, "Global limit has been reached");
   CHECK(e.transient);
-  CHECK(strstr(e.message, "429") != NULL);
+  /* Scenario E1 (every surface): the core's kind and message, word for word. */
+  CHECK_STR(e.kind, "rate_limited");
+  CHECK_STR(e.message, "rate limited by the server (HTTP 429), retry after 120.0 s (Global limit has been reached)");
   tk_client_free(c);
 }
 

@@ -285,7 +285,7 @@ impl TokenClient {
         let core = self.core.clone();
         async move {
             let token = core.get_token(&entry.req).await?;
-            Ok(Out::Token(entry, token))
+            Ok(Out::new(move |py| Ok(entry.object(py, token)?.into_any())))
         }
     }
 }

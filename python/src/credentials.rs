@@ -31,7 +31,7 @@ impl PyStore {
         f: impl for<'py> FnOnce(&Bound<'py, PyAny>) -> PyResult<R>,
     ) -> tokenkeeper::Result<R> {
         let failed = |e: HostError| Error::storage(method, e);
-        crate::attach_from_background(|py| {
+        crate::background::attach_from_background(|py| {
             f(self.0.bind(py)).map_err(|e| failed(HostError::new(e)))
         })
         .unwrap_or_else(|| {
@@ -92,7 +92,7 @@ impl CredentialsManager {
         Ok(async move {
             core.credentials(min_ttl, scope.as_deref())
                 .await
-                .map(Out::Credentials)
+                .map(crate::signin::credentials_out)
         })
     }
 
@@ -101,7 +101,7 @@ impl CredentialsManager {
         &self,
     ) -> impl std::future::Future<Output = tokenkeeper::Result<Out>> + Send + 'static {
         let core = self.core.clone();
-        async move { core.renew().await.map(Out::Credentials) }
+        async move { core.renew().await.map(crate::signin::credentials_out) }
     }
 }
 

@@ -21,7 +21,8 @@ fn build(py: Python<'_>, e: Error) -> PyResult<PyErr> {
         .get_or_try_init(py, || py.import("tokenkeeper.errors").map(Bound::unbind))?
         .bind(py);
     let message = e.to_string();
-    let transient = e.is_transient();
+    // The core's answers, on every exception (a class's `kind` only documents it).
+    let (kind, transient, http_status) = (e.kind(), e.is_transient(), e.http_status());
     let mut cause = None;
     let exc = match e {
         Error::OAuth {
@@ -67,7 +68,9 @@ fn build(py: Python<'_>, e: Error) -> PyResult<PyErr> {
             m.getattr("CredentialsStoreError")?.call1((message,))?
         }
     };
+    exc.setattr("kind", kind)?;
     exc.setattr("transient", transient)?;
+    exc.setattr("http_status", http_status)?;
     let err = PyErr::from_value(exc);
     err.set_cause(py, cause);
     Ok(err)

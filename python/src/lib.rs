@@ -9,10 +9,9 @@
 // and the raw `get_token` method (fastcall.rs).
 #![deny(unsafe_code)]
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use pyo3::prelude::*;
 
+mod background;
 mod claims;
 mod client;
 mod convert;
@@ -25,28 +24,6 @@ mod run;
 mod signin;
 mod token;
 mod verify;
-
-/// Set when the interpreter starts shutting down (an `atexit` hook of the package): from then
-/// on, background threads no longer try to attach to Python (to log or deliver a result).
-static FINALIZING: AtomicBool = AtomicBool::new(false);
-
-pub(crate) fn finalizing() -> bool {
-    FINALIZING.load(Ordering::Relaxed)
-}
-
-/// Registered with `atexit` by the package.
-#[pyfunction]
-fn _at_exit() {
-    FINALIZING.store(true, Ordering::Relaxed);
-}
-
-/// Attaches to Python from a thread the core owns, unless the interpreter is going away.
-pub(crate) fn attach_from_background<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> Option<R> {
-    if finalizing() {
-        return None;
-    }
-    Python::try_attach(f)
-}
 
 // `gil_used = true`: the module needs the GIL (gil.rs), so a free-threaded CPython turns it on.
 #[pymodule(gil_used = true)]
@@ -64,7 +41,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<signin::UserCredentials>()?;
     m.add_class::<credentials::CredentialsManager>()?;
     m.add_class::<run::Pending>()?;
-    m.add_function(wrap_pyfunction!(_at_exit, m)?)?;
+    m.add_function(wrap_pyfunction!(background::_at_exit, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_sample_error, m)?)?;
     m.add("_TOKEN_CHECKS", errors::check_names())?;
     let http: Vec<&str> = tokenkeeper::HTTP_KNOBS.iter().map(|k| k.name).collect();

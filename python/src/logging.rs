@@ -101,7 +101,7 @@ fn python_level(level: Level) -> u32 {
 
 impl Log for Bridge {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        forwarded(metadata.target()) && !crate::finalizing()
+        forwarded(metadata.target()) && !crate::background::finalizing()
     }
 
     fn log(&self, record: &Record<'_>) {
@@ -121,7 +121,7 @@ impl Log for Bridge {
         }
         let name = record.target().replace("::", ".");
         let message = record.args().to_string();
-        crate::attach_from_background(|py| {
+        crate::background::attach_from_background(|py| {
             // Keep an exception the caller was already raising.
             let pending = PyErr::take(py);
             let below = (threshold == 0 || stale) && refresh(py).is_ok_and(|t| level < t);

@@ -13,7 +13,7 @@
 use std::future::Future;
 use std::ops::ControlFlow;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
 use pyo3::exceptions::PyRuntimeError;
@@ -21,15 +21,28 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use tokenkeeper::runtime::{self, Started};
 
-use crate::client::Entry;
 use crate::errors::to_py_err;
 
-/// What the futures run here produce, converted to Python once the GIL is held.
-pub(crate) enum Out {
-    Token(Arc<Entry>, tokenkeeper::Token),
-    Claims(tokenkeeper::Claims),
-    Credentials(tokenkeeper::UserCredentials),
-    Count(usize),
+/// What a future run here produces: its value, with how to make it a Python object once the
+/// GIL is held. Each module brings its own conversion, so this driver knows no product type.
+pub(crate) struct Out(Box<ToPy>);
+
+type ToPy = dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send;
+
+impl Out {
+    pub(crate) fn new(
+        to_py: impl FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send + 'static,
+    ) -> Self {
+        Self(Box::new(to_py))
+    }
+
+    pub(crate) fn claims(c: tokenkeeper::Claims) -> Self {
+        Self::new(move |py| crate::claims::to_py(py, &c))
+    }
+
+    pub(crate) fn count(n: usize) -> Self {
+        Self::new(move |py| Ok(n.into_pyobject(py)?.into_any().unbind()))
+    }
 }
 
 type Output = tokenkeeper::Result<Out>;
@@ -58,12 +71,7 @@ fn poll_here(first: FirstPoll, mut fut: BoxFuture) -> ControlFlow<Output, BoxFut
 }
 
 fn convert(py: Python<'_>, result: Output) -> PyResult<Py<PyAny>> {
-    match result.map_err(|e| to_py_err(py, e))? {
-        Out::Token(entry, token) => Ok(entry.object(py, token)?.into_any()),
-        Out::Claims(c) => crate::claims::to_py(py, &c),
-        Out::Credentials(c) => Ok(Py::new(py, crate::signin::UserCredentials::wrap(c))?.into_any()),
-        Out::Count(n) => Ok(n.into_pyobject(py)?.into_any().unbind()),
-    }
+    (result.map_err(|e| to_py_err(py, e))?.0)(py)
 }
 
 /// Runs `fut` to completion for a blocking Python call.
@@ -158,7 +166,7 @@ impl Pending {
         let (deliver, target) = (deliver.clone().unbind(), future.clone().unbind());
         let event_loop = event_loop.unbind();
         running.on_done(move |result| {
-            crate::attach_from_background(|py| {
+            crate::background::attach_from_background(|py| {
                 let (ok, value) = match convert(py, result) {
                     Ok(v) => (true, v),
                     Err(e) => (false, e.into_value(py).into_any()),

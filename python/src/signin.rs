@@ -27,6 +27,11 @@ enum Op {
     Userinfo(String),
 }
 
+/// Signed-in credentials, as the `UserCredentials` Python gets.
+pub(crate) fn credentials_out(c: tokenkeeper::UserCredentials) -> Out {
+    Out::new(move |py| Ok(Py::new(py, UserCredentials::wrap(c))?.into_any()))
+}
+
 impl SignInClient {
     fn run(
         &self,
@@ -35,17 +40,13 @@ impl SignInClient {
         let core = self.core.clone();
         async move {
             match op {
-                Op::Callback(tx, url) => {
-                    core.handle_callback(&tx, &url).await.map(Out::Credentials)
-                }
-                Op::Exchange(tx, code) => {
-                    core.exchange_code(&tx, &code).await.map(Out::Credentials)
-                }
+                Op::Callback(tx, url) => core.handle_callback(&tx, &url).await.map(credentials_out),
+                Op::Exchange(tx, code) => core.exchange_code(&tx, &code).await.map(credentials_out),
                 Op::Refresh(rt, scope) => core
                     .refresh(&rt, scope.as_deref())
                     .await
-                    .map(Out::Credentials),
-                Op::Userinfo(at) => core.userinfo(&at).await.map(Out::Claims),
+                    .map(credentials_out),
+                Op::Userinfo(at) => core.userinfo(&at).await.map(Out::claims),
             }
         }
     }

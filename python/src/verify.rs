@@ -30,13 +30,13 @@ impl TokenVerifier {
         options: VerifyOptions,
     ) -> impl std::future::Future<Output = tokenkeeper::Result<Out>> + Send + 'static {
         let core = self.core.clone();
-        async move { core.verify_with(&token, &options).await.map(Out::Claims) }
+        async move { core.verify_with(&token, &options).await.map(Out::claims) }
     }
 
     /// The work of `refresh_jwks` and `refresh_jwks_async`.
     fn jwks(&self) -> impl std::future::Future<Output = tokenkeeper::Result<Out>> + Send + 'static {
         let core = self.core.clone();
-        async move { core.refresh_jwks().await.map(Out::Count) }
+        async move { core.refresh_jwks().await.map(Out::count) }
     }
 }
 

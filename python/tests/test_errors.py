@@ -210,3 +210,31 @@ def test_errors_pickle(issuer: LocalIssuer) -> None:
         assert type(b) is type(err) and str(b) == str(err)
     t = pickle.loads(pickle.dumps(_native._sample_error("invalid_token", "audience")))
     assert isinstance(t, tokenkeeper.errors.TokenAudienceError) and t.check == "audience"
+
+
+def test_e1_errors_carry_the_core(issuer: LocalIssuer) -> None:
+    """Scenario E1 (every surface): kind, transient, HTTP status, check name and the core's
+    message, word for word."""
+    c = TokenClient(issuer.domain, issuer.client_id, issuer.client_secret, cache=False)
+    issuer.inject(Fault.rate_limited(120))  # longer than max_retry_after: returned at once
+    with pytest.raises(RateLimitedError) as limited:
+        c.get_token(issuer.audience)
+    e = limited.value
+    assert (e.kind, e.transient, e.http_status) == ("rate_limited", True, 429)
+    assert str(e) == "rate limited by the server (HTTP 429), retry after 120.0 s (Global limit has been reached)"
+    issuer.inject(Fault.status(403, "access_denied", "Service not enabled within domain"))
+    with pytest.raises(OAuthError) as denied:
+        c.get_token(issuer.audience)
+    d = denied.value
+    assert (d.kind, d.transient, d.http_status) == ("oauth", False, 403)
+    assert str(d) == "OAuth error from the server (HTTP 403): access_denied (Service not enabled within domain)"
+    import time
+
+    now = int(time.time())
+    v = tokenkeeper.TokenVerifier(issuer.domain, issuer.audience)
+    token = issuer.sign({"iss": issuer.issuer, "aud": issuer.audience, "sub": "e1", "iat": now - 7200, "exp": now - 3600})
+    with pytest.raises(InvalidTokenError) as expired:
+        v.verify(token)
+    x = expired.value
+    assert (x.kind, x.check, x.http_status) == ("invalid_token", "expired", None)
+    assert str(x).startswith("invalid token (expired): ")

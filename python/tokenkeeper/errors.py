@@ -3,7 +3,8 @@
 Every one subclasses :class:`TokenkeeperError`. Messages are one line and never contain a
 secret (client secret, private key, or token). ``kind`` is the core's name of the cause, the
 same on every surface. ``transient`` tells whether the same call may succeed later without any
-change (network trouble, rate limiting, a 5xx): the core decides it for each error it raises.
+change (network trouble, rate limiting, a 5xx), and ``http_status`` the HTTP status of the
+answer it comes from: the core sets all three on each error it raises.
 
 ========================================  ==================================================
 class                                      raised when
@@ -81,6 +82,9 @@ class TokenkeeperError(Exception):
     kind: ClassVar[str] = "error"
     #: Whether the same call may succeed later without any change.
     transient: bool = False
+    #: The HTTP status of the answer the error comes from, when there was one (429 for
+    #: :class:`RateLimitedError`); set by the core on every error it raises.
+    http_status: int | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -31,6 +31,34 @@ fun accessClaims(extra: String = ""): String {
 }
 
 fun hardeningTests() {
+    test("E1 errors carry the core: kind, transient, HTTP status, check name and the core's message") {
+        val limited = faulted<TokenException.RateLimited>(
+            """{"endpoint":"token","status":429,"body":"{\"error\":\"too_many_requests\",\"error_description\":\"Global limit has been reached\"}","headers":[["retry-after","120"]]}""",
+        )
+        expectEq("rate_limited", limited.kind(), "429 kind")
+        expect(limited.isTransient()) { "a 429 is transient" }
+        expectEq(429.toUShort(), limited.httpStatus(), "429 status")
+        expectEq("rate limited by the server (HTTP 429), retry after 120.0 s (Global limit has been reached)", limited.toString(), "429 text")
+        val denied = faulted<TokenException.OAuth>(
+            """{"endpoint":"token","status":403,"body":"{\"error\":\"access_denied\",\"error_description\":\"Service not enabled within domain\"}"}""",
+        )
+        expectEq("oauth", denied.kind(), "403 kind")
+        expect(!denied.isTransient()) { "a 403 is not transient" }
+        expectEq(403.toUShort(), denied.httpStatus(), "403 status")
+        expectEq(null, denied.checkName(), "no check")
+        expectEq("OAuth error from the server (HTTP 403): access_denied (Service not enabled within domain)", denied.toString(), "403 text")
+        val v = verifier()
+        val t = now()
+        val expired = expectThrows<TokenException.InvalidToken> {
+            v.verify(signed("""{"iss":"${Fx.issuer}","aud":"${Fx.API}","sub":"e1","iat":${t - 7200},"exp":${t - 3600}}""")).close()
+        }
+        expectEq("invalid_token", expired.kind(), "expired kind")
+        expectEq("expired", expired.checkName(), "check name")
+        expectEq(null, expired.httpStatus(), "no HTTP status")
+        expect(expired.toString().startsWith("invalid token (expired): ")) { "expired text: $expired" }
+        v.close()
+    }
+
     test("H-A 429 remembered: 100 calls after a 429 (Retry-After 3600) are RateLimited, 1 request") {
         val aud = Admin.newApi()
         client(config(http = fastRetries())).use { c ->

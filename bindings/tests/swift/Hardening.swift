@@ -31,6 +31,32 @@ func expectRateLimited(_ e: TokenError, over seconds: Double, _ what: String, li
 }
 
 func hardeningTests() async {
+    test("E1 errors carry the core: kind, transient, HTTP status, check name and the core's message") {
+        let limited = try faulted(["endpoint": "token", "status": 429, "headers": [["retry-after", "120"]],
+                                   "body": #"{"error":"too_many_requests","error_description":"Global limit has been reached"}"#])
+        guard case .RateLimited = limited else { throw Failure(description: "expected RateLimited, got \(limited)") }
+        try expectEq("rate_limited", limited.kind(), "429 kind")
+        try expect(limited.isTransient(), "a 429 is transient")
+        try expectEq(429, limited.httpStatus(), "429 status")
+        try expectEq("rate limited by the server (HTTP 429), retry after 120.0 s (Global limit has been reached)", limited.description, "429 text")
+        let denied = try faulted(["endpoint": "token", "status": 403,
+                                  "body": #"{"error":"access_denied","error_description":"Service not enabled within domain"}"#])
+        guard case .OAuth = denied else { throw Failure(description: "expected OAuth, got \(denied)") }
+        try expectEq("oauth", denied.kind(), "403 kind")
+        try expect(!denied.isTransient(), "a 403 is not transient")
+        try expectEq(403, denied.httpStatus(), "403 status")
+        try expect(denied.checkName() == nil, "no check")
+        try expectEq("OAuth error from the server (HTTP 403): access_denied (Service not enabled within domain)", denied.description, "403 text")
+        let v = try verifier()
+        let t = nowSecs()
+        let token = try signed(["iss": Fx.issuer, "aud": Fx.api, "sub": "e1", "iat": t - 7200, "exp": t - 3600])
+        let expired = try expectError("an expired token") { try v.verify(token: token) }
+        try expectEq("invalid_token", expired.kind(), "expired kind")
+        try expectEq("expired", expired.checkName(), "check name")
+        try expect(expired.httpStatus() == nil, "no HTTP status")
+        try expect(expired.description.hasPrefix("invalid token (expired): "), "expired text: \(expired.description)")
+    }
+
     await testAsync("H-A 429 remembered: 100 calls after a 429 (Retry-After 3600) are RateLimited, 1 request") {
         let aud = try admin.newApi()
         let c = try client(config(http: fastRetries()))

@@ -3,7 +3,7 @@
 //! the check that failed.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use tokenkeeper::{HttpOptions, SigningAlg, VerifierStats};
 
@@ -201,10 +201,6 @@ pub struct Claims {
 
 wraps!(Claims, inner: tokenkeeper::Claims, CLAIMS);
 
-fn instant(secs: Option<u64>) -> Option<SystemTime> {
-    secs.and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
-}
-
 #[uniffi::export]
 impl Claims {
     pub fn iss(&self) -> Option<String> {
@@ -235,19 +231,19 @@ impl Claims {
     }
 
     pub fn exp(&self) -> Option<SystemTime> {
-        instant(self.inner.exp())
+        self.inner.time("exp")
     }
 
     pub fn iat(&self) -> Option<SystemTime> {
-        instant(self.inner.iat())
+        self.inner.time("iat")
     }
 
     pub fn nbf(&self) -> Option<SystemTime> {
-        instant(self.inner.nbf())
+        self.inner.time("nbf")
     }
 
     pub fn auth_time(&self) -> Option<SystemTime> {
-        instant(self.inner.auth_time())
+        self.inner.time("auth_time")
     }
 
     pub fn org_id(&self) -> Option<String> {

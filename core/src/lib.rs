@@ -51,7 +51,7 @@ pub use signin::config::{AuthorizeParams, LoginTransaction, SignInConfig};
 pub use signin::manager::{CredentialsManager, CredentialsStats};
 pub use signin::store::{CredentialsStore, MemoryStore};
 pub use signin::user_credentials::UserCredentials;
-pub use verify::claims::Claims;
+pub use verify::claims::{Claims, LATEST_TIME};
 pub use verify::verifier::{
     TokenVerifier, VerifierConfig, VerifierStats, VerifyOptions, JWKS_MIN_REFETCH_FLOOR,
 };

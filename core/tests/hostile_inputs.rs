@@ -37,7 +37,13 @@ async fn edge_claim_values_get_typed_answers() {
     // A NumericDate may be a float: 1e308 is far in the future, and accepted as such; a huge
     // `nbf` is a token not valid yet.
     let far = i.sign(&with(good_claims(&i), json!({"exp": 1e308})));
-    v.verify(&far).await.expect("exp 1e308 is a date far ahead");
+    let claims = v.verify(&far).await.expect("exp 1e308 is a date far ahead");
+    // Scenario C1: one reading on every surface, the latest time (9999-12-31T23:59:59Z).
+    assert_eq!(claims.exp(), Some(tokenkeeper::LATEST_TIME));
+    assert_eq!(
+        claims.expires_at(),
+        Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(253_402_300_799))
+    );
     let not_yet = i.sign(&with(good_claims(&i), json!({"nbf": 1e308})));
     assert_eq!(check_of(v.verify(&not_yet).await), TokenCheck::NotYetValid);
     // Duplicates below the top level are the claim's own business (JSON keeps the last);

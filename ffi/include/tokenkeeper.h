@@ -48,6 +48,12 @@
 #define TK_VERSION_PATCH 0
 
 /**
+ * The latest time `tk_claims_get_time` gives: 9999-12-31T23:59:59Z (the core's
+ * `LATEST_TIME`; a literal, for cbindgen).
+ */
+#define TK_LATEST_TIME 253402300799
+
+/**
  * The most `tk_store_sink_set` takes: 1 MiB. Saved credentials are a few kilobytes (tokens
  * and their JSON); a larger `len` is a bug of the caller (a length of `SIZE_MAX`, say), not
  * something to allocate.
@@ -472,6 +478,14 @@ tk_status tk_claims_get_json(const tk_claims *claims,
  * `TK_STATUS_WRONG_TYPE` when it is not a number or out of the `int64_t` range.
  */
 tk_status tk_claims_get_i64(const tk_claims *claims, const char *name, int64_t *out);
+
+/**
+ * A time claim (`exp`, `iat`, `nbf`, `auth_time`, or any NumericDate) in whole seconds since
+ * the Unix epoch, the core's reading on every surface: a fraction truncated, a far date
+ * (`1e308`) read as `TK_LATEST_TIME` (9999-12-31T23:59:59Z). `TK_STATUS_NOT_FOUND` when
+ * absent, `TK_STATUS_WRONG_TYPE` when it is not a number or negative.
+ */
+tk_status tk_claims_get_time(const tk_claims *claims, const char *name, int64_t *out);
 
 /**
  * A numeric claim as a `double`. `TK_STATUS_NOT_FOUND` when absent, `TK_STATUS_WRONG_TYPE`

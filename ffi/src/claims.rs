@@ -118,6 +118,34 @@ pub unsafe extern "C" fn tk_claims_get_i64(
     }
 }
 
+/// A time claim (`exp`, `iat`, `nbf`, `auth_time`, or any NumericDate) in whole seconds since
+/// the Unix epoch, the core's reading on every surface: a fraction truncated, a far date
+/// (`1e308`) read as `TK_LATEST_TIME` (9999-12-31T23:59:59Z). `TK_STATUS_NOT_FOUND` when
+/// absent, `TK_STATUS_WRONG_TYPE` when it is not a number or negative.
+#[no_mangle]
+pub unsafe extern "C" fn tk_claims_get_time(
+    claims: *const tk_claims,
+    name: *const c_char,
+    out: *mut i64,
+) -> tk_status {
+    const F: &str = "tk_claims_get_time";
+    unsafe {
+        get(F, claims, "claims", out, |c| {
+            let secs = claim(F, c, name, "a time (a number, zero or more)", |c, n| {
+                c.time(n)
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            })?;
+            // At most TK_LATEST_TIME, so always in range.
+            Ok(i64::try_from(secs.as_secs()).unwrap_or(i64::MAX))
+        })
+    }
+}
+
+/// The latest time `tk_claims_get_time` gives: 9999-12-31T23:59:59Z (the core's
+/// `LATEST_TIME`; a literal, for cbindgen).
+pub const TK_LATEST_TIME: i64 = 253402300799;
+const _: () = assert!(TK_LATEST_TIME as u64 == tk_core::LATEST_TIME);
+
 /// A numeric claim as a `double`. `TK_STATUS_NOT_FOUND` when absent, `TK_STATUS_WRONG_TYPE`
 /// when it is not a number.
 #[no_mangle]

@@ -46,7 +46,7 @@ mod token;
 mod user_credentials;
 mod verifier;
 
-pub use claims::tk_claims;
+pub use claims::{tk_claims, TK_LATEST_TIME};
 pub use client::{tk_client, tk_stats};
 pub use config::tk_config;
 pub use error::tk_token_check;

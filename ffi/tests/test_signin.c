@@ -307,6 +307,29 @@ static void test_verify_a_good_access_token(void) {
   wipe_free(jwt);
 }
 
+/* Scenario C1 (every surface): a far date (exp 1e308) verifies and reads as the core's latest
+ * time, 9999-12-31T23:59:59Z. */
+static void test_c1_a_far_date_reads_as_the_latest_time(void) {
+  tk_verifier *v = api_verifier();
+  REQUIRE(v != NULL);
+  char claims[512], token[4096];
+  long now = (long)time(NULL);
+  snprintf(claims, sizeof claims, "{\"iss\":\"%s\",\"aud\":\"%s\",\"sub\":\"c1\",\"iat\":%ld,\"exp\":1e308}",
+           iss(), API, now - 10);
+  REQUIRE(admin_sign(claims, NULL, token, sizeof token));
+  tk_claims *c = NULL;
+  CHECK_STATUS(tk_verifier_verify(v, token, &c), TK_STATUS_OK);
+  int64_t exp = 0, iat = 0;
+  CHECK_STATUS(tk_claims_get_time(c, "exp", &exp), TK_STATUS_OK);
+  CHECK(exp == TK_LATEST_TIME && exp == 253402300799LL);
+  CHECK_STATUS(tk_claims_get_time(c, "iat", &iat), TK_STATUS_OK);
+  CHECK(iat == now - 10);
+  CHECK_STATUS(tk_claims_get_time(c, "sub", &iat), TK_STATUS_WRONG_TYPE);
+  CHECK_STATUS(tk_claims_get_time(c, "nbf", &iat), TK_STATUS_NOT_FOUND);
+  CHECK_STATUS(tk_claims_get_time(NULL, "exp", &exp), TK_STATUS_NULL_PARAMETER);
+  tk_claims_free(c); /* the verifier is the suite's, freed at exit */
+}
+
 static void test_verify_bad_tokens_names_the_check(void) {
   tk_verifier *v = api_verifier();
   REQUIRE(v != NULL);
@@ -2750,6 +2773,7 @@ const test_case SIGNIN_TESTS[] = {
     {"token_check_names", test_token_check_names},
     {"verify_a_good_access_token", test_verify_a_good_access_token},
     {"verify_bad_tokens_names_the_check", test_verify_bad_tokens_names_the_check},
+    {"c1_a_far_date_reads_as_the_latest_time", test_c1_a_far_date_reads_as_the_latest_time},
     {"verify_organization_and_authorized_party", test_verify_organization_and_authorized_party},
     {"verify_organization_id_is_never_a_name", test_verify_organization_id_is_never_a_name},
     {"verifier_config", test_verifier_config},

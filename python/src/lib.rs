@@ -44,6 +44,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(background::_at_exit, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_sample_error, m)?)?;
     m.add("_TOKEN_CHECKS", errors::check_names())?;
+    m.add("_LATEST_TIME", tokenkeeper::LATEST_TIME)?;
     let http: Vec<&str> = tokenkeeper::HTTP_KNOBS.iter().map(|k| k.name).collect();
     m.add("_HTTP_KNOBS", http)?;
     m.add("_CACHE_KNOBS", convert::cache_knobs().collect::<Vec<_>>())?;

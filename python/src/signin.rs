@@ -72,7 +72,7 @@ impl SignInClient {
     #[pyo3(signature = (
         domain, client_id, redirect_uri, *, client_secret=None, private_key=None,
         private_key_alg=None, private_key_id=None, auth_method=None, audience=None, scope=None,
-        offline_access=true, organization=None, issuers=None, leeway=60.0, authorize_url=None,
+        offline_access=None, organization=None, issuers=None, leeway=None, authorize_url=None,
         token_url=None, userinfo_url=None, **options
     ))]
     #[allow(clippy::too_many_arguments)]
@@ -88,10 +88,10 @@ impl SignInClient {
         auth_method: Option<&str>,
         audience: Option<String>,
         scope: Option<&Bound<'_, PyAny>>,
-        offline_access: bool,
+        offline_access: Option<bool>,
         organization: Option<String>,
         issuers: Option<Vec<String>>,
-        leeway: f64,
+        leeway: Option<f64>,
         authorize_url: Option<String>,
         token_url: Option<String>,
         userinfo_url: Option<String>,
@@ -112,10 +112,14 @@ impl SignInClient {
             if let Some(s) = scope {
                 c.scope = s;
             }
-            c.offline_access = offline_access;
+            if let Some(o) = offline_access {
+                c.offline_access = o;
+            }
             c.organization = organization;
             c.issuers = issuers.unwrap_or_default();
-            c.leeway = seconds("leeway", leeway)?;
+            if let Some(s) = leeway {
+                c.leeway = seconds("leeway", s)?;
+            }
             c.authorize_url = authorize_url;
             c.token_url = token_url;
             c.userinfo_url = userinfo_url;

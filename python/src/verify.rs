@@ -76,7 +76,7 @@ impl TokenVerifier {
     /// verification.
     #[new]
     #[pyo3(signature = (
-        domain, audience, issuers=None, leeway=60.0, organization=None, *, organization_name=None, authorized_party=None,
+        domain, audience, issuers=None, leeway=None, organization=None, *, organization_name=None, authorized_party=None,
         algorithms=None, max_token_bytes=None, jwks_url=None, jwks_lifetime=None,
         jwks_min_refetch_interval=None, **options
     ))]
@@ -86,7 +86,7 @@ impl TokenVerifier {
         domain: String,
         audience: String,
         issuers: Option<Vec<String>>,
-        leeway: f64,
+        leeway: Option<f64>,
         organization: Option<String>,
         organization_name: Option<String>,
         authorized_party: Option<String>,
@@ -102,7 +102,9 @@ impl TokenVerifier {
         let algorithms = algorithms.map(self::algorithms).transpose()?;
         let make = move || -> Result<Self, Error> {
             c.issuers = issuers.unwrap_or_default();
-            c.leeway = seconds("leeway", leeway)?;
+            if let Some(s) = leeway {
+                c.leeway = seconds("leeway", s)?;
+            }
             c.organization = organization;
             c.organization_name = organization_name;
             c.authorized_party = authorized_party;

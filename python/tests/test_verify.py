@@ -394,3 +394,16 @@ def test_many_threads_share_the_verifier(issuer: LocalIssuer, client: TokenClien
     assert not errors
     assert len(results) == 400 and set(results) == {f"{issuer.client_id}@clients"}
     assert verifier.stats() == {"verified": 400, "rejected": 400, "jwks_fetches": 1}
+
+
+def test_c1_a_far_date_reads_as_the_latest_time(issuer: LocalIssuer, verifier: TokenVerifier) -> None:
+    """Scenario C1 (every surface): ``exp: 1e308`` verifies and reads as the core's latest time,
+    9999-12-31T23:59:59Z, not a 309-digit number or an ``OverflowError``."""
+    import datetime
+    import time
+
+    now = int(time.time())
+    claims = verifier.verify(issuer.sign({"iss": issuer.issuer, "aud": issuer.audience, "sub": "c1", "iat": now - 10, "exp": 1e308}))
+    assert claims.exp == 253402300799
+    assert claims.expires_at == datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc)
+    assert claims.iat == now - 10

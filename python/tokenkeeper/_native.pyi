@@ -22,12 +22,15 @@ __all__ = [
     "_at_exit",
     "_sample_error",
     "_TOKEN_CHECKS",
+    "_LATEST_TIME",
     "_HTTP_KNOBS",
     "_CACHE_KNOBS",
 ]
 
 __version__: str
 _TOKEN_CHECKS: list[str]
+#: The latest time a time claim reads as (9999-12-31T23:59:59Z), the core's ``LATEST_TIME``.
+_LATEST_TIME: int
 _HTTP_KNOBS: list[str]
 _CACHE_KNOBS: list[str]
 
@@ -176,7 +179,7 @@ class TokenVerifier:
         domain: str,
         audience: str,
         issuers: Sequence[str] | None = None,
-        leeway: float = 60.0,
+        leeway: float | None = None,
         organization: str | None = None,
         *,
         organization_name: str | None = None,
@@ -251,10 +254,10 @@ class SignInClient:
         auth_method: str | None = None,
         audience: str | None = None,
         scope: str | Sequence[str] | None = None,
-        offline_access: bool = True,
+        offline_access: bool | None = None,
         organization: str | None = None,
         issuers: Sequence[str] | None = None,
-        leeway: float = 60.0,
+        leeway: float | None = None,
         authorize_url: str | None = None,
         token_url: str | None = None,
         userinfo_url: str | None = None,

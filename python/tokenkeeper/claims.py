@@ -6,6 +6,8 @@ import datetime
 import math
 from typing import Any
 
+from ._native import _LATEST_TIME
+
 __all__ = ["Claims"]
 
 
@@ -25,9 +27,10 @@ def _number(v: Any) -> int | float | None:
 
 
 def _seconds(v: Any) -> int | None:
-    # A NumericDate: a number, zero or more, truncated to whole seconds.
+    # A NumericDate: a number, zero or more, truncated to whole seconds; a far date is the
+    # core's latest time (9999-12-31T23:59:59Z), as on every surface.
     n = _number(v)
-    return int(n) if n is not None and n >= 0 else None
+    return min(int(n), _LATEST_TIME) if n is not None and n >= 0 else None
 
 
 class Claims(dict[str, Any]):

@@ -31,6 +31,16 @@ fun accessClaims(extra: String = ""): String {
 }
 
 fun hardeningTests() {
+    test("C1 a far date (exp 1e308) verifies and reads as 9999-12-31T23:59:59Z") {
+        val t = now()
+        verifier().use { v ->
+            v.verify(signed("""{"iss":"${Fx.issuer}","aud":"${Fx.API}","sub":"c1","iat":${t - 10},"exp":1e308}""")).use { c ->
+                expectEq(java.time.Instant.parse("9999-12-31T23:59:59Z"), c.exp(), "exp")
+                expectEq(java.time.Instant.ofEpochSecond(t - 10), c.iat(), "iat")
+            }
+        }
+    }
+
     test("E1 errors carry the core: kind, transient, HTTP status, check name and the core's message") {
         val limited = faulted<TokenException.RateLimited>(
             """{"endpoint":"token","status":429,"body":"{\"error\":\"too_many_requests\",\"error_description\":\"Global limit has been reached\"}","headers":[["retry-after","120"]]}""",

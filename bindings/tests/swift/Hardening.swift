@@ -31,6 +31,14 @@ func expectRateLimited(_ e: TokenError, over seconds: Double, _ what: String, li
 }
 
 func hardeningTests() async {
+    test("C1 a far date (exp 1e308) verifies and reads as 9999-12-31T23:59:59Z") {
+        let t = nowSecs()
+        let v = try verifier()
+        let c = try v.verify(token: try signed(["iss": Fx.issuer, "aud": Fx.api, "sub": "c1", "iat": t - 10, "exp": 1e308]))
+        try expectEq(Date(timeIntervalSince1970: 253_402_300_799), c.exp(), "exp")
+        try expectEq(Date(timeIntervalSince1970: TimeInterval(t - 10)), c.iat(), "iat")
+    }
+
     test("E1 errors carry the core: kind, transient, HTTP status, check name and the core's message") {
         let limited = try faulted(["endpoint": "token", "status": 429, "headers": [["retry-after", "120"]],
                                    "body": #"{"error":"too_many_requests","error_description":"Global limit has been reached"}"#])

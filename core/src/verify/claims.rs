@@ -3,7 +3,15 @@
 
 use std::fmt;
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use serde_json::{Map, Value};
+
+/// The latest time a time claim reads as, in seconds since the Unix epoch:
+/// 9999-12-31T23:59:59Z, the last second that Python's `datetime`, Java's `Instant` and
+/// Swift's `Date` all hold. A far date (`"exp": 1e308`) is this date on every surface; a check
+/// reads it as the far future it is.
+pub const LATEST_TIME: u64 = 253_402_300_799;
 
 /// The claims of a verified token (or of a `/userinfo` answer): a JSON object.
 ///
@@ -168,8 +176,8 @@ impl Claims {
         self.get_str("nonce")
     }
 
-    /// `exp`, the expiry, in seconds since the Unix epoch (a fraction truncated);
-    /// `None` when absent, not a number or negative.
+    /// `exp`, the expiry, in seconds since the Unix epoch (a fraction truncated,
+    /// at most [`LATEST_TIME`]); `None` when absent, not a number or negative.
     ///
     /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn exp(&self) -> Option<u64> {
@@ -177,15 +185,15 @@ impl Claims {
     }
 
     /// `iat`, when the token was issued, in seconds since the Unix epoch (a fraction
-    /// truncated); `None` when absent, not a number or negative.
+    /// truncated, at most [`LATEST_TIME`]); `None` when absent, not a number or negative.
     ///
     /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn iat(&self) -> Option<u64> {
         self.numeric("iat")
     }
 
-    /// `nbf`, the start of validity, in seconds since the Unix epoch (a fraction truncated);
-    /// `None` when absent, not a number or negative.
+    /// `nbf`, the start of validity, in seconds since the Unix epoch (a fraction truncated,
+    /// at most [`LATEST_TIME`]); `None` when absent, not a number or negative.
     ///
     /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn nbf(&self) -> Option<u64> {
@@ -193,19 +201,38 @@ impl Claims {
     }
 
     /// `auth_time`, when the user authenticated (ID tokens), in seconds since the Unix epoch
-    /// (a fraction truncated); `None` when absent, not a number or negative.
+    /// (a fraction truncated, at most [`LATEST_TIME`]); `None` when absent, not a number or
+    /// negative.
     ///
     /// See the example on [`TokenVerifier`](crate::TokenVerifier).
     pub fn auth_time(&self) -> Option<u64> {
         self.numeric("auth_time")
     }
 
+    /// A time claim (`exp`, `iat`, `nbf`, `auth_time`, or any other NumericDate) as a point in
+    /// time; `None` when absent, not a number or negative. A far date reads as
+    /// [`LATEST_TIME`], the same on every surface.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
+    pub fn time(&self, name: &str) -> Option<SystemTime> {
+        self.numeric(name)
+            .map(|s| UNIX_EPOCH + Duration::from_secs(s))
+    }
+
+    /// `exp` as a point in time: [`Self::time`] of `exp`.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.time("exp")
+    }
+
+    /// A NumericDate in whole seconds, at most [`LATEST_TIME`].
     fn numeric(&self, name: &str) -> Option<u64> {
         self.0
             .get(name)
             .and_then(Value::as_f64)
             .filter(|f| *f >= 0.0)
-            .map(|f| f as u64)
+            .map(|f| (f as u64).min(LATEST_TIME))
     }
 }
 

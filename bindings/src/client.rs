@@ -75,6 +75,17 @@ impl TokenClient {
         )?))
     }
 
+    /// A client from the environment, read by the core's `ClientConfig::from_env`:
+    /// `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, one of `AUTH0_CLIENT_SECRET`,
+    /// `AUTH0_CLIENT_SECRET_FILE` and `AUTH0_PRIVATE_KEY_FILE` (with `AUTH0_PRIVATE_KEY_ALG`,
+    /// `AUTH0_PRIVATE_KEY_ID`), and the optional `AUTH0_AUDIENCE`, `TOKENKEEPER_SHARED_CACHE`
+    /// and `TOKENKEEPER_CA_FILE`. Throws `Config` naming what is missing or unreadable.
+    #[uniffi::constructor]
+    pub fn from_env() -> Result<Arc<Self>, TokenError> {
+        let config = tokenkeeper::ClientConfig::from_env()?;
+        Ok(Self::wrap(tokenkeeper::TokenClient::new(config)?))
+    }
+
     /// A token for the request, waiting on the calling thread (any thread). A cache hit never
     /// leaves the thread; a miss runs on the library's shared runtime.
     pub fn get_token_blocking(&self, request: TokenRequest) -> Result<Arc<Token>, TokenError> {

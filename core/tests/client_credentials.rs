@@ -480,8 +480,12 @@ async fn json_request_bodies_are_accepted_by_the_issuer() {
     assert_eq!(v["expires_in"], 86_400);
 }
 
+/// The tests that set process-wide variables, one at a time.
+static ENV: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread")]
 async fn configuration_from_the_environment() {
+    let _env = ENV.lock().await;
     let i = issuer().await;
     let f = &i.fixture;
     std::env::set_var("AUTH0_DOMAIN", &f.url);
@@ -519,4 +523,76 @@ async fn configuration_from_the_environment() {
         no_default.default_request(),
         Err(Error::Config(_))
     ));
+}
+
+/// Scenario V1 (every surface): the credential from the environment may be a secret file or a
+/// private key file, exactly one; a file that cannot be read is named, never shown.
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_from_files_named_by_the_environment() {
+    let _env = ENV.lock().await;
+    let i = issuer().await;
+    let f = &i.fixture;
+    let dir = std::env::temp_dir().join(format!("tk-env-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (secret, key) = (dir.join("secret"), dir.join("key.pem"));
+    std::fs::write(&secret, format!("{}\n", f.client_secret)).unwrap();
+    std::fs::write(&key, &f.jwt_rsa_private_key).unwrap();
+    let set = |vars: &[(&str, Option<&str>)]| {
+        for (k, v) in vars {
+            match v {
+                Some(v) => std::env::set_var(k, v),
+                None => std::env::remove_var(k),
+            }
+        }
+    };
+    let (secret, key) = (secret.to_str().unwrap(), key.to_str().unwrap());
+    set(&[
+        ("AUTH0_DOMAIN", Some(&f.url)),
+        ("AUTH0_CLIENT_ID", Some(&f.client_id)),
+        ("AUTH0_CLIENT_SECRET", None),
+        ("AUTH0_CLIENT_SECRET_FILE", Some(secret)),
+        ("AUTH0_PRIVATE_KEY_FILE", None),
+        ("AUTH0_AUDIENCE", Some(API)),
+    ]);
+    let c = TokenClient::new(ClientConfig::from_env().unwrap()).unwrap();
+    c.get_token(&c.default_request().unwrap())
+        .await
+        .expect("the secret from its file");
+    set(&[
+        ("AUTH0_CLIENT_ID", Some(&f.jwt_client_id)),
+        ("AUTH0_CLIENT_SECRET_FILE", None),
+        ("AUTH0_PRIVATE_KEY_FILE", Some(key)),
+    ]);
+    let c = TokenClient::new(ClientConfig::from_env().unwrap()).unwrap();
+    assert_eq!(c.auth_method(), tokenkeeper::AuthMethod::PrivateKeyJwt);
+    c.get_token(&c.default_request().unwrap())
+        .await
+        .expect("private_key_jwt from the key file");
+    // Two credentials, or a file that cannot be read: Config, naming what to fix.
+    set(&[("AUTH0_CLIENT_SECRET", Some("also-a-secret"))]);
+    match ClientConfig::from_env() {
+        Err(Error::Config(m)) => assert!(
+            m.contains("AUTH0_PRIVATE_KEY_FILE") && !m.contains("also-a-secret"),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    set(&[
+        ("AUTH0_CLIENT_SECRET", None),
+        ("AUTH0_PRIVATE_KEY_FILE", Some("/nonexistent/tk-key.pem")),
+    ]);
+    match ClientConfig::from_env() {
+        Err(Error::Config(m)) => assert!(
+            m.contains("AUTH0_PRIVATE_KEY_FILE \"/nonexistent/tk-key.pem\""),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    set(&[
+        ("AUTH0_PRIVATE_KEY_FILE", None),
+        ("AUTH0_DOMAIN", None),
+        ("AUTH0_CLIENT_ID", None),
+        ("AUTH0_AUDIENCE", None),
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -610,8 +610,10 @@ tk_status tk_config_new_private_key_jwt(const char *domain,
                                         tk_config **out);
 
 /**
- * A config from `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET`, the optional
- * `AUTH0_AUDIENCE` (the default audience) and the optional `TOKENKEEPER_SHARED_CACHE` (the
+ * A config from `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, one credential (`AUTH0_CLIENT_SECRET`,
+ * `AUTH0_CLIENT_SECRET_FILE`, or `AUTH0_PRIVATE_KEY_FILE` with the optional
+ * `AUTH0_PRIVATE_KEY_ALG` and `AUTH0_PRIVATE_KEY_ID`; an unreadable file is named, never
+ * shown), the optional `AUTH0_AUDIENCE` (the default audience) and the optional `TOKENKEEPER_SHARED_CACHE` (the
  * shared cache level, as `tk_config_set_shared_cache`) and `TOKENKEEPER_CA_FILE` (the
  * `"ca_file"` text knob, read when the client is built). A missing variable, or a
  * `TOKENKEEPER_SHARED_CACHE` that does not parse, is `TK_STATUS_CONFIG`; an empty optional

@@ -245,6 +245,63 @@ static void test_s7_default_audience_and_env(void) {
   unsetenv("AUTH0_AUDIENCE");
 }
 
+/* Scenario V1 (every surface): the credential from a file the environment names (a secret or a
+ * private key), exactly one; an unreadable file is named, never shown. */
+static void test_v1_credentials_from_files_named_by_the_environment(void) {
+  char dir[] = "/tmp/tk-v1-XXXXXX", secret[64], key[64];
+  REQUIRE(mkdtemp(dir) != NULL);
+  snprintf(secret, sizeof secret, "%s/secret", dir);
+  snprintf(key, sizeof key, "%s/key.pem", dir);
+  FILE *f = fopen(secret, "w");
+  REQUIRE(f != NULL);
+  fprintf(f, "%s\n", fixture("TK_CLIENT_SECRET"));
+  fclose(f);
+  f = fopen(key, "w");
+  REQUIRE(f != NULL);
+  fputs(fixture("TK_JWT_RSA_KEY"), f);
+  fclose(f);
+  setenv("AUTH0_DOMAIN", fixture("TK_ISSUER_URL"), 1);
+  setenv("AUTH0_CLIENT_ID", fixture("TK_CLIENT_ID"), 1);
+  unsetenv("AUTH0_CLIENT_SECRET");
+  setenv("AUTH0_CLIENT_SECRET_FILE", secret, 1);
+  setenv("AUTH0_AUDIENCE", API, 1);
+  tk_config *cfg = NULL;
+  CHECK_STATUS(tk_config_from_env(&cfg), TK_STATUS_OK);
+  tk_client *c = client_from(cfg);
+  REQUIRE(c != NULL);
+  tk_token *t = NULL;
+  CHECK_STATUS(tk_client_get_token(c, NULL, NULL, NULL, &t), TK_STATUS_OK);
+  tk_token_free(t);
+  tk_client_free(c);
+  setenv("AUTH0_CLIENT_ID", fixture("TK_JWT_CLIENT_ID"), 1);
+  unsetenv("AUTH0_CLIENT_SECRET_FILE");
+  setenv("AUTH0_PRIVATE_KEY_FILE", key, 1);
+  cfg = NULL;
+  CHECK_STATUS(tk_config_from_env(&cfg), TK_STATUS_OK);
+  c = client_from(cfg);
+  REQUIRE(c != NULL);
+  t = NULL;
+  CHECK_STATUS(tk_client_get_token(c, NULL, NULL, NULL, &t), TK_STATUS_OK);
+  tk_token_free(t);
+  tk_client_free(c);
+  setenv("AUTH0_CLIENT_SECRET", "also-a-secret", 1);
+  cfg = NULL;
+  CHECK_STATUS(tk_config_from_env(&cfg), TK_STATUS_CONFIG);
+  CHECK(strstr(get_last_error().message, "AUTH0_PRIVATE_KEY_FILE") != NULL);
+  CHECK(strstr(get_last_error().message, "also-a-secret") == NULL);
+  unsetenv("AUTH0_CLIENT_SECRET");
+  setenv("AUTH0_PRIVATE_KEY_FILE", "/nonexistent/tk-key.pem", 1);
+  CHECK_STATUS(tk_config_from_env(&cfg), TK_STATUS_CONFIG);
+  CHECK(strstr(get_last_error().message, "AUTH0_PRIVATE_KEY_FILE \"/nonexistent/tk-key.pem\"") != NULL);
+  unsetenv("AUTH0_PRIVATE_KEY_FILE");
+  unsetenv("AUTH0_DOMAIN");
+  unsetenv("AUTH0_CLIENT_ID");
+  unsetenv("AUTH0_AUDIENCE");
+  unlink(secret);
+  unlink(key);
+  rmdir(dir);
+}
+
 /* ---- the cache ----------------------------------------------------------------------------- */
 
 static void test_cache_serves_one_token_per_key(void) {
@@ -1063,6 +1120,7 @@ static const test_case TESTS[] = {
     {"organization_and_basic_auth", test_organization_and_basic_auth},
     {"private_key_jwt", test_private_key_jwt},
     {"s7_default_audience_and_env", test_s7_default_audience_and_env},
+    {"v1_credentials_from_files_named_by_the_environment", test_v1_credentials_from_files_named_by_the_environment},
     {"cache_serves_one_token_per_key", test_cache_serves_one_token_per_key},
     {"sixteen_threads_one_request", test_sixteen_threads_one_request},
     {"last_error_is_per_thread", test_last_error_is_per_thread},

@@ -334,7 +334,8 @@ impl TokenClient {
         )
     }
 
-    /// A client from `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET`, with
+    /// A client from `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, one credential (`AUTH0_CLIENT_SECRET`,
+    /// `AUTH0_CLIENT_SECRET_FILE`, or `AUTH0_PRIVATE_KEY_FILE` with `AUTH0_PRIVATE_KEY_ALG`), with
     /// `AUTH0_AUDIENCE` (if set) as the default audience, `TOKENKEEPER_CA_FILE` (if set) as
     /// `ca_file`, and `TOKENKEEPER_SHARED_CACHE` (if set) as the shared cache (the core's
     /// `ClientConfig::from_env`). Keywords as for the constructor; a `shared_cache` string or

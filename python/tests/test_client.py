@@ -172,6 +172,36 @@ def test_from_env(issuer: LocalIssuer, monkeypatch: pytest.MonkeyPatch) -> None:
         TokenClient.from_env()
 
 
+def test_v1_credentials_from_files_named_by_the_environment(
+    issuer: LocalIssuer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Scenario V1 (every surface): AUTH0_CLIENT_SECRET_FILE or AUTH0_PRIVATE_KEY_FILE, exactly
+    one credential; an unreadable file is named, never shown."""
+    secret, key = tmp_path / "secret", tmp_path / "key.pem"
+    secret.write_text(issuer.client_secret + "\n")
+    key.write_text(issuer.jwt_rsa_private_key)
+    monkeypatch.delenv("AUTH0_CLIENT_SECRET", raising=False)
+    monkeypatch.setenv("AUTH0_DOMAIN", issuer.domain)
+    monkeypatch.setenv("AUTH0_CLIENT_ID", issuer.client_id)
+    monkeypatch.setenv("AUTH0_CLIENT_SECRET_FILE", str(secret))
+    monkeypatch.setenv("AUTH0_AUDIENCE", issuer.audience)
+    TokenClient.from_env().get_token()
+    monkeypatch.setenv("AUTH0_CLIENT_ID", issuer.jwt_client_id)
+    monkeypatch.delenv("AUTH0_CLIENT_SECRET_FILE")
+    monkeypatch.setenv("AUTH0_PRIVATE_KEY_FILE", str(key))
+    c = TokenClient.from_env()
+    assert c.auth_method == "private_key_jwt"
+    c.get_token()
+    monkeypatch.setenv("AUTH0_CLIENT_SECRET", "also-a-secret")
+    with pytest.raises(ConfigError, match="AUTH0_PRIVATE_KEY_FILE") as e:
+        TokenClient.from_env()
+    assert "also-a-secret" not in str(e.value)
+    monkeypatch.delenv("AUTH0_CLIENT_SECRET")
+    monkeypatch.setenv("AUTH0_PRIVATE_KEY_FILE", "/nonexistent/tk-key.pem")
+    with pytest.raises(ConfigError, match='AUTH0_PRIVATE_KEY_FILE "/nonexistent/tk-key.pem"'):
+        TokenClient.from_env()
+
+
 def test_client_secret_basic(issuer: LocalIssuer) -> None:
     c = issuer.client(auth_method="client_secret_basic")
     assert c.auth_method == "client_secret_basic"

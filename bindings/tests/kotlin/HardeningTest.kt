@@ -6,6 +6,7 @@
 import java.time.Duration
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
+import tokenkeeper.AuthMethod
 import tokenkeeper.ClientConfig
 import tokenkeeper.Credentials
 import tokenkeeper.HttpOptions
@@ -30,7 +31,45 @@ fun accessClaims(extra: String = ""): String {
     return """{"iss":"${Fx.issuer}","aud":"${Fx.API}","sub":"h-c@clients","iat":$t,"exp":${t + 600}$extra}"""
 }
 
+/** libc's environment, which the library reads (the JVM's `System.getenv` is a copy). */
+interface LibC : com.sun.jna.Library {
+    fun setenv(name: String, value: String, overwrite: Int): Int
+    fun unsetenv(name: String): Int
+}
+
+val libc: LibC = com.sun.jna.Native.load("c", LibC::class.java)
+
+fun env(vararg vars: Pair<String, String?>) {
+    for ((k, v) in vars) if (v == null) libc.unsetenv(k) else libc.setenv(k, v, 1)
+}
+
 fun hardeningTests() {
+    test("V1 the credential from a file the environment names: a secret or a private key, exactly one") {
+        val dir = java.nio.file.Files.createTempDirectory("tk-v1-")
+        val secret = dir.resolve("secret").also { java.nio.file.Files.writeString(it, Fx.clientSecret + "\n") }
+        val key = dir.resolve("key.pem").also { java.nio.file.Files.writeString(it, Fx.rsaKey) }
+        try {
+            env("AUTH0_DOMAIN" to Fx.url, "AUTH0_CLIENT_ID" to Fx.clientId, "AUTH0_CLIENT_SECRET" to null,
+                "AUTH0_CLIENT_SECRET_FILE" to secret.toString(), "AUTH0_AUDIENCE" to Fx.API)
+            TokenClient.fromEnv().use { c -> c.getTokenBlocking(TokenRequest()).close() }
+            env("AUTH0_CLIENT_ID" to Fx.jwtClientId, "AUTH0_CLIENT_SECRET_FILE" to null, "AUTH0_PRIVATE_KEY_FILE" to key.toString())
+            TokenClient.fromEnv().use { c ->
+                expectEq(AuthMethod.PRIVATE_KEY_JWT, c.authMethod(), "auth method")
+                c.getTokenBlocking(TokenRequest()).close()
+            }
+            env("AUTH0_CLIENT_SECRET" to "also-a-secret")
+            val both = expectThrows<TokenException.Config> { TokenClient.fromEnv().close() }
+            expect(both.toString().contains("AUTH0_PRIVATE_KEY_FILE") && !both.toString().contains("also-a-secret")) { "$both" }
+            env("AUTH0_CLIENT_SECRET" to null, "AUTH0_PRIVATE_KEY_FILE" to "/nonexistent/tk-key.pem")
+            val missing = expectThrows<TokenException.Config> { TokenClient.fromEnv().close() }
+            expect(missing.toString().contains("AUTH0_PRIVATE_KEY_FILE \"/nonexistent/tk-key.pem\"")) { "$missing" }
+        } finally {
+            env("AUTH0_DOMAIN" to null, "AUTH0_CLIENT_ID" to null, "AUTH0_PRIVATE_KEY_FILE" to null,
+                "AUTH0_CLIENT_SECRET_FILE" to null, "AUTH0_AUDIENCE" to null)
+            dir.toFile().deleteRecursively()
+        }
+    }
+
     test("C1 a far date (exp 1e308) verifies and reads as 9999-12-31T23:59:59Z") {
         val t = now()
         verifier().use { v ->

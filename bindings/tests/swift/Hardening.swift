@@ -5,6 +5,9 @@
 
 import Dispatch
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import TokenKeeper
 
 /// Retries with short waits, as the core's tests use (`fast_retries`).
@@ -31,6 +34,31 @@ func expectRateLimited(_ e: TokenError, over seconds: Double, _ what: String, li
 }
 
 func hardeningTests() async {
+    test("V1 the credential from a file the environment names: a secret or a private key, exactly one") {
+        let dir = tempRoot() + "/tk-v1-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer {
+            for k in ["AUTH0_DOMAIN", "AUTH0_CLIENT_ID", "AUTH0_PRIVATE_KEY_FILE", "AUTH0_CLIENT_SECRET_FILE", "AUTH0_AUDIENCE"] { unsetenv(k) }
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        let secret = dir + "/secret", key = dir + "/key.pem"
+        try (Fx.clientSecret + "\n").write(toFile: secret, atomically: true, encoding: .utf8)
+        try Fx.rsaKey.write(toFile: key, atomically: true, encoding: .utf8)
+        setenv("AUTH0_DOMAIN", Fx.url, 1); setenv("AUTH0_CLIENT_ID", Fx.clientId, 1); unsetenv("AUTH0_CLIENT_SECRET")
+        setenv("AUTH0_CLIENT_SECRET_FILE", secret, 1); setenv("AUTH0_AUDIENCE", Fx.api, 1)
+        _ = try TokenClient.fromEnv().getTokenBlocking(request: TokenRequest())
+        setenv("AUTH0_CLIENT_ID", Fx.jwtClientId, 1); unsetenv("AUTH0_CLIENT_SECRET_FILE"); setenv("AUTH0_PRIVATE_KEY_FILE", key, 1)
+        let c = try TokenClient.fromEnv()
+        try expectEq(AuthMethod.privateKeyJwt, c.authMethod(), "auth method")
+        _ = try c.getTokenBlocking(request: TokenRequest())
+        setenv("AUTH0_CLIENT_SECRET", "also-a-secret", 1)
+        let both = try expectError("two credentials") { try TokenClient.fromEnv() }
+        try expect(both.description.contains("AUTH0_PRIVATE_KEY_FILE") && !both.description.contains("also-a-secret"), both.description)
+        unsetenv("AUTH0_CLIENT_SECRET"); setenv("AUTH0_PRIVATE_KEY_FILE", "/nonexistent/tk-key.pem", 1)
+        let missing = try expectError("a missing key file") { try TokenClient.fromEnv() }
+        try expect(missing.description.contains("AUTH0_PRIVATE_KEY_FILE \"/nonexistent/tk-key.pem\""), missing.description)
+    }
+
     test("C1 a far date (exp 1e308) verifies and reads as 9999-12-31T23:59:59Z") {
         let t = nowSecs()
         let v = try verifier()

@@ -160,28 +160,63 @@ impl ClientConfig {
         }
     }
 
-    /// Reads `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET`, `AUTH0_AUDIENCE`
-    /// (optional) as the default audience, `TOKENKEEPER_SHARED_CACHE` (optional, e.g.
-    /// `file`) as the shared cache level, and `TOKENKEEPER_CA_FILE` (optional) as the
-    /// `ca_file` of [`HttpOptions`] (a PEM file of extra CAs, read when the client is built).
-    /// An empty variable is an unset one.
+    /// Reads `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, the credential, `AUTH0_AUDIENCE` (optional) as
+    /// the default audience, `TOKENKEEPER_SHARED_CACHE` (optional, e.g. `file`) as the shared
+    /// cache level, and `TOKENKEEPER_CA_FILE` (optional) as the `ca_file` of [`HttpOptions`] (a
+    /// PEM file of extra CAs, read when the client is built). The credential is exactly one of
+    /// `AUTH0_CLIENT_SECRET`, `AUTH0_CLIENT_SECRET_FILE` (a file holding the secret, trimmed) and
+    /// `AUTH0_PRIVATE_KEY_FILE` (a PEM key for `private_key_jwt`, with the optional
+    /// `AUTH0_PRIVATE_KEY_ALG`, RS256 by default, and `AUTH0_PRIVATE_KEY_ID`). An empty
+    /// variable is an unset one; an unreadable file is `Config` naming the variable and the
+    /// path, never the contents.
     ///
     /// See the example on [`ClientConfig`].
     pub fn from_env() -> Result<Self> {
-        let var = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-                .ok_or_else(|| Error::config(format!("{name} is not set")))
+        let opt = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let var = |name: &str| opt(name).ok_or_else(|| Error::config(format!("{name} is not set")));
+        let (domain, client_id) = (var("AUTH0_DOMAIN")?, var("AUTH0_CLIENT_ID")?);
+        let secret_file = opt("AUTH0_CLIENT_SECRET_FILE");
+        let key_file = opt("AUTH0_PRIVATE_KEY_FILE");
+        let secret = match (opt("AUTH0_CLIENT_SECRET"), &secret_file) {
+            (Some(_), Some(_)) => {
+                return Err(Error::config(
+                    "AUTH0_CLIENT_SECRET and AUTH0_CLIENT_SECRET_FILE are both set: set one",
+                ))
+            }
+            (Some(s), None) => Some(zeroize::Zeroizing::new(s)),
+            (None, Some(f)) => Some(read_env_file("AUTH0_CLIENT_SECRET_FILE", f)?),
+            (None, None) => None,
         };
-        let mut config = Self::new(
-            var("AUTH0_DOMAIN")?,
-            var("AUTH0_CLIENT_ID")?,
-            Credentials::client_secret(var("AUTH0_CLIENT_SECRET")?),
-        );
-        config.default_audience = var("AUTH0_AUDIENCE").ok();
+        let key = key_file
+            .map(|f| read_env_file("AUTH0_PRIVATE_KEY_FILE", &f))
+            .transpose()?;
+        let credentials = match (&secret, &key) {
+            (None, None) => {
+                return Err(Error::config(
+                    "AUTH0_CLIENT_SECRET is not set (nor AUTH0_CLIENT_SECRET_FILE or \
+                     AUTH0_PRIVATE_KEY_FILE)",
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err(Error::config(
+                    "a client secret and AUTH0_PRIVATE_KEY_FILE are both set: set one",
+                ))
+            }
+            _ => Credentials::from_parts(
+                secret.as_deref().map(String::as_str),
+                key.as_deref().map(String::as_str),
+                opt("AUTH0_PRIVATE_KEY_ALG")
+                    .as_deref()
+                    .filter(|_| key.is_some()),
+                opt("AUTH0_PRIVATE_KEY_ID")
+                    .as_deref()
+                    .filter(|_| key.is_some()),
+            )?,
+        };
+        let mut config = Self::new(domain, client_id, credentials);
+        config.default_audience = opt("AUTH0_AUDIENCE");
         config.shared_cache = SharedCache::from_env()?;
-        config.http.ca_file = var("TOKENKEEPER_CA_FILE").ok();
+        config.http.ca_file = opt("TOKENKEEPER_CA_FILE");
         Ok(config)
     }
 
@@ -330,4 +365,20 @@ pub(crate) struct Resolved {
     pub token_url: Url,
     pub method: AuthMethod,
     pub auth: ClientAuth,
+}
+
+/// The trimmed text of the file a variable names (a secret or a key: wiped on drop); an error
+/// names the variable and the path, never what the file holds.
+fn read_env_file(var: &str, path: &str) -> Result<zeroize::Zeroizing<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(zeroize::Zeroizing::new(text.trim().to_string())),
+        Err(e) => Err(Error::config(format!(
+            "cannot read {var} {:?}: {}",
+            crate::text::truncate(path, 200),
+            match e.kind() {
+                std::io::ErrorKind::InvalidData => "not UTF-8 text".to_string(),
+                _ => std::io::Error::from(e.kind()).to_string(),
+            }
+        ))),
+    }
 }

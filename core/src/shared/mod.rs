@@ -123,24 +123,9 @@ impl std::fmt::Debug for SharedCache {
             Self::File { dir } => f.debug_struct("File").field("dir", dir).finish(),
             Self::Redis { url } => f
                 .debug_struct("Redis")
-                .field("url", &redacted(url))
+                .field("url", &crate::http::shown(url))
                 .finish(),
         }
-    }
-}
-
-/// The URL without its password or query (where a unix socket URL's `pass=` goes).
-fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) => {
-            if u.password().is_some() {
-                let _ = u.set_password(Some("redacted"));
-            }
-            u.set_query(None);
-            u.set_fragment(None);
-            u.to_string()
-        }
-        Err(_) => "[unparsable URL]".into(),
     }
 }
 
@@ -177,10 +162,10 @@ impl SharedCache {
             return Ok(Self::Redis { url: s.to_string() });
         }
         // A mistyped URL may hold a password: never echo one.
-        let shown = if s.contains('@') { "[redacted]" } else { s };
+        let shown = crate::http::shown(s);
         Err(Error::config(format!(
             "unknown shared cache {:?}: expected \"file\", \"file:/some/dir\", \"redis://…\", \"rediss://…\" or \"unix:///path/redis.sock\"",
-            crate::text::truncate(shown, 64)
+            crate::text::truncate(&shown, 64)
         )))
     }
 
@@ -500,6 +485,22 @@ mod tests {
         let fresh = Stored::local((), Duration::from_secs(10));
         assert!(fresh.local_left() <= Duration::from_secs(10));
         assert!(fresh.local_left() > Duration::from_secs(9));
+    }
+
+    #[test]
+    fn a_levels_text_never_shows_a_redis_password() {
+        for (url, secret) in [
+            ("redis://:hunter2@127.0.0.1:6379/0", "hunter2"),
+            ("rediss://user:hunter2@cache.example.com:6380/0", "hunter2"),
+            ("unix:///run/redis.sock?pass=hunter2", "hunter2"),
+        ] {
+            let text = format!("{:?}", SharedCache::parse(url).unwrap());
+            assert!(!text.contains(secret), "{text}");
+        }
+        let e = SharedCache::parse("redsi://:hunter2@host")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("hunter2") && e.contains("[redacted]"), "{e}");
     }
 
     #[test]

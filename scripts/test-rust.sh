@@ -11,7 +11,7 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo fmt --all -- --check || { echo "cargo fmt: files need formatting"; fail=1; }
 cargo clippy --workspace --all-targets --quiet -- -D warnings || { echo "clippy failed"; fail=1; }
 log=$(mktemp)
-cargo test --no-fail-fast -p tokenkeeper -p tokenkeeper-issuer -p tokenkeeper-cli 2>&1 | tee "$log"
+cargo test --no-fail-fast -p tokenkeeper -p tokenkeeper-issuer -p tokenkeeper-cli -p tokenkeeper-uniffi 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 read -r passed failed < <(awk '/^test result:/ {
   for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i }

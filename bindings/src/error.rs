@@ -196,3 +196,54 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for TokenError {
         Self::Storage { detail: e.reason }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// `core()` undoes `From<tokenkeeper::Error>`: the two matches agree, so every answer a
+    /// Kotlin/Swift error gives is the core's for the error it came from.
+    #[test]
+    fn each_case_gives_back_the_core_error_it_came_from() {
+        use tokenkeeper::Error as E;
+        let all = [
+            E::OAuth {
+                error: "access_denied".into(),
+                description: Some("Unauthorized".into()),
+                status: 401,
+            },
+            E::RateLimited {
+                retry_after: Some(Duration::from_millis(1500)),
+                description: Some("Global limit has been reached".into()),
+            },
+            E::Network("connection refused".into()),
+            E::Timeout("request timed out".into()),
+            E::InvalidResponse {
+                status: Some(502),
+                detail: "not JSON".into(),
+            },
+            E::Config("client_id is empty".into()),
+            E::InvalidToken {
+                check: TokenCheck::Expired,
+                detail: "exp is in the past".into(),
+            },
+            E::ReauthenticationRequired {
+                error: "invalid_grant".into(),
+                description: None,
+            },
+        ];
+        for e in all {
+            let back = TokenError::from(e.clone()).core();
+            assert_eq!(back, e);
+            assert_eq!(TokenError::from(e.clone()).to_string(), e.to_string());
+        }
+        let host = tokenkeeper::HostError::new(tokenkeeper::HostMessage("disk full".into()));
+        let stored = TokenError::from(E::storage("load", host));
+        assert_eq!(stored.kind(), "storage");
+        assert_eq!(
+            stored.to_string(),
+            "credentials store error: load() failed: disk full"
+        );
+    }
+}

@@ -89,10 +89,16 @@ fun main() {
     val held = client.getTokenBlocking(req)
     val headerOnly = nsPerCall(n) { held.authorizationHeader() }
     held.close()
+    // Issue 22: the same hit through a prepared request, one uniffi call and no Token object.
+    val prepared = client.prepare(req)
+    check(prepared.authorizationHeaderBlocking() == header)
+    val oursPrepared = nsPerCall(n) { prepared.authorizationHeaderBlocking() }
+    prepared.close()
     val stats = client.stats()
     check(stats.tokensMinted == 1uL) { "one token for every call: $stats" }
     println("kotlin baseline ConcurrentHashMap.get: %.1f ns/call".format(base))
     println("kotlin hit getTokenBlocking + authorizationHeader(): %.1f ns/call (%.1f× the baseline)".format(ours, ours / base))
+    println("kotlin hit prepare(req).authorizationHeaderBlocking(): %.1f ns/call (%.1f× the baseline)".format(oursPrepared, oursPrepared / base))
     println("kotlin hit at 10,000 calls/s (paced, before the tight loops): %.1f ns/call".format(paced))
     println("kotlin parts: tokenkeeperVersion() %.1f ns, getTokenBlocking + close %.1f ns, authorizationHeader() of a held token %.1f ns".format(version, tokenOnly, headerOnly))
     println("kotlin JNA alone: a direct-mapped getpid() %.1f ns, new Memory(16) %.1f ns (uniffi allocates several per call)".format(getpid, memory))

@@ -123,14 +123,16 @@ impl TokenClient {
             .is_ok_and(|req| self.core.invalidate_if_current(&req, token.core()))
     }
 
+    /// The request, checked and normalised once (no audience: the default one, else `Config`),
+    /// as a `PreparedRequest`: the cheapest way to ask for the same token again and again.
+    pub fn prepare(&self, request: TokenRequest) -> Result<Arc<PreparedRequest>, TokenError> {
+        let req = self.request(request)?;
+        Ok(PreparedRequest::wrap(self.core.prepared(req)?))
+    }
+
     /// A request for the configured default audience; throws `Config` when there is none.
     pub fn default_request(&self) -> Result<TokenRequest, TokenError> {
-        let r = self.core.default_request()?;
-        Ok(TokenRequest {
-            audience: Some(r.audience_str().to_string()),
-            scope: r.scope_str().map(str::to_string),
-            organization: r.organization_str().map(str::to_string),
-        })
+        Ok(self.core.default_request()?.into())
     }
 
     /// This client's counters.
@@ -153,5 +155,62 @@ impl TokenClient {
 
     pub fn token_url(&self) -> String {
         self.core.token_url().to_string()
+    }
+}
+
+impl From<tokenkeeper::TokenRequest> for TokenRequest {
+    fn from(r: tokenkeeper::TokenRequest) -> Self {
+        Self {
+            audience: Some(r.audience_str().to_string()),
+            scope: r.scope_str().map(str::to_string),
+            organization: r.organization_str().map(str::to_string),
+        }
+    }
+}
+
+/// One request of one `TokenClient` (`client.prepare(request)`), checked and normalised once:
+/// a cache hit through it reads no argument and builds nothing, and is counted by the core.
+/// Safe to share between threads; it keeps what it needs of its client.
+#[derive(uniffi::Object)]
+#[uniffi::export(Display, Debug)]
+pub struct PreparedRequest {
+    core: tokenkeeper::PreparedRequest,
+    _live: live::Guard,
+}
+
+wraps!(PreparedRequest, core: tokenkeeper::PreparedRequest, PREPARED_REQUESTS);
+
+#[uniffi::export]
+impl PreparedRequest {
+    /// A token for the request, waiting on the calling thread; a cache hit never leaves it.
+    pub fn get_token_blocking(&self) -> Result<Arc<Token>, TokenError> {
+        Ok(Token::wrap(self.core.get_token_blocking()?))
+    }
+
+    /// A token for the request (Kotlin `suspend`, Swift `async`).
+    pub async fn get_token(&self) -> Result<Arc<Token>, TokenError> {
+        Ok(Token::wrap(self.core.get_token().await?))
+    }
+
+    /// `Bearer …` for the request in one call (no `Token` object to release): the cheapest
+    /// hit from Kotlin and Swift.
+    pub fn authorization_header_blocking(&self) -> Result<String, TokenError> {
+        Ok(self.core.with_authorization_header(str::to_string)?)
+    }
+
+    /// The cached token if one can be served now, without any waiting.
+    pub fn cached(&self) -> Option<Arc<Token>> {
+        self.core.cached().map(Token::wrap)
+    }
+
+    /// Forgets the cached token of the request only if it is still `token` (the one an API
+    /// rejected). Whether it was forgotten.
+    pub fn invalidate_if_current(&self, token: Arc<Token>) -> bool {
+        self.core.invalidate_if_current(token.core())
+    }
+
+    /// The request, normalised (the default audience filled in, the scope sorted).
+    pub fn request(&self) -> TokenRequest {
+        self.core.request().clone().into()
     }
 }

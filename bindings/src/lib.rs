@@ -45,7 +45,7 @@ mod signin;
 mod token;
 mod verify;
 
-pub use client::{TokenClient, TokenRequest};
+pub use client::{PreparedRequest, TokenClient, TokenRequest};
 pub use config::{ClientConfig, Credentials, SharedCache};
 pub use credentials::{CredentialsManager, CredentialsStorage};
 pub use error::TokenError;
@@ -76,6 +76,7 @@ pub struct LiveObjects {
     pub user_credentials: u64,
     /// `CredentialsManager`s (each holds its host storage until released).
     pub managers: u64,
+    pub prepared_requests: u64,
 }
 
 #[uniffi::export]
@@ -90,6 +91,7 @@ pub fn live_objects() -> LiveObjects {
         transactions: live::TRANSACTIONS.get(),
         user_credentials: live::USER_CREDENTIALS.get(),
         managers: live::MANAGERS.get(),
+        prepared_requests: live::PREPARED_REQUESTS.get(),
     }
 }
 
@@ -115,6 +117,7 @@ pub(crate) mod live {
     pub static TRANSACTIONS: Live = Live(AtomicU64::new(0));
     pub static USER_CREDENTIALS: Live = Live(AtomicU64::new(0));
     pub static MANAGERS: Live = Live(AtomicU64::new(0));
+    pub static PREPARED_REQUESTS: Live = Live(AtomicU64::new(0));
 
     impl Live {
         pub fn get(&self) -> u64 {

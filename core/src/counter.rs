@@ -30,13 +30,6 @@ impl Counter {
         self.0[i].0.fetch_add(1, Relaxed);
     }
 
-    /// Adds `n` at once (hits a binding counted itself).
-    pub fn add(&self, n: u64) {
-        if n > 0 {
-            self.0[0].0.fetch_add(n, Relaxed);
-        }
-    }
-
     pub fn get(&self) -> u64 {
         self.0.iter().map(|p| p.0.load(Relaxed)).sum()
     }

@@ -37,9 +37,9 @@ pub use error::{Error, HostError, HostMessage, Result, TokenCheck};
 #[doc(hidden)]
 pub use http::shared_clients;
 pub use http::{HttpOptions, Knob, KNOBS as HTTP_KNOBS, TEXT_KNOBS as HTTP_TEXT_KNOBS};
-pub use m2m::cache::HitMark;
 pub use m2m::client::TokenClient;
 pub use m2m::config::{CachePolicy, ClientConfig, CACHE_KNOBS};
+pub use m2m::prepared::PreparedRequest;
 pub use m2m::request::TokenRequest;
 pub use m2m::stats::Stats;
 pub use oauth::credentials::{AuthMethod, Credentials, SigningAlg};

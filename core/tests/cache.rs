@@ -334,45 +334,52 @@ fn next_min_remaining() -> Duration {
     Duration::from_millis(2000)
 }
 
-/// The hit mark a binding keeps beside the object it built for a token (issue 13): it holds
-/// while the token is the cache's and before its refresh point, and never after a change.
+/// A prepared request's hit (issue 22) serves the cached token while it is the cache's and
+/// before its refresh point, counts each one, and never holds on after a change.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_hit_mark_holds_until_the_token_changes_or_nears_its_refresh() {
+async fn a_prepared_hit_holds_until_the_token_changes_or_nears_its_refresh() {
     let i = issuer().await;
     let c = client(&i);
-    let req = api();
-    assert!(c.hit_mark(&req).is_none(), "nothing cached yet");
-    let t = c.get_token(&req).await.unwrap();
-    let (marked, mark) = c.hit_mark(&req).expect("a fresh token is a plain hit");
-    assert!(marked.ptr_eq(&t));
+    let p = c.prepared(api()).unwrap();
+    assert!(p.hit().is_none(), "nothing cached yet");
+    let t = p.get_token().await.unwrap();
     let hits = c.stats().cache_hits;
-    assert!(c.hit_marked(&mark) && c.hit_marked(&mark));
-    assert_eq!(c.stats().cache_hits, hits + 2, "each yes is a counted hit");
+    assert!(p.hit().unwrap().ptr_eq(&t) && p.hit().unwrap().ptr_eq(&t));
+    assert_eq!(
+        c.stats().cache_hits,
+        hits + 2,
+        "each hit is counted by the core"
+    );
+    assert!(
+        c.get_token(&api()).await.unwrap().ptr_eq(&t),
+        "one slot for both"
+    );
 
-    // Another client of the same key invalidates: the mark no longer holds.
-    client(&i).invalidate(&req);
-    assert!(!c.hit_marked(&mark));
-    assert_eq!(c.stats().cache_hits, hits + 2);
-    let t2 = c.get_token(&req).await.unwrap();
+    // Another client of the same key invalidates: no hit until the next fetch.
+    client(&i).invalidate(&api());
+    assert!(p.hit().is_none());
+    assert_eq!(c.stats().cache_hits, hits + 3);
+    let t2 = p.get_token().await.unwrap();
     assert!(!t2.ptr_eq(&t));
-    let (_, mark2) = c.hit_mark(&req).unwrap();
-    assert!(c.hit_marked(&mark2) && !c.hit_marked(&mark));
-    assert!(c.invalidate_if_current(&req, &t2));
-    assert!(!c.hit_marked(&mark2), "invalidate_if_current ends it too");
+    assert!(p.hit().unwrap().ptr_eq(&t2));
+    assert!(p.invalidate_if_current(&t2));
+    assert!(p.hit().is_none(), "invalidate_if_current ends it too");
+    assert_eq!(i.count("token"), 2);
 
-    // A token inside its refresh window is no plain hit: no mark (refresh_ahead 0.999: a 2-s
-    // token is in its window 2 ms after it was asked for).
+    // A token inside its refresh window is no plain hit: the slow path serves it and starts
+    // one refresh (refresh_ahead 0.999: a 2-s token is in its window 2 ms after it was asked).
     let short = TokenClient::new(config(&i).cache_policy(CachePolicy {
         refresh_ahead: 0.999,
         ..CachePolicy::default()
     }))
     .unwrap();
-    let r = lived(&i, 2);
-    short.get_token(&r).await.unwrap();
+    let r = short.prepared(lived(&i, 2)).unwrap();
+    r.get_token().await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert!(short.hit_mark(&r).is_none());
+    assert!(r.hit().is_none());
+    assert!(r.get_token().await.is_ok());
 
-    // No marks when the cache is off.
+    // No hits when the cache is off: every call fetches.
     let off = client_with(
         &i,
         CachePolicy {
@@ -380,8 +387,33 @@ async fn a_hit_mark_holds_until_the_token_changes_or_nears_its_refresh() {
             ..CachePolicy::default()
         },
     );
-    off.get_token(&req).await.unwrap();
-    assert!(off.hit_mark(&req).is_none());
+    let p = off.prepared(api()).unwrap();
+    let a = p.get_token().await.unwrap();
+    assert!(p.hit().is_none());
+    assert!(!p.get_token().await.unwrap().ptr_eq(&a));
+}
+
+/// A prepared request whose slot the table dropped (dead: nothing servable, nothing in flight)
+/// fetches through the table's new slot and holds that one: it shares tokens with every other
+/// caller, and its hits work again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_prepared_request_follows_its_slot_when_the_table_drops_it() {
+    let i = issuer().await;
+    let c = client(&i);
+    let p = c.prepared(api()).unwrap();
+    p.get_token().await.unwrap();
+    p.invalidate();
+    // Enough new slots for the table to grow twice, dropping the dead ones.
+    for n in 0..200 {
+        assert!(c
+            .cached(&TokenRequest::new(format!("https://other/{n}")))
+            .is_none());
+    }
+    assert!(c.cache_census().slots < 200, "{:?}", c.cache_census());
+    let t = c.get_token(&api()).await.unwrap();
+    assert!(p.get_token().await.unwrap().ptr_eq(&t), "the table's slot");
+    assert!(p.hit().unwrap().ptr_eq(&t), "and holds it");
+    assert_eq!(i.count("token"), 2);
 }
 
 /// The hit path reads coarse clocks; a token is still never served past its refresh point

@@ -13,6 +13,9 @@ async fn a_forked_child_gets_tokens_with_the_parents_client() {
     let i = issuer().await;
     let c = client(&i);
     let parent_token = c.get_token(&api()).await.unwrap();
+    let prepared = c.prepared(api()).unwrap();
+    assert!(prepared.get_token().await.unwrap().ptr_eq(&parent_token));
+    assert!(prepared.hit().unwrap().ptr_eq(&parent_token));
     // Keep a fetch in flight in the parent while forking, the worst case for inherited state.
     i.inject(Fault::delay(500));
     let pending = {
@@ -29,7 +32,14 @@ async fn a_forked_child_gets_tokens_with_the_parents_client() {
             .get_token_blocking(&api().scope("read:things"))
             .map(|t| !t.access_token().is_empty())
             .unwrap_or(false)
-            && c.get_token_blocking(&api()).is_ok();
+            && c.get_token_blocking(&api()).is_ok()
+            // A prepared request never serves the parent's cache in the child: it follows
+            // the child's slot.
+            && prepared.hit().is_none_or(|t| !t.ptr_eq(&parent_token))
+            && prepared
+                .get_token_blocking()
+                .is_ok_and(|t| !t.ptr_eq(&parent_token))
+            && prepared.hit().is_some();
         unsafe { libc::_exit(if ok { 0 } else { 1 }) };
     }
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -52,4 +62,5 @@ async fn a_forked_child_gets_tokens_with_the_parents_client() {
     // The parent is unaffected.
     assert!(pending.await.unwrap().is_ok());
     assert!(c.get_token(&api()).await.unwrap().ptr_eq(&parent_token));
+    assert!(prepared.hit().unwrap().ptr_eq(&parent_token));
 }

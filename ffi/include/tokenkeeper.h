@@ -260,6 +260,14 @@ typedef struct tk_credentials_manager tk_credentials_manager;
 typedef struct tk_login_tx tk_login_tx;
 
 /**
+ * A prepared request (opaque): one request of one client, checked and normalised once
+ * (`tk_client_prepare`). The cheapest way to ask for the same token again and again: a cache
+ * hit reads no argument and builds nothing. Thread-safe; it keeps what it needs of its client
+ * (the client may be freed first). Free with `tk_request_free`.
+ */
+typedef struct tk_request tk_request;
+
+/**
  * Signs users in and renews their tokens (opaque, thread-safe). Free with
  * `tk_signin_client_free` once no thread uses it (credentials managers built from it keep
  * what they need).
@@ -921,6 +929,48 @@ tk_status tk_credentials_manager_stored(const tk_credentials_manager *manager,
 tk_status tk_credentials_manager_stats(const tk_credentials_manager *manager,
                                        tk_credentials_stats *out,
                                        size_t out_size);
+
+/**
+ * Prepares the request of `audience`, `scope` and `organization`, as `tk_client_get_token`
+ * reads them (`audience` NULL or `""`: the configured default audience, none configured:
+ * `TK_STATUS_CONFIG`). On success `*out` is a new request handle.
+ */
+tk_status tk_client_prepare(const tk_client *client,
+                            const char *audience,
+                            const char *scope,
+                            const char *organization,
+                            tk_request **out);
+
+/**
+ * Frees a prepared request. NULL is ignored.
+ */
+void tk_request_free(tk_request *request);
+
+/**
+ * A token for the request: from the cache when fresh, otherwise from the token endpoint, as
+ * `tk_client_get_token`. On success `*out` is a new token handle (free it with
+ * `tk_token_free`).
+ */
+tk_status tk_request_get_token(const tk_request *request, tk_token **out);
+
+/**
+ * `"Bearer <access token>"` for the request in one call, with no token handle: the token as
+ * `tk_request_get_token`'s, its header copied into `buf` with its NUL; `*out_len` receives the
+ * length needed, NUL included, also with `TK_STATUS_BUFFER_TOO_SMALL` (then `buf` is left
+ * untouched; call again with a larger buffer, a cache hit).
+ */
+tk_status tk_request_authorization_header(const tk_request *request,
+                                          char *buf,
+                                          size_t len,
+                                          size_t *out_len);
+
+/**
+ * Forgets the cached token of the request only if it is still `token`, as
+ * `tk_client_invalidate_if_current`: `*out_dropped` says whether it was dropped.
+ */
+tk_status tk_request_invalidate_if_current(const tk_request *request,
+                                           const tk_token *token,
+                                           bool *out_dropped);
 
 /**
  * A config for the app `client_id` of the tenant at `domain` (`tenant.auth0.com`, an

@@ -18,6 +18,12 @@ pub struct tk_client {
     inner: TokenClient,
 }
 
+impl tk_client {
+    pub(crate) fn core(&self) -> &TokenClient {
+        &self.inner
+    }
+}
+
 /// A client's counters (`tk_client_stats`). Fields are only ever appended.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]

@@ -40,6 +40,7 @@ mod failure;
 mod knobs;
 mod last_error;
 mod manager;
+mod request;
 mod signin;
 mod status;
 mod token;
@@ -54,6 +55,7 @@ pub use manager::{
     tk_credentials_manager, tk_credentials_stats, tk_credentials_store, tk_store_sink,
     TK_STORE_SINK_MAX_LEN,
 };
+pub use request::tk_request;
 pub use signin::{tk_authorize_params, tk_login_tx, tk_signin_client, tk_signin_config};
 pub use status::tk_status;
 pub use token::tk_token;

@@ -168,6 +168,87 @@ static void test_private_key_jwt(void) {
   tk_client_free(c);
 }
 
+/* P1: a prepared request is the core's hit path: normalised once, one slot with the client's own
+ * calls, hits counted by the core at once, a one-call header, invalidate_if_current then a new
+ * token; no audience and no default is a config error. */
+static uint64_t cache_hits(const tk_client *c) {
+  tk_stats s = {0};
+  CHECK_STATUS(tk_client_stats(c, &s, sizeof s), TK_STATUS_OK);
+  return s.cache_hits;
+}
+
+static void test_p1_prepared_request(void) {
+  tk_client *c = client_from(secret_config());
+  REQUIRE(c != NULL);
+  /* The cache is the process's: start from nothing for this request. */
+  CHECK_STATUS(tk_client_invalidate(c, API, "read:things write:things", NULL), TK_STATUS_OK);
+  long before = token_requests();
+  tk_request *r = NULL;
+  CHECK_STATUS(tk_client_prepare(c, API, "write:things read:things read:things", NULL, &r),
+               TK_STATUS_OK);
+  REQUIRE(r != NULL);
+  tk_token *t = NULL, *again = NULL, *plain = NULL;
+  CHECK_STATUS(tk_request_get_token(r, &t), TK_STATUS_OK);
+  uint64_t hits = cache_hits(c);
+  CHECK_STATUS(tk_request_get_token(r, &again), TK_STATUS_OK);
+  CHECK(cache_hits(c) == hits + 1);
+  CHECK_STATUS(tk_client_get_token(c, API, "read:things write:things", NULL, &plain), TK_STATUS_OK);
+  bool same = false;
+  if (t && again) CHECK_STATUS(tk_token_same(t, again, &same), TK_STATUS_OK);
+  CHECK(same);
+  same = false;
+  if (t && plain) CHECK_STATUS(tk_token_same(t, plain, &same), TK_STATUS_OK);
+  CHECK(same); /* one slot for both */
+
+  /* The header in one call: too small a buffer says the size, then the same header. */
+  char small[4];
+  size_t need = 0, got = 0;
+  CHECK_STATUS(tk_request_authorization_header(r, small, sizeof small, &need),
+               TK_STATUS_BUFFER_TOO_SMALL);
+  char *header = malloc(need), *expected = token_str(tk_token_authorization_header, t);
+  REQUIRE(header != NULL && expected != NULL);
+  CHECK_STATUS(tk_request_authorization_header(r, header, need, &got), TK_STATUS_OK);
+  CHECK(got == need && strcmp(header, expected) == 0 && strncmp(header, "Bearer ", 7) == 0);
+  free(header);
+  free(expected);
+  CHECK(token_requests() == before + 1);
+
+  bool dropped = false;
+  CHECK_STATUS(tk_request_invalidate_if_current(r, t, &dropped), TK_STATUS_OK);
+  CHECK(dropped);
+  CHECK_STATUS(tk_request_invalidate_if_current(r, t, &dropped), TK_STATUS_OK);
+  CHECK(!dropped);
+  tk_token *fresh = NULL;
+  CHECK_STATUS(tk_request_get_token(r, &fresh), TK_STATUS_OK);
+  same = true;
+  if (t && fresh) CHECK_STATUS(tk_token_same(t, fresh, &same), TK_STATUS_OK);
+  CHECK(!same);
+  CHECK(token_requests() == before + 2);
+  tk_token_free(t);
+  tk_token_free(again);
+  tk_token_free(plain);
+  tk_token_free(fresh);
+
+  /* The request outlives its client; NULLs are typed errors. */
+  tk_client_free(c);
+  tk_token *late = NULL;
+  CHECK_STATUS(tk_request_get_token(r, &late), TK_STATUS_OK);
+  tk_token_free(late);
+  tk_request_free(r);
+  tk_request_free(NULL);
+  CHECK_STATUS(tk_request_get_token(NULL, &late), TK_STATUS_NULL_PARAMETER);
+
+  c = client_from(secret_config());
+  REQUIRE(c != NULL);
+  r = NULL;
+  CHECK_STATUS(tk_client_prepare(c, NULL, NULL, NULL, &r), TK_STATUS_CONFIG);
+  CHECK(r == NULL && strstr(get_last_error().message, "audience") != NULL);
+  CHECK_STATUS(tk_client_prepare(c, "\xff", NULL, NULL, &r), TK_STATUS_INVALID_UTF8);
+  /* Leave the process cache as found (cache_serves_one_token_per_key starts from nothing). */
+  CHECK_STATUS(tk_client_invalidate(c, API, "read:things write:things", NULL), TK_STATUS_OK);
+  tk_client_free(c);
+}
+
 /* S7: no audience asked (NULL or "") is the configured default audience; none configured is a
  * config error. Then the same from AUTH0_AUDIENCE. */
 static void test_s7_default_audience_and_env(void) {
@@ -1120,6 +1201,7 @@ static const test_case TESTS[] = {
     {"organization_and_basic_auth", test_organization_and_basic_auth},
     {"private_key_jwt", test_private_key_jwt},
     {"s7_default_audience_and_env", test_s7_default_audience_and_env},
+    {"p1_prepared_request", test_p1_prepared_request},
     {"v1_credentials_from_files_named_by_the_environment", test_v1_credentials_from_files_named_by_the_environment},
     {"cache_serves_one_token_per_key", test_cache_serves_one_token_per_key},
     {"sixteen_threads_one_request", test_sixteen_threads_one_request},

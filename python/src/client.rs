@@ -1,92 +1,44 @@
 //! `tokenkeeper.TokenClient`: the core's client, its blocking and asyncio entry points.
 //!
-//! Hot path (a cache hit): the arguments are found by identity among the last calls (exact
-//! `str` or `None`, so identity is value), and the core's [`HitMark`] of the token served then
-//! says whether it is still the one to serve; if so the same Python `Token` is returned. That
-//! is three pointer compares under the GIL (the memo has no lock of its own: `gil.rs`) and the
-//! core's few-nanosecond check: no `TokenRequest`, no future, no new Python object. Anything else goes through the memo entry of the
-//! arguments (compared as strings) and the core's `get_token`; a miss waits with the GIL
-//! released (see `run.rs`).
+//! Every call goes through the core's `PreparedRequest` of its arguments (`prepared.rs`), one
+//! per distinct request, kept here. Hot path (a cache hit): the arguments are found by identity
+//! among the last calls (exact `str` or `None`, so identity is value), under the GIL (`gil.rs`,
+//! no lock of its own), and the prepared request's hit is the core's; the same Python `Token`
+//! is returned while the core serves the same token. Anything else finds the prepared request
+//! by the core's request (built from the arguments); a miss waits with the GIL released
+//! (`run.rs`).
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString};
-use tokenkeeper::{
-    AuthMethod, ClientConfig, Credentials, Error, HitMark, SharedCache, TokenRequest,
-};
+use tokenkeeper::{AuthMethod, ClientConfig, Credentials, Error, SharedCache};
 
 use crate::convert::{scope_text, set_knobs};
 use crate::errors::to_py_err;
 use crate::gil::GilCell;
-use crate::run::{block, coroutine, FirstPoll, Out};
+use crate::prepared::{Hit, PreparedRequest};
 use crate::token::Token;
 
-/// Distinct (audience, scope, organization) triples remembered per client; past that the
-/// oldest is forgotten.
-///
-/// The memo is here for speed only, and is no cache of tokens (the core's cache is the only
-/// one): it saves a cache hit building a `TokenRequest` (three strings, validated) from the
-/// arguments, and building a new Python `Token` (three Python objects and a `datetime`) for a
-/// core token it has already converted. Together that is most of the cost of a hit.
-const MEMO_MAX: usize = 64;
+/// Distinct requests whose prepared form a client keeps; past that the oldest is forgotten
+/// (a new one is made when it is asked for again).
+const PREPARED_MAX: usize = 64;
 /// Argument identities remembered for the hot path.
 const SEEN_MAX: usize = 16;
 
-/// One request of this client: its arguments as the caller spelled them, the core request,
-/// and the last core token handed out with its Python object.
-pub(crate) struct Entry {
-    audience: Option<String>,
-    scope: Option<String>,
-    organization: Option<String>,
-    req: TokenRequest,
-    last: Mutex<Option<(tokenkeeper::Token, Py<Token>)>>,
-}
-
-impl Entry {
-    fn matches(&self, audience: Option<&str>, scope: Option<&str>, org: Option<&str>) -> bool {
-        self.audience.as_deref() == audience
-            && self.scope.as_deref() == scope
-            && self.organization.as_deref() == org
-    }
-
-    /// The Python object of a core token: the memoized one when the core handed out the same
-    /// token again (same fetch), otherwise a new one, memoized.
-    pub(crate) fn object(&self, py: Python<'_>, token: tokenkeeper::Token) -> PyResult<Py<Token>> {
-        if let Some((_, obj)) = lock(&self.last).as_ref().filter(|(t, _)| t.ptr_eq(&token)) {
-            return Ok(obj.clone_ref(py));
-        }
-        // Built outside the lock: building may run Python code (and so switch threads).
-        let obj = Py::new(py, Token::new(py, token.clone())?)?;
-        let previous = lock(&self.last).replace((token, obj.clone_ref(py)));
-        drop(previous);
-        Ok(obj)
-    }
-}
-
 /// The arguments of a recent call, by identity (held, so that no other object can take their
-/// addresses), with the token it was served and the core's mark of it.
+/// addresses), with their prepared request.
 struct Seen {
     args: [Option<Py<PyAny>>; 3],
-    hit: (HitMark, Py<Token>),
-    /// Hits served from here not yet added to the core's counters (counted under the GIL,
-    /// instead of an atomic add per hit; `stats()` adds them first).
-    hits: u64,
+    prepared: Py<PreparedRequest>,
 }
 
 type Args<'a, 'py> = [Option<&'a Bound<'py, PyAny>>; 3];
 
 impl Seen {
-    fn is_held(&self, args: &[Option<Py<PyAny>>; 3]) -> bool {
-        self.same(
-            args.each_ref()
-                .map(|a| a.as_ref().map_or(std::ptr::null_mut(), |a| a.as_ptr())),
-        )
-    }
-
     /// The same objects (NULL: not given, or None).
     fn same(&self, ptrs: [*mut ffi::PyObject; 3]) -> bool {
         self.args
@@ -94,6 +46,10 @@ impl Seen {
             .zip(ptrs)
             .all(|(a, b)| a.as_ref().map_or(std::ptr::null_mut(), |a| a.as_ptr()) == b)
     }
+}
+
+fn pointers(args: &Args<'_, '_>) -> [*mut ffi::PyObject; 3] {
+    args.map(|a| a.map_or(std::ptr::null_mut(), |a| a.as_ptr()))
 }
 
 /// `str` exactly (no subclass, which could change its value) or `None`: identity is value.
@@ -119,7 +75,7 @@ fn text<'a>(arg: Option<&'a Bound<'_, PyAny>>, name: &str) -> PyResult<Option<&'
     .transpose()
 }
 
-// A poisoned lock only means a panic elsewhere; the memo is still consistent.
+// A poisoned lock only means a panic elsewhere; the list is still consistent.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -129,7 +85,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct TokenClient {
     core: tokenkeeper::TokenClient,
     domain: String,
-    memo: Mutex<Vec<Arc<Entry>>>,
+    prepared: Mutex<Vec<Py<PreparedRequest>>>,
     seen: GilCell<Vec<Seen>>,
 }
 
@@ -177,115 +133,85 @@ impl TokenClient {
         Ok(Self {
             core: tokenkeeper::TokenClient::new(config).map_err(err)?,
             domain,
-            memo: Mutex::new(Vec::new()),
+            prepared: Mutex::new(Vec::new()),
             seen: GilCell::new(Vec::new()),
         })
     }
 
-    /// The memo entry of the arguments, made on first use (`TokenClient::request`: `None`
-    /// audience = the default audience).
-    fn entry(&self, py: Python<'_>, args: &Args<'_, '_>) -> PyResult<Arc<Entry>> {
+    /// The prepared request of the arguments (`TokenClient::request`: `None` audience = the
+    /// default audience): by identity, else by the core's request, else made; the arguments'
+    /// identities are remembered for the hot path.
+    fn prepared_for(&self, py: Python<'_>, args: &Args<'_, '_>) -> PyResult<Py<PreparedRequest>> {
+        let ptrs = pointers(args);
+        let seen = self.seen.with(py, |seen| {
+            seen.iter()
+                .find(|s| s.same(ptrs))
+                .map(|s| s.prepared.clone_ref(py))
+        });
+        if let Some(p) = seen {
+            return Ok(p);
+        }
         let [audience, scope, organization] = *args;
         let audience = text(audience, "audience")?;
         let organization = text(organization, "organization")?;
         let scope = scope_text(scope)?;
-        let scope = scope.as_deref();
-        if let Some(e) = lock(&self.memo)
-            .iter()
-            .find(|e| e.matches(audience, scope, organization))
-        {
-            return Ok(e.clone());
-        }
         let req = self
             .core
-            .request(audience, scope, organization)
+            .request(audience, scope.as_deref(), organization)
             .map_err(|e| to_py_err(py, e))?;
-        let entry = Arc::new(Entry {
-            audience: audience.map(str::to_string),
-            scope: scope.map(str::to_string),
-            organization: organization.map(str::to_string),
-            req,
-            last: Mutex::new(None),
-        });
-        let mut memo = lock(&self.memo);
-        if memo.len() >= MEMO_MAX {
-            memo.remove(0);
+        let known = lock(&self.prepared)
+            .iter()
+            .find(|p| p.get().core().request() == &req)
+            .map(|p| p.clone_ref(py));
+        let p = match known {
+            Some(p) => p,
+            None => {
+                let core = self.core.prepared(req).map_err(|e| to_py_err(py, e))?;
+                let p = Py::new(py, PreparedRequest::new(core))?;
+                let evicted = {
+                    let mut list = lock(&self.prepared);
+                    let evicted = (list.len() >= PREPARED_MAX).then(|| list.remove(0));
+                    list.push(p.clone_ref(py));
+                    evicted
+                };
+                drop(evicted); // may run Python code: outside the lock
+                p
+            }
+        };
+        if identity_is_value(args) {
+            let seen = Seen {
+                args: args.map(|a| a.map(|a| a.clone().unbind())),
+                prepared: p.clone_ref(py),
+            };
+            let evicted = self.seen.with(py, |list| {
+                let evicted = (list.len() >= SEEN_MAX).then(|| list.remove(0));
+                list.push(seen);
+                evicted
+            });
+            drop(evicted); // may run Python code: outside the cell
         }
-        memo.push(entry.clone());
-        Ok(entry)
+        Ok(p)
     }
 
-    /// The hot path: the token served last for these very arguments, if the core says it is
-    /// still a hit (and counts it).
-    fn seen_hit(&self, py: Python<'_>, args: &Args<'_, '_>) -> Option<Py<Token>> {
-        self.seen_hit_raw(
-            py,
-            args.map(|a| a.map_or(std::ptr::null_mut(), |a| a.as_ptr())),
-        )
-    }
-
-    /// `seen_hit` of argument pointers (NULL: not given, or None), for `fastcall.rs`.
-    pub(crate) fn seen_hit_raw(
+    /// The hot path, for `fastcall.rs` (argument pointers; NULL: not given, or None): the
+    /// token of a hit on the arguments of an earlier call, counted by the core.
+    pub(crate) fn seen_hit(
         &self,
         py: Python<'_>,
         args: [*mut ffi::PyObject; 3],
-    ) -> Option<Py<Token>> {
-        self.seen.with(py, |seen| {
-            let s = seen.iter_mut().find(|s| s.same(args))?;
-            if !self.core.hit_holds(&s.hit.0) {
-                return None;
-            }
-            s.hits += 1;
-            Some(s.hit.1.clone_ref(py))
-        })
-    }
-
-    /// Adds the hits counted in the memo to the core's counters.
-    fn flush_hits(&self, py: Python<'_>) {
-        let n: u64 = self.seen.with(py, |seen| {
-            seen.iter_mut().map(|s| std::mem::take(&mut s.hits)).sum()
+    ) -> PyResult<Option<Py<Token>>> {
+        let hit = self.seen.with(py, |seen| {
+            let s = seen.iter().find(|s| s.same(args))?;
+            Some(match s.prepared.get().hit(py) {
+                Hit::Object(obj) => Ok(obj),
+                Hit::Token(t) => Err((t, s.prepared.clone_ref(py))),
+                Hit::Miss => return None,
+            })
         });
-        self.core.count_hits(n);
-    }
-
-    /// After a call that went the long way: remembers its arguments, the token and the core's
-    /// mark, when the token is a plain hit now.
-    fn remember(&self, py: Python<'_>, args: &Args<'_, '_>, entry: &Entry) -> PyResult<()> {
-        if !identity_is_value(args) {
-            return Ok(());
-        }
-        let Some((token, mark)) = self.core.hit_mark(&entry.req) else {
-            return Ok(());
-        };
-        let hit = (mark, entry.object(py, token)?);
-        let args = args.map(|a| a.map(|a| a.clone().unbind()));
-        // What is replaced or evicted is dropped after `with` returns (a drop may run Python).
-        let (replaced, evicted) = self.seen.with(py, |seen| {
-            match seen.iter_mut().find(|s| s.is_held(&args)) {
-                Some(s) => (Some((std::mem::replace(&mut s.hit, hit), args)), None),
-                None => {
-                    let evicted = (seen.len() >= SEEN_MAX).then(|| seen.remove(0));
-                    seen.push(Seen { args, hit, hits: 0 });
-                    (None, evicted)
-                }
-            }
-        });
-        if let Some(old) = &evicted {
-            self.core.count_hits(old.hits);
-        }
-        drop((replaced, evicted));
-        Ok(())
-    }
-
-    /// The work of `get_token` and `get_token_async` past the hot path.
-    fn fetch(
-        &self,
-        entry: Arc<Entry>,
-    ) -> impl std::future::Future<Output = tokenkeeper::Result<Out>> + Send + 'static {
-        let core = self.core.clone();
-        async move {
-            let token = core.get_token(&entry.req).await?;
-            Ok(Out::new(move |py| Ok(entry.object(py, token)?.into_any())))
+        match hit {
+            None => Ok(None),
+            Some(Ok(obj)) => Ok(Some(obj)),
+            Some(Err((t, p))) => p.get().object(py, t).map(Some),
         }
     }
 }
@@ -383,14 +309,8 @@ impl TokenClient {
         scope: Option<&Bound<'_, PyAny>>,
         organization: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let args = [audience, scope, organization];
-        if let Some(t) = self.seen_hit(py, &args) {
-            return Ok(t.into_any());
-        }
-        let entry = self.entry(py, &args)?;
-        let token = block(py, FirstPoll::HereWithGil, self.fetch(entry.clone()))?;
-        self.remember(py, &args, &entry)?;
-        Ok(token)
+        let p = self.prepared_for(py, &[audience, scope, organization])?;
+        PreparedRequest::token(p.bind(py))
     }
 
     /// `await client.get_token_async(...)`: same as `get_token`, without blocking the event
@@ -403,12 +323,22 @@ impl TokenClient {
         scope: Option<&Bound<'_, PyAny>>,
         organization: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let args = [audience, scope, organization];
-        if let Some(t) = self.seen_hit(py, &args) {
-            return crate::run::ready(py, t.into_any());
-        }
-        let entry = self.entry(py, &args)?;
-        coroutine(py, FirstPoll::HereWithGil, self.fetch(entry))
+        let p = self.prepared_for(py, &[audience, scope, organization])?;
+        PreparedRequest::token_async(p.bind(py))
+    }
+
+    /// The request, checked and normalised once (`None` audience: the default audience), as a
+    /// `PreparedRequest`: its `get_token()` is the cheapest way to ask for it again and again.
+    /// The same object for the same request.
+    #[pyo3(signature = (audience=None, scope=None, organization=None))]
+    fn prepare(
+        &self,
+        py: Python<'_>,
+        audience: Option<&Bound<'_, PyAny>>,
+        scope: Option<&Bound<'_, PyAny>>,
+        organization: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PreparedRequest>> {
+        self.prepared_for(py, &[audience, scope, organization])
     }
 
     /// The cached token if one can be served now, without waiting or counting; else `None`.
@@ -420,11 +350,9 @@ impl TokenClient {
         scope: Option<&Bound<'_, PyAny>>,
         organization: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Option<Py<Token>>> {
-        let entry = self.entry(py, &[audience, scope, organization])?;
-        match self.core.cached(&entry.req) {
-            Some(t) => entry.object(py, t).map(Some),
-            None => Ok(None),
-        }
+        let p = self.prepared_for(py, &[audience, scope, organization])?;
+        let p = p.get();
+        p.core().cached().map(|t| p.object(py, t)).transpose()
     }
 
     /// Forgets the cached token of the request (for example after an API rejected it), for
@@ -437,8 +365,8 @@ impl TokenClient {
         scope: Option<&Bound<'_, PyAny>>,
         organization: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let entry = self.entry(py, &[audience, scope, organization])?;
-        self.core.invalidate(&entry.req);
+        let p = self.prepared_for(py, &[audience, scope, organization])?;
+        p.get().core().invalidate();
         Ok(())
     }
 
@@ -454,17 +382,14 @@ impl TokenClient {
         scope: Option<&Bound<'_, PyAny>>,
         organization: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        let entry = self.entry(py, &[audience, scope, organization])?;
-        Ok(self
-            .core
-            .invalidate_if_current(&entry.req, token.get().core()))
+        let p = self.prepared_for(py, &[audience, scope, organization])?;
+        Ok(p.get().core().invalidate_if_current(token.get().core()))
     }
 
     /// Counters of this client: `tokens_minted`, `cache_hits`, `refreshes`, `errors`,
     /// `shared_hits` (tokens taken from the shared cache, fetched by another process or
     /// client), `shared_errors` (failures of the shared cache; the client fetched directly).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        self.flush_hits(py);
         let s = self.core.stats();
         let d = PyDict::new(py);
         d.set_item("tokens_minted", s.tokens_minted)?;

@@ -18,7 +18,7 @@ use tokenkeeper::{Error, HostError, HostMessage};
 
 use crate::convert::{scope_owned, seconds};
 use crate::errors::to_py_err;
-use crate::run::{block, coroutine, FirstPoll, Out};
+use crate::run::{block, coroutine, Out};
 use crate::signin::{SignInClient, UserCredentials};
 
 /// The host's store as the core's `CredentialsStore`.
@@ -138,7 +138,7 @@ impl CredentialsManager {
         min_ttl: f64,
         scope: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        block(py, FirstPoll::InDriver, self.get(py, min_ttl, scope)?)
+        block(py, self.get(py, min_ttl, scope)?)
     }
 
     #[pyo3(signature = (min_ttl=60.0, scope=None))]
@@ -148,16 +148,16 @@ impl CredentialsManager {
         min_ttl: f64,
         scope: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        coroutine(py, FirstPoll::InDriver, self.get(py, min_ttl, scope)?)
+        coroutine(py, self.get(py, min_ttl, scope)?)
     }
 
     /// Renews now, whatever the access token's lifetime (after an API rejected it, say).
     fn renew(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        block(py, FirstPoll::InDriver, self.renewal())
+        block(py, self.renewal())
     }
 
     fn renew_async(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        coroutine(py, FirstPoll::InDriver, self.renewal())
+        coroutine(py, self.renewal())
     }
 
     /// Saves credentials obtained at sign-in (through the store).

@@ -87,11 +87,16 @@ unsafe extern "C" fn get_token(
             client
                 .cast_unchecked::<TokenClient>()
                 .get()
-                .seen_hit_raw(py, given)
-                .map(Py::into_ptr)
+                .seen_hit(py, given)
+                .transpose()
+                .map(|hit| hit.map(Py::into_ptr))
         }));
         match hit {
-            Ok(Some(token)) => token,
+            Ok(Some(Ok(token))) => token,
+            Ok(Some(Err(e))) => {
+                e.restore(Python::assume_attached());
+                std::ptr::null_mut()
+            }
             Ok(None) => slow(slf, args, nargs, kwnames),
             Err(_) => {
                 let py = Python::assume_attached();

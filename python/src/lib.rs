@@ -20,6 +20,7 @@ mod errors;
 mod fastcall;
 mod gil;
 mod logging;
+mod prepared;
 mod run;
 mod signin;
 mod token;
@@ -35,6 +36,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::TokenClient>()?;
     fastcall::install(m.py(), &m.py().get_type::<client::TokenClient>())?;
     m.add_class::<token::Token>()?;
+    m.add_class::<prepared::PreparedRequest>()?;
     m.add_class::<verify::TokenVerifier>()?;
     m.add_class::<signin::SignInClient>()?;
     m.add_class::<signin::LoginTransaction>()?;

@@ -11,10 +11,8 @@
 //! to Python (to call a host's credentials store, to log, to deliver a result).
 
 use std::future::Future;
-use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::sync::Mutex;
-use std::task::{Context, Poll, Waker};
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -48,28 +46,6 @@ impl Out {
 type Output = tokenkeeper::Result<Out>;
 type BoxFuture = Pin<Box<dyn Future<Output = Output> + Send>>;
 
-/// Where the first poll happens. `HereWithGil` is for `TokenClient` alone: its future is polled
-/// once on this thread with the GIL held, before the driver, and a cache hit is answered there
-/// in about 200 ns; the driver's own first step (the runtime's handle, its context entered, the
-/// GIL released and taken back) would add a third to that. A miss goes on to the driver, the
-/// fetch already started (the core spawns it). Everything else (a signature check, a store
-/// call) has its first poll in the driver, with the GIL released, so threads run in parallel.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FirstPoll {
-    HereWithGil,
-    InDriver,
-}
-
-/// The result when `first` says to poll here and the future is done at once, else the future.
-fn poll_here(first: FirstPoll, mut fut: BoxFuture) -> ControlFlow<Output, BoxFuture> {
-    if first == FirstPoll::HereWithGil {
-        if let Poll::Ready(out) = fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-            return ControlFlow::Break(out);
-        }
-    }
-    ControlFlow::Continue(fut)
-}
-
 fn convert(py: Python<'_>, result: Output) -> PyResult<Py<PyAny>> {
     (result.map_err(|e| to_py_err(py, e))?.0)(py)
 }
@@ -77,13 +53,9 @@ fn convert(py: Python<'_>, result: Output) -> PyResult<Py<PyAny>> {
 /// Runs `fut` to completion for a blocking Python call.
 pub(crate) fn block(
     py: Python<'_>,
-    first: FirstPoll,
     fut: impl Future<Output = Output> + Send + 'static,
 ) -> PyResult<Py<PyAny>> {
-    let fut = match poll_here(first, Box::pin(fut)) {
-        ControlFlow::Continue(fut) => fut,
-        ControlFlow::Break(done) => return convert(py, done),
-    };
+    let fut: BoxFuture = Box::pin(fut);
     // Each step (the first poll, a slice of parking) runs with the GIL released; Ctrl-C is
     // checked between them.
     let result = runtime::drive(fut, |step| {
@@ -113,12 +85,10 @@ fn cached<'py>(
 /// awaited starts nothing.
 pub(crate) fn coroutine(
     py: Python<'_>,
-    first: FirstPoll,
     fut: impl Future<Output = Output> + Send + 'static,
 ) -> PyResult<Py<PyAny>> {
     let pending = Pending {
         fut: Mutex::new(Some(Box::pin(fut))),
-        first,
     };
     Ok(cached(py, &AIO_RUN, "tokenkeeper._aio", "run")?
         .call1((pending,))?
@@ -137,7 +107,6 @@ pub(crate) fn ready(py: Python<'_>, value: Py<PyAny>) -> PyResult<Py<PyAny>> {
 #[pyclass(frozen, module = "tokenkeeper._native", name = "_Pending")]
 pub struct Pending {
     fut: Mutex<Option<BoxFuture>>,
-    first: FirstPoll,
 }
 
 #[pymethods]
@@ -152,10 +121,6 @@ impl Pending {
             .unwrap_or_else(|p| p.into_inner())
             .take()
             .ok_or_else(|| PyRuntimeError::new_err("this operation was already started"))?;
-        let fut = match poll_here(self.first, fut) {
-            ControlFlow::Continue(fut) => fut,
-            ControlFlow::Break(done) => return Ok((true, convert(py, done)?)),
-        };
         let running = match py.detach(|| runtime::start(fut)) {
             Started::Ready(result) => return Ok((true, convert(py, result)?)),
             Started::Running(running) => running,

@@ -9,7 +9,7 @@ use tokenkeeper::{AuthMethod, AuthorizeParams, Credentials, Error, SignInConfig}
 
 use crate::convert::{repr_opt, scope_owned, seconds, set_knobs};
 use crate::errors::to_py_err;
-use crate::run::{block, coroutine, FirstPoll, Out};
+use crate::run::{block, coroutine, Out};
 use crate::token::utc_datetime;
 use crate::verify::TokenVerifier;
 
@@ -52,11 +52,11 @@ impl SignInClient {
     }
 
     fn block(&self, py: Python<'_>, op: Op) -> PyResult<Py<PyAny>> {
-        block(py, FirstPoll::InDriver, self.run(op))
+        block(py, self.run(op))
     }
 
     fn coroutine(&self, py: Python<'_>, op: Op) -> PyResult<Py<PyAny>> {
-        coroutine(py, FirstPoll::InDriver, self.run(op))
+        coroutine(py, self.run(op))
     }
 }
 

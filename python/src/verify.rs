@@ -10,7 +10,7 @@ use tokenkeeper::{Error, SigningAlg, VerifierConfig, VerifyOptions};
 
 use crate::convert::{repr_opt, seconds, set_knobs};
 use crate::errors::to_py_err;
-use crate::run::{block, coroutine, FirstPoll, Out};
+use crate::run::{block, coroutine, Out};
 
 /// Verifies access tokens and ID tokens against the tenant's JWKS.
 #[pyclass(frozen, module = "tokenkeeper", name = "TokenVerifier")]
@@ -143,7 +143,7 @@ impl TokenVerifier {
             None,
             false,
         );
-        block(py, FirstPoll::InDriver, self.verification(token, o))
+        block(py, self.verification(token, o))
     }
 
     /// `await verifier.verify_async(token)`: with the JWKS cached it completes without
@@ -164,7 +164,7 @@ impl TokenVerifier {
             None,
             false,
         );
-        coroutine(py, FirstPoll::InDriver, self.verification(token, o))
+        coroutine(py, self.verification(token, o))
     }
 
     /// An OpenID Connect ID token: the checks of `verify` (with `audience` = the client id)
@@ -189,7 +189,7 @@ impl TokenVerifier {
             max_age,
             true,
         );
-        block(py, FirstPoll::InDriver, self.verification(token, o))
+        block(py, self.verification(token, o))
     }
 
     #[pyo3(signature = (token, nonce=None, max_age=None, *, audience=None, organization=None, organization_name=None))]
@@ -211,17 +211,17 @@ impl TokenVerifier {
             max_age,
             true,
         );
-        coroutine(py, FirstPoll::InDriver, self.verification(token, o))
+        coroutine(py, self.verification(token, o))
     }
 
     /// Fetches the JWKS now (at start-up, or after a key rotation); returns the number of
     /// usable keys.
     fn refresh_jwks(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        block(py, FirstPoll::InDriver, self.jwks())
+        block(py, self.jwks())
     }
 
     fn refresh_jwks_async(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        coroutine(py, FirstPoll::InDriver, self.jwks())
+        coroutine(py, self.jwks())
     }
 
     /// Counters: `verified`, `rejected`, `jwks_fetches` (JWKS requests, failed ones included).

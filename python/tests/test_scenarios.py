@@ -433,3 +433,22 @@ def test_s7_default_audience_from_the_environment(issuer: LocalIssuer, monkeypat
         monkeypatch.setenv(k, v)
     tok = TokenClient.from_env(request_timeout=5.0).get_token()
     assert claims(tok.access_token)["aud"] == issuer.audience
+
+
+def test_p1_a_prepared_request_is_the_core_hit_path(issuer: LocalIssuer) -> None:
+    c = issuer.client()
+    p = c.prepare(issuer.audience, "write:things read:things read:things")
+    assert (p.audience, p.scope, p.organization) == (issuer.audience, "read:things write:things", None)
+    assert c.prepare(issuer.audience, ["read:things", "write:things"]) is p  # one per request
+    t = p.get_token()
+    hits = c.stats()["cache_hits"]
+    assert p.get_token() is t and asyncio.run(p.get_token_async()) is t
+    assert c.stats()["cache_hits"] == hits + 2  # counted by the core, at once
+    assert c.get_token(issuer.audience, "read:things write:things") is t  # one slot
+    assert p.invalidate_if_current(t) and not p.invalidate_if_current(t)
+    t2 = p.get_token()
+    assert t2.access_token != t.access_token and p.cached() is t2
+    assert issuer.count("token") == 2
+    assert "PreparedRequest" in repr(p) and t2.access_token not in repr(p)
+    with pytest.raises(ConfigError, match="no audience"):
+        issuer.client().prepare()

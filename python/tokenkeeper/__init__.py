@@ -37,6 +37,7 @@ from ._native import (
     _HTTP_KNOBS,
     CredentialsManager,
     LoginTransaction,
+    PreparedRequest,
     SignInClient,
     Token,
     TokenClient,
@@ -77,6 +78,7 @@ from .storage import CredentialsStore, MemoryCredentialsStore
 
 __all__ = [
     "TokenClient",
+    "PreparedRequest",
     "Token",
     "TokenVerifier",
     "Claims",

@@ -84,6 +84,23 @@ class Token:
     def authorization_header(self) -> str: ...
 
 @final
+class PreparedRequest:
+    """A request of one ``TokenClient`` (``client.prepare(...)``), checked and normalised once:
+    ``get_token()`` on it is the cheapest way to ask for the same token again and again."""
+
+    def get_token(self) -> Token: ...
+    def get_token_async(self) -> Coroutine[Any, Any, Token]: ...
+    def cached(self) -> Token | None: ...
+    def invalidate(self) -> None: ...
+    def invalidate_if_current(self, token: Token) -> bool: ...
+    @property
+    def audience(self) -> str: ...
+    @property
+    def scope(self) -> str | None: ...
+    @property
+    def organization(self) -> str | None: ...
+
+@final
 class TokenClient:
     """Gets client-credentials access tokens, served from the process-wide cache."""
 
@@ -125,6 +142,12 @@ class TokenClient:
         scope: str | Sequence[str] | None = None,
         organization: str | None = None,
     ) -> Coroutine[Any, Any, Token]: ...
+    def prepare(
+        self,
+        audience: str | None = None,
+        scope: str | Sequence[str] | None = None,
+        organization: str | None = None,
+    ) -> PreparedRequest: ...
     def cached(
         self,
         audience: str | None = None,

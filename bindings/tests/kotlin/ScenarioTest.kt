@@ -237,4 +237,31 @@ fun scenarioTests(shared: TokenClient) {
         expect(e.detail.contains("default audience")) { "detail ${e.detail}" }
         expectThrows<TokenException.Config> { runBlocking { shared.getToken(TokenRequest(audience = "")) } }
     }
+
+    test("P1 prepared request: normalised once, hits counted by the core, one slot, a one-call header") {
+        client().use { c ->
+            val req = TokenRequest(audience = Fx.API, scope = "write:things read:things read:things")
+            c.invalidate(req)
+            val before = Admin.tokenRequests()
+            c.prepare(req).use { p ->
+                expectEq(TokenRequest(Fx.API, "read:things write:things", null), p.request(), "normalised")
+                val first = p.getTokenBlocking().use { it.accessToken() }
+                val hits = c.stats().cacheHits
+                val again = runBlocking { withTimeout(20_000) { p.getToken().use { it.accessToken() } } }
+                expectEq(first, again, "a hit")
+                expectEq(hits + 1u, c.stats().cacheHits, "counted at once")
+                expectEq(first, c.getTokenBlocking(TokenRequest(Fx.API, "read:things write:things")).use { it.accessToken() }, "one slot")
+                expectEq("Bearer $first", p.authorizationHeaderBlocking(), "header in one call")
+                expectEq(1L, Admin.tokenRequests() - before, "token requests")
+                val dropped = p.getTokenBlocking().use { t -> p.invalidateIfCurrent(t) && !p.invalidateIfCurrent(t) }
+                expect(dropped) { "invalidateIfCurrent drops the current token once" }
+                val fresh = p.getTokenBlocking().use { it.accessToken() }
+                expect(fresh != first) { "a new token after invalidateIfCurrent" }
+                expectEq(2L, Admin.tokenRequests() - before, "token requests")
+                expect(p.toString().contains("PreparedRequest") && !p.toString().contains(fresh)) { "text ${p}" }
+            }
+            c.invalidate(req) // the process cache as found
+        }
+        expectThrows<TokenException.Config> { client().use { it.prepare(TokenRequest()) } }
+    }
 }

@@ -227,4 +227,29 @@ func scenarioTests(shared: TokenClient) async {
         let e = try await expectErrorAsync { try await shared.getToken(request: TokenRequest(audience: "")) }
         guard case .Config = e else { throw Failure(description: "expected Config, got \(e)") }
     }
+
+    await testAsync("P1 prepared request: normalised once, hits counted by the core, one slot, a one-call header") {
+        let c = try client()
+        let req = TokenRequest(audience: Fx.api, scope: "write:things read:things read:things")
+        c.invalidate(request: req)
+        let before = try Admin.shared.tokenRequests()
+        let p = try c.prepare(request: req)
+        try expectEq(TokenRequest(audience: Fx.api, scope: "read:things write:things", organization: nil), p.request(), "normalised")
+        let first = try p.getTokenBlocking().accessToken()
+        let hits = c.stats().cacheHits
+        let again = try await p.getToken().accessToken()
+        try expectEq(first, again, "a hit")
+        try expectEq(hits + 1, c.stats().cacheHits, "counted at once")
+        try expectEq(first, try c.getTokenBlocking(request: TokenRequest(audience: Fx.api, scope: "read:things write:things")).accessToken(), "one slot")
+        try expectEq("Bearer \(first)", try p.authorizationHeaderBlocking(), "header in one call")
+        try expectEq(1, try Admin.shared.tokenRequests() - before, "token requests")
+        let t = try p.getTokenBlocking()
+        try expectEq(true, p.invalidateIfCurrent(token: t) && !p.invalidateIfCurrent(token: t), "dropped once")
+        let fresh = try p.getTokenBlocking().accessToken()
+        try expectEq(false, fresh == first, "a new token after invalidateIfCurrent")
+        try expectEq(2, try Admin.shared.tokenRequests() - before, "token requests")
+        try expectEq(true, p.description.contains("PreparedRequest") && !p.description.contains(fresh), "text")
+        c.invalidate(request: req) // the process cache as found
+        try expectConfig(try expectError { _ = try client().prepare(request: TokenRequest()) }, containing: "audience")
+    }
 }

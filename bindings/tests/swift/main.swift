@@ -549,7 +549,8 @@ test("every object made by this suite (but the shared client) was released") {
     let b = baseline
     let expected = LiveObjects(
         clients: b.clients + 1, tokens: b.tokens, credentials: b.credentials, verifiers: b.verifiers, claims: b.claims,
-        signInClients: b.signInClients, transactions: b.transactions, userCredentials: b.userCredentials, managers: b.managers)
+        signInClients: b.signInClients, transactions: b.transactions, userCredentials: b.userCredentials, managers: b.managers,
+        preparedRequests: b.preparedRequests)
     try expectEq(expected, now, "live objects")
 }
 

@@ -19,7 +19,6 @@
 //! get it at once for a hold-down of 1 s doubling to 30 s (a 429: until its `Retry-After`),
 //! and while the fetch after a failure is in flight, only its own caller waits for it.
 
-use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -108,9 +107,7 @@ impl Cache {
     pub fn hit(&self, key: ClientKey, req: &TokenRequest) -> Option<Token> {
         let clients = self.clients.load();
         let slots = clients.get(&key)?.slots.load();
-        let current = slots.get(req)?.current.load();
-        let c = current.as_ref()?;
-        c.hit_until.ahead().then(|| c.token.clone())
+        slots.get(req)?.plain_hit()
     }
 
     fn client(&self, key: ClientKey) -> Arc<ClientSlots> {
@@ -156,31 +153,7 @@ struct Cached {
 #[derive(Default)]
 pub(crate) struct Slot {
     current: ArcSwapOption<Cached>,
-    /// Bumped after every change of `current`, so a [`HitMark`] sees any change.
-    serial: AtomicU64,
     state: Mutex<State>,
-}
-
-/// A binding's proof that a token it already converted is still the one to serve: the slot,
-/// its change count, the refresh point and the process generation when it was taken. Checked
-/// by [`crate::TokenClient::hit_marked`] in a few nanoseconds, so a binding can hand out the
-/// object it built for that token without any lookup. Holds no token text.
-pub struct HitMark {
-    slot: Arc<Slot>,
-    serial: u64,
-    until: CoarseDeadline,
-    generation: u64,
-}
-
-impl HitMark {
-    /// Whether the token marked is still the slot's and before its refresh point, in this
-    /// process.
-    #[inline]
-    pub(crate) fn holds(&self) -> bool {
-        self.generation == crate::runtime::forks()
-            && self.slot.serial.load(SeqCst) == self.serial
-            && self.until.ahead()
-    }
 }
 
 #[derive(Default)]
@@ -239,27 +212,17 @@ impl Slot {
         }
     }
 
-    /// The current token with a mark of it, when it is surely before its refresh point.
-    pub fn mark(self: &Arc<Self>) -> Option<(Token, HitMark)> {
-        let serial = self.serial.load(SeqCst);
+    /// The current token if it is surely before its refresh point (the coarse clocks): a
+    /// prepared request's hit.
+    #[inline]
+    pub fn plain_hit(&self) -> Option<Token> {
         let current = self.current.load();
         let c = current.as_ref()?;
-        // A change between the two reads of `serial` may have stored `c`: no mark then.
-        if !c.hit_until.ahead() || self.serial.load(SeqCst) != serial {
-            return None;
-        }
-        let mark = HitMark {
-            slot: self.clone(),
-            serial,
-            until: c.hit_until,
-            generation: crate::runtime::generation(),
-        };
-        Some((c.token.clone(), mark))
+        c.hit_until.ahead().then(|| c.token.clone())
     }
 
     fn set_current(&self, cached: Option<Arc<Cached>>) {
         self.current.store(cached);
-        self.serial.fetch_add(1, SeqCst);
     }
 
     /// Whether a table must keep this slot: a servable token, a fetch in flight, or a

@@ -1,9 +1,10 @@
 //! Machine-to-machine tokens (the client-credentials grant): the client, its config, the
-//! request, the process-wide cache and the counters.
+//! request (and its prepared form), the process-wide cache and the counters.
 
 pub(crate) mod cache;
 pub(crate) mod client;
 pub(crate) mod config;
+pub(crate) mod prepared;
 pub(crate) mod request;
 pub(crate) mod shared_level;
 pub(crate) mod stats;

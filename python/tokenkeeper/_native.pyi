@@ -12,6 +12,7 @@ from tokenkeeper.storage import CredentialsStore
 __all__ = [
     "__version__",
     "TokenClient",
+    "PreparedRequest",
     "Token",
     "TokenVerifier",
     "SignInClient",

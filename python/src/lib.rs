@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 
 mod background;
 mod claims;
+mod cli;
 mod client;
 mod convert;
 mod credentials;
@@ -44,6 +45,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<credentials::CredentialsManager>()?;
     m.add_class::<run::Pending>()?;
     m.add_function(wrap_pyfunction!(background::_at_exit, m)?)?;
+    m.add_function(wrap_pyfunction!(cli::_cli, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_sample_error, m)?)?;
     m.add("_TOKEN_CHECKS", errors::check_names())?;
     m.add("_LATEST_TIME", tokenkeeper::LATEST_TIME)?;

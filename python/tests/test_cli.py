@@ -1,7 +1,7 @@
-"""The `tokenkeeper` command, both of them: the Python console script and the native binary
-(`core/cli`, path in $TOKENKEEPER_NATIVE_CLI, set by python/test.sh). Every test that takes
-the `cli` fixture runs once per CLI, so the two behave the same: output, errors, exit codes,
-the shared file cache."""
+"""The `tokenkeeper` command, both entries of its one implementation (`core/cli`): the Python
+console script (the CLI library through `tokenkeeper._native._cli`) and the native binary (path
+in $TOKENKEEPER_NATIVE_CLI, set by python/test.sh). Every test that takes the `cli` fixture runs
+once per entry: output, errors, exit codes, the shared file cache."""
 
 from __future__ import annotations
 
@@ -203,7 +203,7 @@ def test_demo(cli: list[str]) -> None:
     assert "a cache hit: the same token, no request" in out
     assert '"aud": "https://api.example.com"' in out
     assert "32 threads at once on another scope: 1 request(s)" in out
-    assert "counters: {'tokens_minted': 2" in out
+    assert "counters: Stats { tokens_minted: 2" in out
     # The token is verified with TokenVerifier against the issuer's JWKS: its claims shown,
     # a tampered copy rejected, one JWKS request for every verification.
     assert "verified with TokenVerifier (JWKS http://127.0.0.1:" in out

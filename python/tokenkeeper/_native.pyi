@@ -21,6 +21,7 @@ __all__ = [
     "CredentialsManager",
     "_Pending",
     "_at_exit",
+    "_cli",
     "_sample_error",
     "_TOKEN_CHECKS",
     "_LATEST_TIME",
@@ -62,6 +63,8 @@ class _ClientOptions(_HttpOptions, total=False):
     jitter: float | None
 
 def _at_exit() -> None: ...
+def _cli(argv: list[str]) -> int:
+    """Runs the ``tokenkeeper`` command line ``argv`` (the program's name first); the exit status."""
 def _sample_error(kind: str, check: str | None = None) -> BaseException: ...
 
 @final

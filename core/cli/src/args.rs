@@ -1,6 +1,5 @@
-//! The command line, flag for flag the Python CLI's (`python/tokenkeeper/cli.py`): the same
-//! commands, long and short flags, choices, and the `--shared-cache` / `--no-shared-cache`
-//! exclusion. Defaults from the environment are applied in `fetch`, as argparse does: a flag
+//! The command line: the commands, long and short flags, choices, and the `--shared-cache` /
+//! `--no-shared-cache` exclusion, as the argparse CLI of 0.2.0 had them. Defaults from the environment are applied in `fetch`, as argparse does: a flag
 //! wins, an unset variable is no value, a set one (even empty) is its value.
 
 use std::path::PathBuf;

@@ -1,56 +1,91 @@
-//! `tokenkeeper demo`: the Python CLI's demo, step for step and line for line, against the
-//! local issuer embedded in this binary: a token fetched, served again from the cache,
-//! verified with `TokenVerifier` against the issuer's JWKS, single flight across threads, the
-//! counters.
+//! `tokenkeeper demo`: the main job against a local issuer: a token fetched, served again from
+//! the cache, verified with `TokenVerifier` against the issuer's JWKS, single flight across
+//! threads, the counters. The issuer is the one embedded in the binary (feature `demo`) or,
+//! from the Python wheel, `tokenkeeper.testing.LocalIssuer` (the tokenkeeper-testing wheel).
 
-use std::process::ExitCode;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{Map, Value};
-use tokenkeeper::{
-    ClientConfig, Credentials, Error, Token, TokenClient, TokenVerifier, VerifierConfig,
-};
-use tokenkeeper_issuer::Issuer;
+use tokenkeeper::{ClientConfig, Credentials, Error, TokenClient, TokenVerifier, VerifierConfig};
 
-use crate::pytext::{isoformat, repr, repr_opt};
 use crate::Failure;
 
-pub fn run() -> Result<ExitCode, Failure> {
+/// What the demo needs of a running local issuer.
+pub trait DemoIssuer {
+    /// Where it runs, for the first line (`embedded in this binary`…).
+    fn place(&self) -> &str;
+    /// `http://127.0.0.1:PORT`.
+    fn url(&self) -> String;
+    /// `{url}/`: the `iss` of its tokens.
+    fn issuer(&self) -> String;
+    fn client_id(&self) -> String;
+    fn client_secret(&self) -> String;
+    /// The API the demo asks a token for.
+    fn audience(&self) -> String;
+    /// Requests served so far at `endpoint` (`token`).
+    fn count(&self, endpoint: &str) -> u64;
+}
+
+/// Runs the demo against `issuer`; exit status 0 when every step did what it should.
+pub fn demo_with(issuer: &dyn DemoIssuer) -> Result<u8, Failure> {
+    let ok = steps(issuer)?;
+    println!("{}", if ok { "demo: ok" } else { "demo: FAILED" });
+    Ok(if ok { 0 } else { 1 })
+}
+
+#[cfg(feature = "demo")]
+pub fn embedded() -> Result<u8, Failure> {
+    use tokenkeeper_issuer::Issuer;
+
+    struct Embedded(Issuer);
+    impl DemoIssuer for Embedded {
+        fn place(&self) -> &str {
+            "embedded in this binary"
+        }
+        fn url(&self) -> String {
+            self.0.fixture.url.clone()
+        }
+        fn issuer(&self) -> String {
+            self.0.fixture.issuer.clone()
+        }
+        fn client_id(&self) -> String {
+            self.0.fixture.client_id.clone()
+        }
+        fn client_secret(&self) -> String {
+            self.0.fixture.client_secret.clone()
+        }
+        fn audience(&self) -> String {
+            self.0.fixture.apis[0].audience.clone()
+        }
+        fn count(&self, endpoint: &str) -> u64 {
+            self.0.count(endpoint)
+        }
+    }
+
     let issuer = tokenkeeper::runtime::block_on(async {
         Issuer::start().await.map_err(|e| {
             Error::Network(format!("cannot start the local issuer on 127.0.0.1:0: {e}"))
         })
     })?;
-    let ok = steps(&issuer)?;
-    drop(issuer);
-    println!("{}", if ok { "demo: ok" } else { "demo: FAILED" });
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    demo_with(&Embedded(issuer))
 }
 
-fn steps(issuer: &Issuer) -> Result<bool, Failure> {
-    let fx = &issuer.fixture;
-    println!("local issuer (embedded in this binary) at {}", fx.url);
+fn steps(issuer: &dyn DemoIssuer) -> Result<bool, Failure> {
+    let (url, iss, client_id) = (issuer.url(), issuer.issuer(), issuer.client_id());
+    println!("local issuer ({}) at {url}", issuer.place());
     let config = ClientConfig::new(
-        fx.url.as_str(),
-        fx.client_id.as_str(),
-        Credentials::client_secret(fx.client_secret.as_str()),
+        url.as_str(),
+        client_id.as_str(),
+        Credentials::client_secret(issuer.client_secret()),
     );
     let client = TokenClient::new(config)?;
-    println!(
-        "client: TokenClient(issuer={}, client_id={}, auth_method={})",
-        repr(client.issuer()),
-        repr(client.client_id()),
-        repr(client.auth_method().as_str())
-    );
-    let (audience, scope) = (fx.apis[0].audience.as_str(), "read:things write:things");
-    println!("request: audience={} scope={}", repr(audience), repr(scope));
+    println!("client: {client:?}");
+    let (audience, scope) = (issuer.audience(), "read:things write:things");
+    let audience = audience.as_str();
+    println!("request: audience={audience:?} scope={scope:?}");
 
     let req = client.request(Some(audience), Some(scope), None)?;
     let (first, cold) = timed(|| client.get_token_blocking(&req));
@@ -68,7 +103,7 @@ fn steps(issuer: &Issuer) -> Result<bool, Failure> {
             "NOT a cache hit"
         }
     );
-    println!("token: {}", token_repr(&first));
+    println!("token: {first:?}");
     let claims = payload(first.access_token());
     println!("claims:");
     println!("{}", sorted_pretty(&claims));
@@ -77,9 +112,9 @@ fn steps(issuer: &Issuer) -> Result<bool, Failure> {
     let mut got: Vec<&str> = text("scope").unwrap_or("").split_whitespace().collect();
     asked.sort();
     got.sort();
-    let sub = format!("{}@clients", fx.client_id);
+    let sub = format!("{client_id}@clients");
     let checks = [
-        ("iss is the issuer", text("iss") == Some(fx.issuer.as_str())),
+        ("iss is the issuer", text("iss") == Some(iss.as_str())),
         ("aud is the audience", text("aud") == Some(audience)),
         ("scope as asked", asked == got),
         ("sub is the client", text("sub") == Some(sub.as_str())),
@@ -92,7 +127,7 @@ fn steps(issuer: &Issuer) -> Result<bool, Failure> {
 
     // What the API does with the token: verify it (JWKS from the issuer, signature, iss,
     // aud, exp), many times over with one JWKS fetch, and reject a tampered copy.
-    let verifier = TokenVerifier::new(VerifierConfig::new(fx.url.as_str(), audience))?;
+    let verifier = TokenVerifier::new(VerifierConfig::new(url.as_str(), audience))?;
     let (verified, cold_verify) = timed(|| verifier.verify_blocking(first.access_token()));
     let verified = verified?;
     let n_verify = 1000u32;
@@ -102,7 +137,9 @@ fn steps(issuer: &Issuer) -> Result<bool, Failure> {
     }
     let warm_verify = t0.elapsed() / n_verify;
     let exp = verified.exp();
-    let when = exp.map_or_else(|| "?".to_string(), |e| isoformat(e as f64));
+    let when = verified
+        .expires_at()
+        .map_or_else(|| "?".to_string(), crate::fetch::iso8601);
     println!(
         "verified with TokenVerifier (JWKS {}):",
         verifier.jwks_url()
@@ -149,7 +186,7 @@ fn steps(issuer: &Issuer) -> Result<bool, Failure> {
         "verifier: {} verified, {} rejected, JWKS fetches: {}",
         vstats.verified, vstats.rejected, vstats.jwks_fetches
     );
-    let verify_ok = verified.iss() == Some(fx.issuer.as_str())
+    let verify_ok = verified.iss() == Some(iss.as_str())
         && verified.aud() == [audience]
         && verified.sub() == Some(sub.as_str())
         && tampered_rejected == "signature"
@@ -179,10 +216,7 @@ fn steps(issuer: &Issuer) -> Result<bool, Failure> {
     println!("{n_threads} threads at once on another scope: {stampede} request(s) reached the token endpoint");
     println!("token endpoint requests in all: {}", issuer.count("token"));
     let s = client.stats();
-    println!(
-        "counters: {{'tokens_minted': {}, 'cache_hits': {}, 'refreshes': {}, 'errors': {}, 'shared_hits': {}, 'shared_errors': {}}}",
-        s.tokens_minted, s.cache_hits, s.refreshes, s.errors, s.shared_hits, s.shared_errors
-    );
+    println!("counters: {s:?}");
     Ok(cache_hit && one_flight && checks.iter().all(|(_, v)| *v) && verify_ok)
 }
 
@@ -200,17 +234,6 @@ fn took(d: Duration) -> String {
     }
 }
 
-/// The Python `Token` repr (the token itself redacted).
-fn token_repr(t: &Token) -> String {
-    format!(
-        "Token(token_type={}, expires_in={}, expires_at='{}', scope={}, access_token=[redacted])",
-        repr(t.token_type()),
-        t.expires_in(),
-        isoformat(t.expires_at_unix()),
-        repr_opt(t.scope())
-    )
-}
-
 /// The JWT's claims, unverified (what the demo shows before the verifier checks them).
 fn payload(jwt: &str) -> Map<String, Value> {
     let part = jwt.split('.').nth(1).unwrap_or("");
@@ -221,7 +244,7 @@ fn payload(jwt: &str) -> Map<String, Value> {
         .unwrap_or_default()
 }
 
-/// `json.dumps(claims, indent=2, sort_keys=True)`.
+/// The claims as indented JSON, keys sorted.
 fn sorted_pretty(claims: &Map<String, Value>) -> String {
     let sorted: std::collections::BTreeMap<&String, &Value> = claims.iter().collect();
     serde_json::to_string_pretty(&sorted).unwrap_or_default()

@@ -1,14 +1,14 @@
 //! `token` and `header`: the client from the flags and the environment, one token, one line.
 //! The checks and their messages are the core's (`Credentials::from_parts`,
 //! `SharedCache::parse_optional`, `AuthMethod::parse`, `TokenClient::request`…), in the order
-//! the Python CLI reaches them.
+//! the argparse CLI of 0.2.0 reached them.
 
 use std::path::Path;
+use std::time::SystemTime;
 
 use tokenkeeper::{AuthMethod, ClientConfig, Credentials, SharedCache, Token, TokenClient};
 
 use crate::args::Common;
-use crate::pytext::{isoformat, json_str};
 use crate::Failure;
 
 /// What the command prints.
@@ -69,7 +69,7 @@ fn client(flags: &Common, audience: Option<String>) -> Result<TokenClient, Failu
     if key.is_none() && secret.is_none() {
         secret = var("AUTH0_CLIENT_SECRET").filter(|s| !s.is_empty());
     }
-    // Read before the core checks anything, as the Python CLI passes it to `TokenClient`.
+    // Read before the core checks anything, as the 0.2.0 CLI did.
     let shared_file = path(&flags.shared_cache_file)
         .map(|p| read(&p, "shared cache"))
         .transpose()?;
@@ -129,8 +129,8 @@ fn read(path: &Path, what: &str) -> Result<String, Failure> {
         },
     };
     Err(Failure::Config(format!(
-        "cannot read the {what} file {}: {why}",
-        crate::pytext::repr(&path.to_string_lossy())
+        "cannot read the {what} file {:?}: {why}",
+        path.to_string_lossy()
     )))
 }
 
@@ -149,14 +149,33 @@ fn stdin_secret() -> Result<String, Failure> {
     }
 }
 
-/// `--json`: the fields and the bytes of the Python CLI's `json.dumps`.
+/// `--json`: the token and its details, one line, in this order.
 fn token_json(t: &Token) -> String {
-    format!(
-        "{{\"access_token\": {}, \"token_type\": {}, \"expires_in\": {}, \"expires_at\": {}, \"scope\": {}}}",
-        json_str(t.access_token()),
-        json_str(t.token_type()),
-        t.expires_in(),
-        json_str(&isoformat(t.expires_at_unix())),
-        t.scope().map_or_else(|| "null".to_string(), json_str),
-    )
+    #[derive(serde::Serialize)]
+    struct Json<'a> {
+        access_token: &'a str,
+        token_type: &'a str,
+        expires_in: u64,
+        expires_at: String,
+        scope: Option<&'a str>,
+    }
+    serde_json::to_string(&Json {
+        access_token: t.access_token(),
+        token_type: t.token_type(),
+        expires_in: t.expires_in(),
+        expires_at: iso8601(t.expires_at()),
+        scope: t.scope(),
+    })
+    .unwrap_or_default()
+}
+
+/// An instant as ISO 8601 in UTC to the microsecond (`2026-12-07T12:00:00.500000+00:00`), the
+/// CLI's one date format.
+pub fn iso8601(at: SystemTime) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]+00:00"
+    );
+    time::OffsetDateTime::from(at)
+        .format(&format)
+        .unwrap_or_else(|_| "?".into())
 }

@@ -209,6 +209,31 @@ impl PreparedRequest {
         self.core.invalidate_if_current(token.core())
     }
 
+    /// The 401 rule: an API refused `token`. Drops it if it is still the cached token (never
+    /// one another caller renewed meanwhile); the token to retry the call with once, or null /
+    /// nil when the issuer serves the same token again (do not retry).
+    pub fn after_rejection_blocking(
+        &self,
+        token: Arc<Token>,
+    ) -> Result<Option<Arc<Token>>, TokenError> {
+        Ok(self
+            .core
+            .after_rejection_blocking(token.core())?
+            .map(Token::wrap))
+    }
+
+    /// `afterRejectionBlocking` (Kotlin `suspend`, Swift `async`).
+    pub async fn after_rejection(
+        &self,
+        token: Arc<Token>,
+    ) -> Result<Option<Arc<Token>>, TokenError> {
+        Ok(self
+            .core
+            .after_rejection(token.core())
+            .await?
+            .map(Token::wrap))
+    }
+
     /// The request, normalised (the default audience filled in, the scope sorted).
     pub fn request(&self) -> TokenRequest {
         self.core.request().clone().into()

@@ -393,6 +393,29 @@ async fn a_prepared_hit_holds_until_the_token_changes_or_nears_its_refresh() {
     assert!(!p.get_token().await.unwrap().ptr_eq(&a));
 }
 
+/// The 401 rule (issue 22, scenario R1): the rejected token is dropped once, the retry gets a
+/// new one; the same rejected token again (a second caller that saw the same 401) gets that new
+/// token without another request.
+#[tokio::test(flavor = "multi_thread")]
+async fn after_rejection_drops_the_rejected_token_once_and_gives_the_one_to_retry_with() {
+    let i = issuer().await;
+    let c = client(&i);
+    let p = c.prepared(api().scope("read:things")).unwrap();
+    let t1 = p.get_token().await.unwrap();
+    let t2 = p.after_rejection(&t1).await.unwrap().expect("a new token");
+    assert_ne!(t2.access_token(), t1.access_token());
+    let again = p
+        .after_rejection_blocking(&t1)
+        .unwrap()
+        .expect("the newer token");
+    assert!(again.ptr_eq(&t2));
+    assert_eq!(i.count("token"), 2);
+    assert!(
+        p.hit().unwrap().ptr_eq(&t2),
+        "the new token is the cached one"
+    );
+}
+
 /// A prepared request whose slot the table dropped (dead: nothing servable, nothing in flight)
 /// fetches through the table's new slot and holds that one: it shares tokens with every other
 /// caller, and its hits work again.

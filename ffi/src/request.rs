@@ -98,3 +98,23 @@ pub unsafe extern "C" fn tk_request_invalidate_if_current(
         })
     }
 }
+
+/// The 401 rule: an API refused `rejected`. Drops it if it is still the cached token (never one
+/// another thread renewed meanwhile), then `*out` is the token to retry the call with once (a
+/// new handle), or NULL when the issuer serves the same token again (do not retry; still
+/// `TK_STATUS_OK`).
+#[no_mangle]
+pub unsafe extern "C" fn tk_request_after_rejection(
+    request: *const tk_request,
+    rejected: *const tk_token,
+    out: *mut *mut tk_token,
+) -> tk_status {
+    const F: &str = "tk_request_after_rejection";
+    unsafe {
+        get(F, request, "request", out, |r| {
+            let rejected = arg(F, rejected, "rejected")?;
+            let fresh = r.inner.after_rejection_blocking(rejected.inner())?;
+            Ok(fresh.map_or(std::ptr::null_mut(), tk_token::new_raw))
+        })
+    }
+}

@@ -249,6 +249,36 @@ static void test_p1_prepared_request(void) {
   tk_client_free(c);
 }
 
+/* R1: the 401 rule: the rejected token is dropped once, the retry gets a new one; the same
+ * rejected token again gets that new one with no request. */
+static void test_r1_after_rejection(void) {
+  tk_client *c = client_from(secret_config());
+  REQUIRE(c != NULL);
+  tk_request *r = NULL;
+  CHECK_STATUS(tk_client_prepare(c, API, "read:things write:things", NULL, &r), TK_STATUS_OK);
+  REQUIRE(r != NULL);
+  tk_token *t1 = NULL, *t2 = NULL, *again = NULL;
+  CHECK_STATUS(tk_request_get_token(r, &t1), TK_STATUS_OK);
+  long before = token_requests();
+  CHECK_STATUS(tk_request_after_rejection(r, t1, &t2), TK_STATUS_OK);
+  CHECK(t2 != NULL);
+  CHECK_STATUS(tk_request_after_rejection(r, t1, &again), TK_STATUS_OK);
+  bool same = true;
+  if (t1 && t2) CHECK_STATUS(tk_token_same(t1, t2, &same), TK_STATUS_OK);
+  CHECK(!same);
+  same = false;
+  if (t2 && again) CHECK_STATUS(tk_token_same(t2, again, &same), TK_STATUS_OK);
+  CHECK(same);
+  CHECK(token_requests() == before + 1);
+  CHECK_STATUS(tk_request_after_rejection(r, NULL, &again), TK_STATUS_NULL_PARAMETER);
+  tk_token_free(t1);
+  tk_token_free(t2);
+  tk_token_free(again);
+  CHECK_STATUS(tk_client_invalidate(c, API, "read:things write:things", NULL), TK_STATUS_OK);
+  tk_request_free(r);
+  tk_client_free(c);
+}
+
 /* S7: no audience asked (NULL or "") is the configured default audience; none configured is a
  * config error. Then the same from AUTH0_AUDIENCE. */
 static void test_s7_default_audience_and_env(void) {
@@ -1202,6 +1232,7 @@ static const test_case TESTS[] = {
     {"private_key_jwt", test_private_key_jwt},
     {"s7_default_audience_and_env", test_s7_default_audience_and_env},
     {"p1_prepared_request", test_p1_prepared_request},
+    {"r1_after_rejection", test_r1_after_rejection},
     {"v1_credentials_from_files_named_by_the_environment", test_v1_credentials_from_files_named_by_the_environment},
     {"cache_serves_one_token_per_key", test_cache_serves_one_token_per_key},
     {"sixteen_threads_one_request", test_sixteen_threads_one_request},

@@ -90,6 +90,23 @@ impl PreparedRequest {
         }
     }
 
+    /// `after_rejection` of the core, its token converted (`None`: do not retry).
+    fn retry_token(
+        slf: &Bound<'_, Self>,
+        rejected: &Bound<'_, Token>,
+    ) -> impl std::future::Future<Output = tokenkeeper::Result<Out>> + Send + 'static {
+        let core = slf.get().core.clone();
+        let rejected = rejected.get().core().clone();
+        let this = slf.clone().unbind();
+        async move {
+            let fresh = core.after_rejection(&rejected).await?;
+            Ok(Out::new(move |py| match fresh {
+                Some(t) => Ok(this.get().object(py, t)?.into_any()),
+                None => Ok(py.None()),
+            }))
+        }
+    }
+
     fn fetch(
         slf: &Bound<'_, Self>,
     ) -> impl std::future::Future<Output = tokenkeeper::Result<Out>> + Send + 'static {
@@ -115,6 +132,22 @@ impl PreparedRequest {
     /// `await prepared.get_token_async()`: `get_token` without blocking the event loop.
     fn get_token_async(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         Self::token_async(slf)
+    }
+
+    /// The 401 rule: an API refused `token`. Drops it if it is still the cached token (never
+    /// one another caller renewed meanwhile) and returns the token to retry the call with once,
+    /// or `None` when the issuer serves the same token again (do not retry).
+    fn after_rejection(slf: &Bound<'_, Self>, token: &Bound<'_, Token>) -> PyResult<Py<PyAny>> {
+        block(slf.py(), Self::retry_token(slf, token))
+    }
+
+    /// `await prepared.after_rejection_async(token)`: `after_rejection` without blocking the
+    /// event loop.
+    fn after_rejection_async(
+        slf: &Bound<'_, Self>,
+        token: &Bound<'_, Token>,
+    ) -> PyResult<Py<PyAny>> {
+        coroutine(slf.py(), Self::retry_token(slf, token))
     }
 
     /// The cached token if one can be served now, without waiting or counting; else `None`.

@@ -452,3 +452,12 @@ def test_p1_a_prepared_request_is_the_core_hit_path(issuer: LocalIssuer) -> None
     assert "PreparedRequest" in repr(p) and t2.access_token not in repr(p)
     with pytest.raises(ConfigError, match="no audience"):
         issuer.client().prepare()
+
+
+def test_r1_after_rejection_drops_the_rejected_token_once_and_gives_the_one_to_retry_with(issuer: LocalIssuer) -> None:
+    p = issuer.client().prepare(issuer.audience, "read:things")
+    t1 = p.get_token()
+    t2 = p.after_rejection(t1)
+    assert t2 is not None and t2.access_token != t1.access_token
+    assert asyncio.run(p.after_rejection_async(t1)) is t2  # a second caller that saw the same 401
+    assert issuer.count("token") == 2 and p.get_token() is t2

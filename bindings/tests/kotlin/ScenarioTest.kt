@@ -264,4 +264,23 @@ fun scenarioTests(shared: TokenClient) {
         }
         expectThrows<TokenException.Config> { client().use { it.prepare(TokenRequest()) } }
     }
+
+    test("R1 after rejection: the rejected token is dropped once, the retry gets a new one") {
+        client().use { c ->
+            val req = TokenRequest(audience = Fx.API, scope = "read:things write:things")
+            c.prepare(req).use { p ->
+                p.getTokenBlocking().use { t1 ->
+                    val before = Admin.tokenRequests()
+                    val t2 = p.afterRejectionBlocking(t1) ?: error("a new token")
+                    val again = runBlocking { withTimeout(20_000) { p.afterRejection(t1) } } ?: error("the newer token")
+                    t2.use { a -> again.use { b ->
+                        expect(a.accessToken() != t1.accessToken()) { "a new token" }
+                        expectEq(a.accessToken(), b.accessToken(), "the same newer token")
+                    } }
+                    expectEq(1L, Admin.tokenRequests() - before, "token requests")
+                }
+            }
+            c.invalidate(req)
+        }
+    }
 }

@@ -252,4 +252,18 @@ func scenarioTests(shared: TokenClient) async {
         c.invalidate(request: req) // the process cache as found
         try expectConfig(try expectError { _ = try client().prepare(request: TokenRequest()) }, containing: "audience")
     }
+
+    await testAsync("R1 after rejection: the rejected token is dropped once, the retry gets a new one") {
+        let c = try client()
+        let req = TokenRequest(audience: Fx.api, scope: "read:things write:things")
+        let p = try c.prepare(request: req)
+        let t1 = try p.getTokenBlocking()
+        let before = try Admin.shared.tokenRequests()
+        guard let t2 = try p.afterRejectionBlocking(token: t1) else { throw Failure(description: "no new token") }
+        guard let again = try await p.afterRejection(token: t1) else { throw Failure(description: "no newer token") }
+        try expectEq(false, t2.accessToken() == t1.accessToken(), "a new token")
+        try expectEq(t2.accessToken(), again.accessToken(), "the same newer token")
+        try expectEq(1, try Admin.shared.tokenRequests() - before, "token requests")
+        c.invalidate(request: req)
+    }
 }

@@ -29,8 +29,11 @@ use crate::oauth::token::Token;
 /// let orders = client.prepare(Some("https://api.example.com"), Some("read:orders"), None)?;
 /// let token = orders.get_token().await?; // from the cache when fresh
 /// println!("{}", token.authorization_header());
-/// // … the API answered 401 for this token: forget it, unless another caller renewed it since.
-/// orders.invalidate_if_current(&token);
+/// // … the API answered 401 for this token: drop it (unless another caller renewed it since)
+/// // and retry once if a different token is served now.
+/// if let Some(fresh) = orders.after_rejection(&token).await? {
+///     println!("retry with {}", fresh.authorization_header());
+/// }
 /// # Ok(())
 /// # }
 /// ```
@@ -139,6 +142,26 @@ impl PreparedRequest {
             .invalidate_if_current(&self.inner.req, token)
     }
 
+    /// The 401 rule: an API refused `rejected`. Drops it from the caches if it is still the
+    /// current token (never a token another caller renewed meanwhile), then gets the token
+    /// now served: `Some` when it differs from `rejected` (retry the call once with it), `None`
+    /// when the issuer gives the same token again (retrying cannot help: give the caller the
+    /// 401). An HTTP adapter needs nothing else.
+    ///
+    /// See the example on [`PreparedRequest`].
+    pub async fn after_rejection(&self, rejected: &Token) -> Result<Option<Token>> {
+        self.invalidate_if_current(rejected);
+        Ok(differs(self.get_token().await?, rejected))
+    }
+
+    /// [`Self::after_rejection`] for synchronous callers.
+    ///
+    /// See the example on [`PreparedRequest`].
+    pub fn after_rejection_blocking(&self, rejected: &Token) -> Result<Option<Token>> {
+        self.invalidate_if_current(rejected);
+        Ok(differs(self.get_token_blocking()?, rejected))
+    }
+
     /// The request, normalised (the default audience filled in, the scope sorted).
     ///
     /// See the example on [`PreparedRequest`].
@@ -167,6 +190,12 @@ impl PreparedRequest {
             generation,
         })));
     }
+}
+
+/// `fresh`, unless it is `rejected` again (by text: a token read back from the shared level is
+/// another object with the same text).
+fn differs(fresh: Token, rejected: &Token) -> Option<Token> {
+    (fresh.access_token() != rejected.access_token()).then_some(fresh)
 }
 
 impl fmt::Debug for PreparedRequest {

@@ -9,44 +9,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import requests
 import requests.auth
 
+from ._auth import _Auth
+
 if TYPE_CHECKING:
-    from .._native import Token, TokenClient
+    from .._native import Token
 
 __all__ = ["RequestsAuth"]
 
 
-class RequestsAuth(requests.auth.AuthBase):
-    """Sets ``Authorization: Bearer <token>``. On a 401 answer, the token sent is dropped from
-    the cache if it is still the cached one
-    (:meth:`~tokenkeeper.TokenClient.invalidate_if_current`: a token another caller renewed
-    meanwhile is kept), and the request is sent once more if the token now served differs from
-    the one refused and the body can be sent again."""
-
-    def __init__(
-        self,
-        client: TokenClient,
-        audience: str | None = None,
-        scope: str | Sequence[str] | None = None,
-        organization: str | None = None,
-        *,
-        retry_on_401: bool = True,
-    ) -> None:
-        self.client = client
-        self.audience = audience
-        self.scope = scope
-        self.organization = organization
-        self.retry_on_401 = retry_on_401
-
-    def _token(self) -> Token:
-        return self.client.get_token(self.audience, self.scope, self.organization)
+class RequestsAuth(_Auth, requests.auth.AuthBase):
+    """Sets ``Authorization: Bearer <token>``; a 401 is retried once as the core's
+    :meth:`~tokenkeeper.PreparedRequest.after_rejection` says, when the body can be sent
+    again."""
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        token = self._token()
+        token = self.prepared.get_token()
         r.headers["Authorization"] = token.authorization_header
         if self.retry_on_401 and _replayable(r.body):
             sent = token
@@ -60,11 +42,8 @@ class RequestsAuth(requests.auth.AuthBase):
     def _retry_401(self, resp: requests.Response, sent: Token, **kwargs: Any) -> requests.Response:
         if resp.status_code != 401 or getattr(resp.request, "_tokenkeeper_retried", False):
             return resp
-        # One atomic step in the core: drops `sent` only if it is still the cached token, never
-        # a token another caller fetched meanwhile.
-        self.client.invalidate_if_current(sent, self.audience, self.scope, self.organization)
-        token = self._token()
-        if token.access_token == sent.access_token:
+        token = self.prepared.after_rejection(sent)
+        if token is None:
             return resp
         resp.content  # noqa: B018 - read the body so the connection can be reused
         resp.close()
@@ -76,9 +55,6 @@ class RequestsAuth(requests.auth.AuthBase):
         retried.history.append(resp)
         retried.request = prep
         return retried
-
-    def __repr__(self) -> str:
-        return f"RequestsAuth(client={self.client!r}, audience={self.audience!r})"
 
 
 def _replayable(body: object) -> bool:

@@ -973,6 +973,16 @@ tk_status tk_request_invalidate_if_current(const tk_request *request,
                                            bool *out_dropped);
 
 /**
+ * The 401 rule: an API refused `rejected`. Drops it if it is still the cached token (never one
+ * another thread renewed meanwhile), then `*out` is the token to retry the call with once (a
+ * new handle), or NULL when the issuer serves the same token again (do not retry; still
+ * `TK_STATUS_OK`).
+ */
+tk_status tk_request_after_rejection(const tk_request *request,
+                                     const tk_token *rejected,
+                                     tk_token **out);
+
+/**
  * A config for the app `client_id` of the tenant at `domain` (`tenant.auth0.com`, an
  * `https://` URL, or an `http://` URL of a loopback host) that `/authorize` sends back to
  * `redirect_uri` (one of the app's allowed callback URLs). A public client (PKCE only) until

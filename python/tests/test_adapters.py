@@ -106,32 +106,42 @@ def test_adapters_without_a_token_fail_with_the_tokenkeeper_error(issuer: LocalI
 
 
 class RacingClient:
-    """A TokenClient seen by an adapter, with another caller that renews the token at the worst
-    moment: right after the adapter's first cache call following the 401 (after its check,
-    before anything else it does)."""
+    """A TokenClient seen by an adapter, with another caller that got the same 401 and renews
+    the token at the worst moment: right before the adapter asks the core's 401 rule
+    (`PreparedRequest.after_rejection`), which must then keep that caller's token."""
 
     def __init__(self, real: TokenClient, audience: str, sent: Token) -> None:
         self.real, self.audience, self.sent = real, audience, sent
-        self.armed = True
         self.renewed: Token | None = None
         self.calls: list[str] = []
 
     def __getattr__(self, name: str) -> Any:
-        attr = getattr(self.real, name)
-        if not callable(attr) or name.startswith("get_token"):
-            return attr
+        return getattr(self.real, name)
 
-        def call(*args: Any, **kwargs: Any) -> Any:
-            self.calls.append(name)
-            out = attr(*args, **kwargs)
-            if self.armed:
-                self.armed = False
-                # Another caller that got the same 401: drops the token it sent, gets a new one.
-                self.real.invalidate_if_current(self.sent, self.audience)
-                self.renewed = self.real.get_token(self.audience)
-            return out
+    def prepare(self, *args: Any) -> Any:
+        return _RacingPrepared(self, self.real.prepare(*args))
 
-        return call
+    def race(self, name: str) -> None:
+        self.calls.append(name)
+        if self.renewed is None:
+            self.real.invalidate_if_current(self.sent, self.audience)
+            self.renewed = self.real.get_token(self.audience)
+
+
+class _RacingPrepared:
+    def __init__(self, racing: RacingClient, real: Any) -> None:
+        self.racing, self.real = racing, real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def after_rejection(self, token: Token) -> Token | None:
+        self.racing.race("after_rejection")
+        return cast("Token | None", self.real.after_rejection(token))
+
+    async def after_rejection_async(self, token: Token) -> Token | None:
+        self.racing.race("after_rejection_async")
+        return cast("Token | None", await self.real.after_rejection_async(token))
 
 
 @pytest.mark.parametrize("flavour", ["requests", "httpx", "httpx-async"])
@@ -153,7 +163,7 @@ def test_a_401_never_drops_a_token_another_caller_renewed(
 
         r = asyncio.run(main())
     assert r.status_code == 200 and [h.status_code for h in r.history] == [401]
-    assert racing.calls == ["invalidate_if_current"]
+    assert racing.calls == ["after_rejection_async" if flavour == "httpx-async" else "after_rejection"]
     renewed = racing.renewed
     assert renewed is not None and renewed.access_token != first.access_token
     # The retry carried the other caller's token, which is still the cached one: 2 tokens in all.

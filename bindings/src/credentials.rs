@@ -109,7 +109,7 @@ impl CredentialsManager {
     /// refresh token (asking for `scope` when given). A `minTtl` longer than a renewed token
     /// lives is `Config` (after the renewal, which is kept; later calls without a grant).
     #[uniffi::method(default(scope))]
-    pub fn credentials(
+    pub fn credentials_blocking(
         &self,
         min_ttl: Duration,
         scope: Option<String>,
@@ -119,7 +119,7 @@ impl CredentialsManager {
     }
 
     #[uniffi::method(default(scope))]
-    pub async fn credentials_async(
+    pub async fn credentials(
         &self,
         min_ttl: Duration,
         scope: Option<String>,
@@ -129,11 +129,11 @@ impl CredentialsManager {
     }
 
     /// Renews now, whatever the access token's lifetime (after an API rejected it, say).
-    pub fn renew(&self) -> Result<Arc<UserCredentials>, TokenError> {
+    pub fn renew_blocking(&self) -> Result<Arc<UserCredentials>, TokenError> {
         Ok(UserCredentials::wrap(self.core.renew_blocking()?))
     }
 
-    pub async fn renew_async(&self) -> Result<Arc<UserCredentials>, TokenError> {
+    pub async fn renew(&self) -> Result<Arc<UserCredentials>, TokenError> {
         Ok(UserCredentials::wrap(self.core.renew().await?))
     }
 

@@ -40,6 +40,7 @@ macro_rules! wraps {
 mod client;
 mod config;
 mod credentials;
+mod deprecated;
 mod error;
 mod signin;
 mod token;

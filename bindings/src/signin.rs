@@ -318,7 +318,7 @@ impl SignInClient {
     /// Finishes a login from the URL the browser was sent back to: checks `state` (a forged or
     /// stale callback is `InvalidResponse`), turns an `error` into `OAuth`, exchanges the code
     /// and verifies the ID token (`InvalidToken`).
-    pub fn handle_callback(
+    pub fn handle_callback_blocking(
         &self,
         transaction: Arc<LoginTransaction>,
         callback_url: String,
@@ -329,7 +329,7 @@ impl SignInClient {
         Ok(UserCredentials::wrap(creds))
     }
 
-    pub async fn handle_callback_async(
+    pub async fn handle_callback(
         &self,
         transaction: Arc<LoginTransaction>,
         callback_url: String,
@@ -341,7 +341,7 @@ impl SignInClient {
 
     /// Exchanges an authorization code the app received some other way (with the PKCE
     /// verifier) and verifies the ID token.
-    pub fn exchange_code(
+    pub fn exchange_code_blocking(
         &self,
         transaction: Arc<LoginTransaction>,
         code: String,
@@ -352,7 +352,7 @@ impl SignInClient {
         Ok(UserCredentials::wrap(creds))
     }
 
-    pub async fn exchange_code_async(
+    pub async fn exchange_code(
         &self,
         transaction: Arc<LoginTransaction>,
         code: String,
@@ -365,7 +365,7 @@ impl SignInClient {
     /// result's `refreshToken()` is the new one when the server rotated it, else `null`/`nil`.
     /// (A `CredentialsManager` does this for you, and keeps the rotated token.)
     #[uniffi::method(default(scope))]
-    pub fn refresh(
+    pub fn refresh_blocking(
         &self,
         refresh_token: String,
         scope: Option<String>,
@@ -377,7 +377,7 @@ impl SignInClient {
     }
 
     #[uniffi::method(default(scope))]
-    pub async fn refresh_async(
+    pub async fn refresh(
         &self,
         refresh_token: String,
         scope: Option<String>,
@@ -388,11 +388,11 @@ impl SignInClient {
 
     /// The user's profile from `/userinfo` for an access token (opaque, or a JWT whose `aud`
     /// includes `{issuer}userinfo`). A rejected token is `OAuth` `invalid_token`, status 401.
-    pub fn userinfo(&self, access_token: String) -> Result<Arc<Claims>, TokenError> {
+    pub fn userinfo_blocking(&self, access_token: String) -> Result<Arc<Claims>, TokenError> {
         Ok(Claims::wrap(self.core.userinfo_blocking(&access_token)?))
     }
 
-    pub async fn userinfo_async(&self, access_token: String) -> Result<Arc<Claims>, TokenError> {
+    pub async fn userinfo(&self, access_token: String) -> Result<Arc<Claims>, TokenError> {
         Ok(Claims::wrap(self.core.userinfo(&access_token).await?))
     }
 

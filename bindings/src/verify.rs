@@ -127,12 +127,13 @@ impl TokenVerifier {
     /// claim `nonce`/`at_hash`/`c_hash`, `iss`, `aud`, `exp`/`nbf`/`iat`, and `azp` and the
     /// organization when configured), waiting on the calling thread; returns its claims.
     /// With the JWKS cached, the work happens on the calling thread.
-    pub fn verify(&self, token: String) -> Result<Arc<Claims>, TokenError> {
+    pub fn verify_blocking(&self, token: String) -> Result<Arc<Claims>, TokenError> {
         Ok(Claims::wrap(self.core.verify_blocking(&token)?))
     }
 
-    /// `verify` as Kotlin `suspend` / Swift `async`.
-    pub async fn verify_async(&self, token: String) -> Result<Arc<Claims>, TokenError> {
+    /// `verifyBlocking` as Kotlin `suspend` / Swift `async` (the plain name awaits, on every
+    /// class; `…Blocking` waits on the calling thread).
+    pub async fn verify(&self, token: String) -> Result<Arc<Claims>, TokenError> {
         Ok(Claims::wrap(self.core.verify(&token).await?))
     }
 
@@ -140,7 +141,7 @@ impl TokenVerifier {
     /// absent or `JWT`, `sub` and `iat` required, `azp`, whenever present, the client id), and
     /// `nonce` and `auth_time` (within `max_age`, plus the leeway) when given.
     #[uniffi::method(default(nonce = None, max_age = None))]
-    pub fn verify_id_token(
+    pub fn verify_id_token_blocking(
         &self,
         token: String,
         nonce: Option<String>,
@@ -153,7 +154,7 @@ impl TokenVerifier {
     }
 
     #[uniffi::method(default(nonce = None, max_age = None))]
-    pub async fn verify_id_token_async(
+    pub async fn verify_id_token(
         &self,
         token: String,
         nonce: Option<String>,
@@ -165,8 +166,13 @@ impl TokenVerifier {
 
     /// Fetches the JWKS now (at start-up, or after a key rotation); returns the number of
     /// usable keys.
-    pub fn refresh_jwks(&self) -> Result<u64, TokenError> {
+    pub fn refresh_jwks_blocking(&self) -> Result<u64, TokenError> {
         Ok(self.core.refresh_jwks_blocking()? as u64)
+    }
+
+    /// `refreshJwksBlocking` as Kotlin `suspend` / Swift `async`.
+    pub async fn refresh_jwks(&self) -> Result<u64, TokenError> {
+        Ok(self.core.refresh_jwks().await? as u64)
     }
 
     pub fn stats(&self) -> VerifierStats {

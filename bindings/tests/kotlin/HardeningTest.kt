@@ -73,7 +73,7 @@ fun hardeningTests() {
     test("C1 a far date (exp 1e308) verifies and reads as 9999-12-31T23:59:59Z") {
         val t = now()
         verifier().use { v ->
-            v.verify(signed("""{"iss":"${Fx.issuer}","aud":"${Fx.API}","sub":"c1","iat":${t - 10},"exp":1e308}""")).use { c ->
+            v.verifyBlocking(signed("""{"iss":"${Fx.issuer}","aud":"${Fx.API}","sub":"c1","iat":${t - 10},"exp":1e308}""")).use { c ->
                 expectEq(java.time.Instant.parse("9999-12-31T23:59:59Z"), c.exp(), "exp")
                 expectEq(java.time.Instant.ofEpochSecond(t - 10), c.iat(), "iat")
             }
@@ -99,7 +99,7 @@ fun hardeningTests() {
         val v = verifier()
         val t = now()
         val expired = expectThrows<TokenException.InvalidToken> {
-            v.verify(signed("""{"iss":"${Fx.issuer}","aud":"${Fx.API}","sub":"e1","iat":${t - 7200},"exp":${t - 3600}}""")).close()
+            v.verifyBlocking(signed("""{"iss":"${Fx.issuer}","aud":"${Fx.API}","sub":"e1","iat":${t - 7200},"exp":${t - 3600}}""")).close()
         }
         expectEq("invalid_token", expired.kind(), "expired kind")
         expectEq("expired", expired.checkName(), "check name")
@@ -163,27 +163,27 @@ fun hardeningTests() {
     test("H-C typ: at+jwt verifies; an ID token's claims or typ logout+jwt are TOKEN_TYPE") {
         verifier().use { v ->
             for (typ in listOf("JWT", "at+jwt", "application/at+JWT")) {
-                v.verify(signed(accessClaims(), """{"typ":"$typ"}""")).use { expectEq("h-c@clients", it.sub(), "sub with typ $typ") }
+                v.verifyBlocking(signed(accessClaims(), """{"typ":"$typ"}""")).use { expectEq("h-c@clients", it.sub(), "sub with typ $typ") }
             }
             for (typ in listOf("logout+jwt", "id_token+jwt")) {
-                expectEq(TokenCheck.TOKEN_TYPE, rejected { v.verify(signed(accessClaims(), """{"typ":"$typ"}""")) }, "typ $typ")
+                expectEq(TokenCheck.TOKEN_TYPE, rejected { v.verifyBlocking(signed(accessClaims(), """{"typ":"$typ"}""")) }, "typ $typ")
             }
             // An ID token (nonce, at_hash or c_hash) sent to an API whose audience it names.
             for (claim in listOf(""","nonce":"n-1","auth_time":${now()}""", ""","at_hash":"x"""", ""","c_hash":"x"""")) {
-                expectEq(TokenCheck.TOKEN_TYPE, rejected { v.verify(signed(accessClaims(claim))) }, "access token with $claim")
+                expectEq(TokenCheck.TOKEN_TYPE, rejected { v.verifyBlocking(signed(accessClaims(claim))) }, "access token with $claim")
             }
-            val e = expectThrows<TokenException.InvalidToken> { runBlocking { v.verifyAsync(signed(accessClaims(""","nonce":"n-2""""))) } }
-            expectEq(TokenCheck.TOKEN_TYPE, e.check, "suspend verifyAsync")
+            val e = expectThrows<TokenException.InvalidToken> { runBlocking { v.verify(signed(accessClaims(""","nonce":"n-2""""))) } }
+            expectEq(TokenCheck.TOKEN_TYPE, e.check, "suspend verify")
         }
         // An access token (at+jwt) offered as an ID token; azp, when present, is the client.
         verifier(audience = Fx.publicClientId).use { ids ->
             val t = now()
             val id = """{"iss":"${Fx.issuer}","aud":"${Fx.publicClientId}","sub":"auth0|u","iat":$t,"exp":${t + 600}"""
-            expectEq(TokenCheck.TOKEN_TYPE, rejected { ids.verifyIdToken(signed("$id}", """{"typ":"at+jwt"}"""), null, null) }, "at+jwt as an ID token")
-            ids.verifyIdToken(signed("$id}"), null, null).use { expectEq("auth0|u", it.sub(), "ID token sub") }
+            expectEq(TokenCheck.TOKEN_TYPE, rejected { ids.verifyIdTokenBlocking(signed("$id}", """{"typ":"at+jwt"}"""), null, null) }, "at+jwt as an ID token")
+            ids.verifyIdTokenBlocking(signed("$id}"), null, null).use { expectEq("auth0|u", it.sub(), "ID token sub") }
             expectEq(
                 TokenCheck.AUTHORIZED_PARTY,
-                rejected { ids.verifyIdToken(signed("""$id,"azp":"someone-else"}"""), null, null) },
+                rejected { ids.verifyIdTokenBlocking(signed("""$id,"azp":"someone-else"}"""), null, null) },
                 "azp of another client",
             )
         }

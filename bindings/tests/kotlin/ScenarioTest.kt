@@ -35,7 +35,7 @@ class ReentrantStorage : CredentialsStorage {
 
     override fun load(): UserCredentials? {
         val m = manager ?: return null
-        for (call in listOf<() -> Unit>({ m.hasCredentials() }, { m.credentials(Duration.ZERO).close() })) {
+        for (call in listOf<() -> Unit>({ m.hasCredentials() }, { m.credentialsBlocking(Duration.ZERO).close() })) {
             inner.add(try { call(); null } catch (t: Throwable) { t })
         }
         return null
@@ -75,26 +75,26 @@ fun scenarioTests(shared: TokenClient) {
     test("S1 storage error: a failing load or save is Storage (not Config), naming the method") {
         SignedIn().use { s ->
             s.storage.failLoad = IOException("keychain is locked")
-            val e = expectThrows<TokenException.Storage> { s.manager.credentials(Duration.ofMinutes(1)) }
+            val e = expectThrows<TokenException.Storage> { s.manager.credentialsBlocking(Duration.ofMinutes(1)) }
             expect(e.detail.startsWith("load() failed: java.io.IOException: keychain is locked")) { "detail ${e.detail}" }
             expect(!e.detail.contains("\n")) { "one line: ${e.detail}" }
             expectThrows<TokenException.Storage> { s.manager.hasCredentials() }
-            val e2 = expectThrows<TokenException.Storage> { runBlocking { withTimeout(20_000) { s.manager.credentialsAsync(Duration.ofMinutes(1)) } } }
+            val e2 = expectThrows<TokenException.Storage> { runBlocking { withTimeout(20_000) { s.manager.credentials(Duration.ofMinutes(1)) } } }
             expect(e2.detail.contains("load() failed") && e2.detail.contains("keychain is locked")) { "detail ${e2.detail}" }
             // A TokenException the storage throws on purpose comes back as itself.
             s.storage.failLoad = TokenException.ReauthenticationRequired("keychain_item_gone", "the user removed it")
-            val e3 = expectThrows<TokenException.ReauthenticationRequired> { s.manager.credentials(Duration.ofMinutes(1)) }
+            val e3 = expectThrows<TokenException.ReauthenticationRequired> { s.manager.credentialsBlocking(Duration.ofMinutes(1)) }
             expectEq("keychain_item_gone", e3.error, "error")
             expectEq("the user removed it", e3.errorDescription, "description")
             // A failed save during a renewal: Storage naming save(), and the renewal is not lost.
             s.storage.failLoad = null
             s.storage.expire()
             s.storage.failSave = IllegalStateException("disk full")
-            val e4 = expectThrows<TokenException.Storage> { s.manager.credentials(Duration.ofMinutes(1)) }
+            val e4 = expectThrows<TokenException.Storage> { s.manager.credentialsBlocking(Duration.ofMinutes(1)) }
             expect(e4.detail.startsWith("save() failed: java.lang.IllegalStateException: disk full")) { "detail ${e4.detail}" }
             s.storage.failSave = null
             val before = Admin.count("grant:refresh_token")
-            s.manager.credentials(Duration.ofMinutes(1)).use { expect(it.isValidFor(Duration.ofHours(1))) { "renewed credentials kept by the manager" } }
+            s.manager.credentialsBlocking(Duration.ofMinutes(1)).use { expect(it.isValidFor(Duration.ofHours(1))) { "renewed credentials kept by the manager" } }
             expectEq(0L, Admin.count("grant:refresh_token") - before, "refresh grants")
             expectEq(0L, Admin.count("refresh_reuse"), "refresh tokens reused")
         }
@@ -106,7 +106,7 @@ fun scenarioTests(shared: TokenClient) {
             CredentialsManager(client, storage).use { m ->
                 storage.manager = m
                 expectEq(false, bounded { m.hasCredentials() }, "outer hasCredentials")
-                val e = bounded { expectThrows<TokenException.ReauthenticationRequired> { m.credentials(Duration.ZERO) } }
+                val e = bounded { expectThrows<TokenException.ReauthenticationRequired> { m.credentialsBlocking(Duration.ZERO) } }
                 expectEq("no_credentials", e.error, "outer credentials")
                 storage.manager = null
             }
@@ -131,7 +131,7 @@ fun scenarioTests(shared: TokenClient) {
                     Thread {
                         try {
                             barrier.await(10, TimeUnit.SECONDS)
-                            m.credentials(Duration.ofMinutes(1)).use { expectEq("at", it.accessToken(), "access token") }
+                            m.credentialsBlocking(Duration.ofMinutes(1)).use { expectEq("at", it.accessToken(), "access token") }
                         } catch (t: Throwable) {
                             errors.add(t)
                         } finally {
@@ -161,7 +161,7 @@ fun scenarioTests(shared: TokenClient) {
         val t = now()
         val token = signed("""{"iss":"${Fx.issuer}","aud":"${Fx.API}","sub":"s5","iat":$t,"exp":${t + 600},"n":1.5,"scope":"read:a write:b"}""")
         verifierWith(HttpOptions()).use { v ->
-            v.verify(token).use { c ->
+            v.verifyBlocking(token).use { c ->
                 expectEq(1L, c.getI64("n"), "getI64")
                 expectEq(1.5, c.getF64("n"), "getF64")
                 expectEq(null, c.getI64("sub"), "getI64 of a string")
@@ -205,8 +205,8 @@ fun scenarioTests(shared: TokenClient) {
             verifierWith(attempts(n)).use { v ->
                 val before = Admin.count("jwks")
                 fail503("jwks")
-                if (n == 1u) expectThrows<TokenException> { v.verify(token) }
-                else v.verify(token).close()
+                if (n == 1u) expectThrows<TokenException> { v.verifyBlocking(token) }
+                else v.verifyBlocking(token).close()
                 expectEq(n.toLong(), Admin.count("jwks") - before, "JWKS requests with maxAttempts=$n")
             }
         }
@@ -216,8 +216,8 @@ fun scenarioTests(shared: TokenClient) {
             publicClientWith(attempts(n)).use { c ->
                 val before = Admin.count("userinfo")
                 fail503("userinfo")
-                if (n == 1u) expectThrows<TokenException> { c.userinfo(creds.accessToken()) }
-                else c.userinfo(creds.accessToken()).close()
+                if (n == 1u) expectThrows<TokenException> { c.userinfoBlocking(creds.accessToken()) }
+                else c.userinfoBlocking(creds.accessToken()).close()
                 expectEq(n.toLong(), Admin.count("userinfo") - before, "userinfo requests with maxAttempts=$n")
             }
         }
@@ -229,8 +229,8 @@ fun scenarioTests(shared: TokenClient) {
             val token = c.getTokenBlocking(TokenRequest()).use { it.accessToken() }
             val async = runBlocking { withTimeout(20_000) { c.getToken(TokenRequest(scope = "read:things")).use { it.accessToken() } } }
             verifierWith(HttpOptions()).use { v ->
-                v.verify(token).use { expectEq(listOf(Fx.API), it.aud(), "aud") }
-                v.verify(async).use { expectEq("read:things", it.scope(), "scope") }
+                v.verifyBlocking(token).use { expectEq(listOf(Fx.API), it.aud(), "aud") }
+                v.verifyBlocking(async).use { expectEq("read:things", it.scope(), "scope") }
             }
         }
         val e = expectThrows<TokenException.Config> { shared.getTokenBlocking(TokenRequest()) }

@@ -98,7 +98,7 @@ const val USER_SCOPE = "openid profile email read:things write:things"
 /** Signs the fixture user in through the test-mode /authorize: (transaction, credentials). */
 fun signIn(client: SignInClient, audience: String? = Fx.API, scope: String = USER_SCOPE): Pair<LoginTransaction, UserCredentials> {
     val tx = client.authorize(AuthorizeParams(audience = audience, scope = scope))
-    return tx to client.handleCallback(tx, browse(tx.url()))
+    return tx to client.handleCallbackBlocking(tx, browse(tx.url()))
 }
 
 /**
@@ -175,7 +175,7 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
     test("verify: a client-credentials access token gives its claims") {
         val token = shared.getTokenBlocking(TokenRequest(Fx.API, scope = "read:things")).use { it.accessToken() }
         val before = v.stats()
-        v.verify(token).use { c ->
+        v.verifyBlocking(token).use { c ->
             expectEq(Fx.issuer, c.iss(), "iss")
             expectEq(listOf(Fx.API), c.aud(), "aud")
             expectEq("${Fx.clientId}@clients", c.sub(), "sub")
@@ -203,26 +203,26 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
         val rejected0 = v.stats().rejected
         val t = now()
         val expired = signed("""{"iss":"${Fx.issuer}","aud":"${Fx.API}","sub":"x","iat":${t - 7200},"exp":${t - 3600}}""")
-        expectEq(TokenCheck.EXPIRED, rejected { v.verify(expired) }, "expired")
+        expectEq(TokenCheck.EXPIRED, rejected { v.verifyBlocking(expired) }, "expired")
         verifier(audience = "https://other.example.com").use { other ->
-            expectEq(TokenCheck.AUDIENCE, rejected { other.verify(good) }, "wrong audience")
+            expectEq(TokenCheck.AUDIENCE, rejected { other.verifyBlocking(good) }, "wrong audience")
         }
         val otherPayload = expired.split('.')[1]
-        expectEq(TokenCheck.SIGNATURE, rejected { v.verify("$h.$otherPayload.$s") }, "tampered payload")
+        expectEq(TokenCheck.SIGNATURE, rejected { v.verifyBlocking("$h.$otherPayload.$s") }, "tampered payload")
         val flipped = s.substring(0, 10) + (if (s[10] == 'A') 'B' else 'A') + s.substring(11)
-        expectEq(TokenCheck.SIGNATURE, rejected { v.verify("$h.$p.$flipped") }, "tampered signature")
-        expectEq(TokenCheck.MALFORMED, rejected { v.verify("abc") }, "malformed")
+        expectEq(TokenCheck.SIGNATURE, rejected { v.verifyBlocking("$h.$p.$flipped") }, "tampered signature")
+        expectEq(TokenCheck.MALFORMED, rejected { v.verifyBlocking("abc") }, "malformed")
         val none = b64url("""{"alg":"none","typ":"JWT"}""") + "." + p + "."
-        expectEq(TokenCheck.ALGORITHM, rejected { v.verify(none) }, "alg none")
+        expectEq(TokenCheck.ALGORITHM, rejected { v.verifyBlocking(none) }, "alg none")
         val unknownKid = signed("""{"iss":"${Fx.issuer}","aud":"${Fx.API}","sub":"x","exp":${t + 600}}""", """{"kid":"nope"}""")
-        expectEq(TokenCheck.UNKNOWN_KEY, rejected { v.verify(unknownKid) }, "unknown kid")
+        expectEq(TokenCheck.UNKNOWN_KEY, rejected { v.verifyBlocking(unknownKid) }, "unknown kid")
         val wrongIssuer = signed("""{"iss":"https://evil.example.com/","aud":"${Fx.API}","sub":"x","exp":${t + 600}}""")
-        expectEq(TokenCheck.ISSUER, rejected { v.verify(wrongIssuer) }, "wrong issuer")
+        expectEq(TokenCheck.ISSUER, rejected { v.verifyBlocking(wrongIssuer) }, "wrong issuer")
         verifier(algorithms = listOf(SigningAlg.ES256)).use { es ->
-            expectEq(TokenCheck.ALGORITHM, rejected { es.verify(good) }, "RS256 refused by an ES256-only verifier")
+            expectEq(TokenCheck.ALGORITHM, rejected { es.verifyBlocking(good) }, "RS256 refused by an ES256-only verifier")
         }
         // The message names the check too.
-        val e = expectThrows<TokenException.InvalidToken> { v.verify(expired) }
+        val e = expectThrows<TokenException.InvalidToken> { v.verifyBlocking(expired) }
         expect(e.message.startsWith("check=EXPIRED, detail=the token expired")) { "message: ${e.message}" }
         expectEq(8uL, v.stats().rejected - rejected0, "rejections counted by the verifier")
     }
@@ -230,17 +230,17 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
     test("verify: an organization-bound verifier accepts org_id and refuses others") {
         val orgToken = shared.getTokenBlocking(TokenRequest(Fx.API, organization = Fx.orgName)).use { it.accessToken() }
         verifier(organization = Fx.orgId).use { ov ->
-            ov.verify(orgToken).use { c ->
+            ov.verifyBlocking(orgToken).use { c ->
                 expectEq(Fx.orgId, c.orgId(), "org_id")
                 expectEq(Fx.orgName, c.orgName(), "org_name")
             }
             val plain = shared.getTokenBlocking(TokenRequest(Fx.API)).use { it.accessToken() }
-            expectEq(TokenCheck.MISSING_CLAIM, rejected { ov.verify(plain) }, "token without an organization")
+            expectEq(TokenCheck.MISSING_CLAIM, rejected { ov.verifyBlocking(plain) }, "token without an organization")
         }
         verifier(organization = "org_someoneelse0000").use { ov ->
-            expectEq(TokenCheck.ORGANIZATION, rejected { ov.verify(orgToken) }, "another organization")
+            expectEq(TokenCheck.ORGANIZATION, rejected { ov.verifyBlocking(orgToken) }, "another organization")
         }
-        verifier(organization = Fx.orgName).use { byName -> byName.verify(orgToken).close() }
+        verifier(organization = Fx.orgName).use { byName -> byName.verifyBlocking(orgToken).close() }
     }
 
     test("verify: an organization named after another organization's id does not pass that id (N1)") {
@@ -249,25 +249,27 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
         fun org(members: String) = signed("""{"iss":"${Fx.issuer}","aud":"${Fx.API}","sub":"x","exp":${t + 600},$members}""")
         val attacker = org(""""org_id":"org_ATTACKERattackr","org_name":"${victim.lowercase()}"""")
         verifier(organization = victim).use { byId ->
-            expectEq(TokenCheck.ORGANIZATION, rejected { byId.verify(attacker) }, "another org named after the id")
-            expectEq(TokenCheck.MISSING_CLAIM, rejected { byId.verify(org(""""org_name":"$victim"""")) }, "a name only")
-            byId.verify(org(""""org_id":"$victim"""")).close()
+            expectEq(TokenCheck.ORGANIZATION, rejected { byId.verifyBlocking(attacker) }, "another org named after the id")
+            expectEq(TokenCheck.MISSING_CLAIM, rejected { byId.verifyBlocking(org(""""org_name":"$victim"""")) }, "a name only")
+            byId.verifyBlocking(org(""""org_id":"$victim"""")).close()
         }
         TokenVerifier(VerifierConfig(domain = Fx.url, audience = Fx.API, organizationName = "org_Odd-Name")).use { odd ->
-            odd.verify(org(""""org_name":"org_odd-name"""")).close()
-            expectEq(TokenCheck.MISSING_CLAIM, rejected { odd.verify(org(""""org_id":"org_Odd-Name"""")) }, "a name never matches org_id")
+            odd.verifyBlocking(org(""""org_name":"org_odd-name"""")).close()
+            expectEq(TokenCheck.MISSING_CLAIM, rejected { odd.verifyBlocking(org(""""org_id":"org_Odd-Name"""")) }, "a name never matches org_id")
         }
     }
 
-    test("verify: suspend verifyAsync, and config errors") {
+    test("verify: suspend verify (and the deprecated verifyAsync), and config errors") {
         val token = shared.getTokenBlocking(TokenRequest(Fx.API)).use { it.accessToken() }
         runBlocking {
             withTimeout(20_000) {
-                v.verifyAsync(token).use { expectEq(Fx.issuer, it.iss(), "iss") }
-                val e = expectThrows<TokenException.InvalidToken> { runBlocking { v.verifyAsync("abc") } }
+                v.verify(token).use { expectEq(Fx.issuer, it.iss(), "iss") }
+                @Suppress("DEPRECATION")
+                v.verifyAsync(token).use { expectEq(Fx.issuer, it.iss(), "iss (deprecated verifyAsync)") }
+                val e = expectThrows<TokenException.InvalidToken> { runBlocking { v.verify("abc") } }
                 expectEq(TokenCheck.MALFORMED, e.check, "check")
                 // 16 coroutines on one verifier.
-                val subs = (1..16).map { async(Dispatchers.Default) { v.verifyAsync(token).use { it.sub() } } }.awaitAll()
+                val subs = (1..16).map { async(Dispatchers.Default) { v.verify(token).use { it.sub() } } }.awaitAll()
                 expectEq(setOf("${Fx.clientId}@clients"), subs.toSet(), "subs")
             }
         }
@@ -295,7 +297,7 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
                 val location = browse(url)
                 expect(location.startsWith(Fx.redirectUri + "?")) { "Location $location" }
                 expectEq(tx.state(), queryParam(location, "state"), "state in the callback")
-                client.handleCallback(tx, location).use { creds ->
+                client.handleCallbackBlocking(tx, location).use { creds ->
                     expectEq(3, jwtParts(creds.accessToken()), "access token")
                     expect(creds.tokenType().equals("bearer", ignoreCase = true)) { "token type" }
                     expect(creds.refreshToken() != null) { "refresh token" }
@@ -311,11 +313,11 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
                         expectEq(Fx.userEmail, id.getString("email"), "email")
                     }
                     client.idTokenVerifier().use { idv ->
-                        idv.verifyIdToken(creds.idToken()!!, nonce = tx.nonce(), maxAge = Duration.ofHours(1)).use { expectEq(Fx.userSub, it.sub(), "sub") }
-                        expectEq(TokenCheck.NONCE, rejected { idv.verifyIdToken(creds.idToken()!!, nonce = "another-nonce") }, "wrong nonce")
+                        idv.verifyIdTokenBlocking(creds.idToken()!!, nonce = tx.nonce(), maxAge = Duration.ofHours(1)).use { expectEq(Fx.userSub, it.sub(), "sub") }
+                        expectEq(TokenCheck.NONCE, rejected { idv.verifyIdTokenBlocking(creds.idToken()!!, nonce = "another-nonce") }, "wrong nonce")
                     }
                     // The access token: openid + an API gives an aud array with /userinfo.
-                    v.verify(creds.accessToken()).use { c ->
+                    v.verifyBlocking(creds.accessToken()).use { c ->
                         expectEq(listOf(Fx.API, Fx.issuer + "userinfo"), c.aud(), "aud array")
                         expectEq(Fx.userSub, c.sub(), "sub")
                         expectEq(Fx.publicClientId, c.azp(), "azp")
@@ -335,18 +337,18 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
             val forged = location.replace(Regex("state=[^&]+"), "state=forged")
             LoginTransaction.fromJson(json).use { restored ->
                 val before = Admin.count("grant:authorization_code")
-                val e = expectThrows<TokenException.InvalidResponse> { client.handleCallback(restored, forged) }
+                val e = expectThrows<TokenException.InvalidResponse> { client.handleCallbackBlocking(restored, forged) }
                 expect(e.detail.contains("state")) { "detail ${e.detail}" }
                 expectEq(before, Admin.count("grant:authorization_code"), "code exchanges")
-                client.handleCallback(restored, location).use { expect(it.idToken() != null) { "id token" } }
+                client.handleCallbackBlocking(restored, location).use { expect(it.idToken() != null) { "id token" } }
                 // A code is single use.
-                expectThrows<TokenException.OAuth> { client.handleCallback(restored, location) }
+                expectThrows<TokenException.OAuth> { client.handleCallbackBlocking(restored, location) }
             }
             expectThrows<TokenException.Config> { LoginTransaction.fromJson("{not a transaction") }
             // An error sent back to the redirect URI is the server's OAuth error.
             LoginTransaction.fromJson(json).use { restored ->
                 val denied = "${Fx.redirectUri}?error=access_denied&error_description=User%20cancelled&state=${restored.state()}"
-                val e = expectThrows<TokenException.OAuth> { client.handleCallback(restored, denied) }
+                val e = expectThrows<TokenException.OAuth> { client.handleCallbackBlocking(restored, denied) }
                 expectEq("access_denied", e.error, "error")
             }
         }
@@ -356,34 +358,34 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
         webClient().use { client ->
             val tx = client.authorize(AuthorizeParams(audience = Fx.API, scope = USER_SCOPE, organization = Fx.orgName))
             val code = queryParam(browse(tx.url()), "code") ?: error("no code")
-            val creds = client.exchangeCode(tx, code)
+            val creds = client.exchangeCodeBlocking(tx, code)
             creds.idTokenClaims()!!.use { expectEq(Fx.orgId, it.orgId(), "org_id of the ID token") }
-            verifier(organization = Fx.orgId).use { ov -> ov.verify(creds.accessToken()).close() }
+            verifier(organization = Fx.orgId).use { ov -> ov.verifyBlocking(creds.accessToken()).close() }
             // No rotation for this app: the refresh token stays, the answer has none.
-            val renewed = client.refresh(creds.refreshToken()!!)
+            val renewed = client.refreshBlocking(creds.refreshToken()!!)
             expect(renewed.accessToken() != creds.accessToken()) { "a new access token" }
             expectEq(null, renewed.refreshToken(), "refresh token of the answer")
-            val narrowed = client.refresh(creds.refreshToken()!!, scope = "openid read:things")
+            val narrowed = client.refreshBlocking(creds.refreshToken()!!, scope = "openid read:things")
             expect(narrowed.hasScope("read:things") && !narrowed.hasScope("write:things")) { "scope ${narrowed.scope()}" }
-            val e = expectThrows<TokenException.ReauthenticationRequired> { client.refresh("not-a-refresh-token") }
+            val e = expectThrows<TokenException.ReauthenticationRequired> { client.refreshBlocking("not-a-refresh-token") }
             expectEq("invalid_grant", e.error, "error")
             tx.close(); creds.close(); renewed.close(); narrowed.close()
         }
     }
 
-    test("code flow: suspend forms (handleCallbackAsync, exchangeCodeAsync, refreshAsync, userinfoAsync)") {
+    test("code flow: suspend forms (handleCallback, exchangeCode, refresh, userinfo)") {
         publicClient().use { client ->
             runBlocking {
                 withTimeout(30_000) {
                     val tx = client.authorize(AuthorizeParams(audience = Fx.API, scope = USER_SCOPE))
-                    val creds = client.handleCallbackAsync(tx, browse(tx.url()))
-                    val renewed = client.refreshAsync(creds.refreshToken()!!)
+                    val creds = client.handleCallback(tx, browse(tx.url()))
+                    val renewed = client.refresh(creds.refreshToken()!!)
                     expect(renewed.refreshToken() != null && renewed.refreshToken() != creds.refreshToken()) { "rotated" }
-                    client.userinfoAsync(renewed.accessToken()).use { expectEq(Fx.userSub, it.sub(), "sub") }
+                    client.userinfo(renewed.accessToken()).use { expectEq(Fx.userSub, it.sub(), "sub") }
                     val tx2 = client.authorize(AuthorizeParams(audience = Fx.API))
                     val code = queryParam(browse(tx2.url()), "code")!!
-                    client.exchangeCodeAsync(tx2, code).use { expect(it.idToken() != null) { "id token" } }
-                    val e = expectThrows<TokenException.OAuth> { runBlocking { client.userinfoAsync("bad-token") } }
+                    client.exchangeCode(tx2, code).use { expect(it.idToken() != null) { "id token" } }
+                    val e = expectThrows<TokenException.OAuth> { runBlocking { client.userinfo("bad-token") } }
                     expectEq(401.toUShort(), e.status, "status")
                     tx.close(); tx2.close(); creds.close(); renewed.close()
                 }
@@ -396,19 +398,19 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
             // No audience: an opaque access token, only good for /userinfo.
             val (tx, opaque) = signIn(client, audience = null, scope = "openid profile email")
             expect(jwtParts(opaque.accessToken()) != 3) { "an opaque token" }
-            client.userinfo(opaque.accessToken()).use { u ->
+            client.userinfoBlocking(opaque.accessToken()).use { u ->
                 expectEq(Fx.userSub, u.sub(), "sub")
                 expectEq(Fx.userEmail, u.getString("email"), "email")
                 expectEq("true", u.getJson("email_verified"), "email_verified")
             }
             val (tx2, jwt) = signIn(client)
-            client.userinfo(jwt.accessToken()).use { expectEq(Fx.userSub, it.sub(), "sub") }
-            val e = expectThrows<TokenException.OAuth> { client.userinfo("not-a-valid-token") }
+            client.userinfoBlocking(jwt.accessToken()).use { expectEq(Fx.userSub, it.sub(), "sub") }
+            val e = expectThrows<TokenException.OAuth> { client.userinfoBlocking("not-a-valid-token") }
             expectEq("invalid_token", e.error, "error")
             expectEq(401.toUShort(), e.status, "status")
             // A client-credentials token is no user's.
             val m2m = shared.getTokenBlocking(TokenRequest(Fx.API)).use { it.accessToken() }
-            expectThrows<TokenException.OAuth> { client.userinfo(m2m) }
+            expectThrows<TokenException.OAuth> { client.userinfoBlocking(m2m) }
             tx.close(); opaque.close(); tx2.close(); jwt.close()
         }
     }
@@ -438,14 +440,14 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
             expect(s.manager.hasCredentials()) { "hasCredentials" }
             val tokens0 = Admin.tokenRequests()
             repeat(3) {
-                s.manager.credentials(Duration.ofMinutes(1)).use { expectEq(s.first.accessToken(), it.accessToken(), "stored access token") }
+                s.manager.credentialsBlocking(Duration.ofMinutes(1)).use { expectEq(s.first.accessToken(), it.accessToken(), "stored access token") }
             }
             expectEq(0L, Admin.tokenRequests() - tokens0, "token requests")
             expectEq(3uL, s.manager.stats().hits, "hits")
             // Expired in the storage: the next call renews through the refresh token.
             s.storage.expire()
             val refreshes0 = Admin.count("grant:refresh_token")
-            val renewed = s.manager.credentials(Duration.ofMinutes(1))
+            val renewed = s.manager.credentialsBlocking(Duration.ofMinutes(1))
             expect(renewed.accessToken() != s.first.accessToken()) { "a new access token" }
             val rt1 = renewed.refreshToken()!!
             expect(rt1 != rt0) { "the refresh token rotated" }
@@ -454,7 +456,7 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
             expectEq(rt1, s.storage.savedRefreshTokens.last(), "saved refresh token")
             s.storage.peek()!!.use { expectEq(renewed.accessToken(), it.accessToken(), "stored access token") }
             // renew() forces a renewal; the old refresh token is never sent again.
-            val forced = s.manager.renew()
+            val forced = s.manager.renewBlocking()
             expect(forced.accessToken() != renewed.accessToken()) { "renew() gives a new token" }
             expect(forced.refreshToken() != rt1) { "rotated again" }
             expectEq(0L, Admin.count("refresh_reuse"), "rotated-out refresh tokens sent again")
@@ -469,13 +471,13 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
     test("manager: a minTtl longer than a token lives renews, then says so (Config)") {
         SignedIn().use { s ->
             val refreshes0 = Admin.count("grant:refresh_token")
-            val e = expectThrows<TokenException.Config> { s.manager.credentials(Duration.ofDays(2)) }
+            val e = expectThrows<TokenException.Config> { s.manager.credentialsBlocking(Duration.ofDays(2)) }
             expect(e.detail.contains("min_ttl")) { "detail ${e.detail}" }
             expectEq(1L, Admin.count("grant:refresh_token") - refreshes0, "refresh grants")
             // The renewal was kept: the rotated token is in the storage.
             val stored = s.storage.peek()!!
             expect(stored.refreshToken() != s.first.refreshToken()) { "the storage holds the rotated refresh token" }
-            s.manager.credentials(Duration.ofMinutes(1)).use { expectEq(stored.accessToken(), it.accessToken(), "renewed credentials") }
+            s.manager.credentialsBlocking(Duration.ofMinutes(1)).use { expectEq(stored.accessToken(), it.accessToken(), "renewed credentials") }
             stored.close()
         }
     }
@@ -495,7 +497,7 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
                 Thread {
                     try {
                         barrier.await(10, TimeUnit.SECONDS)
-                        s.manager.credentials(Duration.ofMinutes(1)).use { got.add(it.accessToken()) }
+                        s.manager.credentialsBlocking(Duration.ofMinutes(1)).use { got.add(it.accessToken()) }
                     } catch (t: Throwable) {
                         errors.add(t)
                     } finally {
@@ -530,7 +532,7 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
                         Thread {
                             try {
                                 barrier.await(10, TimeUnit.SECONDS)
-                                m.credentials(Duration.ofMinutes(1)).use { got.add(it.accessToken()) }
+                                m.credentialsBlocking(Duration.ofMinutes(1)).use { got.add(it.accessToken()) }
                             } catch (t: Throwable) {
                                 errors.add(t)
                             } finally {
@@ -550,7 +552,7 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
                     }
                     // The family is alive: the next renewal works.
                     s.storage.expire()
-                    other.credentials(Duration.ofMinutes(1)).close()
+                    other.credentialsBlocking(Duration.ofMinutes(1)).close()
                     expectEq(reuse, Admin.count("refresh_reuse"), "refresh tokens reused")
                 }
             }
@@ -564,7 +566,7 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
             s.manager.clear(revoke = true)
             expectEq(null, s.storage.peek(), "storage after clear(revoke)")
             expectEq(1L, Admin.count("revoked") - revoked, "revocations")
-            val e = expectThrows<TokenException.ReauthenticationRequired> { s.client.refresh(rt) }
+            val e = expectThrows<TokenException.ReauthenticationRequired> { s.client.refreshBlocking(rt) }
             expectEq("invalid_grant", e.error, "refresh with the revoked token")
             // A failed revocation throws, the user signed out locally anyway.
             val (tx, again) = signIn(s.client)
@@ -584,12 +586,12 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
             Admin.fault("""{"endpoint":"token","delay_ms":300}""")
             val tokens = runBlocking {
                 withTimeout(30_000) {
-                    (1..16).map { async(Dispatchers.Default) { s.manager.credentialsAsync(Duration.ofMinutes(1)).use { it.accessToken() } } }.awaitAll()
+                    (1..16).map { async(Dispatchers.Default) { s.manager.credentials(Duration.ofMinutes(1)).use { it.accessToken() } } }.awaitAll()
                 }
             }
             expectEq(1, tokens.toSet().size, "distinct access tokens")
             expectEq(1L, Admin.count("grant:refresh_token") - before, "refresh grants")
-            runBlocking { withTimeout(20_000) { s.manager.renewAsync().use { expect(it.accessToken() != tokens[0]) { "renewAsync" } } } }
+            runBlocking { withTimeout(20_000) { s.manager.renew().use { expect(it.accessToken() != tokens[0]) { "renew (suspend)" } } } }
             expectEq(2L, Admin.count("grant:refresh_token") - before, "refresh grants")
         }
     }
@@ -599,15 +601,15 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
             Admin.send("POST", "/__admin/revoke_refresh_tokens", "{}")
             s.storage.expire()
             val before = Admin.count("grant:refresh_token")
-            val e = expectThrows<TokenException.ReauthenticationRequired> { s.manager.credentials(Duration.ofMinutes(1)) }
+            val e = expectThrows<TokenException.ReauthenticationRequired> { s.manager.credentialsBlocking(Duration.ofMinutes(1)) }
             expectEq("invalid_grant", e.error, "error")
-            expectThrows<TokenException.ReauthenticationRequired> { s.manager.credentials(Duration.ofMinutes(1)) }
-            expectThrows<TokenException.ReauthenticationRequired> { runBlocking { s.manager.renewAsync() } }
+            expectThrows<TokenException.ReauthenticationRequired> { s.manager.credentialsBlocking(Duration.ofMinutes(1)) }
+            expectThrows<TokenException.ReauthenticationRequired> { runBlocking { s.manager.renew() } }
             expectEq(1L, Admin.count("grant:refresh_token") - before, "refresh grants (the refused token is not resent)")
             // Signing in again recovers.
             val (tx, fresh) = signIn(s.client)
             s.manager.save(fresh)
-            s.manager.credentials(Duration.ofMinutes(1)).use { expectEq(fresh.accessToken(), it.accessToken(), "after signing in again") }
+            s.manager.credentialsBlocking(Duration.ofMinutes(1)).use { expectEq(fresh.accessToken(), it.accessToken(), "after signing in again") }
             tx.close(); fresh.close()
         }
     }
@@ -618,7 +620,7 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
             CredentialsManager(client, storage).use { m ->
                 expect(!m.hasCredentials()) { "hasCredentials with nothing stored" }
                 expectEq(null, m.stored(), "stored()")
-                val e = expectThrows<TokenException.ReauthenticationRequired> { m.credentials(Duration.ZERO) }
+                val e = expectThrows<TokenException.ReauthenticationRequired> { m.credentialsBlocking(Duration.ZERO) }
                 expectEq("no_credentials", e.error, "error")
             }
         }
@@ -628,10 +630,10 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
             expectEq(null, creds.refreshToken(), "no offline_access, no refresh token")
             CredentialsManager(client, storage).use { m ->
                 m.save(creds)
-                m.credentials(Duration.ofMinutes(1)).close()
+                m.credentialsBlocking(Duration.ofMinutes(1)).close()
                 storage.expire()
                 expect(!m.hasCredentials()) { "expired, no refresh token" }
-                val e = expectThrows<TokenException.ReauthenticationRequired> { m.credentials(Duration.ofMinutes(1)) }
+                val e = expectThrows<TokenException.ReauthenticationRequired> { m.credentialsBlocking(Duration.ofMinutes(1)) }
                 expectEq("no_refresh_token", e.error, "error")
                 m.clear()
                 expectEq("clear", storage.calls.last(), "last storage call")
@@ -654,21 +656,21 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
             hidden += verifierText
             texts += tx.toString()
             val location = browse(tx.url())
-            val creds = client.handleCallback(tx, location)
+            val creds = client.handleCallbackBlocking(tx, location)
             hidden += listOf(creds.accessToken(), creds.refreshToken()!!, creds.idToken()!!)
             hidden += creds.accessToken().split('.')[2]
             texts += creds.toString()
             expect(creds.toString().contains("redacted")) { "toString: $creds" }
-            texts += expectThrows<TokenException.OAuth> { client.handleCallback(tx, location) }.toString()
+            texts += expectThrows<TokenException.OAuth> { client.handleCallbackBlocking(tx, location) }.toString()
             val cfg = SignInConfig(domain = Fx.url, clientId = Fx.webClientId, redirectUri = Fx.redirectUri, credentials = Credentials.clientSecret(Fx.webClientSecret))
             texts += cfg.toString()
             cfg.destroy()
-            v.verify(creds.accessToken()).use { texts += it.toString() }
+            v.verifyBlocking(creds.accessToken()).use { texts += it.toString() }
             val storage = RecordingStorage()
             CredentialsManager(client, storage).use { m ->
                 m.save(creds)
                 texts += m.toString()
-                texts += expectThrows<TokenException.ReauthenticationRequired> { client.refresh("x" + creds.refreshToken()!!) }.toString()
+                texts += expectThrows<TokenException.ReauthenticationRequired> { client.refreshBlocking("x" + creds.refreshToken()!!) }.toString()
             }
             texts += v.toString()
             tx.close(); creds.close()
@@ -682,7 +684,7 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
         repeat(10) {
             publicClient().use { client ->
                 val (tx, creds) = signIn(client)
-                v.verify(creds.accessToken()).close()
+                v.verifyBlocking(creds.accessToken()).close()
                 tx.close(); creds.close()
             }
         }
@@ -708,7 +710,7 @@ fun managerReleasingStorage(): WeakReference<RecordingStorage> {
     SignedIn().use { s ->
         CredentialsManager(s.client, storage).use { m ->
             m.save(s.first)
-            m.credentials(Duration.ofMinutes(1)).close()
+            m.credentialsBlocking(Duration.ofMinutes(1)).close()
         }
     }
     return WeakReference(storage)

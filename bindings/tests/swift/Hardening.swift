@@ -62,7 +62,7 @@ func hardeningTests() async {
     test("C1 a far date (exp 1e308) verifies and reads as 9999-12-31T23:59:59Z") {
         let t = nowSecs()
         let v = try verifier()
-        let c = try v.verify(token: try signed(["iss": Fx.issuer, "aud": Fx.api, "sub": "c1", "iat": t - 10, "exp": 1e308]))
+        let c = try v.verifyBlocking(token: try signed(["iss": Fx.issuer, "aud": Fx.api, "sub": "c1", "iat": t - 10, "exp": 1e308]))
         try expectEq(Date(timeIntervalSince1970: 253_402_300_799), c.exp(), "exp")
         try expectEq(Date(timeIntervalSince1970: TimeInterval(t - 10)), c.iat(), "iat")
     }
@@ -86,7 +86,7 @@ func hardeningTests() async {
         let v = try verifier()
         let t = nowSecs()
         let token = try signed(["iss": Fx.issuer, "aud": Fx.api, "sub": "e1", "iat": t - 7200, "exp": t - 3600])
-        let expired = try expectError("an expired token") { try v.verify(token: token) }
+        let expired = try expectError("an expired token") { try v.verifyBlocking(token: token) }
         try expectEq("invalid_token", expired.kind(), "expired kind")
         try expectEq("expired", expired.checkName(), "check name")
         try expect(expired.httpStatus() == nil, "no HTTP status")
@@ -150,27 +150,27 @@ func hardeningTests() async {
     await testAsync("H-C typ: at+jwt verifies; an ID token's claims or typ logout+jwt are tokenType") {
         let v = try verifier()
         for typ in ["JWT", "at+jwt", "application/at+JWT"] {
-            try expectEq("h-c@clients", try v.verify(token: try signed(accessClaims(), header: ["typ": typ])).sub(), "sub with typ \(typ)")
+            try expectEq("h-c@clients", try v.verifyBlocking(token: try signed(accessClaims(), header: ["typ": typ])).sub(), "sub with typ \(typ)")
         }
         for typ in ["logout+jwt", "id_token+jwt"] {
-            try expectEq(TokenCheck.tokenType, try rejected { try v.verify(token: try signed(accessClaims(), header: ["typ": typ])) }, "typ \(typ)")
+            try expectEq(TokenCheck.tokenType, try rejected { try v.verifyBlocking(token: try signed(accessClaims(), header: ["typ": typ])) }, "typ \(typ)")
         }
         // An ID token (nonce, at_hash or c_hash) sent to an API whose audience it names.
         let idClaims: [[String: Any]] = [["nonce": "n-1", "auth_time": nowSecs()], ["at_hash": "x"], ["c_hash": "x"]]
         for extra in idClaims {
-            try expectEq(TokenCheck.tokenType, try rejected { try v.verify(token: try signed(accessClaims(extra))) }, "access token with \(extra.keys.sorted())")
+            try expectEq(TokenCheck.tokenType, try rejected { try v.verifyBlocking(token: try signed(accessClaims(extra))) }, "access token with \(extra.keys.sorted())")
         }
-        let e = try await expectErrorAsync { try await v.verifyAsync(token: try signed(accessClaims(["nonce": "n-2"]))) }
-        guard case .InvalidToken(.tokenType, _) = e else { throw Failure(description: "async verifyAsync: got \(e)") }
+        let e = try await expectErrorAsync { try await v.verify(token: try signed(accessClaims(["nonce": "n-2"]))) }
+        guard case .InvalidToken(.tokenType, _) = e else { throw Failure(description: "async verify: got \(e)") }
         // An access token (at+jwt) offered as an ID token; azp, when present, is the client.
         let ids = try verifier(audience: Fx.publicClientId)
         let t = nowSecs()
         let id: [String: Any] = ["iss": Fx.issuer, "aud": Fx.publicClientId, "sub": "auth0|u", "iat": t, "exp": t + 600]
-        try expectEq(TokenCheck.tokenType, try rejected { try ids.verifyIdToken(token: try signed(id, header: ["typ": "at+jwt"])) }, "at+jwt as an ID token")
-        try expectEq("auth0|u", try ids.verifyIdToken(token: try signed(id)).sub(), "ID token sub")
+        try expectEq(TokenCheck.tokenType, try rejected { try ids.verifyIdTokenBlocking(token: try signed(id, header: ["typ": "at+jwt"])) }, "at+jwt as an ID token")
+        try expectEq("auth0|u", try ids.verifyIdTokenBlocking(token: try signed(id)).sub(), "ID token sub")
         var otherAzp = id
         otherAzp["azp"] = "someone-else"
-        try expectEq(TokenCheck.authorizedParty, try rejected { try ids.verifyIdToken(token: try signed(otherAzp)) }, "azp of another client")
+        try expectEq(TokenCheck.authorizedParty, try rejected { try ids.verifyIdTokenBlocking(token: try signed(otherAzp)) }, "azp of another client")
     }
 
     test("H-D invalidateIfCurrent: drops T1 once, never the newer T2 (2 requests)") {

@@ -16,7 +16,7 @@ final class ReentrantStorage: CredentialsStorage, @unchecked Sendable {
 
     func load() throws -> UserCredentials? {
         guard let m = manager else { return nil }
-        let calls: [() throws -> Void] = [{ _ = try m.hasCredentials() }, { _ = try m.credentials(minTtl: 0) }]
+        let calls: [() throws -> Void] = [{ _ = try m.hasCredentials() }, { _ = try m.credentialsBlocking(minTtl: 0) }]
         for call in calls {
             var thrown: Error?
             do { try call() } catch { thrown = error }
@@ -93,12 +93,12 @@ func scenarioTests(shared: TokenClient) async {
     await testAsync("S1 storage error: a failing load or save is Storage (not Config), naming the method") {
         let s = try SignedIn()
         s.storage.failLoad = KeychainError(description: "keychain is locked")
-        try expectStorage(try expectError { try s.manager.credentials(minTtl: 60) }, prefix: "load() failed: keychain is locked")
+        try expectStorage(try expectError { try s.manager.credentialsBlocking(minTtl: 60) }, prefix: "load() failed: keychain is locked")
         try expectStorage(try expectError { try s.manager.hasCredentials() }, prefix: "load() failed: keychain is locked")
-        try expectStorage(try await expectErrorAsync { try await s.manager.credentialsAsync(minTtl: 60) }, prefix: "load() failed: keychain is locked")
+        try expectStorage(try await expectErrorAsync { try await s.manager.credentials(minTtl: 60) }, prefix: "load() failed: keychain is locked")
         // A TokenError the storage throws on purpose comes back as itself.
         s.storage.failLoad = TokenError.ReauthenticationRequired(error: "keychain_item_gone", errorDescription: "the user removed it")
-        let e3 = try expectError { try s.manager.credentials(minTtl: 60) }
+        let e3 = try expectError { try s.manager.credentialsBlocking(minTtl: 60) }
         guard case let .ReauthenticationRequired(error, description) = e3 else { throw Failure(description: "got \(e3)") }
         try expectEq("keychain_item_gone", error, "error")
         try expectEq("the user removed it", description, "description")
@@ -106,10 +106,10 @@ func scenarioTests(shared: TokenClient) async {
         s.storage.failLoad = nil
         try s.storage.expire()
         s.storage.failSave = KeychainError(description: "disk full")
-        try expectStorage(try expectError { try s.manager.credentials(minTtl: 60) }, prefix: "save() failed: disk full")
+        try expectStorage(try expectError { try s.manager.credentialsBlocking(minTtl: 60) }, prefix: "save() failed: disk full")
         s.storage.failSave = nil
         let before = try Admin.shared.count("grant:refresh_token")
-        try expect(try s.manager.credentials(minTtl: 60).isValidFor(minTtl: 3600), "renewed credentials kept by the manager")
+        try expect(try s.manager.credentialsBlocking(minTtl: 60).isValidFor(minTtl: 3600), "renewed credentials kept by the manager")
         try expectEq(0, try Admin.shared.count("grant:refresh_token") - before, "refresh grants")
         try expectEq(0, try Admin.shared.count("refresh_reuse"), "refresh tokens reused")
     }
@@ -119,7 +119,7 @@ func scenarioTests(shared: TokenClient) async {
         let m = CredentialsManager(signIn: try publicClient(), storage: storage)
         storage.manager = m
         try expectEq(false, try bounded { try m.hasCredentials() }, "outer hasCredentials")
-        try expectReauth(try bounded { try expectError { try m.credentials(minTtl: 0) } }, "no_credentials")
+        try expectReauth(try bounded { try expectError { try m.credentialsBlocking(minTtl: 0) } }, "no_credentials")
         let inner = storage.inner
         try expect(inner.count >= 4, "inner calls: \(inner)")
         for e in inner {
@@ -138,7 +138,7 @@ func scenarioTests(shared: TokenClient) async {
         nonisolated(unsafe) var errors: [Error] = []
         DispatchQueue.concurrentPerform(iterations: 8) { _ in
             do {
-                let c = try m.credentials(minTtl: 60)
+                let c = try m.credentialsBlocking(minTtl: 60)
                 if c.accessToken() != "at" { throw Failure(description: "access token \(c.accessToken())") }
             } catch {
                 lock.withLock { errors.append(error) }
@@ -160,7 +160,7 @@ func scenarioTests(shared: TokenClient) async {
     test("S5 claims: getI64 truncates 1.5 to 1, getF64 is 1.5, hasScope needs every scope") {
         let t = nowSecs()
         let token = try signed(["iss": Fx.issuer, "aud": Fx.api, "sub": "s5", "iat": t, "exp": t + 600, "n": 1.5, "scope": "read:a write:b"])
-        let c = try verifierWith(HttpOptions()).verify(token: token)
+        let c = try verifierWith(HttpOptions()).verifyBlocking(token: token)
         try expectEq(1, c.getI64(name: "n"), "getI64")
         try expectEq(1.5, c.getF64(name: "n"), "getF64")
         try expectEq(nil, c.getI64(name: "sub"), "getI64 of a string")
@@ -200,8 +200,8 @@ func scenarioTests(shared: TokenClient) async {
             let v = try verifierWith(attempts(n))
             let before = try admin.count("jwks")
             try fail503("jwks")
-            if n == 1 { try expectError { try v.verify(token: token) } }
-            else { _ = try v.verify(token: token) }
+            if n == 1 { try expectError { try v.verifyBlocking(token: token) } }
+            else { _ = try v.verifyBlocking(token: token) }
             try expectEq(Int(n), try admin.count("jwks") - before, "JWKS requests with maxAttempts=\(n)")
         }
         // The sign-in client's /userinfo request.
@@ -210,8 +210,8 @@ func scenarioTests(shared: TokenClient) async {
             let c = try publicClientWith(attempts(n))
             let before = try admin.count("userinfo")
             try fail503("userinfo")
-            if n == 1 { try expectError { try c.userinfo(accessToken: creds.accessToken()) } }
-            else { _ = try c.userinfo(accessToken: creds.accessToken()) }
+            if n == 1 { try expectError { try c.userinfoBlocking(accessToken: creds.accessToken()) } }
+            else { _ = try c.userinfoBlocking(accessToken: creds.accessToken()) }
             try expectEq(Int(n), try admin.count("userinfo") - before, "userinfo requests with maxAttempts=\(n)")
         }
     }
@@ -221,8 +221,8 @@ func scenarioTests(shared: TokenClient) async {
         let token = try c.getTokenBlocking(request: TokenRequest()).accessToken()
         let viaAsync = try await c.getToken(request: TokenRequest(scope: "read:things")).accessToken()
         let v = try verifierWith(HttpOptions())
-        try expectEq([Fx.api], try v.verify(token: token).aud(), "aud")
-        try expectEq("read:things", try v.verify(token: viaAsync).scope(), "scope")
+        try expectEq([Fx.api], try v.verifyBlocking(token: token).aud(), "aud")
+        try expectEq("read:things", try v.verifyBlocking(token: viaAsync).scope(), "scope")
         try expectConfig(try expectError { try shared.getTokenBlocking(request: TokenRequest()) }, containing: "default audience")
         let e = try await expectErrorAsync { try await shared.getToken(request: TokenRequest(audience: "")) }
         guard case .Config = e else { throw Failure(description: "expected Config, got \(e)") }

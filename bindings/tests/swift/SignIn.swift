@@ -95,7 +95,7 @@ let userScope = "openid profile email read:things write:things"
 /// Signs the fixture user in through the test-mode /authorize.
 func signIn(_ client: SignInClient, audience: String? = Fx.api, scope: String = userScope) throws -> (LoginTransaction, UserCredentials) {
     let tx = try client.authorize(params: AuthorizeParams(audience: audience, scope: scope))
-    return (tx, try client.handleCallback(transaction: tx, callbackUrl: try browse(tx.url())))
+    return (tx, try client.handleCallbackBlocking(transaction: tx, callbackUrl: try browse(tx.url())))
 }
 
 struct KeychainError: Error, CustomStringConvertible {
@@ -206,7 +206,7 @@ func managerReleasingStorage() throws -> RecordingStorage? {
         weakStorage = storage
         let m = CredentialsManager(signIn: s.client, storage: storage)
         try m.save(credentials: s.first)
-        _ = try m.credentials(minTtl: 60)
+        _ = try m.credentialsBlocking(minTtl: 60)
     }
     return weakStorage
 }
@@ -221,7 +221,7 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
     test("verify: a client-credentials access token gives its claims") {
         let token = try shared.getTokenBlocking(request: TokenRequest(audience: Fx.api, scope: "read:things")).accessToken()
         let before = v.stats()
-        let c = try v.verify(token: token)
+        let c = try v.verifyBlocking(token: token)
         try expectEq(Fx.issuer, c.iss(), "iss")
         try expectEq([Fx.api], c.aud(), "aud")
         try expectEq("\(Fx.clientId)@clients", c.sub(), "sub")
@@ -248,39 +248,39 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
         let rejected0 = v.stats().rejected
         let t = nowSecs()
         let expired = try signed(["iss": Fx.issuer, "aud": Fx.api, "sub": "x", "iat": t - 7200, "exp": t - 3600])
-        try expectEq(TokenCheck.expired, try rejected { try v.verify(token: expired) }, "expired")
+        try expectEq(TokenCheck.expired, try rejected { try v.verifyBlocking(token: expired) }, "expired")
         let other = try verifier(audience: "https://other.example.com")
-        try expectEq(TokenCheck.audience, try rejected { try other.verify(token: good) }, "wrong audience")
+        try expectEq(TokenCheck.audience, try rejected { try other.verifyBlocking(token: good) }, "wrong audience")
         let otherPayload = expired.split(separator: ".").map(String.init)[1]
-        try expectEq(TokenCheck.signature, try rejected { try v.verify(token: "\(h).\(otherPayload).\(s)") }, "tampered payload")
+        try expectEq(TokenCheck.signature, try rejected { try v.verifyBlocking(token: "\(h).\(otherPayload).\(s)") }, "tampered payload")
         var sig = Array(s)
         sig[10] = sig[10] == "A" ? "B" : "A"
-        try expectEq(TokenCheck.signature, try rejected { try v.verify(token: "\(h).\(p).\(String(sig))") }, "tampered signature")
-        try expectEq(TokenCheck.malformed, try rejected { try v.verify(token: "abc") }, "malformed")
+        try expectEq(TokenCheck.signature, try rejected { try v.verifyBlocking(token: "\(h).\(p).\(String(sig))") }, "tampered signature")
+        try expectEq(TokenCheck.malformed, try rejected { try v.verifyBlocking(token: "abc") }, "malformed")
         let none = b64url(#"{"alg":"none","typ":"JWT"}"#) + "." + p + "."
-        try expectEq(TokenCheck.algorithm, try rejected { try v.verify(token: none) }, "alg none")
+        try expectEq(TokenCheck.algorithm, try rejected { try v.verifyBlocking(token: none) }, "alg none")
         let unknownKid = try signed(["iss": Fx.issuer, "aud": Fx.api, "sub": "x", "exp": t + 600], header: ["kid": "nope"])
-        try expectEq(TokenCheck.unknownKey, try rejected { try v.verify(token: unknownKid) }, "unknown kid")
+        try expectEq(TokenCheck.unknownKey, try rejected { try v.verifyBlocking(token: unknownKid) }, "unknown kid")
         let wrongIssuer = try signed(["iss": "https://evil.example.com/", "aud": Fx.api, "sub": "x", "exp": t + 600])
-        try expectEq(TokenCheck.issuer, try rejected { try v.verify(token: wrongIssuer) }, "wrong issuer")
+        try expectEq(TokenCheck.issuer, try rejected { try v.verifyBlocking(token: wrongIssuer) }, "wrong issuer")
         let es = try verifier(algorithms: [.es256])
-        try expectEq(TokenCheck.algorithm, try rejected { try es.verify(token: good) }, "RS256 refused by an ES256-only verifier")
+        try expectEq(TokenCheck.algorithm, try rejected { try es.verifyBlocking(token: good) }, "RS256 refused by an ES256-only verifier")
         try expectEq(7, v.stats().rejected - rejected0, "rejections counted by the verifier")
-        let e = try expectError { try v.verify(token: expired) }
+        let e = try expectError { try v.verifyBlocking(token: expired) }
         try expect("\(e)".contains("expired"), "error text: \(e)")
     }
 
     test("verify: an organization-bound verifier accepts org_id and refuses others") {
         let orgToken = try shared.getTokenBlocking(request: TokenRequest(audience: Fx.api, organization: Fx.orgName)).accessToken()
         let ov = try verifier(organization: Fx.orgId)
-        let c = try ov.verify(token: orgToken)
+        let c = try ov.verifyBlocking(token: orgToken)
         try expectEq(Fx.orgId, c.orgId(), "org_id")
         try expectEq(Fx.orgName, c.orgName(), "org_name")
         let plain = try shared.getTokenBlocking(request: TokenRequest(audience: Fx.api)).accessToken()
-        try expectEq(TokenCheck.missingClaim, try rejected { try ov.verify(token: plain) }, "token without an organization")
+        try expectEq(TokenCheck.missingClaim, try rejected { try ov.verifyBlocking(token: plain) }, "token without an organization")
         let another = try verifier(organization: "org_someoneelse0000")
-        try expectEq(TokenCheck.organization, try rejected { try another.verify(token: orgToken) }, "another organization")
-        _ = try verifier(organization: Fx.orgName).verify(token: orgToken)
+        try expectEq(TokenCheck.organization, try rejected { try another.verifyBlocking(token: orgToken) }, "another organization")
+        _ = try verifier(organization: Fx.orgName).verifyBlocking(token: orgToken)
     }
 
     test("verify: an organization named after another organization's id does not pass that id (N1)") {
@@ -292,21 +292,22 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
         }
         let byId = try verifier(organization: victim)
         let attacker = try org(["org_id": "org_ATTACKERattackr", "org_name": victim.lowercased()])
-        try expectEq(TokenCheck.organization, try rejected { try byId.verify(token: attacker) }, "another org named after the id")
-        try expectEq(TokenCheck.missingClaim, try rejected { try byId.verify(token: try org(["org_name": victim])) }, "a name only")
-        _ = try byId.verify(token: try org(["org_id": victim]))
+        try expectEq(TokenCheck.organization, try rejected { try byId.verifyBlocking(token: attacker) }, "another org named after the id")
+        try expectEq(TokenCheck.missingClaim, try rejected { try byId.verifyBlocking(token: try org(["org_name": victim])) }, "a name only")
+        _ = try byId.verifyBlocking(token: try org(["org_id": victim]))
         let odd = try TokenVerifier(config: VerifierConfig(domain: Fx.url, audience: Fx.api, organizationName: "org_Odd-Name"))
-        _ = try odd.verify(token: try org(["org_name": "org_odd-name"]))
-        try expectEq(TokenCheck.missingClaim, try rejected { try odd.verify(token: try org(["org_id": "org_Odd-Name"])) }, "a name never matches org_id")
+        _ = try odd.verifyBlocking(token: try org(["org_name": "org_odd-name"]))
+        try expectEq(TokenCheck.missingClaim, try rejected { try odd.verifyBlocking(token: try org(["org_id": "org_Odd-Name"])) }, "a name never matches org_id")
     }
 
-    await testAsync("verify: async verifyAsync, concurrent tasks, and config errors") {
+    await testAsync("verify: async verify (and the deprecated verifyAsync), concurrent tasks, and config errors") {
         let token = try shared.getTokenBlocking(request: TokenRequest(audience: Fx.api)).accessToken()
-        try expectEq(Fx.issuer, try await v.verifyAsync(token: token).iss(), "iss")
-        let e = try await expectErrorAsync { try await v.verifyAsync(token: "abc") }
+        try expectEq(Fx.issuer, try await v.verify(token: token).iss(), "iss")
+        try expectEq(Fx.issuer, try await v.verifyAsync(token: token).iss(), "iss (deprecated verifyAsync)")
+        let e = try await expectErrorAsync { try await v.verify(token: "abc") }
         guard case .InvalidToken(.malformed, _) = e else { throw Failure(description: "expected InvalidToken(malformed), got \(e)") }
         let subs = try await withThrowingTaskGroup(of: String?.self) { group in
-            for _ in 0..<16 { group.addTask { try await v.verifyAsync(token: token).sub() } }
+            for _ in 0..<16 { group.addTask { try await v.verify(token: token).sub() } }
             var all: [String?] = []
             for try await s in group { all.append(s) }
             return all
@@ -341,7 +342,7 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
         let location = try browse(url)
         try expect(location.hasPrefix(Fx.redirectUri + "?"), "Location \(location)")
         try expectEq(tx.state(), queryParam(location, "state"), "state in the callback")
-        let creds = try client.handleCallback(transaction: tx, callbackUrl: location)
+        let creds = try client.handleCallbackBlocking(transaction: tx, callbackUrl: location)
         try expectEq(3, jwtParts(creds.accessToken()), "access token")
         try expect(creds.tokenType().lowercased() == "bearer", "token type")
         try expect(creds.refreshToken() != nil, "refresh token")
@@ -356,10 +357,10 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
         try expectEq([Fx.publicClientId], id.aud(), "ID token aud")
         try expectEq(Fx.userEmail, id.getString(name: "email"), "email")
         let idv = client.idTokenVerifier()
-        try expectEq(Fx.userSub, try idv.verifyIdToken(token: creds.idToken()!, nonce: tx.nonce(), maxAge: 3600).sub(), "sub")
-        try expectEq(TokenCheck.nonce, try rejected { try idv.verifyIdToken(token: creds.idToken()!, nonce: "another-nonce") }, "wrong nonce")
+        try expectEq(Fx.userSub, try idv.verifyIdTokenBlocking(token: creds.idToken()!, nonce: tx.nonce(), maxAge: 3600).sub(), "sub")
+        try expectEq(TokenCheck.nonce, try rejected { try idv.verifyIdTokenBlocking(token: creds.idToken()!, nonce: "another-nonce") }, "wrong nonce")
         // The access token: openid + an API gives an aud array with /userinfo.
-        let c = try v.verify(token: creds.accessToken())
+        let c = try v.verifyBlocking(token: creds.accessToken())
         try expectEq([Fx.api, Fx.issuer + "userinfo"], c.aud(), "aud array")
         try expectEq(Fx.userSub, c.sub(), "sub")
         try expectEq(Fx.publicClientId, c.azp(), "azp")
@@ -373,17 +374,17 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
         let forged = location.replacingOccurrences(of: "state=\(queryParam(location, "state")!)", with: "state=forged")
         try expect(forged != location, "forged callback")
         let before = try Admin.shared.count("grant:authorization_code")
-        let e = try expectError { try client.handleCallback(transaction: restored, callbackUrl: forged) }
+        let e = try expectError { try client.handleCallbackBlocking(transaction: restored, callbackUrl: forged) }
         guard case let .InvalidResponse(_, detail) = e, detail.contains("state") else { throw Failure(description: "expected InvalidResponse (state), got \(e)") }
         try expectEq(before, try Admin.shared.count("grant:authorization_code"), "code exchanges")
-        try expect(try client.handleCallback(transaction: restored, callbackUrl: location).idToken() != nil, "id token")
+        try expect(try client.handleCallbackBlocking(transaction: restored, callbackUrl: location).idToken() != nil, "id token")
         // A code is single use.
-        let reused = try expectError { try client.handleCallback(transaction: restored, callbackUrl: location) }
+        let reused = try expectError { try client.handleCallbackBlocking(transaction: restored, callbackUrl: location) }
         guard case .OAuth = reused else { throw Failure(description: "expected OAuth, got \(reused)") }
         try expectConfig(try expectError { try LoginTransaction.fromJson(json: "{not a transaction") }, containing: "transaction")
         // An error sent back to the redirect URI is the server's OAuth error.
         let denied = "\(Fx.redirectUri)?error=access_denied&error_description=User%20cancelled&state=\(restored.state())"
-        let e2 = try expectError { try client.handleCallback(transaction: restored, callbackUrl: denied) }
+        let e2 = try expectError { try client.handleCallbackBlocking(transaction: restored, callbackUrl: denied) }
         guard case let .OAuth(error, _, _) = e2 else { throw Failure(description: "expected OAuth, got \(e2)") }
         try expectEq("access_denied", error, "error")
     }
@@ -392,29 +393,29 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
         let client = try webClient()
         let tx = try client.authorize(params: AuthorizeParams(audience: Fx.api, scope: userScope, organization: Fx.orgName))
         guard let code = queryParam(try browse(tx.url()), "code") else { throw Failure(description: "no code") }
-        let creds = try client.exchangeCode(transaction: tx, code: code)
+        let creds = try client.exchangeCodeBlocking(transaction: tx, code: code)
         try expectEq(Fx.orgId, creds.idTokenClaims()?.orgId(), "org_id of the ID token")
-        _ = try verifier(organization: Fx.orgId).verify(token: creds.accessToken())
+        _ = try verifier(organization: Fx.orgId).verifyBlocking(token: creds.accessToken())
         // No rotation for this app: the refresh token stays, the answer has none.
-        let renewed = try client.refresh(refreshToken: creds.refreshToken()!)
+        let renewed = try client.refreshBlocking(refreshToken: creds.refreshToken()!)
         try expect(renewed.accessToken() != creds.accessToken(), "a new access token")
         try expectEq(nil, renewed.refreshToken(), "refresh token of the answer")
-        let narrowed = try client.refresh(refreshToken: creds.refreshToken()!, scope: "openid read:things")
+        let narrowed = try client.refreshBlocking(refreshToken: creds.refreshToken()!, scope: "openid read:things")
         try expect(narrowed.hasScope(scope: "read:things") && !narrowed.hasScope(scope: "write:things"), "scope \(String(describing: narrowed.scope()))")
-        try expectReauth(try expectError { try client.refresh(refreshToken: "not-a-refresh-token") }, "invalid_grant")
+        try expectReauth(try expectError { try client.refreshBlocking(refreshToken: "not-a-refresh-token") }, "invalid_grant")
     }
 
-    await testAsync("code flow: async forms (handleCallbackAsync, exchangeCodeAsync, refreshAsync, userinfoAsync)") {
+    await testAsync("code flow: async forms (handleCallback, exchangeCode, refresh, userinfo)") {
         let client = try publicClient()
         let tx = try client.authorize(params: AuthorizeParams(audience: Fx.api, scope: userScope))
-        let creds = try await client.handleCallbackAsync(transaction: tx, callbackUrl: try browse(tx.url()))
-        let renewed = try await client.refreshAsync(refreshToken: creds.refreshToken()!)
+        let creds = try await client.handleCallback(transaction: tx, callbackUrl: try browse(tx.url()))
+        let renewed = try await client.refresh(refreshToken: creds.refreshToken()!)
         try expect(renewed.refreshToken() != nil && renewed.refreshToken() != creds.refreshToken(), "rotated")
-        try expectEq(Fx.userSub, try await client.userinfoAsync(accessToken: renewed.accessToken()).sub(), "sub")
+        try expectEq(Fx.userSub, try await client.userinfo(accessToken: renewed.accessToken()).sub(), "sub")
         let tx2 = try client.authorize(params: AuthorizeParams(audience: Fx.api))
         let code = queryParam(try browse(tx2.url()), "code")!
-        try expect(try await client.exchangeCodeAsync(transaction: tx2, code: code).idToken() != nil, "id token")
-        let e = try await expectErrorAsync { try await client.userinfoAsync(accessToken: "bad-token") }
+        try expect(try await client.exchangeCode(transaction: tx2, code: code).idToken() != nil, "id token")
+        let e = try await expectErrorAsync { try await client.userinfo(accessToken: "bad-token") }
         guard case let .OAuth(_, _, status) = e else { throw Failure(description: "expected OAuth, got \(e)") }
         try expectEq(401, status, "status")
     }
@@ -424,18 +425,18 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
         // No audience: an opaque access token, only good for /userinfo.
         let (_, opaque) = try signIn(client, audience: nil, scope: "openid profile email")
         try expect(jwtParts(opaque.accessToken()) != 3, "an opaque token")
-        let u = try client.userinfo(accessToken: opaque.accessToken())
+        let u = try client.userinfoBlocking(accessToken: opaque.accessToken())
         try expectEq(Fx.userSub, u.sub(), "sub")
         try expectEq(Fx.userEmail, u.getString(name: "email"), "email")
         try expectEq("true", u.getJson(name: "email_verified"), "email_verified")
         let (_, jwt) = try signIn(client)
-        try expectEq(Fx.userSub, try client.userinfo(accessToken: jwt.accessToken()).sub(), "sub")
-        let e = try expectError { try client.userinfo(accessToken: "not-a-valid-token") }
+        try expectEq(Fx.userSub, try client.userinfoBlocking(accessToken: jwt.accessToken()).sub(), "sub")
+        let e = try expectError { try client.userinfoBlocking(accessToken: "not-a-valid-token") }
         guard case let .OAuth(error, _, status) = e else { throw Failure(description: "expected OAuth, got \(e)") }
         try expectEq("invalid_token", error, "error")
         try expectEq(401, status, "status")
         let m2m = try shared.getTokenBlocking(request: TokenRequest(audience: Fx.api)).accessToken()
-        let e2 = try expectError { try client.userinfo(accessToken: m2m) }
+        let e2 = try expectError { try client.userinfoBlocking(accessToken: m2m) }
         guard case .OAuth = e2 else { throw Failure(description: "expected OAuth, got \(e2)") }
     }
 
@@ -458,14 +459,14 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
         try expect(try s.manager.hasCredentials(), "hasCredentials")
         let tokens0 = try Admin.shared.tokenRequests()
         for _ in 0..<3 {
-            try expectEq(s.first.accessToken(), try s.manager.credentials(minTtl: 60).accessToken(), "stored access token")
+            try expectEq(s.first.accessToken(), try s.manager.credentialsBlocking(minTtl: 60).accessToken(), "stored access token")
         }
         try expectEq(0, try Admin.shared.tokenRequests() - tokens0, "token requests")
         try expectEq(3, s.manager.stats().hits, "hits")
         // Expired in the storage: the next call renews through the refresh token.
         try s.storage.expire()
         let refreshes0 = try Admin.shared.count("grant:refresh_token")
-        let renewed = try s.manager.credentials(minTtl: 60)
+        let renewed = try s.manager.credentialsBlocking(minTtl: 60)
         try expect(renewed.accessToken() != s.first.accessToken(), "a new access token")
         let rt1 = renewed.refreshToken()!
         try expect(rt1 != rt0, "the refresh token rotated")
@@ -474,7 +475,7 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
         try expectEq(rt1, s.storage.savedRefreshTokens.last, "saved refresh token")
         try expectEq(renewed.accessToken(), try s.storage.peek()?.accessToken(), "stored access token")
         // renew() forces a renewal; the old refresh token is never sent again.
-        let forced = try s.manager.renew()
+        let forced = try s.manager.renewBlocking()
         try expect(forced.accessToken() != renewed.accessToken(), "renew() gives a new token")
         try expect(forced.refreshToken() != rt1, "rotated again")
         try expectEq(0, try Admin.shared.count("refresh_reuse"), "rotated-out refresh tokens sent again")
@@ -487,12 +488,12 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
     test("manager: a minTtl longer than a token lives renews, then says so (Config)") {
         let s = try SignedIn()
         let refreshes0 = try Admin.shared.count("grant:refresh_token")
-        try expectConfig(try expectError { try s.manager.credentials(minTtl: 2 * 86400) }, containing: "min_ttl")
+        try expectConfig(try expectError { try s.manager.credentialsBlocking(minTtl: 2 * 86400) }, containing: "min_ttl")
         try expectEq(1, try Admin.shared.count("grant:refresh_token") - refreshes0, "refresh grants")
         // The renewal was kept: the rotated token is in the storage.
         guard let stored = try s.storage.peek() else { throw Failure(description: "nothing stored") }
         try expect(stored.refreshToken() != s.first.refreshToken(), "the storage holds the rotated refresh token")
-        try expectEq(stored.accessToken(), try s.manager.credentials(minTtl: 60).accessToken(), "renewed credentials")
+        try expectEq(stored.accessToken(), try s.manager.credentialsBlocking(minTtl: 60).accessToken(), "renewed credentials")
     }
 
     test("manager: 8 threads needing a renewal share one request") {
@@ -507,7 +508,7 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
         let m = s.manager
         DispatchQueue.concurrentPerform(iterations: 8) { _ in
             do {
-                let t = try m.credentials(minTtl: 60).accessToken()
+                let t = try m.credentialsBlocking(minTtl: 60).accessToken()
                 lock.withLock { got.append(t) }
             } catch {
                 lock.withLock { errors.append(error) }
@@ -533,7 +534,7 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
         let managers = [s.manager, other]
         DispatchQueue.concurrentPerform(iterations: 8) { i in
             do {
-                let t = try managers[i % 2].credentials(minTtl: 60).accessToken()
+                let t = try managers[i % 2].credentialsBlocking(minTtl: 60).accessToken()
                 lock.withLock { got.append(t) }
             } catch {
                 lock.withLock { errors.append(error) }
@@ -550,7 +551,7 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
         }
         // The family is alive: the next renewal works.
         try s.storage.expire()
-        _ = try other.credentials(minTtl: 60)
+        _ = try other.credentialsBlocking(minTtl: 60)
         try expectEq(reuse, try Admin.shared.count("refresh_reuse"), "refresh tokens reused")
     }
 
@@ -561,7 +562,7 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
         try s.manager.clear(revoke: true)
         try expect(try s.storage.peek() == nil, "storage after clear(revoke)")
         try expectEq(1, try Admin.shared.count("revoked") - revoked, "revocations")
-        try expectReauth(try expectError { try s.client.refresh(refreshToken: rt) }, "invalid_grant")
+        try expectReauth(try expectError { try s.client.refreshBlocking(refreshToken: rt) }, "invalid_grant")
         // A failed revocation throws, the user signed out locally anyway.
         let (_, again) = try signIn(s.client)
         try s.manager.save(credentials: again)
@@ -579,7 +580,7 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
         try Admin.shared.fault(["delay_ms": 300])
         let m = s.manager
         let tokens = try await withThrowingTaskGroup(of: String.self) { group in
-            for _ in 0..<16 { group.addTask { try await m.credentialsAsync(minTtl: 60).accessToken() } }
+            for _ in 0..<16 { group.addTask { try await m.credentials(minTtl: 60).accessToken() } }
             var all: [String] = []
             for try await t in group { all.append(t) }
             return all
@@ -587,7 +588,7 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
         try expectEq(16, tokens.count, "results")
         try expectEq(1, Set(tokens).count, "distinct access tokens")
         try expectEq(1, try Admin.shared.count("grant:refresh_token") - before, "refresh grants")
-        try expect(try await m.renewAsync().accessToken() != tokens[0], "renewAsync")
+        try expect(try await m.renew().accessToken() != tokens[0], "renew (async)")
         try expectEq(2, try Admin.shared.count("grant:refresh_token") - before, "refresh grants")
     }
 
@@ -596,31 +597,31 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
         _ = try Admin.shared.send("POST", "/__admin/revoke_refresh_tokens", "{}")
         try s.storage.expire()
         let before = try Admin.shared.count("grant:refresh_token")
-        try expectReauth(try expectError { try s.manager.credentials(minTtl: 60) }, "invalid_grant")
-        try expectReauth(try expectError { try s.manager.credentials(minTtl: 60) })
-        try expectReauth(try await expectErrorAsync { try await s.manager.renewAsync() })
+        try expectReauth(try expectError { try s.manager.credentialsBlocking(minTtl: 60) }, "invalid_grant")
+        try expectReauth(try expectError { try s.manager.credentialsBlocking(minTtl: 60) })
+        try expectReauth(try await expectErrorAsync { try await s.manager.renew() })
         try expectEq(1, try Admin.shared.count("grant:refresh_token") - before, "refresh grants (the refused token is not resent)")
         // Signing in again recovers.
         let (_, fresh) = try signIn(s.client)
         try s.manager.save(credentials: fresh)
-        try expectEq(fresh.accessToken(), try s.manager.credentials(minTtl: 60).accessToken(), "after signing in again")
+        try expectEq(fresh.accessToken(), try s.manager.credentialsBlocking(minTtl: 60).accessToken(), "after signing in again")
     }
 
     test("manager: nothing stored, no refresh token, clear()") {
         let m = CredentialsManager(signIn: try publicClient(), storage: RecordingStorage())
         try expect(!(try m.hasCredentials()), "hasCredentials with nothing stored")
         try expect(try m.stored() == nil, "stored()")
-        try expectReauth(try expectError { try m.credentials(minTtl: 0) }, "no_credentials")
+        try expectReauth(try expectError { try m.credentialsBlocking(minTtl: 0) }, "no_credentials")
         let client = try publicClient(offlineAccess: false)
         let storage = RecordingStorage()
         let (_, creds) = try signIn(client)
         try expectEq(nil, creds.refreshToken(), "no offline_access, no refresh token")
         let m2 = CredentialsManager(signIn: client, storage: storage)
         try m2.save(credentials: creds)
-        _ = try m2.credentials(minTtl: 60)
+        _ = try m2.credentialsBlocking(minTtl: 60)
         try storage.expire()
         try expect(!(try m2.hasCredentials()), "expired, no refresh token")
-        try expectReauth(try expectError { try m2.credentials(minTtl: 60) }, "no_refresh_token")
+        try expectReauth(try expectError { try m2.credentialsBlocking(minTtl: 60) }, "no_refresh_token")
         try m2.clear()
         try expectEq("clear", storage.calls.last, "last storage call")
         try expect(try m2.stored() == nil, "stored() after clear()")
@@ -639,21 +640,21 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
         hidden.append(codeVerifier)
         texts += [tx.description, tx.debugDescription, String(describing: tx)]
         let location = try browse(tx.url())
-        let creds = try client.handleCallback(transaction: tx, callbackUrl: location)
+        let creds = try client.handleCallbackBlocking(transaction: tx, callbackUrl: location)
         hidden += [creds.accessToken(), creds.refreshToken()!, creds.idToken()!, String(creds.accessToken().split(separator: ".")[2])]
         texts += [creds.description, creds.debugDescription, String(describing: creds), String(reflecting: creds)]
         try expect(creds.description.contains("redacted"), "description: \(creds)")
-        let reused = try expectError { try client.handleCallback(transaction: tx, callbackUrl: location) }
+        let reused = try expectError { try client.handleCallbackBlocking(transaction: tx, callbackUrl: location) }
         texts += [String(describing: reused), reused.localizedDescription]
         let cfg = SignInConfig(domain: Fx.url, clientId: Fx.webClientId, redirectUri: Fx.redirectUri,
                                credentials: Credentials.clientSecret(secret: Fx.webClientSecret))
         texts += [String(describing: cfg), String(reflecting: cfg)]
-        let claims = try v.verify(token: creds.accessToken())
+        let claims = try v.verifyBlocking(token: creds.accessToken())
         texts += [claims.description, claims.debugDescription]
         let m = CredentialsManager(signIn: client, storage: RecordingStorage())
         try m.save(credentials: creds)
         texts += [m.description, m.debugDescription, v.description]
-        let e = try expectError { try client.refresh(refreshToken: "x" + creds.refreshToken()!) }
+        let e = try expectError { try client.refreshBlocking(refreshToken: "x" + creds.refreshToken()!) }
         texts += [String(describing: e), e.localizedDescription]
         for t in texts {
             for h in hidden {
@@ -668,7 +669,7 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
         for _ in 0..<10 {
             let client = try publicClient()
             let (_, creds) = try signIn(client)
-            _ = try v.verify(token: creds.accessToken())
+            _ = try v.verifyBlocking(token: creds.accessToken())
         }
         try expectEq(start, liveObjects(), "live objects")
         try expect(try managerReleasingStorage() == nil, "the storage is still referenced after the manager was released")

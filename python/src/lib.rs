@@ -37,6 +37,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::TokenClient>()?;
     fastcall::install(m.py(), &m.py().get_type::<client::TokenClient>())?;
     m.add_class::<token::Token>()?;
+    m.add_class::<claims::Claims>()?;
     m.add_class::<prepared::PreparedRequest>()?;
     m.add_class::<verify::TokenVerifier>()?;
     m.add_class::<signin::SignInClient>()?;

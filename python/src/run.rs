@@ -35,7 +35,7 @@ impl Out {
     }
 
     pub(crate) fn claims(c: tokenkeeper::Claims) -> Self {
-        Self::new(move |py| crate::claims::to_py(py, &c))
+        Self::new(move |py| crate::claims::to_py(py, c))
     }
 
     pub(crate) fn count(n: usize) -> Self {

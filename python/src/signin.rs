@@ -497,7 +497,7 @@ impl UserCredentials {
     fn id_token_claims(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         self.inner
             .id_token_claims()
-            .map(|c| crate::claims::to_py(py, &c))
+            .map(|c| crate::claims::to_py(py, c))
             .transpose()
     }
 

@@ -103,7 +103,7 @@ def test_typed_user_code(tmp_path: Path) -> None:
                 n: int = v.stats()["jwks_fetches"]
                 return claims.sub
 
-            async def verify_async(v: TokenVerifier, token: str) -> dict[str, Any]:
+            async def verify_async(v: TokenVerifier, token: str) -> Claims:
                 return await v.verify_async(token)
 
             class FileStore:

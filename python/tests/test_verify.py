@@ -9,6 +9,7 @@ import json
 import pickle
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -66,7 +67,12 @@ def verifier(issuer: LocalIssuer) -> TokenVerifier:
 def test_a_good_access_token(issuer: LocalIssuer, client: TokenClient, verifier: TokenVerifier) -> None:
     tok = client.get_token(issuer.audience, scope="read:things write:things")
     claims = verifier.verify(tok.access_token)
-    assert isinstance(claims, Claims) and isinstance(claims, dict)
+    assert isinstance(claims, Claims) and isinstance(claims, Mapping) and not isinstance(claims, dict)
+    assert dict(claims) == claims.to_dict() == claims and len(claims) == len(claims.to_dict())
+    assert "gty" in claims and 42 not in claims and claims.get("nope", 7) == 7  # type: ignore[operator]
+    with pytest.raises(KeyError):
+        claims["nope"]
+    assert "Claims {" in repr(claims) and tok.access_token not in repr(claims)
     assert claims["iss"] == issuer.issuer and claims.iss == issuer.issuer
     assert claims["aud"] == issuer.audience and claims.aud == [issuer.audience]
     assert claims.sub == f"{issuer.client_id}@clients" and claims.azp == issuer.client_id
@@ -76,7 +82,7 @@ def test_a_good_access_token(issuer: LocalIssuer, client: TokenClient, verifier:
     assert isinstance(claims.exp, int) and claims.exp > time.time() + 86000
     assert claims.expires_at is not None and claims.expires_at.timestamp() == claims.exp
     assert claims.iat is not None and claims.org_id is None and claims.nonce is None
-    assert json.loads(json.dumps(claims)) == claims
+    assert json.loads(json.dumps(claims.to_dict())) == claims
     assert pickle.loads(pickle.dumps(claims)) == claims
     assert verifier.stats() == {"verified": 1, "rejected": 0, "jwks_fetches": 1}
 

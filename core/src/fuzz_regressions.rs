@@ -86,7 +86,7 @@ fn a_jwt_segment_that_is_not_an_object_is_not_quoted() {
 /// now held to what the token endpoint's parser accepts.
 #[test]
 fn a_shared_entry_the_token_parser_would_refuse_is_not_served() {
-    let entry = |token: &str, token_type: &str, expires_in: u64| crate::shared::Entry {
+    let entry = |token: &str, token_type: &str, expires_in: u64| crate::shared_cache::Entry {
         access_token: token.into(),
         token_type: token_type.into(),
         scope: None,
@@ -104,7 +104,7 @@ fn a_shared_entry_the_token_parser_would_refuse_is_not_served() {
     ] {
         assert!(!bad.usable());
     }
-    let from_array: crate::shared::Entry =
+    let from_array: crate::shared_cache::Entry =
         serde_json::from_str(r#"["","","[",2]"#).expect("serde reads a struct from an array");
     assert!(!from_array.usable());
 }

@@ -77,7 +77,7 @@ pub fn jwt(token: &str, options: &VerifyOptions) -> Result<Claims> {
 
 /// The payload of a JWT decoded without checks (stored ID tokens), as the core reads it.
 pub fn unverified_claims(token: &str) -> Option<Claims> {
-    crate::verify::verifier::unverified_claims(token)
+    crate::verify::jws::unverified_claims(token)
 }
 
 /// A JWKS document, then key selection: `Ok(number of usable keys)` and, for each
@@ -122,7 +122,7 @@ pub fn checked_url(url: &str) -> Result<String> {
 /// The shared cache's sealing, with a fixed credential: `open` of arbitrary bytes, and of the
 /// sealed form of an arbitrary JSON value.
 pub mod shared {
-    use crate::shared::{Entry, EntryKey, RateLimit, Stored};
+    use crate::shared_cache::{Entry, EntryKey, RateLimit, Stored};
 
     fn key() -> EntryKey {
         EntryKey::derive(

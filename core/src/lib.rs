@@ -19,32 +19,32 @@ mod clock;
 mod counter;
 mod error;
 // Internal parsers for the fuzz targets in fuzz/ (off by default; see docs/fuzzing.md).
+mod client_credentials;
 #[cfg(test)]
 mod fuzz_regressions;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod http;
-mod m2m;
 mod oauth;
 pub mod runtime;
-mod shared;
+mod shared_cache;
 mod signin;
 mod text;
 mod verify;
 
+pub use client_credentials::client::TokenClient;
+pub use client_credentials::config::{CachePolicy, ClientConfig, CACHE_KNOBS};
+pub use client_credentials::prepared::PreparedRequest;
+pub use client_credentials::request::TokenRequest;
+pub use client_credentials::stats::Stats;
 pub use error::{Error, HostError, HostMessage, Result, TokenCheck};
 #[doc(hidden)]
 pub use http::shared_clients;
 pub use http::{HttpOptions, Knob, KNOBS as HTTP_KNOBS, TEXT_KNOBS as HTTP_TEXT_KNOBS};
-pub use m2m::client::TokenClient;
-pub use m2m::config::{CachePolicy, ClientConfig, CACHE_KNOBS};
-pub use m2m::prepared::PreparedRequest;
-pub use m2m::request::TokenRequest;
-pub use m2m::stats::Stats;
 pub use oauth::credentials::{AuthMethod, Credentials, SigningAlg};
 pub use oauth::token::Token;
-pub use shared::SharedCache;
+pub use shared_cache::SharedCache;
 
 pub use signin::client::SignInClient;
 pub use signin::config::{AuthorizeParams, LoginTransaction, SignInConfig};

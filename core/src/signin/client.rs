@@ -289,7 +289,7 @@ impl SignInClient {
             |s: String| crate::text::truncate(&s.replace(|c: char| c.is_control(), " "), 300);
         let state_ok = !tx.state.is_empty()
             && state.as_deref().is_some_and(|s| {
-                crate::verify::verifier::constant_time_eq(s.as_bytes(), tx.state.as_bytes())
+                crate::verify::checks::constant_time_eq(s.as_bytes(), tx.state.as_bytes())
             });
         if !state_ok {
             return Err(bad(

@@ -79,7 +79,7 @@ impl UserCredentials {
     pub fn id_token_claims(&self) -> Option<Claims> {
         self.id_token
             .as_deref()
-            .and_then(crate::verify::verifier::unverified_claims)
+            .and_then(crate::verify::jws::unverified_claims)
     }
 
     /// The credentials as JSON, for [`Self::from_json`] (it holds the tokens: store it like a

@@ -9,7 +9,7 @@ use crate::http::{HttpOptions, KnobValue};
 use crate::oauth::client_auth::ClientAuth;
 use crate::oauth::credentials::{AuthMethod, Credentials};
 use crate::oauth::tenant::{url_or, Tenant};
-use crate::shared::SharedCache;
+use crate::shared_cache::SharedCache;
 
 /// When cached tokens stop being served and when they are renewed.
 ///

@@ -317,7 +317,7 @@ impl Health {
 }
 
 /// The backend of the level, behind one interface: the client's adopt / rate-limit / lock /
-/// publish logic (`m2m::shared_level`) is the same for both.
+/// publish logic (`client_credentials::shared_level`) is the same for both.
 pub(crate) enum Backend {
     File(FileLevel),
     Redis(Box<RedisLevel>),

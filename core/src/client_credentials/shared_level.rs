@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::error::Result;
 use crate::oauth::token::Token;
 use crate::runtime::Started;
-use crate::shared::{Backend, Entry, EntryKey, Health, LockGuard, RateLimit, SharedCache};
+use crate::shared_cache::{Backend, Entry, EntryKey, Health, LockGuard, RateLimit, SharedCache};
 use serde::{Deserialize, Serialize};
 
 pub(crate) struct SharedLevel {
@@ -389,7 +389,7 @@ impl Failing {
             kind: e.kind().to_string(),
             status,
             error,
-            quiet_ms: crate::shared::millis(quiet),
+            quiet_ms: crate::shared_cache::millis(quiet),
         }
     }
 

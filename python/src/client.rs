@@ -463,13 +463,8 @@ impl TokenClient {
         self.core.token_url()
     }
 
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let r = |s: &str| crate::convert::repr_opt(py, Some(s));
-        Ok(format!(
-            "TokenClient(issuer={}, client_id={}, auth_method={})",
-            r(self.core.issuer())?,
-            r(self.core.client_id())?,
-            r(self.core.auth_method().as_str())?,
-        ))
+    /// The core's text (never a secret).
+    fn __repr__(&self) -> String {
+        format!("{:?}", self.core)
     }
 }

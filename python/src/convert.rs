@@ -105,11 +105,3 @@ pub(crate) fn scope_text<'a>(
 pub(crate) fn scope_owned(scope: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
     Ok(scope_text(scope)?.map(Cow::into_owned))
 }
-
-/// Python's `repr` of an optional string.
-pub(crate) fn repr_opt(py: Python<'_>, s: Option<&str>) -> PyResult<String> {
-    match s {
-        Some(s) => Ok(PyString::new(py, s).repr()?.to_string()),
-        None => Ok("None".into()),
-    }
-}

@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 use tokenkeeper::{AuthMethod, AuthorizeParams, Credentials, Error, SignInConfig};
 
-use crate::convert::{repr_opt, scope_owned, seconds, set_knobs};
+use crate::convert::{scope_owned, seconds, set_knobs};
 use crate::errors::to_py_err;
 use crate::run::{block, coroutine, Out};
 use crate::token::utc_datetime;
@@ -280,12 +280,9 @@ impl SignInClient {
         TokenVerifier::wrap(self.core.id_token_verifier().clone())
     }
 
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "SignInClient(issuer={}, client_id={})",
-            repr_opt(py, Some(self.core.issuer()))?,
-            repr_opt(py, Some(self.core.client_id()))?,
-        ))
+    /// The core's text (never a secret).
+    fn __repr__(&self) -> String {
+        format!("{:?}", self.core)
     }
 }
 
@@ -357,19 +354,9 @@ impl LoginTransaction {
             .is_ok_and(|o| o.get().0 == self.0)
     }
 
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "LoginTransaction(url={}, redirect_uri={}, scope={}, audience={}, organization={}, \
-             max_age={}, code_verifier=[redacted])",
-            repr_opt(py, Some(&self.0.url))?,
-            repr_opt(py, Some(&self.0.redirect_uri))?,
-            repr_opt(py, Some(&self.0.scope))?,
-            repr_opt(py, self.0.audience.as_deref())?,
-            repr_opt(py, self.0.organization.as_deref())?,
-            self.0
-                .max_age
-                .map_or_else(|| "None".to_string(), |m| m.to_string()),
-        ))
+    /// The core's text (the PKCE verifier redacted).
+    fn __repr__(&self) -> String {
+        format!("{:?}", self.0)
     }
 }
 
@@ -519,17 +506,8 @@ impl UserCredentials {
             .is_ok_and(|o| o.get().inner == self.inner)
     }
 
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let at = self.expires_at(py)?.call_method0("isoformat")?;
-        let redacted = |o: &Option<String>| if o.is_some() { "[redacted]" } else { "None" };
-        Ok(format!(
-            "UserCredentials(token_type={}, expires_at='{}', scope={}, access_token=[redacted], \
-             refresh_token={}, id_token={})",
-            repr_opt(py, Some(&self.inner.token_type))?,
-            at,
-            repr_opt(py, self.inner.scope.as_deref())?,
-            redacted(&self.inner.refresh_token),
-            redacted(&self.inner.id_token),
-        ))
+    /// The core's text (the tokens redacted).
+    fn __repr__(&self) -> String {
+        format!("{:?}", self.inner)
     }
 }

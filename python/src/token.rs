@@ -92,18 +92,12 @@ impl Token {
     }
 
     /// Redacted, as `repr`: a token that ends up in a message or a log line shows no secret.
-    fn __str__(&self, py: Python<'_>) -> PyResult<String> {
-        self.__repr__(py)
+    fn __str__(&self) -> String {
+        self.__repr__()
     }
 
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let at = self.expires_at.bind(py).call_method0("isoformat")?;
-        Ok(format!(
-            "Token(token_type={}, expires_in={}, expires_at='{}', scope={}, access_token=[redacted])",
-            crate::convert::repr_opt(py, Some(self.inner.token_type()))?,
-            self.inner.expires_in(),
-            at,
-            crate::convert::repr_opt(py, self.inner.scope())?,
-        ))
+    /// The core's text (the token redacted).
+    fn __repr__(&self) -> String {
+        format!("{:?}", self.inner)
     }
 }

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 use tokenkeeper::{Error, SigningAlg, VerifierConfig, VerifyOptions};
 
-use crate::convert::{repr_opt, seconds, set_knobs};
+use crate::convert::{seconds, set_knobs};
 use crate::errors::to_py_err;
 use crate::run::{block, coroutine, Out};
 
@@ -250,12 +250,8 @@ impl TokenVerifier {
         self.core.jwks_url()
     }
 
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "TokenVerifier(audience={}, issuers={}, jwks_url={})",
-            repr_opt(py, Some(self.core.audience()))?,
-            PyList::new(py, self.core.issuers())?.repr()?,
-            repr_opt(py, Some(self.core.jwks_url()))?,
-        ))
+    /// The core's text.
+    fn __repr__(&self) -> String {
+        format!("{:?}", self.core)
     }
 }

@@ -333,7 +333,7 @@ def test_defaults_and_repr(issuer: LocalIssuer) -> None:
     assert v.issuers == ["https://tenant.auth0.com/"]
     assert v.jwks_url == "https://tenant.auth0.com/.well-known/jwks.json"
     assert v.audience == "https://api.example.com"
-    assert "tenant.auth0.com" in repr(v) and repr(v).startswith("TokenVerifier(")
+    assert "tenant.auth0.com" in repr(v) and repr(v).startswith("TokenVerifier {")
 
 
 def test_verify_async(issuer: LocalIssuer, client: TokenClient, verifier: TokenVerifier) -> None:

@@ -437,7 +437,7 @@ impl fmt::Debug for TokenClient {
         f.debug_struct("TokenClient")
             .field("issuer", &self.inner.resolved.issuer)
             .field("client_id", &self.inner.config.client_id)
-            .field("auth_method", &self.inner.resolved.method)
+            .field("auth_method", &self.inner.resolved.method.as_str())
             .finish_non_exhaustive()
     }
 }

@@ -82,7 +82,7 @@ def test_records_below_the_level_are_not_delivered_and_a_lowered_level_applies_a
             got.append(record)
 
     logger = logging.getLogger("tokenkeeper")
-    child = logging.getLogger("tokenkeeper.m2m")
+    child = logging.getLogger("tokenkeeper.client_credentials")
     h = Keep(level=logging.NOTSET)
     old, old_child = logger.level, child.level
     logger.addHandler(h)

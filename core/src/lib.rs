@@ -47,11 +47,12 @@ pub use oauth::token::Token;
 pub use shared_cache::SharedCache;
 
 pub use signin::client::SignInClient;
-pub use signin::config::{AuthorizeParams, LoginTransaction, SignInConfig};
+pub use signin::config::{AuthorizeParams, LoginTransaction, SignInConfig, SIGNIN_KNOBS};
 pub use signin::manager::{CredentialsManager, CredentialsStats};
 pub use signin::store::{CredentialsStore, MemoryStore};
 pub use signin::user_credentials::UserCredentials;
 pub use verify::claims::{Claims, LATEST_TIME};
+pub use verify::config::VERIFIER_KNOBS;
 pub use verify::verifier::{
     TokenVerifier, VerifierConfig, VerifierStats, VerifyOptions, JWKS_MIN_REFETCH_FLOOR,
 };

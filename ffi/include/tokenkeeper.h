@@ -708,13 +708,17 @@ tk_status tk_config_set_cache(tk_config *config, const char *name, double value)
 
 /**
  * `connect_timeout` in milliseconds (see `tk_config_set_http`).
+ * Deprecated, kept for one release: `tk_config_set_http(config, "connect_timeout", secs)` (seconds, the one time unit).
  */
-tk_status tk_config_set_connect_timeout_ms(tk_config *config, uint64_t ms);
+tk_status tk_config_set_connect_timeout_ms(tk_config *config,
+                                           uint64_t ms);
 
 /**
  * `request_timeout` in milliseconds: the whole request, from sending to the last byte.
+ * Deprecated, kept for one release: `tk_config_set_http(config, "request_timeout", secs)` (seconds, the one time unit).
  */
-tk_status tk_config_set_request_timeout_ms(tk_config *config, uint64_t ms);
+tk_status tk_config_set_request_timeout_ms(tk_config *config,
+                                           uint64_t ms);
 
 /**
  * `max_response_bytes`: larger response bodies are `TK_STATUS_INVALID_RESPONSE`.
@@ -730,14 +734,19 @@ tk_status tk_config_set_retry_max_attempts(tk_config *config, uint32_t attempts)
 /**
  * `initial_backoff` and `max_backoff` in milliseconds: the exponential backoff between
  * attempts, its first delay and its cap.
+ * Deprecated, kept for one release: `tk_config_set_http(config, "initial_backoff", secs)` and `"max_backoff"` (seconds, the one time unit).
  */
-tk_status tk_config_set_retry_backoff_ms(tk_config *config, uint64_t initial_ms, uint64_t max_ms);
+tk_status tk_config_set_retry_backoff_ms(tk_config *config,
+                                         uint64_t initial_ms,
+                                         uint64_t max_ms);
 
 /**
  * `max_retry_after` in milliseconds: a longer `Retry-After` is not waited for,
  * `TK_STATUS_RATE_LIMITED` is returned at once.
+ * Deprecated, kept for one release: `tk_config_set_http(config, "max_retry_after", secs)` (seconds, the one time unit).
  */
-tk_status tk_config_set_max_retry_after_ms(tk_config *config, uint64_t ms);
+tk_status tk_config_set_max_retry_after_ms(tk_config *config,
+                                           uint64_t ms);
 
 /**
  * Cache `enabled` (see `tk_config_set_cache`).
@@ -746,8 +755,10 @@ tk_status tk_config_set_cache_enabled(tk_config *config, bool enabled);
 
 /**
  * Cache `expiry_margin` in milliseconds.
+ * Deprecated, kept for one release: `tk_config_set_cache(config, "expiry_margin", secs)` (seconds, the one time unit).
  */
-tk_status tk_config_set_expiry_margin_ms(tk_config *config, uint64_t ms);
+tk_status tk_config_set_expiry_margin_ms(tk_config *config,
+                                         uint64_t ms);
 
 /**
  * Cache `refresh_ahead` (a fraction) and `max_refresh_ahead` in milliseconds.
@@ -1051,7 +1062,16 @@ tk_status tk_signin_config_set_offline_access(tk_signin_config *config, bool off
 tk_status tk_signin_config_add_issuer(tk_signin_config *config, const char *issuer);
 
 /**
+ * Sets a knob by name, durations in seconds (the one time unit of the C API): `leeway`
+ * (default 60, at most 600), `offline_access` (0 or 1, default 1), or any HTTP knob of
+ * `tk_signin_config_set_http`. An unknown name or an unusable value is `TK_STATUS_CONFIG` at
+ * once (the config unchanged).
+ */
+tk_status tk_signin_config_set(tk_signin_config *config, const char *name, double value);
+
+/**
  * Clock skew allowed when checking ID tokens, in seconds (default 60, at most 600).
+ * Deprecated, kept for one release: `tk_signin_config_set(config, "leeway", secs)`.
  */
 tk_status tk_signin_config_set_leeway_secs(tk_signin_config *config, uint64_t secs);
 
@@ -1087,13 +1107,17 @@ tk_status tk_signin_config_set_http_text(tk_signin_config *config,
 
 /**
  * `connect_timeout` in milliseconds (see `tk_signin_config_set_http`).
+ * Deprecated, kept for one release: `tk_signin_config_set(config, "connect_timeout", secs)` (seconds, the one time unit).
  */
-tk_status tk_signin_config_set_connect_timeout_ms(tk_signin_config *config, uint64_t ms);
+tk_status tk_signin_config_set_connect_timeout_ms(tk_signin_config *config,
+                                                  uint64_t ms);
 
 /**
  * `request_timeout` in milliseconds.
+ * Deprecated, kept for one release: `tk_signin_config_set(config, "request_timeout", secs)` (seconds, the one time unit).
  */
-tk_status tk_signin_config_set_request_timeout_ms(tk_signin_config *config, uint64_t ms);
+tk_status tk_signin_config_set_request_timeout_ms(tk_signin_config *config,
+                                                  uint64_t ms);
 
 /**
  * `max_attempts` of the idempotent requests (JWKS, `/userinfo`), the first included.
@@ -1436,8 +1460,17 @@ void tk_verifier_config_free(tk_verifier_config *config);
 tk_status tk_verifier_config_add_issuer(tk_verifier_config *config, const char *issuer);
 
 /**
+ * Sets a knob by name, durations in seconds (the one time unit of the C API): `leeway`
+ * (default 60, at most 600), `max_token_bytes`, `jwks_lifetime` (default 600),
+ * `jwks_min_refetch_interval` (default 30, at least 1), or any HTTP knob of
+ * `tk_verifier_config_set_http`. An unknown name or a negative or non-finite value is
+ * `TK_STATUS_CONFIG` at once (the config unchanged); ranges are checked by `tk_verifier_new`.
+ */
+tk_status tk_verifier_config_set(tk_verifier_config *config, const char *name, double value);
+
+/**
  * Clock skew allowed on `exp`, `nbf`, `iat` and `auth_time`, in seconds (default 60, at most
- * 600).
+ * 600). Deprecated, kept for one release: `tk_verifier_config_set(config, "leeway", secs)`.
  */
 tk_status tk_verifier_config_set_leeway_secs(tk_verifier_config *config, uint64_t secs);
 
@@ -1482,12 +1515,15 @@ tk_status tk_verifier_config_set_jwks_url(tk_verifier_config *config, const char
 
 /**
  * How long a fetched JWKS is used before it is fetched again, in seconds (default 600; not 0).
+ * Deprecated, kept for one release: `tk_verifier_config_set(config, "jwks_lifetime", secs)` (seconds, the one time unit).
  */
-tk_status tk_verifier_config_set_jwks_lifetime_secs(tk_verifier_config *config, uint64_t secs);
+tk_status tk_verifier_config_set_jwks_lifetime_secs(tk_verifier_config *config,
+                                                    uint64_t secs);
 
 /**
  * A token naming an unknown `kid` refetches the JWKS, but at most once per this many seconds
  * (default 30), so a flood of made-up `kid`s is not a flood of JWKS requests.
+ * Deprecated, kept for one release: `tk_verifier_config_set(config, "jwks_min_refetch_interval", secs)` (seconds, the one time unit).
  */
 tk_status tk_verifier_config_set_jwks_min_refetch_interval_secs(tk_verifier_config *config,
                                                                 uint64_t secs);
@@ -1509,13 +1545,17 @@ tk_status tk_verifier_config_set_http_text(tk_verifier_config *config,
 
 /**
  * `connect_timeout` of the JWKS requests in milliseconds (see `tk_verifier_config_set_http`).
+ * Deprecated, kept for one release: `tk_verifier_config_set(config, "connect_timeout", secs)` (seconds, the one time unit).
  */
-tk_status tk_verifier_config_set_connect_timeout_ms(tk_verifier_config *config, uint64_t ms);
+tk_status tk_verifier_config_set_connect_timeout_ms(tk_verifier_config *config,
+                                                    uint64_t ms);
 
 /**
  * `request_timeout` of the JWKS requests in milliseconds.
+ * Deprecated, kept for one release: `tk_verifier_config_set(config, "request_timeout", secs)` (seconds, the one time unit).
  */
-tk_status tk_verifier_config_set_request_timeout_ms(tk_verifier_config *config, uint64_t ms);
+tk_status tk_verifier_config_set_request_timeout_ms(tk_verifier_config *config,
+                                                    uint64_t ms);
 
 /**
  * `max_attempts` of the JWKS requests, the first included.

@@ -270,6 +270,7 @@ pub unsafe extern "C" fn tk_config_set_cache(
 // The per-knob setters: `tk_config_set_http` / `tk_config_set_cache` in their own units.
 
 /// `connect_timeout` in milliseconds (see `tk_config_set_http`).
+/// Deprecated, kept for one release: `tk_config_set_http(config, "connect_timeout", secs)` (seconds, the one time unit).
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_set_connect_timeout_ms(
     config: *mut tk_config,
@@ -280,6 +281,7 @@ pub unsafe extern "C" fn tk_config_set_connect_timeout_ms(
 }
 
 /// `request_timeout` in milliseconds: the whole request, from sending to the last byte.
+/// Deprecated, kept for one release: `tk_config_set_http(config, "request_timeout", secs)` (seconds, the one time unit).
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_set_request_timeout_ms(
     config: *mut tk_config,
@@ -312,6 +314,7 @@ pub unsafe extern "C" fn tk_config_set_retry_max_attempts(
 
 /// `initial_backoff` and `max_backoff` in milliseconds: the exponential backoff between
 /// attempts, its first delay and its cap.
+/// Deprecated, kept for one release: `tk_config_set_http(config, "initial_backoff", secs)` and `"max_backoff"` (seconds, the one time unit).
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_set_retry_backoff_ms(
     config: *mut tk_config,
@@ -327,6 +330,7 @@ pub unsafe extern "C" fn tk_config_set_retry_backoff_ms(
 
 /// `max_retry_after` in milliseconds: a longer `Retry-After` is not waited for,
 /// `TK_STATUS_RATE_LIMITED` is returned at once.
+/// Deprecated, kept for one release: `tk_config_set_http(config, "max_retry_after", secs)` (seconds, the one time unit).
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_set_max_retry_after_ms(
     config: *mut tk_config,
@@ -347,6 +351,7 @@ pub unsafe extern "C" fn tk_config_set_cache_enabled(
 }
 
 /// Cache `expiry_margin` in milliseconds.
+/// Deprecated, kept for one release: `tk_config_set_cache(config, "expiry_margin", secs)` (seconds, the one time unit).
 #[no_mangle]
 pub unsafe extern "C" fn tk_config_set_expiry_margin_ms(
     config: *mut tk_config,

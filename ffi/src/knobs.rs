@@ -71,6 +71,22 @@ pub(crate) unsafe fn set_http_named<C: Editable<Inner: Http>>(
     }
 }
 
+/// The body of `tk_verifier_config_set` and `tk_signin_config_set`: one knob of the config's
+/// own or an HTTP knob, by name, through the core's `set` (seconds for durations).
+pub(crate) unsafe fn set_named<C: Editable<Inner: Clone>>(
+    func: &'static str,
+    config: *mut C,
+    name: *const c_char,
+    value: f64,
+    set: fn(&mut C::Inner, &str, f64) -> tk_core::Result<()>,
+) -> tk_status {
+    unsafe {
+        edit_str(func, config, name, "name", |c, n| {
+            set_all(c, set, &[(n, value)])
+        })
+    }
+}
+
 /// The body of `tk_*_set_http_text`: one text HTTP knob (`ca_file`) by its C name.
 pub(crate) unsafe fn set_http_text_named<C: Editable<Inner: Http>>(
     func: &'static str,

@@ -14,7 +14,7 @@ use crate::boundary::{
 };
 use crate::claims::tk_claims;
 use crate::config::private_key;
-use crate::knobs::{ms, set_http, set_http_named, set_http_text_named};
+use crate::knobs::{ms, set_http, set_http_named, set_http_text_named, set_named};
 use crate::status::tk_status;
 use crate::user_credentials::tk_user_credentials;
 
@@ -193,7 +193,22 @@ pub unsafe extern "C" fn tk_signin_config_add_issuer(
     unsafe { edit_str(f, config, issuer, "issuer", |c, s| c.issuers.push(s.into())) }
 }
 
+/// Sets a knob by name, durations in seconds (the one time unit of the C API): `leeway`
+/// (default 60, at most 600), `offline_access` (0 or 1, default 1), or any HTTP knob of
+/// `tk_signin_config_set_http`. An unknown name or an unusable value is `TK_STATUS_CONFIG` at
+/// once (the config unchanged).
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_config_set(
+    config: *mut tk_signin_config,
+    name: *const c_char,
+    value: f64,
+) -> tk_status {
+    let f = "tk_signin_config_set";
+    unsafe { set_named(f, config, name, value, tk_core::SignInConfig::set) }
+}
+
 /// Clock skew allowed when checking ID tokens, in seconds (default 60, at most 600).
+/// Deprecated, kept for one release: `tk_signin_config_set(config, "leeway", secs)`.
 #[no_mangle]
 pub unsafe extern "C" fn tk_signin_config_set_leeway_secs(
     config: *mut tk_signin_config,
@@ -265,6 +280,7 @@ pub unsafe extern "C" fn tk_signin_config_set_http_text(
 }
 
 /// `connect_timeout` in milliseconds (see `tk_signin_config_set_http`).
+/// Deprecated, kept for one release: `tk_signin_config_set(config, "connect_timeout", secs)` (seconds, the one time unit).
 #[no_mangle]
 pub unsafe extern "C" fn tk_signin_config_set_connect_timeout_ms(
     config: *mut tk_signin_config,
@@ -275,6 +291,7 @@ pub unsafe extern "C" fn tk_signin_config_set_connect_timeout_ms(
 }
 
 /// `request_timeout` in milliseconds.
+/// Deprecated, kept for one release: `tk_signin_config_set(config, "request_timeout", secs)` (seconds, the one time unit).
 #[no_mangle]
 pub unsafe extern "C" fn tk_signin_config_set_request_timeout_ms(
     config: *mut tk_signin_config,

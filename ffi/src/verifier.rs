@@ -11,7 +11,7 @@ use crate::boundary::{
     write_sized,
 };
 use crate::claims::tk_claims;
-use crate::knobs::{ms, set_http, set_http_named, set_http_text_named};
+use crate::knobs::{ms, set_http, set_http_named, set_http_text_named, set_named};
 use crate::status::tk_status;
 
 /// What a verifier checks and how it gets keys (opaque). Create with `tk_verifier_config_new`,
@@ -83,8 +83,23 @@ pub unsafe extern "C" fn tk_verifier_config_add_issuer(
     unsafe { edit_str(f, config, issuer, "issuer", |c, s| c.issuers.push(s.into())) }
 }
 
+/// Sets a knob by name, durations in seconds (the one time unit of the C API): `leeway`
+/// (default 60, at most 600), `max_token_bytes`, `jwks_lifetime` (default 600),
+/// `jwks_min_refetch_interval` (default 30, at least 1), or any HTTP knob of
+/// `tk_verifier_config_set_http`. An unknown name or a negative or non-finite value is
+/// `TK_STATUS_CONFIG` at once (the config unchanged); ranges are checked by `tk_verifier_new`.
+#[no_mangle]
+pub unsafe extern "C" fn tk_verifier_config_set(
+    config: *mut tk_verifier_config,
+    name: *const c_char,
+    value: f64,
+) -> tk_status {
+    let f = "tk_verifier_config_set";
+    unsafe { set_named(f, config, name, value, tk_core::VerifierConfig::set) }
+}
+
 /// Clock skew allowed on `exp`, `nbf`, `iat` and `auth_time`, in seconds (default 60, at most
-/// 600).
+/// 600). Deprecated, kept for one release: `tk_verifier_config_set(config, "leeway", secs)`.
 #[no_mangle]
 pub unsafe extern "C" fn tk_verifier_config_set_leeway_secs(
     config: *mut tk_verifier_config,
@@ -180,6 +195,7 @@ pub unsafe extern "C" fn tk_verifier_config_set_jwks_url(
 }
 
 /// How long a fetched JWKS is used before it is fetched again, in seconds (default 600; not 0).
+/// Deprecated, kept for one release: `tk_verifier_config_set(config, "jwks_lifetime", secs)` (seconds, the one time unit).
 #[no_mangle]
 pub unsafe extern "C" fn tk_verifier_config_set_jwks_lifetime_secs(
     config: *mut tk_verifier_config,
@@ -191,6 +207,7 @@ pub unsafe extern "C" fn tk_verifier_config_set_jwks_lifetime_secs(
 
 /// A token naming an unknown `kid` refetches the JWKS, but at most once per this many seconds
 /// (default 30), so a flood of made-up `kid`s is not a flood of JWKS requests.
+/// Deprecated, kept for one release: `tk_verifier_config_set(config, "jwks_min_refetch_interval", secs)` (seconds, the one time unit).
 #[no_mangle]
 pub unsafe extern "C" fn tk_verifier_config_set_jwks_min_refetch_interval_secs(
     config: *mut tk_verifier_config,
@@ -228,6 +245,7 @@ pub unsafe extern "C" fn tk_verifier_config_set_http_text(
 }
 
 /// `connect_timeout` of the JWKS requests in milliseconds (see `tk_verifier_config_set_http`).
+/// Deprecated, kept for one release: `tk_verifier_config_set(config, "connect_timeout", secs)` (seconds, the one time unit).
 #[no_mangle]
 pub unsafe extern "C" fn tk_verifier_config_set_connect_timeout_ms(
     config: *mut tk_verifier_config,
@@ -238,6 +256,7 @@ pub unsafe extern "C" fn tk_verifier_config_set_connect_timeout_ms(
 }
 
 /// `request_timeout` of the JWKS requests in milliseconds.
+/// Deprecated, kept for one release: `tk_verifier_config_set(config, "request_timeout", secs)` (seconds, the one time unit).
 #[no_mangle]
 pub unsafe extern "C" fn tk_verifier_config_set_request_timeout_ms(
     config: *mut tk_verifier_config,

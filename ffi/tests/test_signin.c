@@ -2375,6 +2375,48 @@ static int inject_503(const char *endpoint) {
   return inject_fault(fault);
 }
 
+/* K1: one setter by name for every knob of the verifier and sign-in configs, durations in
+ * seconds (the HTTP knobs too); an unknown name or a bad number is refused at once, a range
+ * when the verifier or sign-in client is built. */
+static void test_k1_config_knobs_by_name_in_seconds(void) {
+  tk_verifier_config *vcfg = verifier_config(API);
+  tk_signin_config *scfg = signin_config(fixture("TK_PUBLIC_CLIENT_ID"));
+  REQUIRE(vcfg && scfg);
+  CHECK_HTTP_KNOBS(tk_verifier_config_set, vcfg);
+  CHECK_HTTP_KNOBS(tk_signin_config_set, scfg);
+  CHECK_STATUS(tk_verifier_config_set_http(vcfg, "max_attempts", 1), TK_STATUS_OK);
+  CHECK_STATUS(tk_verifier_config_set(vcfg, "leeway", 30), TK_STATUS_OK);
+  CHECK_STATUS(tk_verifier_config_set(vcfg, "max_token_bytes", 8192), TK_STATUS_OK);
+  CHECK_STATUS(tk_verifier_config_set(vcfg, "jwks_lifetime", 300.5), TK_STATUS_OK);
+  CHECK_STATUS(tk_verifier_config_set(vcfg, "jwks_min_refetch_interval", 2), TK_STATUS_OK);
+  CHECK_STATUS(tk_verifier_config_set(vcfg, "lifetime", 1), TK_STATUS_CONFIG);
+  CHECK(strstr(get_last_error().message, "jwks_lifetime") != NULL); /* the names it knows */
+  CHECK_STATUS(tk_verifier_config_set(vcfg, "max_token_bytes", 1.5), TK_STATUS_CONFIG);
+  tk_verifier *v = NULL;
+  CHECK_STATUS(tk_verifier_new(vcfg, &v), TK_STATUS_OK);
+  tk_verifier_free(v);
+  v = NULL;
+  CHECK_STATUS(tk_verifier_config_set(vcfg, "leeway", 601), TK_STATUS_OK);
+  CHECK_STATUS(tk_verifier_new(vcfg, &v), TK_STATUS_CONFIG);
+  CHECK(v == NULL && strstr(get_last_error().message, "leeway") != NULL);
+  CHECK_STATUS(tk_verifier_config_set(vcfg, "leeway", 60), TK_STATUS_OK);
+  CHECK_STATUS(tk_verifier_config_set(vcfg, "jwks_min_refetch_interval", 0.5), TK_STATUS_OK);
+  CHECK_STATUS(tk_verifier_new(vcfg, &v), TK_STATUS_CONFIG);
+
+  CHECK_STATUS(tk_signin_config_set(scfg, "offline_access", 0), TK_STATUS_OK);
+  CHECK_STATUS(tk_signin_config_set(scfg, "offline_access", 2), TK_STATUS_CONFIG);
+  CHECK_STATUS(tk_signin_config_set(scfg, "leeway", 601), TK_STATUS_OK);
+  tk_signin_client *sc = NULL;
+  CHECK_STATUS(tk_signin_client_new(scfg, &sc), TK_STATUS_CONFIG);
+  CHECK(sc == NULL);
+  CHECK_STATUS(tk_signin_config_set(scfg, "leeway", 10), TK_STATUS_OK);
+  CHECK_STATUS(tk_signin_config_set_http(scfg, "max_attempts", 1), TK_STATUS_OK);
+  CHECK_STATUS(tk_signin_client_new(scfg, &sc), TK_STATUS_OK);
+  tk_signin_client_free(sc);
+  tk_verifier_config_free(vcfg);
+  tk_signin_config_free(scfg);
+}
+
 static void test_s6_http_knobs_by_name_on_every_config(void) {
   tk_config *cfg = NULL;
   REQUIRE(tk_config_new(fixture("TK_ISSUER_URL"), fixture("TK_CLIENT_ID"),
@@ -2770,6 +2812,7 @@ static void test_he_a_forked_child_draws_its_own_secrets(void) {
 }
 
 const test_case SIGNIN_TESTS[] = {
+    {"k1_config_knobs_by_name_in_seconds", test_k1_config_knobs_by_name_in_seconds},
     {"token_check_names", test_token_check_names},
     {"verify_a_good_access_token", test_verify_a_good_access_token},
     {"verify_bad_tokens_names_the_check", test_verify_bad_tokens_names_the_check},

@@ -118,7 +118,7 @@ impl SignInClient {
             c.organization = organization;
             c.issuers = issuers.unwrap_or_default();
             if let Some(s) = leeway {
-                c.leeway = seconds("leeway", s)?;
+                c.set("leeway", s)?;
             }
             c.authorize_url = authorize_url;
             c.token_url = token_url;

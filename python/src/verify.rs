@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 use tokenkeeper::{Error, SigningAlg, VerifierConfig, VerifyOptions};
 
-use crate::convert::{seconds, set_knobs};
+use crate::convert::set_knobs;
 use crate::errors::to_py_err;
 use crate::run::{block, coroutine, Out};
 
@@ -102,8 +102,15 @@ impl TokenVerifier {
         let algorithms = algorithms.map(self::algorithms).transpose()?;
         let make = move || -> Result<Self, Error> {
             c.issuers = issuers.unwrap_or_default();
-            if let Some(s) = leeway {
-                c.leeway = seconds("leeway", s)?;
+            // Durations by name, through the core's one setter (seconds).
+            for (name, value) in [
+                ("leeway", leeway),
+                ("jwks_lifetime", jwks_lifetime),
+                ("jwks_min_refetch_interval", jwks_min_refetch_interval),
+            ] {
+                if let Some(v) = value {
+                    c.set(name, v)?;
+                }
             }
             c.organization = organization;
             c.organization_name = organization_name;
@@ -113,12 +120,6 @@ impl TokenVerifier {
             }
             c.max_token_bytes = max_token_bytes.unwrap_or(c.max_token_bytes);
             c.jwks_url = jwks_url;
-            if let Some(s) = jwks_lifetime {
-                c.jwks_lifetime = seconds("jwks_lifetime", s)?;
-            }
-            if let Some(s) = jwks_min_refetch_interval {
-                c.jwks_min_refetch_interval = seconds("jwks_min_refetch_interval", s)?;
-            }
             Ok(Self::wrap(tokenkeeper::TokenVerifier::new(c)?))
         };
         make().map_err(|e| to_py_err(py, e))

@@ -461,3 +461,18 @@ def test_r1_after_rejection_drops_the_rejected_token_once_and_gives_the_one_to_r
     assert t2 is not None and t2.access_token != t1.access_token
     assert asyncio.run(p.after_rejection_async(t1)) is t2  # a second caller that saw the same 401
     assert issuer.count("token") == 2 and p.get_token() is t2
+
+
+def test_k1_config_knobs_by_name_in_seconds(issuer: LocalIssuer) -> None:
+    # The core's one by-name setter: seconds for durations, checked at once or when built.
+    v = tokenkeeper.TokenVerifier(issuer.domain, issuer.audience, leeway=30, jwks_lifetime=300.5, jwks_min_refetch_interval=2)
+    assert v.audience == issuer.audience
+    with pytest.raises(ConfigError, match=r"leeway: must be a finite number, zero or more \(got -1"):
+        tokenkeeper.TokenVerifier(issuer.domain, issuer.audience, leeway=-1)
+    with pytest.raises(ConfigError, match="leeway"):
+        tokenkeeper.TokenVerifier(issuer.domain, issuer.audience, leeway=601)
+    with pytest.raises(ConfigError, match="jwks_min_refetch_interval"):
+        tokenkeeper.TokenVerifier(issuer.domain, issuer.audience, jwks_min_refetch_interval=0.5)
+    with pytest.raises(ConfigError, match="leeway"):
+        issuer.sign_in_client(leeway=601)
+    assert issuer.sign_in_client(leeway=10, offline_access=False).client_id

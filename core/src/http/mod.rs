@@ -8,9 +8,9 @@ mod tls;
 mod transport;
 mod url;
 
-pub(crate) use options::KnobValue;
 #[cfg(feature = "fuzzing")]
 pub(crate) use options::DEFAULT_RETRY_AFTER_CAP;
+pub(crate) use options::{is_http_knob, KnobValue};
 pub use options::{HttpOptions, Knob, KNOBS, TEXT_KNOBS};
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use response::error_for;

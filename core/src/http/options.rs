@@ -348,6 +348,11 @@ impl HttpOptions {
     }
 }
 
+/// Whether `name` is a number knob of [`KNOBS`] (a config's `set` hands those to its `http`).
+pub(crate) fn is_http_knob(name: &str) -> bool {
+    KNOBS.iter().any(|k| k.name == name)
+}
+
 fn unknown(name: &str) -> Error {
     let names: Vec<&str> = KNOBS.iter().chain(&TEXT_KNOBS).map(|k| k.name).collect();
     Error::config(format!(

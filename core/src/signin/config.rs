@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::http::HttpOptions;
+use crate::http::{is_http_knob, HttpOptions, KnobValue};
 use crate::oauth::credentials::{AuthMethod, Credentials};
 
 /// Parameters `/authorize` sets itself; extra parameters cannot override them.
@@ -85,7 +85,35 @@ pub struct SignInConfig {
     pub http: HttpOptions,
 }
 
+/// The number knobs of [`SignInConfig::set`], beside the HTTP knobs: `leeway` (seconds) and
+/// `offline_access` (0 or 1).
+pub const SIGNIN_KNOBS: [&str; 2] = ["leeway", "offline_access"];
+
 impl SignInConfig {
+    /// Sets a knob of [`SIGNIN_KNOBS`] or an HTTP knob ([`crate::HTTP_KNOBS`]) by name, with
+    /// durations in seconds (C `tk_signin_config_set`). An unknown name or a bad value is
+    /// [`Error::Config`] at once.
+    ///
+    /// See the example on [`SignInConfig`].
+    pub fn set(&mut self, name: &str, value: f64) -> Result<()> {
+        if is_http_knob(name) {
+            return self.http.set(name, value);
+        }
+        let v = KnobValue::new(name, value)?;
+        match name {
+            "leeway" => self.leeway = v.secs()?,
+            "offline_access" if value == 0.0 || value == 1.0 => self.offline_access = value == 1.0,
+            "offline_access" => return Err(v.bad("must be 0 or 1")),
+            _ => {
+                return Err(Error::config(format!(
+                    "unknown sign-in option {name:?}: expected one of {} or an HTTP option",
+                    SIGNIN_KNOBS.join(", ")
+                )))
+            }
+        }
+        Ok(())
+    }
+
     /// A public client.
     ///
     /// Defaults: scopes `openid profile email`, `offline_access` on, a leeway of 60 s, no

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use crate::http::HttpOptions;
+use crate::error::{Error, Result};
+use crate::http::{is_http_knob, HttpOptions, KnobValue};
 use crate::oauth::credentials::SigningAlg;
 
 /// What a [`TokenVerifier`](crate::TokenVerifier) checks, and how it gets keys.
@@ -22,6 +23,9 @@ use crate::oauth::credentials::SigningAlg;
 /// let verifier = TokenVerifier::new(config.clone())?;
 /// assert_eq!(verifier.jwks_url(), "https://tenant.auth0.com/.well-known/jwks.json");
 ///
+/// config.set("jwks_lifetime", 300.0)?; // by name, seconds (as C and Python take them)
+/// config.set("request_timeout", 5.0)?; // an HTTP knob
+/// assert!(config.set("lifetime", 1.0).is_err());
 /// config.jwks_min_refetch_interval = Duration::from_millis(100); // below the floor
 /// assert!(TokenVerifier::new(config).is_err());
 /// # Ok::<(), tokenkeeper::Error>(())
@@ -70,7 +74,41 @@ pub struct VerifierConfig {
 /// See the example on [`VerifierConfig`].
 pub const JWKS_MIN_REFETCH_FLOOR: Duration = Duration::from_secs(1);
 
+/// The number knobs of [`VerifierConfig::set`] (durations in seconds), beside the HTTP knobs.
+pub const VERIFIER_KNOBS: [&str; 4] = [
+    "leeway",
+    "max_token_bytes",
+    "jwks_lifetime",
+    "jwks_min_refetch_interval",
+];
+
 impl VerifierConfig {
+    /// Sets a knob of [`VERIFIER_KNOBS`] or an HTTP knob ([`crate::HTTP_KNOBS`]) by name, with
+    /// durations in seconds: the one setter of every surface that takes knobs by name (C
+    /// `tk_verifier_config_set`). Checked when the verifier is built; an unknown name, a
+    /// negative or non-finite value is [`Error::Config`] at once.
+    ///
+    /// See the example on [`VerifierConfig`].
+    pub fn set(&mut self, name: &str, value: f64) -> Result<()> {
+        if is_http_knob(name) {
+            return self.http.set(name, value);
+        }
+        let v = KnobValue::new(name, value)?;
+        match name {
+            "leeway" => self.leeway = v.secs()?,
+            "max_token_bytes" => self.max_token_bytes = v.count()? as usize,
+            "jwks_lifetime" => self.jwks_lifetime = v.secs()?,
+            "jwks_min_refetch_interval" => self.jwks_min_refetch_interval = v.secs()?,
+            _ => {
+                return Err(Error::config(format!(
+                    "unknown verifier option {name:?}: expected one of {} or an HTTP option",
+                    VERIFIER_KNOBS.join(", ")
+                )))
+            }
+        }
+        Ok(())
+    }
+
     /// The checks for tokens from `domain` for `audience`, with the defaults: issuer
     /// `https://{domain}/`, 60 s leeway, RS256/PS256/ES256, tokens up to 16 KiB, the JWKS at
     /// `{domain}/.well-known/jwks.json` used for 10 minutes and refetched for an unknown `kid`
@@ -137,4 +175,35 @@ pub struct VerifierStats {
     pub rejected: u64,
     /// JWKS requests made (successful or not).
     pub jwks_fetches: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::{SignInConfig, VerifierConfig};
+
+    /// K1: one by-name setter per config, seconds for durations, HTTP knobs included.
+    #[test]
+    fn verifier_and_sign_in_configs_take_their_knobs_by_name() {
+        let mut v = VerifierConfig::new("tenant.auth0.com", "https://api.example.com");
+        v.set("leeway", 30.0).unwrap();
+        v.set("jwks_lifetime", 0.5).unwrap();
+        v.set("max_token_bytes", 8192.0).unwrap();
+        v.set("request_timeout", 2.5).unwrap();
+        assert_eq!(v.leeway, Duration::from_secs(30));
+        assert_eq!(v.jwks_lifetime, Duration::from_millis(500));
+        assert_eq!(v.max_token_bytes, 8192);
+        assert_eq!(v.http.request_timeout, Some(Duration::from_millis(2500)));
+        for (name, value) in [("nope", 1.0), ("leeway", -1.0), ("max_token_bytes", 1.5)] {
+            assert_eq!(v.set(name, value).unwrap_err().kind(), "config", "{name}");
+        }
+        let mut s = SignInConfig::new("tenant.auth0.com", "id", "https://app.example.com/cb");
+        s.set("offline_access", 0.0).unwrap();
+        s.set("leeway", 10.0).unwrap();
+        s.set("max_attempts", 2.0).unwrap();
+        assert!(!s.offline_access && s.leeway == Duration::from_secs(10));
+        assert_eq!(s.http.max_attempts, Some(2));
+        assert!(s.set("offline_access", 2.0).is_err() && s.set("jwks_lifetime", 1.0).is_err());
+    }
 }

@@ -193,14 +193,19 @@ pub struct UserCredentials {
 
 wraps!(UserCredentials, inner: tokenkeeper::UserCredentials, USER_CREDENTIALS);
 
-fn unix_secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
+/// Seconds since the epoch, negative before it (the core's range rule refuses those).
+fn unix_secs(t: SystemTime) -> f64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_secs_f64(),
+        Err(e) => -e.duration().as_secs_f64(),
+    }
 }
 
 #[uniffi::export]
 impl UserCredentials {
     /// Credentials a host kept in its own form (for example one Keychain item per token).
-    /// `expiresAt` is kept in whole seconds.
+    /// `expiresAt` is kept in whole seconds, from the epoch to 9999-12-31T23:59:59Z (the
+    /// core's range rule), else `Config`.
     #[uniffi::constructor(default(scope = None, refresh_token = None, id_token = None))]
     pub fn new(
         access_token: String,
@@ -209,15 +214,15 @@ impl UserCredentials {
         scope: Option<String>,
         refresh_token: Option<String>,
         id_token: Option<String>,
-    ) -> Arc<Self> {
-        Self::wrap(tokenkeeper::UserCredentials {
+    ) -> Result<Arc<Self>, TokenError> {
+        Ok(Self::wrap(tokenkeeper::UserCredentials::new(
             access_token,
             token_type,
-            expires_at: unix_secs(expires_at),
+            unix_secs(expires_at),
             scope,
             refresh_token,
             id_token,
-        })
+        )?))
     }
 
     /// Credentials saved with `toJson()`; throws `Config` when the text is not that.

@@ -2417,6 +2417,24 @@ static void test_k1_config_knobs_by_name_in_seconds(void) {
   tk_signin_config_free(scfg);
 }
 
+/* U1: expires_at of stored credentials is from the epoch to 9999-12-31T23:59:59Z, else a
+ * config error (the core's one range rule). */
+static void test_u1_user_credentials_expires_at_range(void) {
+  tk_user_credentials *c = NULL;
+  CHECK_STATUS(tk_user_credentials_from_json(
+                   "{\"access_token\":\"at\",\"token_type\":\"Bearer\",\"expires_at\":253402300799}", &c),
+               TK_STATUS_OK);
+  uint64_t at = 0;
+  if (c) CHECK_STATUS(tk_user_credentials_expires_at(c, &at), TK_STATUS_OK);
+  CHECK(at == TK_LATEST_TIME);
+  tk_user_credentials_free(c);
+  c = NULL;
+  CHECK_STATUS(tk_user_credentials_from_json(
+                   "{\"access_token\":\"at\",\"token_type\":\"Bearer\",\"expires_at\":253402300800}", &c),
+               TK_STATUS_CONFIG);
+  CHECK(c == NULL && strstr(get_last_error().message, "expires_at is out of range") != NULL);
+}
+
 static void test_s6_http_knobs_by_name_on_every_config(void) {
   tk_config *cfg = NULL;
   REQUIRE(tk_config_new(fixture("TK_ISSUER_URL"), fixture("TK_CLIENT_ID"),
@@ -2813,6 +2831,7 @@ static void test_he_a_forked_child_draws_its_own_secrets(void) {
 
 const test_case SIGNIN_TESTS[] = {
     {"k1_config_knobs_by_name_in_seconds", test_k1_config_knobs_by_name_in_seconds},
+    {"u1_user_credentials_expires_at_range", test_u1_user_credentials_expires_at_range},
     {"token_check_names", test_token_check_names},
     {"verify_a_good_access_token", test_verify_a_good_access_token},
     {"verify_bad_tokens_names_the_check", test_verify_bad_tokens_names_the_check},

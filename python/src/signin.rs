@@ -373,23 +373,13 @@ impl UserCredentials {
 }
 
 /// Seconds since the epoch of a `datetime` (its `timestamp()`) or of a number.
-fn unix_seconds(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<u64> {
-    let secs: f64 = if v.hasattr("timestamp")? {
-        v.call_method0("timestamp")?.extract()?
-    } else {
-        v.extract().map_err(|_| {
-            PyTypeError::new_err(
-                "expires_at must be a datetime or a number of seconds since the epoch",
-            )
-        })?
-    };
-    if !(0.0..1e15).contains(&secs) {
-        return Err(to_py_err(
-            py,
-            Error::Config(format!("expires_at is out of range: {secs}")),
-        ));
+fn unix_seconds(v: &Bound<'_, PyAny>) -> PyResult<f64> {
+    if v.hasattr("timestamp")? {
+        return v.call_method0("timestamp")?.extract();
     }
-    Ok(secs as u64)
+    v.extract().map_err(|_| {
+        PyTypeError::new_err("expires_at must be a datetime or a number of seconds since the epoch")
+    })
 }
 
 #[pymethods]
@@ -410,14 +400,17 @@ impl UserCredentials {
         refresh_token: Option<String>,
         id_token: Option<String>,
     ) -> PyResult<Self> {
-        Ok(Self::wrap(tokenkeeper::UserCredentials {
+        let expires_at = unix_seconds(expires_at)?;
+        tokenkeeper::UserCredentials::new(
             access_token,
-            token_type: token_type.to_string(),
-            expires_at: unix_seconds(py, expires_at)?,
+            token_type,
+            expires_at,
             scope,
             refresh_token,
             id_token,
-        }))
+        )
+        .map(Self::wrap)
+        .map_err(|e| to_py_err(py, e))
     }
 
     /// The access token (a secret: do not log it).

@@ -476,3 +476,14 @@ def test_k1_config_knobs_by_name_in_seconds(issuer: LocalIssuer) -> None:
     with pytest.raises(ConfigError, match="leeway"):
         issuer.sign_in_client(leeway=601)
     assert issuer.sign_in_client(leeway=10, offline_access=False).client_id
+
+
+def test_u1_user_credentials_expires_at_is_from_the_epoch_to_the_latest_time() -> None:
+    latest = tokenkeeper._native._LATEST_TIME
+    assert UserCredentials("at", latest).expires_at.year == 9999
+    assert UserCredentials("at", 1.9).expires_at.timestamp() == 1
+    for bad in (-1, latest + 1, float("nan"), float("inf")):
+        with pytest.raises(ConfigError, match="expires_at is out of range"):
+            UserCredentials("at", bad)
+    with pytest.raises(ConfigError, match="expires_at is out of range"):
+        UserCredentials.from_json('{"access_token":"at","token_type":"Bearer","expires_at":%d}' % (latest + 1))

@@ -283,4 +283,16 @@ fun scenarioTests(shared: TokenClient) {
             c.invalidate(req)
         }
     }
+
+    test("U1 user credentials: expiresAt from the epoch to 9999-12-31T23:59:59Z, else Config") {
+        val latest = Instant.ofEpochSecond(253_402_300_799)
+        UserCredentials("at", "Bearer", latest, null, null, null).use { expectEq(latest, it.expiresAt(), "latest") }
+        for (bad in listOf(Instant.ofEpochSecond(-1), Instant.ofEpochSecond(253_402_300_800))) {
+            val e = expectThrows<TokenException.Config> { UserCredentials("at", "Bearer", bad, null, null, null) }
+            expect(e.detail.contains("expires_at is out of range")) { "detail ${e.detail}" }
+        }
+        val json = """{"access_token":"at","token_type":"Bearer","expires_at":253402300800}"""
+        val e = expectThrows<TokenException.Config> { UserCredentials.fromJson(json) }
+        expect(e.detail.contains("expires_at is out of range")) { "detail ${e.detail}" }
+    }
 }

@@ -130,7 +130,7 @@ func scenarioTests(shared: TokenClient) async {
     }
 
     test("S3 serialised store: 8 threads on a fresh manager, the store never runs two calls at once") {
-        let stored = UserCredentials(accessToken: "at", tokenType: "Bearer", expiresAt: Date(timeIntervalSinceNow: 3600),
+        let stored = try UserCredentials(accessToken: "at", tokenType: "Bearer", expiresAt: Date(timeIntervalSinceNow: 3600),
                                      scope: "openid", refreshToken: "rt", idToken: nil)
         let storage = CountingStorage(json: stored.toJson())
         let m = CredentialsManager(signIn: try publicClient(), storage: storage)
@@ -265,5 +265,16 @@ func scenarioTests(shared: TokenClient) async {
         try expectEq(t2.accessToken(), again.accessToken(), "the same newer token")
         try expectEq(1, try Admin.shared.tokenRequests() - before, "token requests")
         c.invalidate(request: req)
+    }
+
+    test("U1 user credentials: expiresAt from the epoch to 9999-12-31T23:59:59Z, else Config") {
+        let latest = Date(timeIntervalSince1970: 253_402_300_799)
+        try expectEq(latest, try UserCredentials(accessToken: "at", tokenType: "Bearer", expiresAt: latest).expiresAt(), "latest")
+        for bad in [Date(timeIntervalSince1970: -1), Date(timeIntervalSince1970: 253_402_300_800)] {
+            try expectConfig(try expectError { _ = try UserCredentials(accessToken: "at", tokenType: "Bearer", expiresAt: bad) },
+                             containing: "expires_at is out of range")
+        }
+        let json = "{\"access_token\":\"at\",\"token_type\":\"Bearer\",\"expires_at\":253402300800}"
+        try expectConfig(try expectError { _ = try UserCredentials.fromJson(json: json) }, containing: "expires_at is out of range")
     }
 }

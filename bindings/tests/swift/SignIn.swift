@@ -162,7 +162,7 @@ final class RecordingStorage: CredentialsStorage, @unchecked Sendable {
         try lock.withLock {
             guard let b = blob else { throw Failure(description: "nothing stored") }
             let c = try UserCredentials.fromJson(json: b)
-            blob = UserCredentials(
+            blob = try UserCredentials(
                 accessToken: c.accessToken(), tokenType: c.tokenType(), expiresAt: Date(timeIntervalSinceNow: -10),
                 scope: c.scope(), refreshToken: c.refreshToken(), idToken: c.idToken()
             ).toJson()

@@ -90,8 +90,32 @@ impl UserCredentials {
         serde_json::to_string(self).expect("credentials serialize")
     }
 
+    /// Credentials a host kept in its own form: `expires_at` in seconds since the Unix epoch,
+    /// whole or not (truncated). The one range rule of every surface: from 0 to
+    /// [`LATEST_TIME`](crate::LATEST_TIME) (9999-12-31T23:59:59Z), else [`Error::Config`].
+    ///
+    /// See the example on [`CredentialsManager`](crate::CredentialsManager).
+    pub fn new(
+        access_token: impl Into<String>,
+        token_type: impl Into<String>,
+        expires_at: f64,
+        scope: Option<String>,
+        refresh_token: Option<String>,
+        id_token: Option<String>,
+    ) -> Result<Self> {
+        Ok(Self {
+            access_token: access_token.into(),
+            token_type: token_type.into(),
+            expires_at: expires_at_in_range(expires_at)?,
+            scope,
+            refresh_token,
+            id_token,
+        })
+    }
+
     /// Credentials saved with [`Self::to_json`]; anything else is [`Error::Config`] (its
-    /// message gives the error's category and position, never a value).
+    /// message gives the error's category and position, never a value; `expires_at` as for
+    /// [`Self::new`]).
     ///
     /// See the example on [`CredentialsManager`](crate::CredentialsManager).
     pub fn from_json(json: &str) -> Result<Self> {
@@ -100,13 +124,26 @@ impl UserCredentials {
                 "stored credentials are not valid (not a JSON object)",
             ));
         }
-        serde_json::from_str(json).map_err(|e| {
+        let creds: Self = serde_json::from_str(json).map_err(|e| {
             Error::config(format!(
                 "stored credentials are not valid ({})",
                 crate::text::json_error(&e)
             ))
-        })
+        })?;
+        expires_at_in_range(creds.expires_at as f64)?;
+        Ok(creds)
     }
+}
+
+/// `expires_at` of [`UserCredentials::new`]: finite, from 0 to `LATEST_TIME`, whole seconds.
+fn expires_at_in_range(secs: f64) -> Result<u64> {
+    if !(secs.is_finite() && (0.0..=crate::LATEST_TIME as f64).contains(&secs)) {
+        return Err(Error::config(format!(
+            "expires_at is out of range: {secs} (from 0 to {}, 9999-12-31T23:59:59Z)",
+            crate::LATEST_TIME
+        )));
+    }
+    Ok(secs as u64)
 }
 
 impl fmt::Debug for UserCredentials {
@@ -128,5 +165,35 @@ impl Drop for UserCredentials {
         self.access_token.zeroize();
         self.refresh_token.zeroize();
         self.id_token.zeroize();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// U1: one range rule for `expires_at`, from parts or from JSON.
+    #[test]
+    fn expires_at_is_from_0_to_the_latest_time() {
+        let at = |secs: f64| UserCredentials::new("at", "Bearer", secs, None, None, None);
+        assert_eq!(at(1.9).unwrap().expires_at, 1);
+        assert_eq!(
+            at(crate::LATEST_TIME as f64).unwrap().expires_at,
+            crate::LATEST_TIME
+        );
+        for bad in [
+            -1.0,
+            crate::LATEST_TIME as f64 + 1.0,
+            f64::NAN,
+            f64::INFINITY,
+        ] {
+            assert_eq!(at(bad).unwrap_err().kind(), "config", "{bad}");
+        }
+        let json = |secs: u64| {
+            format!(r#"{{"access_token":"at","token_type":"Bearer","expires_at":{secs}}}"#)
+        };
+        assert!(UserCredentials::from_json(&json(crate::LATEST_TIME)).is_ok());
+        let e = UserCredentials::from_json(&json(crate::LATEST_TIME + 1)).unwrap_err();
+        assert!(e.to_string().contains("expires_at is out of range"), "{e}");
     }
 }

@@ -40,8 +40,17 @@ fn a_rate_limit_reset_past_the_end_of_time_is_the_longest_wait() {
 /// `remaining()`. Found by `stored_json`.
 #[test]
 fn stored_credentials_far_in_the_future_do_not_panic() {
+    // Past LATEST_TIME: refused (U1), never a panic; LATEST_TIME itself reads fine.
     let json = r#"{"access_token":"a","token_type":"Bearer","expires_at":18446744073709551615}"#;
-    let c = crate::UserCredentials::from_json(json).unwrap();
+    assert_eq!(
+        crate::UserCredentials::from_json(json).unwrap_err().kind(),
+        "config"
+    );
+    let latest = format!(
+        r#"{{"access_token":"a","token_type":"Bearer","expires_at":{}}}"#,
+        crate::LATEST_TIME
+    );
+    let c = crate::UserCredentials::from_json(&latest).unwrap();
     assert!(c.remaining() > Duration::from_secs(100 * 365 * 86_400));
     assert!(c.is_valid_for(Duration::from_secs(60)));
     let now = SystemTime::now()

@@ -28,6 +28,7 @@ async fn a_forked_child_gets_tokens_with_the_parents_client() {
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork failed");
     if pid == 0 {
+        unsafe { libc::alarm(60) }; // a stuck child never outlives the run
         let ok = c
             .get_token_blocking(&api().scope("read:things"))
             .map(|t| !t.access_token().is_empty())

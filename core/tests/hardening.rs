@@ -37,6 +37,7 @@ fn in_child(i: &Issuer) -> (String, String) {
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork failed");
     if pid == 0 {
+        unsafe { libc::alarm(60) }; // a stuck child never outlives the run
         let tx = client.authorize(&params).unwrap();
         let minted = pk.get_token_blocking(&TokenRequest::new(API)).is_ok();
         let line = format!("{} {} {} {minted}\n", tx.state, tx.nonce, tx.code_verifier);
@@ -330,6 +331,7 @@ fn child_succeeds(work: impl FnOnce() -> bool) -> bool {
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork failed");
     if pid == 0 {
+        unsafe { libc::alarm(60) }; // a stuck child never outlives the run
         let ok = work();
         unsafe { libc::_exit(if ok { 0 } else { 1 }) };
     }

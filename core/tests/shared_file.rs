@@ -69,6 +69,7 @@ fn the_string_forms_parse() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_token_is_shared_sealed_and_private() {
+    let _turn = SERIAL.lock().await;
     let i = issuer().await;
     let dir = TempDir::new("sealed");
     let a = shared_client(&i, &dir.0);
@@ -107,6 +108,7 @@ async fn a_token_is_shared_sealed_and_private() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tampered_or_foreign_entry_is_ignored_and_replaced() {
+    let _turn = SERIAL.lock().await;
     let i = issuer().await;
     let dir = TempDir::new("tamper");
     shared_client(&i, &dir.0).get_token(&api()).await.unwrap();
@@ -147,6 +149,7 @@ async fn a_tampered_or_foreign_entry_is_ignored_and_replaced() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_entry_due_for_refresh_is_not_adopted() {
+    let _turn = SERIAL.lock().await;
     let i = issuer().await;
     let dir = TempDir::new("due");
     let short = TokenRequest::new(SHORT_API);
@@ -161,6 +164,7 @@ async fn an_entry_due_for_refresh_is_not_adopted() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unusable_directory_never_fails_get_token() {
+    let _turn = SERIAL.lock().await;
     let i = issuer().await;
     let dir = TempDir::new("file");
     std::fs::write(&dir.0, b"not a directory").unwrap();
@@ -193,29 +197,20 @@ fn a_lock_holder_killed_with_sigkill_delays_the_others_by_one_fetch_at_most() {
     let i = rt.block_on(issuer());
     let dir = TempDir::new("kill");
     i.inject(Fault::delay(5000));
-    let holder = unsafe { libc::fork() };
-    assert!(holder >= 0);
-    if holder == 0 {
+    let holder = spawn_child(|| {
         let _ = shared_client(&i, &dir.0).get_token_blocking(&api());
-        unsafe { libc::_exit(0) };
-    }
+        true
+    });
     // Fork the waiter only once the holder's request is at the issuer (a slow fork
     // or start would otherwise let the waiter take the lock and the delayed reply).
     wait_for_request(&i);
     let started = Instant::now();
-    let waiter = unsafe { libc::fork() };
-    assert!(waiter >= 0);
-    if waiter == 0 {
-        let ok = shared_client(&i, &dir.0).get_token_blocking(&api()).is_ok();
-        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-    }
+    let waiter = spawn_child(|| shared_client(&i, &dir.0).get_token_blocking(&api()).is_ok());
     std::thread::sleep(Duration::from_millis(300));
     unsafe { libc::kill(holder, libc::SIGKILL) };
-    let mut status = 0;
-    unsafe { libc::waitpid(holder, &mut status, 0) };
-    unsafe { libc::waitpid(waiter, &mut status, 0) };
+    wait_child(holder, Duration::from_secs(5));
     assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        wait_child(waiter, Duration::from_secs(20)),
         "the waiter failed"
     );
     assert!(
@@ -227,6 +222,7 @@ fn a_lock_holder_killed_with_sigkill_delays_the_others_by_one_fetch_at_most() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_429_is_remembered_in_the_shared_level_for_every_process() {
+    let _turn = SERIAL.lock().await;
     let i = issuer().await;
     let dir = TempDir::new("ratelimit");
     i.inject(Fault::rate_limited(3600));
@@ -284,6 +280,7 @@ fn four_processes_polling_5_second_tokens_for_12_s_share_one_per_lifetime() {
 /// writer of the directory could) is not served: its end is sealed inside it.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_entry_put_back_after_its_expiry_is_not_served() {
+    let _turn = SERIAL.lock().await;
     let i = issuer().await;
     let dir = TempDir::new("replay");
     let req = lived(&i, 3);

@@ -65,6 +65,7 @@ fn set_mtime(p: &Path, ago: Duration) {
 /// the directory it checked.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_directory_swapped_in_after_the_check_is_not_used() {
+    let _turn = SERIAL.lock().await;
     let i = issuer().await;
     let base = TempDir::new("swap");
     std::fs::create_dir_all(&base.0).unwrap();
@@ -89,6 +90,7 @@ async fn a_directory_swapped_in_after_the_check_is_not_used() {
 /// on, followed or read whole: every call answers at once and the runtime stays free.
 #[tokio::test(flavor = "multi_thread")]
 async fn entries_that_are_fifos_symlinks_or_huge_are_removed_not_read() {
+    let _turn = SERIAL.lock().await;
     let i = issuer().await;
     let dir = TempDir::new("fifo");
     let (one, two, three) = (lived(&i, 3600), lived(&i, 3601), lived(&i, 3602));
@@ -128,6 +130,7 @@ async fn entries_that_are_fifos_symlinks_or_huge_are_removed_not_read() {
 /// client works without the shared level and writes nothing there.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_directory_under_a_world_writable_parent_is_refused() {
+    let _turn = SERIAL.lock().await;
     let i = issuer().await;
     let base = TempDir::new("open-parent");
     std::fs::create_dir_all(&base.0).unwrap();
@@ -149,6 +152,7 @@ async fn a_directory_under_a_world_writable_parent_is_refused() {
 /// tree made 0700 by whoever came first.
 #[tokio::test(flavor = "multi_thread")]
 async fn only_the_last_component_is_created() {
+    let _turn = SERIAL.lock().await;
     let i = issuer().await;
     let base = TempDir::new("last");
     std::fs::create_dir_all(&base.0).unwrap();
@@ -167,6 +171,7 @@ async fn only_the_last_component_is_created() {
 /// unused lock files of entries that are gone; it keeps live entries.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_write_sweeps_stale_files_and_keeps_live_ones() {
+    let _turn = SERIAL.lock().await;
     let i = issuer().await;
     let dir = TempDir::new("sweep");
     let c = shared_client_t(&i, &dir.0, Duration::from_secs(15));
@@ -218,6 +223,7 @@ fn a_fork_during_a_locked_fetch_does_not_keep_the_key_locked() {
     let child = unsafe { libc::fork() };
     assert!(child >= 0);
     if child == 0 {
+        unsafe { libc::alarm(60) }; // a stuck child never outlives the run
         std::thread::sleep(Duration::from_secs(30));
         // SAFETY: ends the child without running the parent's destructors.
         unsafe { libc::_exit(0) };

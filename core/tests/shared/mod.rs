@@ -50,11 +50,14 @@ impl Drop for TempDir {
     }
 }
 
-/// Forks a child that runs `work` and exits 0 if it returned true; its pid.
+/// Forks a child that runs `work` and exits 0 if it returned true; its pid. The child dies by
+/// SIGALRM after 60 s whatever happens, so a parent that panics before reaping it never leaves
+/// it holding the test runner's output pipe open.
 pub fn spawn_child(work: impl FnOnce() -> bool) -> i32 {
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork failed");
     if pid == 0 {
+        unsafe { libc::alarm(60) };
         let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or(false);
         unsafe { libc::_exit(if ok { 0 } else { 1 }) };
     }

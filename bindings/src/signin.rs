@@ -309,6 +309,17 @@ impl SignInClient {
         Ok(Self::wrap(tokenkeeper::SignInClient::new(config.into())?))
     }
 
+    /// An app from the environment, read by the core's `SignInConfig::from_env`:
+    /// `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_REDIRECT_URI`, the credential variables of
+    /// `TokenClient.fromEnv` if it is a confidential client (none: a public client), and the
+    /// optional `AUTH0_AUDIENCE`, `AUTH0_SCOPE` and `TOKENKEEPER_CA_FILE`. Throws `Config`
+    /// naming what is missing or unreadable.
+    #[uniffi::constructor]
+    pub fn from_env() -> Result<Arc<Self>, TokenError> {
+        let config = tokenkeeper::SignInConfig::from_env()?;
+        Ok(Self::wrap(tokenkeeper::SignInClient::new(config)?))
+    }
+
     /// Starts a login: the `/authorize` URL to open in the browser (`url()`), with fresh
     /// `state`, `nonce` and PKCE verifier, kept in the transaction.
     #[uniffi::method(default(params))]

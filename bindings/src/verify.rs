@@ -123,6 +123,15 @@ impl TokenVerifier {
         Ok(Self::wrap(tokenkeeper::TokenVerifier::new(config.into())?))
     }
 
+    /// A verifier from the environment, read by the core's `VerifierConfig::from_env`:
+    /// `AUTH0_DOMAIN` and `AUTH0_AUDIENCE`, and the optional `TOKENKEEPER_CA_FILE`. Throws
+    /// `Config` naming what is missing.
+    #[uniffi::constructor]
+    pub fn from_env() -> Result<Arc<Self>, TokenError> {
+        let config = tokenkeeper::VerifierConfig::from_env()?;
+        Ok(Self::wrap(tokenkeeper::TokenVerifier::new(config)?))
+    }
+
     /// Verifies an access token (signature, header `typ` absent, `JWT` or `at+jwt`, no ID-token
     /// claim `nonce`/`at_hash`/`c_hash`, `iss`, `aud`, `exp`/`nbf`/`iat`, and `azp` and the
     /// organization when configured), waiting on the calling thread; returns its claims.

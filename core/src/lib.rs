@@ -17,6 +17,7 @@
 //   error, text, counter, clock  ←  runtime  ←  http  ←  oauth  ←  shared  ←  m2m, verify  ←  signin
 mod clock;
 mod counter;
+mod env;
 mod error;
 // Internal parsers for the fuzz targets in fuzz/ (off by default; see docs/fuzzing.md).
 mod client_credentials;

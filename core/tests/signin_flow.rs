@@ -8,7 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use tokenkeeper::{
-    AuthMethod, AuthorizeParams, Credentials, Error, SignInClient, TokenCheck, TokenVerifier,
+    AuthMethod, AuthorizeParams, ClientConfig, Credentials, Error, SignInClient, SignInConfig,
+    TokenCheck, TokenClient, TokenRequest, TokenVerifier, VerifierConfig,
 };
 use verify_support::*;
 
@@ -547,4 +548,79 @@ async fn bad_sign_in_configurations_are_config_errors() {
         .unwrap()
     );
     assert!(!dbg.contains("s3cr3t-value"));
+}
+
+/// Scenario V2 (every surface): a verifier and a sign-in app come from the environment too;
+/// with no credential variable the app is public, with `AUTH0_CLIENT_SECRET_FILE` it is the
+/// confidential app and signs in with that secret; a missing variable is `Config` naming it.
+#[tokio::test(flavor = "multi_thread")]
+async fn verifier_and_signin_configs_from_the_environment() {
+    let i = issuer().await;
+    let f = &i.fixture;
+    let dir = std::env::temp_dir().join(format!("tk-env-v2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = dir.join("secret");
+    std::fs::write(&secret, format!("{}\n", f.web_client_secret)).unwrap();
+    std::env::set_var("AUTH0_DOMAIN", &f.url);
+    std::env::set_var("AUTH0_AUDIENCE", API);
+    let cc = ClientConfig::new(
+        &f.url,
+        &f.client_id,
+        Credentials::client_secret(&f.client_secret),
+    );
+    let token = TokenClient::new(cc)
+        .unwrap()
+        .get_token(&TokenRequest::new(API))
+        .await
+        .unwrap();
+    let verifier = TokenVerifier::new(VerifierConfig::from_env().unwrap()).unwrap();
+    assert_eq!(
+        verifier.verify(token.access_token()).await.unwrap().aud(),
+        vec![API]
+    );
+
+    std::env::set_var("AUTH0_CLIENT_ID", &f.public_client_id);
+    match SignInConfig::from_env() {
+        Err(Error::Config(m)) => assert!(m.contains("AUTH0_REDIRECT_URI"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    std::env::set_var("AUTH0_REDIRECT_URI", &f.redirect_uri);
+    std::env::set_var("AUTH0_SCOPE", "openid email read:things");
+    let public = SignInConfig::from_env().unwrap();
+    assert!(public.credentials.is_none());
+    let public = SignInClient::new(public).unwrap();
+    let tx = public.authorize(&AuthorizeParams::default()).unwrap();
+    assert_eq!(tx.scope, "openid email read:things offline_access");
+    let creds = public
+        .handle_callback(&tx, &browse(&tx).await)
+        .await
+        .unwrap();
+    assert!(creds.has_scope("read:things"));
+
+    std::env::set_var("AUTH0_CLIENT_ID", &f.web_client_id);
+    std::env::set_var("AUTH0_CLIENT_SECRET_FILE", &secret);
+    let web = SignInClient::new(SignInConfig::from_env().unwrap()).unwrap();
+    let tx = web.authorize(&AuthorizeParams::default()).unwrap();
+    web.handle_callback(&tx, &browse(&tx).await).await.unwrap();
+    assert_eq!(
+        i.count("auth:client_secret_post"),
+        2,
+        "the M2M token, then this exchange"
+    );
+
+    for v in [
+        "AUTH0_DOMAIN",
+        "AUTH0_AUDIENCE",
+        "AUTH0_CLIENT_ID",
+        "AUTH0_REDIRECT_URI",
+        "AUTH0_SCOPE",
+        "AUTH0_CLIENT_SECRET_FILE",
+    ] {
+        std::env::remove_var(v);
+    }
+    match VerifierConfig::from_env() {
+        Err(Error::Config(m)) => assert!(m.contains("AUTH0_DOMAIN"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

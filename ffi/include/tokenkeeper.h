@@ -1012,6 +1012,15 @@ tk_status tk_signin_config_new(const char *domain,
 void tk_signin_config_free(tk_signin_config *config);
 
 /**
+ * A config from `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID` and `AUTH0_REDIRECT_URI` (required), the
+ * credential variables of `tk_config_from_env` if the app is a confidential client (none: a
+ * public client), and the optional `AUTH0_AUDIENCE`, `AUTH0_SCOPE` and `TOKENKEEPER_CA_FILE`
+ * (the core's `SignInConfig::from_env`). A missing or unreadable variable is
+ * `TK_STATUS_CONFIG` naming it. On success `*out` is a new config.
+ */
+tk_status tk_signin_config_from_env(tk_signin_config **out);
+
+/**
  * Makes the app a confidential client (regular web app) authenticating with a client secret
  * (`client_secret_post` unless `tk_signin_config_set_auth_method` says `client_secret_basic`);
  * `""` makes it a public client again.
@@ -1451,6 +1460,13 @@ tk_status tk_verifier_config_new(const char *domain,
  * Frees a verifier config. NULL is ignored. Verifiers built from it are not affected.
  */
 void tk_verifier_config_free(tk_verifier_config *config);
+
+/**
+ * A config from `AUTH0_DOMAIN` and `AUTH0_AUDIENCE` (both required) and the optional
+ * `TOKENKEEPER_CA_FILE` (the core's `VerifierConfig::from_env`); adjust it like any other. A
+ * missing variable is `TK_STATUS_CONFIG` naming it. On success `*out` is a new config.
+ */
+tk_status tk_verifier_config_from_env(tk_verifier_config **out);
 
 /**
  * Adds an accepted `iss`, compared exactly (`"https://login.example.com/"`). Once any is

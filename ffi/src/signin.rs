@@ -81,6 +81,22 @@ pub unsafe extern "C" fn tk_signin_config_free(config: *mut tk_signin_config) {
     unsafe { free_handle(config) }
 }
 
+/// A config from `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID` and `AUTH0_REDIRECT_URI` (required), the
+/// credential variables of `tk_config_from_env` if the app is a confidential client (none: a
+/// public client), and the optional `AUTH0_AUDIENCE`, `AUTH0_SCOPE` and `TOKENKEEPER_CA_FILE`
+/// (the core's `SignInConfig::from_env`). A missing or unreadable variable is
+/// `TK_STATUS_CONFIG` naming it. On success `*out` is a new config.
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_config_from_env(out: *mut *mut tk_signin_config) -> tk_status {
+    unsafe {
+        make("tk_signin_config_from_env", out, || {
+            Ok(tk_signin_config {
+                inner: SignInConfig::from_env()?,
+            })
+        })
+    }
+}
+
 /// Makes the app a confidential client (regular web app) authenticating with a client secret
 /// (`client_secret_post` unless `tk_signin_config_set_auth_method` says `client_secret_basic`);
 /// `""` makes it a public client again.

@@ -71,6 +71,22 @@ pub unsafe extern "C" fn tk_verifier_config_free(config: *mut tk_verifier_config
     unsafe { free_handle(config) }
 }
 
+/// A config from `AUTH0_DOMAIN` and `AUTH0_AUDIENCE` (both required) and the optional
+/// `TOKENKEEPER_CA_FILE` (the core's `VerifierConfig::from_env`); adjust it like any other. A
+/// missing variable is `TK_STATUS_CONFIG` naming it. On success `*out` is a new config.
+#[no_mangle]
+pub unsafe extern "C" fn tk_verifier_config_from_env(
+    out: *mut *mut tk_verifier_config,
+) -> tk_status {
+    unsafe {
+        make("tk_verifier_config_from_env", out, || {
+            Ok(tk_verifier_config {
+                inner: VerifierConfig::from_env()?,
+            })
+        })
+    }
+}
+
 /// Adds an accepted `iss`, compared exactly (`"https://login.example.com/"`). Once any is
 /// added, only the added ones are accepted: add the canonical `https://{domain}/` too when a
 /// tenant has a custom domain.

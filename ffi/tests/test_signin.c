@@ -686,6 +686,76 @@ static void query_param(const char *url, const char *name, char *out, size_t len
   }
 }
 
+/* Scenario V2 (every surface): the verifier and the sign-in app come from the environment; no
+ * credential variable is a public app, AUTH0_CLIENT_SECRET_FILE the confidential one; a missing
+ * variable is TK_STATUS_CONFIG naming it. */
+static void test_v2_verifier_and_signin_from_the_environment(void) {
+  char dir[] = "/tmp/tk-v2-XXXXXX", secret[64];
+  REQUIRE(mkdtemp(dir) != NULL);
+  snprintf(secret, sizeof secret, "%s/secret", dir);
+  FILE *f = fopen(secret, "w");
+  REQUIRE(f != NULL);
+  fprintf(f, "%s\n", fixture("TK_WEB_CLIENT_SECRET"));
+  fclose(f);
+  const char *vars[] = {"AUTH0_CLIENT_SECRET", "AUTH0_CLIENT_SECRET_FILE", "AUTH0_PRIVATE_KEY_FILE",
+                        "AUTH0_REDIRECT_URI", "AUTH0_SCOPE"};
+  for (size_t k = 0; k < sizeof vars / sizeof vars[0]; k++) unsetenv(vars[k]);
+  setenv("AUTH0_DOMAIN", fixture("TK_ISSUER_URL"), 1);
+  setenv("AUTH0_AUDIENCE", API, 1);
+  char *jwt = m2m_token(NULL);
+  REQUIRE(jwt != NULL);
+  tk_verifier_config *vc = NULL;
+  tk_verifier *v = NULL;
+  tk_claims *c = NULL;
+  CHECK_STATUS(tk_verifier_config_from_env(&vc), TK_STATUS_OK);
+  CHECK_STATUS(tk_verifier_new(vc, &v), TK_STATUS_OK);
+  CHECK_STATUS(tk_verifier_verify(v, jwt, &c), TK_STATUS_OK);
+  tk_claims_free(c);
+  tk_verifier_free(v);
+  tk_verifier_config_free(vc);
+  free(jwt);
+
+  setenv("AUTH0_CLIENT_ID", fixture("TK_PUBLIC_CLIENT_ID"), 1);
+  tk_signin_config *sc = NULL;
+  CHECK_STATUS(tk_signin_config_from_env(&sc), TK_STATUS_CONFIG);
+  CHECK(strstr(get_last_error().message, "AUTH0_REDIRECT_URI") != NULL);
+  setenv("AUTH0_REDIRECT_URI", fixture("TK_REDIRECT_URI"), 1);
+  setenv("AUTH0_SCOPE", "openid email read:things", 1);
+  tk_signin_client *app = NULL;
+  CHECK_STATUS(tk_signin_config_from_env(&sc), TK_STATUS_OK);
+  CHECK_STATUS(tk_signin_client_new(sc, &app), TK_STATUS_OK);
+  tk_signin_config_free(sc);
+  tk_user_credentials *creds = app ? sign_in(app, NULL) : NULL;
+  char *scope = creds ? creds_str(tk_user_credentials_scope, creds) : NULL;
+  CHECK(scope != NULL && strstr(scope, "read:things") != NULL);
+  free(scope);
+  tk_user_credentials_free(creds);
+  tk_signin_client_free(app);
+
+  setenv("AUTH0_CLIENT_ID", fixture("TK_WEB_CLIENT_ID"), 1);
+  setenv("AUTH0_CLIENT_SECRET_FILE", secret, 1);
+  long before = issuer_count("auth:client_secret_post");
+  sc = NULL, app = NULL;
+  CHECK_STATUS(tk_signin_config_from_env(&sc), TK_STATUS_OK);
+  CHECK_STATUS(tk_signin_client_new(sc, &app), TK_STATUS_OK);
+  tk_signin_config_free(sc);
+  creds = app ? sign_in(app, NULL) : NULL;
+  CHECK(creds != NULL);
+  CHECK(issuer_count("auth:client_secret_post") == before + 1);
+  tk_user_credentials_free(creds);
+  tk_signin_client_free(app);
+
+  unsetenv("AUTH0_DOMAIN");
+  vc = NULL;
+  CHECK_STATUS(tk_verifier_config_from_env(&vc), TK_STATUS_CONFIG);
+  CHECK(strstr(get_last_error().message, "AUTH0_DOMAIN") != NULL);
+  for (size_t k = 0; k < sizeof vars / sizeof vars[0]; k++) unsetenv(vars[k]);
+  unsetenv("AUTH0_AUDIENCE");
+  unsetenv("AUTH0_CLIENT_ID");
+  remove(secret);
+  rmdir(dir);
+}
+
 static void test_signin_code_flow(void) {
   tk_signin_client *client = public_client(API);
   REQUIRE(client != NULL);
@@ -2840,6 +2910,7 @@ const test_case SIGNIN_TESTS[] = {
     {"verify_organization_id_is_never_a_name", test_verify_organization_id_is_never_a_name},
     {"verifier_config", test_verifier_config},
     {"signin_code_flow", test_signin_code_flow},
+    {"v2_verifier_and_signin_from_the_environment", test_v2_verifier_and_signin_from_the_environment},
     {"signin_forged_state_and_error_callbacks", test_signin_forged_state_and_error_callbacks},
     {"signin_transaction_json_and_exchange_code", test_signin_transaction_json_and_exchange_code},
     {"signin_confidential_client_and_refresh", test_signin_confidential_client_and_refresh},

@@ -130,6 +130,20 @@ impl SignInClient {
         make().map_err(|e| to_py_err(py, e))
     }
 
+    /// An app from `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_REDIRECT_URI`, the credential
+    /// variables of `TokenClient.from_env` if it is a confidential client (none: a public
+    /// client), and `AUTH0_AUDIENCE`, `AUTH0_SCOPE`, `TOKENKEEPER_CA_FILE` if set (the core's
+    /// `SignInConfig::from_env`); keywords are HTTP options, as for the constructor.
+    #[staticmethod]
+    #[pyo3(signature = (**options))]
+    fn from_env(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let err = |e| to_py_err(py, e);
+        let mut c = SignInConfig::from_env().map_err(err)?;
+        set_knobs(py, options, &mut c.http, None)?;
+        let core = tokenkeeper::SignInClient::new(c).map_err(err)?;
+        Ok(Self { core })
+    }
+
     /// Starts a login: a `LoginTransaction` whose `url` the app opens in a browser. Each
     /// keyword overrides the client's default for this login; `extra` adds query parameters
     /// (`prompt`, `login_hint`, `connection`, `screen_hint`…) as a dict or `(name, value)`

@@ -125,6 +125,20 @@ impl TokenVerifier {
         make().map_err(|e| to_py_err(py, e))
     }
 
+    /// A verifier from `AUTH0_DOMAIN` and `AUTH0_AUDIENCE` (both required) and
+    /// `TOKENKEEPER_CA_FILE` (if set), the core's `VerifierConfig::from_env`; keywords are HTTP
+    /// options, as for the constructor.
+    #[staticmethod]
+    #[pyo3(signature = (**options))]
+    fn from_env(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let err = |e| to_py_err(py, e);
+        let mut c = VerifierConfig::from_env().map_err(err)?;
+        set_knobs(py, options, &mut c.http, None)?;
+        tokenkeeper::TokenVerifier::new(c)
+            .map(Self::wrap)
+            .map_err(err)
+    }
+
     /// The claims of a valid token (a `Claims`, a dict), or the `InvalidTokenError` subclass of
     /// the check that failed. `audience`/`organization` override the configured ones for this
     /// call.

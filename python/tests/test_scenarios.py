@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ from tokenkeeper import (
     SignInClient,
     TokenClient,
     TokenkeeperError,
+    TokenVerifier,
     UserCredentials,
 )
 from conftest import claims
@@ -487,3 +489,38 @@ def test_u1_user_credentials_expires_at_is_from_the_epoch_to_the_latest_time() -
             UserCredentials("at", bad)
     with pytest.raises(ConfigError, match="expires_at is out of range"):
         UserCredentials.from_json('{"access_token":"at","token_type":"Bearer","expires_at":%d}' % (latest + 1))
+
+
+def test_v2_a_verifier_and_a_sign_in_app_from_the_environment(
+    issuer: LocalIssuer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Scenario V2 (every surface): the verifier and the sign-in app come from the environment;
+    no credential variable is a public app, AUTH0_CLIENT_SECRET_FILE the confidential one; a
+    missing variable is ConfigError naming it."""
+    for name in ("AUTH0_CLIENT_SECRET", "AUTH0_PRIVATE_KEY_FILE", "AUTH0_CLIENT_SECRET_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AUTH0_DOMAIN", issuer.domain)
+    monkeypatch.setenv("AUTH0_AUDIENCE", issuer.audience)
+    token = issuer.client().get_token(issuer.audience)
+    assert TokenVerifier.from_env(timeout=5.0).verify(token.access_token).aud == [issuer.audience]
+
+    monkeypatch.setenv("AUTH0_CLIENT_ID", issuer.public_client_id)
+    monkeypatch.delenv("AUTH0_REDIRECT_URI", raising=False)
+    with pytest.raises(ConfigError, match="AUTH0_REDIRECT_URI"):
+        SignInClient.from_env()
+    monkeypatch.setenv("AUTH0_REDIRECT_URI", issuer.redirect_uri)
+    monkeypatch.setenv("AUTH0_SCOPE", "openid email read:things")
+    public = SignInClient.from_env()
+    assert public.authorize().scope == "openid email read:things offline_access"
+    assert issuer.sign_in(public).has_scope("read:things")
+
+    secret = tmp_path / "secret"
+    secret.write_text(issuer.web_client_secret + "\n")
+    monkeypatch.setenv("AUTH0_CLIENT_ID", issuer.web_client_id)
+    monkeypatch.setenv("AUTH0_CLIENT_SECRET_FILE", str(secret))
+    issuer.sign_in(SignInClient.from_env())
+    assert issuer.count("auth:client_secret_post") == 2  # the M2M token, then this exchange
+
+    monkeypatch.delenv("AUTH0_DOMAIN")
+    with pytest.raises(ConfigError, match="AUTH0_DOMAIN"):
+        TokenVerifier.from_env()

@@ -275,6 +275,8 @@ class TokenVerifier:
         jwks_min_refetch_interval: float | None = None,
         **options: Unpack[_HttpOptions],
     ) -> TokenVerifier: ...
+    @staticmethod
+    def from_env(**options: Unpack[_HttpOptions]) -> TokenVerifier: ...
     def verify(
         self,
         token: str,
@@ -347,6 +349,8 @@ class SignInClient:
         userinfo_url: str | None = None,
         **options: Unpack[_HttpOptions],
     ) -> SignInClient: ...
+    @staticmethod
+    def from_env(**options: Unpack[_HttpOptions]) -> SignInClient: ...
     def authorize(
         self,
         *,

@@ -7,14 +7,17 @@ import java.time.Duration
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import tokenkeeper.AuthMethod
+import tokenkeeper.AuthorizeParams
 import tokenkeeper.ClientConfig
 import tokenkeeper.Credentials
 import tokenkeeper.HttpOptions
+import tokenkeeper.SignInClient
 import tokenkeeper.SigningAlg
 import tokenkeeper.TokenCheck
 import tokenkeeper.TokenClient
 import tokenkeeper.TokenException
 import tokenkeeper.TokenRequest
+import tokenkeeper.TokenVerifier
 import tokenkeeper.use
 
 /** Retries with short waits, as the core's tests use (`fast_retries`). */
@@ -66,6 +69,40 @@ fun hardeningTests() {
         } finally {
             env("AUTH0_DOMAIN" to null, "AUTH0_CLIENT_ID" to null, "AUTH0_PRIVATE_KEY_FILE" to null,
                 "AUTH0_CLIENT_SECRET_FILE" to null, "AUTH0_AUDIENCE" to null)
+            dir.toFile().deleteRecursively()
+        }
+    }
+
+    test("V2 a verifier and a sign-in app from the environment: no credential is public, a secret file confidential") {
+        val dir = java.nio.file.Files.createTempDirectory("tk-v2-")
+        val secret = dir.resolve("secret").also { java.nio.file.Files.writeString(it, Fx.webClientSecret + "\n") }
+        try {
+            env("AUTH0_DOMAIN" to Fx.url, "AUTH0_CLIENT_ID" to Fx.clientId, "AUTH0_CLIENT_SECRET" to Fx.clientSecret,
+                "AUTH0_AUDIENCE" to Fx.API, "AUTH0_REDIRECT_URI" to null, "AUTH0_SCOPE" to null)
+            val token = TokenClient.fromEnv().use { c -> c.getTokenBlocking(TokenRequest()).use { it.accessToken() } }
+            TokenVerifier.fromEnv().use { v -> v.verifyBlocking(token).use { expectEq(listOf(Fx.API), it.aud(), "aud") } }
+            env("AUTH0_CLIENT_ID" to Fx.publicClientId, "AUTH0_CLIENT_SECRET" to null)
+            val noRedirect = expectThrows<TokenException.Config> { SignInClient.fromEnv().close() }
+            expect(noRedirect.toString().contains("AUTH0_REDIRECT_URI")) { "$noRedirect" }
+            env("AUTH0_REDIRECT_URI" to Fx.redirectUri, "AUTH0_SCOPE" to "openid email read:things")
+            SignInClient.fromEnv().use { public ->
+                val tx = public.authorize(AuthorizeParams())
+                expectEq("openid email read:things offline_access", tx.scope(), "scope")
+                public.handleCallbackBlocking(tx, browse(tx.url())).use { expect(it.hasScope("read:things")) { "read:things" } }
+            }
+            env("AUTH0_CLIENT_ID" to Fx.webClientId, "AUTH0_CLIENT_SECRET_FILE" to secret.toString())
+            val before = Admin.count("auth:client_secret_post")
+            SignInClient.fromEnv().use { web ->
+                val tx = web.authorize(AuthorizeParams())
+                web.handleCallbackBlocking(tx, browse(tx.url())).close()
+            }
+            expectEq(1L, Admin.count("auth:client_secret_post") - before, "the exchange sent the file's secret")
+            env("AUTH0_DOMAIN" to null)
+            val noDomain = expectThrows<TokenException.Config> { TokenVerifier.fromEnv().close() }
+            expect(noDomain.toString().contains("AUTH0_DOMAIN")) { "$noDomain" }
+        } finally {
+            env("AUTH0_DOMAIN" to null, "AUTH0_CLIENT_ID" to null, "AUTH0_CLIENT_SECRET" to null, "AUTH0_AUDIENCE" to null,
+                "AUTH0_REDIRECT_URI" to null, "AUTH0_SCOPE" to null, "AUTH0_CLIENT_SECRET_FILE" to null)
             dir.toFile().deleteRecursively()
         }
     }

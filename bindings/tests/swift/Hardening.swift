@@ -59,6 +59,40 @@ func hardeningTests() async {
         try expect(missing.description.contains("AUTH0_PRIVATE_KEY_FILE \"/nonexistent/tk-key.pem\""), missing.description)
     }
 
+    test("V2 a verifier and a sign-in app from the environment: no credential is public, a secret file confidential") {
+        let dir = tempRoot() + "/tk-v2-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer {
+            for k in ["AUTH0_DOMAIN", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", "AUTH0_AUDIENCE", "AUTH0_REDIRECT_URI",
+                      "AUTH0_SCOPE", "AUTH0_CLIENT_SECRET_FILE"] { unsetenv(k) }
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        let secret = dir + "/secret"
+        try (Fx.webClientSecret + "\n").write(toFile: secret, atomically: true, encoding: .utf8)
+        setenv("AUTH0_DOMAIN", Fx.url, 1); setenv("AUTH0_CLIENT_ID", Fx.clientId, 1)
+        setenv("AUTH0_CLIENT_SECRET", Fx.clientSecret, 1); setenv("AUTH0_AUDIENCE", Fx.api, 1)
+        unsetenv("AUTH0_REDIRECT_URI"); unsetenv("AUTH0_SCOPE")
+        let token = try TokenClient.fromEnv().getTokenBlocking(request: TokenRequest()).accessToken()
+        try expectEq([Fx.api], try TokenVerifier.fromEnv().verifyBlocking(token: token).aud(), "aud")
+        setenv("AUTH0_CLIENT_ID", Fx.publicClientId, 1); unsetenv("AUTH0_CLIENT_SECRET")
+        let noRedirect = try expectError("no redirect URI") { try SignInClient.fromEnv() }
+        try expect(noRedirect.description.contains("AUTH0_REDIRECT_URI"), noRedirect.description)
+        setenv("AUTH0_REDIRECT_URI", Fx.redirectUri, 1); setenv("AUTH0_SCOPE", "openid email read:things", 1)
+        let pub = try SignInClient.fromEnv()
+        let tx = try pub.authorize(params: AuthorizeParams())
+        try expectEq("openid email read:things offline_access", tx.scope(), "scope")
+        try expect(try pub.handleCallbackBlocking(transaction: tx, callbackUrl: try browse(tx.url())).hasScope(scope: "read:things"), "read:things")
+        setenv("AUTH0_CLIENT_ID", Fx.webClientId, 1); setenv("AUTH0_CLIENT_SECRET_FILE", secret, 1)
+        let before = try Admin.shared.count("auth:client_secret_post")
+        let web = try SignInClient.fromEnv()
+        let wtx = try web.authorize(params: AuthorizeParams())
+        _ = try web.handleCallbackBlocking(transaction: wtx, callbackUrl: try browse(wtx.url()))
+        try expectEq(1, try Admin.shared.count("auth:client_secret_post") - before, "the exchange sent the file's secret")
+        unsetenv("AUTH0_DOMAIN")
+        let noDomain = try expectError("no domain") { try TokenVerifier.fromEnv() }
+        try expect(noDomain.description.contains("AUTH0_DOMAIN"), noDomain.description)
+    }
+
     test("C1 a far date (exp 1e308) verifies and reads as 9999-12-31T23:59:59Z") {
         let t = nowSecs()
         let v = try verifier()

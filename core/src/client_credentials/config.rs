@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::env;
 use crate::error::{Error, Result};
 use crate::http::{HttpOptions, KnobValue};
 use crate::oauth::client_auth::ClientAuth;
@@ -172,51 +173,17 @@ impl ClientConfig {
     ///
     /// See the example on [`ClientConfig`].
     pub fn from_env() -> Result<Self> {
-        let opt = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let var = |name: &str| opt(name).ok_or_else(|| Error::config(format!("{name} is not set")));
-        let (domain, client_id) = (var("AUTH0_DOMAIN")?, var("AUTH0_CLIENT_ID")?);
-        let secret_file = opt("AUTH0_CLIENT_SECRET_FILE");
-        let key_file = opt("AUTH0_PRIVATE_KEY_FILE");
-        let secret = match (opt("AUTH0_CLIENT_SECRET"), &secret_file) {
-            (Some(_), Some(_)) => {
-                return Err(Error::config(
-                    "AUTH0_CLIENT_SECRET and AUTH0_CLIENT_SECRET_FILE are both set: set one",
-                ))
-            }
-            (Some(s), None) => Some(zeroize::Zeroizing::new(s)),
-            (None, Some(f)) => Some(read_env_file("AUTH0_CLIENT_SECRET_FILE", f)?),
-            (None, None) => None,
-        };
-        let key = key_file
-            .map(|f| read_env_file("AUTH0_PRIVATE_KEY_FILE", &f))
-            .transpose()?;
-        let credentials = match (&secret, &key) {
-            (None, None) => {
-                return Err(Error::config(
-                    "AUTH0_CLIENT_SECRET is not set (nor AUTH0_CLIENT_SECRET_FILE or \
-                     AUTH0_PRIVATE_KEY_FILE)",
-                ))
-            }
-            (Some(_), Some(_)) => {
-                return Err(Error::config(
-                    "a client secret and AUTH0_PRIVATE_KEY_FILE are both set: set one",
-                ))
-            }
-            _ => Credentials::from_parts(
-                secret.as_deref().map(String::as_str),
-                key.as_deref().map(String::as_str),
-                opt("AUTH0_PRIVATE_KEY_ALG")
-                    .as_deref()
-                    .filter(|_| key.is_some()),
-                opt("AUTH0_PRIVATE_KEY_ID")
-                    .as_deref()
-                    .filter(|_| key.is_some()),
-            )?,
-        };
+        let (domain, client_id) = (env::var("AUTH0_DOMAIN")?, env::var("AUTH0_CLIENT_ID")?);
+        let credentials = env::credentials()?.ok_or_else(|| {
+            Error::config(
+                "AUTH0_CLIENT_SECRET is not set (nor AUTH0_CLIENT_SECRET_FILE or \
+                 AUTH0_PRIVATE_KEY_FILE)",
+            )
+        })?;
         let mut config = Self::new(domain, client_id, credentials);
-        config.default_audience = opt("AUTH0_AUDIENCE");
+        config.default_audience = env::opt("AUTH0_AUDIENCE");
         config.shared_cache = SharedCache::from_env()?;
-        config.http.ca_file = opt("TOKENKEEPER_CA_FILE");
+        config.http.ca_file = env::opt("TOKENKEEPER_CA_FILE");
         Ok(config)
     }
 
@@ -365,20 +332,4 @@ pub(crate) struct Resolved {
     pub token_url: Url,
     pub method: AuthMethod,
     pub auth: ClientAuth,
-}
-
-/// The trimmed text of the file a variable names (a secret or a key: wiped on drop); an error
-/// names the variable and the path, never what the file holds.
-fn read_env_file(var: &str, path: &str) -> Result<zeroize::Zeroizing<String>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(zeroize::Zeroizing::new(text.trim().to_string())),
-        Err(e) => Err(Error::config(format!(
-            "cannot read {var} {:?}: {}",
-            crate::text::truncate(path, 200),
-            match e.kind() {
-                std::io::ErrorKind::InvalidData => "not UTF-8 text".to_string(),
-                _ => std::io::Error::from(e.kind()).to_string(),
-            }
-        ))),
-    }
 }

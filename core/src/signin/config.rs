@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::env;
 use crate::error::{Error, Result};
 use crate::http::{is_http_knob, HttpOptions, KnobValue};
 use crate::oauth::credentials::{AuthMethod, Credentials};
@@ -142,6 +143,29 @@ impl SignInConfig {
             userinfo_url: None,
             http: HttpOptions::default(),
         }
+    }
+
+    /// Reads `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID` and `AUTH0_REDIRECT_URI` (required), the app's
+    /// credential if it is a confidential client (the same variables as
+    /// [`crate::ClientConfig::from_env`]: `AUTH0_CLIENT_SECRET`, `AUTH0_CLIENT_SECRET_FILE` or
+    /// `AUTH0_PRIVATE_KEY_FILE`; none set is a public client), and the optional
+    /// `AUTH0_AUDIENCE`, `AUTH0_SCOPE` and `TOKENKEEPER_CA_FILE`. An empty variable is an unset
+    /// one.
+    ///
+    /// See the example on [`SignInConfig`].
+    pub fn from_env() -> Result<Self> {
+        let mut config = Self::new(
+            env::var("AUTH0_DOMAIN")?,
+            env::var("AUTH0_CLIENT_ID")?,
+            env::var("AUTH0_REDIRECT_URI")?,
+        );
+        config.credentials = env::credentials()?;
+        config.audience = env::opt("AUTH0_AUDIENCE");
+        if let Some(scope) = env::opt("AUTH0_SCOPE") {
+            config.scope = scope;
+        }
+        config.http.ca_file = env::opt("TOKENKEEPER_CA_FILE");
+        Ok(config)
     }
 
     /// A confidential client.

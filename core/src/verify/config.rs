@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::env;
 use crate::error::{Error, Result};
 use crate::http::{is_http_knob, HttpOptions, KnobValue};
 use crate::oauth::credentials::SigningAlg;
@@ -131,6 +132,17 @@ impl VerifierConfig {
             jwks_min_refetch_interval: Duration::from_secs(30),
             http: HttpOptions::default(),
         }
+    }
+
+    /// Reads `AUTH0_DOMAIN` and `AUTH0_AUDIENCE` (the API identifier), both required, and
+    /// `TOKENKEEPER_CA_FILE` (optional) as the `ca_file` of [`HttpOptions`]. An empty variable is
+    /// an unset one.
+    ///
+    /// See the example on [`VerifierConfig`].
+    pub fn from_env() -> Result<Self> {
+        let mut config = Self::new(env::var("AUTH0_DOMAIN")?, env::var("AUTH0_AUDIENCE")?);
+        config.http.ca_file = env::opt("TOKENKEEPER_CA_FILE");
+        Ok(config)
     }
 }
 

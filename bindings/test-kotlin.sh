@@ -19,7 +19,7 @@ kotlin_toolchain || die "$TOOLCHAIN_ERROR"
 # --- build, generate, compile -------------------------------------------------------------------
 trap stop_issuer EXIT
 build_bindings kotlin || die "building the library or generating the Kotlin sources failed"
-sources=("$GEN/kotlin/tokenkeeper/tokenkeeper_uniffi.kt" bindings/tests/kotlin/*.kt)
+sources=("$GEN/kotlin/tokenkeeper/tokenkeeper_uniffi.kt" bindings/kotlin/*.kt bindings/tests/kotlin/*.kt)
 out=$TARGET/uniffi/kotlin-test
 mkdir -p "$out"
 sum=$( (cat "${sources[@]}"; echo "$KOTLIN_VERSION") | sha256sum | cut -d' ' -f1)

@@ -29,6 +29,8 @@ IN=/tmp/tokenkeeper-swift-$(echo "$PWD" | sha256sum | cut -c1-12)
 W=$ROOT$IN
 mkdir -p "$W/gen" "$W/tests" "$W/lib" "$W/out"
 cp "$GEN/swift/TokenKeeper.swift" "$GEN/swift/TokenKeeperFFI.h" "$GEN/swift/TokenKeeperFFI.modulemap" "$W/gen/"
+# The hand-written part of the module (deprecated aliases), as the package compiles it.
+cp bindings/swift/Sources/TokenKeeper/Deprecated.swift "$W/gen/"
 rm -f "$W"/tests/*.swift
 cp bindings/tests/swift/*.swift "$W/tests/"
 cp "$LIB" "$W/lib/"
@@ -44,7 +46,7 @@ if [ ! -x "$W/out/tokenkeeper-tests" ] || [ "$(cat "$W/out/inputs.sha256" 2>/dev
     # The generated bindings as a library module, as an app would link them
     swiftc -module-name TokenKeeper -parse-as-library -emit-library -emit-module \
       -emit-module-path out/TokenKeeper.swiftmodule -o out/libTokenKeeper.so $ffi \
-      -L lib -ltokenkeeper_uniffi -Xlinker -rpath -Xlinker "$1/lib" gen/TokenKeeper.swift
+      -L lib -ltokenkeeper_uniffi -Xlinker -rpath -Xlinker "$1/lib" gen/TokenKeeper.swift gen/Deprecated.swift
     # The tests, importing TokenKeeper
     swiftc -module-name TokenKeeperTests -o out/tokenkeeper-tests $ffi -I out -L out -lTokenKeeper \
       -L lib -ltokenkeeper_uniffi -Xlinker -rpath -Xlinker "$1/out" -Xlinker -rpath -Xlinker "$1/lib" \

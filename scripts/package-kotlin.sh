@@ -31,7 +31,7 @@ rm -rf "$work" && mkdir -p "$work/classes/$prefix" "$dist"
 "$TARGET/debug/uniffi-bindgen" generate --no-format --library "$LIB" \
   --language kotlin --out-dir "$work/src"
 JAVA_OPTS="-Xss4m" "$KOTLINC" -nowarn -cp "$JNA:$COROUTINES" -d "$work/classes" \
-  "$work/src/tokenkeeper/tokenkeeper_uniffi.kt"
+  "$work/src/tokenkeeper/tokenkeeper_uniffi.kt" bindings/kotlin/*.kt
 cp "$lib" "$work/classes/$prefix/"
 jar=$dist/tokenkeeper-$version.jar
 python3 - "$work/classes" "$jar" "$version" <<'PY'

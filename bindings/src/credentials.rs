@@ -24,7 +24,7 @@ use crate::signin::{SignInClient, UserCredentials};
 /// manager's caller unchanged; any other exception or error becomes `Storage`
 /// (`load() failed: java.io.IOException: …`).
 #[uniffi::export(with_foreign)] // = `rust, foreign` in uniffi 0.32: Kotlin/Swift implement it
-pub trait CredentialsStorage: Send + Sync {
+pub trait CredentialsStore: Send + Sync {
     /// The saved credentials, if any.
     fn load(&self) -> Result<Option<Arc<UserCredentials>>, TokenError>;
     /// Replaces the saved credentials (atomically, if the medium allows).
@@ -35,7 +35,7 @@ pub trait CredentialsStorage: Send + Sync {
 
 /// The host's storage as the core's `CredentialsStore`: a host error becomes the core's
 /// `Error::Storage`, carrying the host's `TokenError` as its source (see `error.rs`).
-struct HostStore(Arc<dyn CredentialsStorage>);
+struct HostStore(Arc<dyn CredentialsStore>);
 
 fn storage(method: &str) -> impl FnOnce(TokenError) -> tokenkeeper::Error + '_ {
     move |e| match e {
@@ -96,7 +96,7 @@ wraps!(CredentialsManager, core: tokenkeeper::CredentialsManager, MANAGERS);
 #[uniffi::export]
 impl CredentialsManager {
     #[uniffi::constructor]
-    pub fn new(sign_in: Arc<SignInClient>, storage: Arc<dyn CredentialsStorage>) -> Arc<Self> {
+    pub fn new(sign_in: Arc<SignInClient>, storage: Arc<dyn CredentialsStore>) -> Arc<Self> {
         let store = Arc::new(HostStore(storage));
         Self::wrap(tokenkeeper::CredentialsManager::new(
             sign_in.core.clone(),

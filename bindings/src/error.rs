@@ -64,7 +64,7 @@ pub enum TokenError {
         error: String,
         error_description: Option<String>,
     },
-    /// The host's `CredentialsStorage` failed: `detail` names the method and the host's error
+    /// The host's `CredentialsStore` failed: `detail` names the method and the host's error
     /// (`load() failed: java.io.IOException: …`).
     Storage { detail: String },
 }
@@ -188,7 +188,7 @@ impl std::fmt::Display for TokenError {
 
 impl std::error::Error for TokenError {}
 
-/// Any other exception or error thrown by the host's `CredentialsStorage` (an `IOException`, a
+/// Any other exception or error thrown by the host's `CredentialsStore` (an `IOException`, a
 /// Keychain `OSStatus`, …), which uniffi hands over as its text. The store adapter then wraps it
 /// in the core's `Error::Storage` (`credentials.rs`), which keeps the first line of this text.
 impl From<uniffi::UnexpectedUniFFICallbackError> for TokenError {

@@ -48,7 +48,7 @@ mod verify;
 
 pub use client::{PreparedRequest, TokenClient, TokenRequest};
 pub use config::{ClientConfig, Credentials, SharedCache};
-pub use credentials::{CredentialsManager, CredentialsStorage};
+pub use credentials::{CredentialsManager, CredentialsStore};
 pub use error::TokenError;
 pub use signin::{AuthorizeParams, LoginTransaction, SignInClient, SignInConfig, UserCredentials};
 pub use token::Token;

@@ -17,6 +17,7 @@ import kotlinx.coroutines.withTimeout
 import tokenkeeper.AuthorizeParams
 import tokenkeeper.CredentialsManager
 import tokenkeeper.CredentialsStorage
+import tokenkeeper.CredentialsStore
 import tokenkeeper.HttpOptions
 import tokenkeeper.SignInClient
 import tokenkeeper.SignInConfig
@@ -29,7 +30,7 @@ import tokenkeeper.VerifierConfig
 import tokenkeeper.use
 
 /** S2: a storage whose `load` calls back into its own manager, and records what that call threw. */
-class ReentrantStorage : CredentialsStorage {
+class ReentrantStorage : CredentialsStore {
     @Volatile var manager: CredentialsManager? = null
     val inner = ConcurrentLinkedQueue<Throwable?>()
 
@@ -45,7 +46,11 @@ class ReentrantStorage : CredentialsStorage {
     override fun clear() {}
 }
 
-/** S3: a storage that records how many of its calls ever ran at once (each `load` takes ~20 ms). */
+/**
+ * S3: a storage that records how many of its calls ever ran at once (each `load` takes ~20 ms).
+ * Written against the deprecated name `CredentialsStorage`, which must keep compiling for a release.
+ */
+@Suppress("DEPRECATION")
 class CountingStorage(private val json: String) : CredentialsStorage {
     private val now = AtomicInteger()
     val max = AtomicInteger()

@@ -22,7 +22,7 @@ import kotlinx.coroutines.withTimeout
 import tokenkeeper.AuthorizeParams
 import tokenkeeper.Credentials
 import tokenkeeper.CredentialsManager
-import tokenkeeper.CredentialsStorage
+import tokenkeeper.CredentialsStore
 import tokenkeeper.LoginTransaction
 import tokenkeeper.SignInClient
 import tokenkeeper.SignInConfig
@@ -105,7 +105,7 @@ fun signIn(client: SignInClient, audience: String? = Fx.API, scope: String = USE
  * A storage as an app writes one, in Kotlin: keeps one JSON blob (as a Keychain item or an
  * encrypted preference would), records every call, and can be told to fail.
  */
-class RecordingStorage : CredentialsStorage {
+class RecordingStorage : CredentialsStore {
     private val lock = Any()
     private var blob: String? = null
     val calls = ConcurrentLinkedQueue<String>()

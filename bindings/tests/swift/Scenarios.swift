@@ -8,7 +8,7 @@ import Foundation
 import TokenKeeper
 
 /// S2: a storage whose `load` calls back into its own manager, and records what that call threw.
-final class ReentrantStorage: CredentialsStorage, @unchecked Sendable {
+final class ReentrantStorage: CredentialsStore, @unchecked Sendable {
     private let lock = NSLock()
     weak var manager: CredentialsManager?
     private var _inner: [Error?] = []
@@ -30,6 +30,7 @@ final class ReentrantStorage: CredentialsStorage, @unchecked Sendable {
 }
 
 /// S3: a storage that records how many of its calls ever ran at once (each `load` takes ~20 ms).
+/// Written against the deprecated name `CredentialsStorage`, which must keep compiling for a release.
 final class CountingStorage: CredentialsStorage, @unchecked Sendable {
     private let lock = NSLock()
     private let json: String

@@ -104,7 +104,7 @@ struct KeychainError: Error, CustomStringConvertible {
 
 /// A storage as an app writes one, in Swift: keeps one JSON blob (as a Keychain item would),
 /// records every call, and can be told to fail.
-final class RecordingStorage: CredentialsStorage, @unchecked Sendable {
+final class RecordingStorage: CredentialsStore, @unchecked Sendable {
     private let lock = NSLock()
     private var blob: String?
     private var _calls: [String] = []

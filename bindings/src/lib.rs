@@ -63,6 +63,8 @@ uniffi::setup_scaffolding!();
 /// How many binding objects are alive (not yet released by the foreign side). For leak tests and
 /// diagnostics: after a foreign program closes (Kotlin `close()`/`use {}`) or drops (Swift
 /// `deinit`) every object it made, the counts return to where they were.
+/// Only with the `testing` feature.
+#[cfg(feature = "testing")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct LiveObjects {
     /// `TokenClient`s.
@@ -80,6 +82,7 @@ pub struct LiveObjects {
     pub prepared_requests: u64,
 }
 
+#[cfg(feature = "testing")]
 #[uniffi::export]
 pub fn live_objects() -> LiveObjects {
     LiveObjects {
@@ -121,6 +124,7 @@ pub(crate) mod live {
     pub static PREPARED_REQUESTS: Live = Live(AtomicU64::new(0));
 
     impl Live {
+        #[cfg(feature = "testing")]
         pub fn get(&self) -> u64 {
             self.0.load(Ordering::Relaxed)
         }

@@ -20,7 +20,8 @@ export TK_EXPECTED_VERSION
 
 build_bindings() {
   local lang=$1
-  cargo build --quiet -p tokenkeeper-uniffi -p tokenkeeper-issuer || return 1
+  # With `testing`: the tests count live objects (`liveObjects()`).
+  cargo build --quiet -p tokenkeeper-uniffi -p tokenkeeper-issuer --features tokenkeeper-uniffi/testing || return 1
   [ -f "$LIB" ] || { echo "missing $LIB after the build"; return 1; }
   rm -rf "$GEN/$lang"
   "$TARGET/debug/uniffi-bindgen" generate --no-format --library "$LIB" \

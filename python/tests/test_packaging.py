@@ -47,6 +47,7 @@ def test_the_testing_wheel_holds_the_issuer_at_the_same_version() -> None:
         names = z.namelist()
     assert any(n.startswith("tokenkeeper_testing/_issuer") for n in names), names
     assert "tokenkeeper_testing/_issuer.pyi" in names and "tokenkeeper_testing/py.typed" in names
+    assert "tokenkeeper_testing/local.py" in names, names  # LocalIssuer, behind tokenkeeper.testing
     assert not any(n.startswith("tokenkeeper/") for n in names), names
 
 

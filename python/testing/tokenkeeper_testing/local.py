@@ -1,4 +1,7 @@
-"""A local, Auth0-compatible authorization server for your own tests.
+"""A local, Auth0-compatible authorization server for your own tests: ``tokenkeeper.testing``.
+
+Import it as :mod:`tokenkeeper.testing`, which checks first that this package has tokenkeeper's
+version.
 
 :class:`LocalIssuer` runs the issuer of the ``tokenkeeper-testing`` wheel (``pip install
 'tokenkeeper[testing]'``; no Rust toolchain, no subprocess) on ``127.0.0.1``, in this process.
@@ -82,25 +85,10 @@ import urllib.parse
 from types import TracebackType
 from typing import Any, Mapping
 
-from . import __version__
-from ._native import SignInClient, TokenClient, TokenVerifier, UserCredentials
-from .errors import NetworkError
+from tokenkeeper import SignInClient, TokenClient, TokenVerifier, UserCredentials
+from tokenkeeper.errors import NetworkError
 
-try:
-    from tokenkeeper_testing import Fault, Issuer
-    from tokenkeeper_testing import __version__ as _issuer_version
-except ImportError:  # the cause stays as __context__
-    raise ImportError(
-        "tokenkeeper.testing needs the local issuer of the tokenkeeper-testing package: "
-        "pip install 'tokenkeeper[testing]'",
-        name="tokenkeeper_testing",
-    )
-if _issuer_version != __version__:
-    raise ImportError(
-        f"tokenkeeper.testing: tokenkeeper-testing {_issuer_version} is installed, but "
-        f"tokenkeeper is {__version__}: install the same version of both",
-        name="tokenkeeper_testing",
-    )
+from ._issuer import Fault, Issuer
 
 __all__ = ["LocalIssuer", "Fault"]
 

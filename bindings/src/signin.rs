@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokenkeeper::{AuthMethod, HttpOptions};
 
-use crate::config::{set, Credentials};
+use crate::config::{set, Credentials, SharedCache};
 use crate::error::TokenError;
 use crate::live;
 use crate::verify::{Claims, TokenVerifier};
@@ -63,6 +63,10 @@ pub struct SignInConfig {
     /// single use; a refresh token may rotate).
     #[uniffi(default)]
     pub http: HttpOptions,
+    /// Shares renewals with every process (`file`) or host (Redis) on the level: each refresh
+    /// token is spent once by the whole fleet, the others adopt the rotated one (off by default).
+    #[uniffi(default)]
+    pub shared_cache: Option<Arc<SharedCache>>,
 }
 
 impl From<SignInConfig> for tokenkeeper::SignInConfig {
@@ -82,6 +86,7 @@ impl From<SignInConfig> for tokenkeeper::SignInConfig {
         cfg.token_url = c.token_url;
         cfg.userinfo_url = c.userinfo_url;
         cfg.http = c.http;
+        cfg.shared_cache = c.shared_cache.and_then(|s| s.inner.clone());
         cfg
     }
 }

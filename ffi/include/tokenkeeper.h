@@ -1100,6 +1100,16 @@ tk_status tk_signin_config_set_token_url(tk_signin_config *config, const char *u
 tk_status tk_signin_config_set_userinfo_url(tk_signin_config *config, const char *url);
 
 /**
+ * Shares refresh-token renewals with every process (`"file"`, `"file:/dir"`) or host
+ * (`"redis://…"`, `"rediss://…"`) on the level: the managers of this app spend each refresh
+ * token once for the whole fleet, and the others adopt the rotated one (see docs/grants.md).
+ * NULL or `""` turns it off. Parsed by the core as `tk_config_set_shared_cache`: what does not
+ * parse is `TK_STATUS_CONFIG` at once; a level that cannot be opened is warned about when the
+ * client is built, and renewals are then shared within the process only.
+ */
+tk_status tk_signin_config_set_shared_cache(tk_signin_config *config, const char *shared_cache);
+
+/**
  * Sets one HTTP knob by its name: the names, units and rules of `tk_config_set_http`. Retries
  * (`max_attempts`, backoff, `max_retry_after`) apply to the idempotent requests (JWKS,
  * `/userinfo`); the code exchange and the refresh grant are never retried (a code is single

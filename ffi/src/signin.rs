@@ -5,7 +5,8 @@ use std::ffi::c_char;
 use std::time::Duration;
 
 use tk_core::{
-    AuthMethod, AuthorizeParams, Credentials, LoginTransaction, SignInClient, SignInConfig,
+    AuthMethod, AuthorizeParams, Credentials, LoginTransaction, SharedCache, SignInClient,
+    SignInConfig,
 };
 
 use crate::boundary::{
@@ -268,6 +269,27 @@ pub unsafe extern "C" fn tk_signin_config_set_userinfo_url(
     unsafe {
         edit_str(f, config, url, "url", |c, s| {
             c.userinfo_url = Some(s.into())
+        })
+    }
+}
+
+/// Shares refresh-token renewals with every process (`"file"`, `"file:/dir"`) or host
+/// (`"redis://…"`, `"rediss://…"`) on the level: the managers of this app spend each refresh
+/// token once for the whole fleet, and the others adopt the rotated one (see docs/grants.md).
+/// NULL or `""` turns it off. Parsed by the core as `tk_config_set_shared_cache`: what does not
+/// parse is `TK_STATUS_CONFIG` at once; a level that cannot be opened is warned about when the
+/// client is built, and renewals are then shared within the process only.
+#[no_mangle]
+pub unsafe extern "C" fn tk_signin_config_set_shared_cache(
+    config: *mut tk_signin_config,
+    shared_cache: *const c_char,
+) -> tk_status {
+    const F: &str = "tk_signin_config_set_shared_cache";
+    unsafe {
+        edit(F, config, |c| {
+            let spec = opt_str_arg(F, shared_cache, "shared_cache")?;
+            c.shared_cache = SharedCache::parse_optional(spec)?;
+            Ok(())
         })
     }
 }

@@ -1862,6 +1862,135 @@ static void test_s1_storage_errors_are_tk_status_storage(void) {
   signed_out(&s);
 }
 
+/* ---- Issue 23 (scenario G2): eight processes renew one refresh token on a shared level ---- */
+
+#define RENEWING_PROCESSES 8
+
+/* One forked process: its own client on the level `spec`, its own manager over its own copy of
+ * the stored `json`; waits for the start (EOF on `go_fd`), renews, writes "STATUS RT SAVED\n"
+ * (the refresh token it ended with and the one its store saved) to `out_fd`, _exit. */
+_Noreturn static void g2_child(const c_store *stored, const char *spec, int go_fd, int out_fd,
+                               double bound) {
+  tk_signin_config *cfg = signin_config(fixture("TK_PUBLIC_CLIENT_ID"));
+  tk_status st = cfg ? tk_signin_config_set_shared_cache(cfg, spec) : TK_STATUS_PANIC;
+  tk_signin_client *client = NULL;
+  if (st == TK_STATUS_OK) st = tk_signin_client_new(cfg, &client);
+  tk_signin_config_free(cfg);
+  c_store *store = new_store();
+  tk_credentials_manager *m = NULL;
+  if (store == NULL) st = TK_STATUS_PANIC;
+  if (st == TK_STATUS_OK) {
+    memcpy(store->json, stored->json, sizeof store->json);
+    store->len = stored->len;
+    store->has = 1;
+    tk_credentials_store cb = callbacks(store);
+    st = tk_credentials_manager_new(client, &cb, &m);
+  }
+  char byte;
+  struct pollfd p = {go_fd, POLLIN, 0};
+  if (poll(&p, 1, (int)(bound * 1000)) != 1 || read(go_fd, &byte, 1) != 0) st = TK_STATUS_PANIC;
+  tk_user_credentials *c = NULL;
+  if (st == TK_STATUS_OK) st = tk_credentials_manager_renew(m, &c);
+  char *rt = c ? creds_str(tk_user_credentials_refresh_token, c) : NULL;
+  char *saved = store ? stored_str(store, tk_user_credentials_refresh_token) : NULL;
+  char line[2048];
+  int len = snprintf(line, sizeof line, "%d %s %s\n", (int)st, rt ? rt : "-", saved ? saved : "-");
+  if (len > 0 && (size_t)len < sizeof line) {
+    ssize_t w = write(out_fd, line, (size_t)len);
+    (void)w;
+  }
+  _exit(0);
+}
+
+/* Eight forked processes, each with its own manager over its own copy of one stored credential,
+ * renew at once on the level `spec`: one refresh grant, the same rotated refresh token saved
+ * everywhere, no reuse (the local issuer would revoke the family), and the family alive. */
+static void eight_processes_renew_on(const char *spec) {
+  double bound = under_valgrind() ? 240 : 30;
+  signed_in s;
+  REQUIRE(sign_in_with_manager(&s));
+  char *first_rt = creds_str(tk_user_credentials_refresh_token, s.first);
+  CHECK(inject_fault("{\"endpoint\":\"token\",\"delay_ms\":400}"));
+  long grants = issuer_count("grant:refresh_token");
+  long reuse = issuer_count("refresh_reuse");
+  int go[2];
+  REQUIRE(pipe(go) == 0);
+  pid_t pids[RENEWING_PROCESSES];
+  int outs[RENEWING_PROCESSES];
+  int started = 0;
+  fflush(stdout);
+  fflush(stderr);
+  for (; started < RENEWING_PROCESSES; started++) {
+    int p[2];
+    if (pipe(p) != 0) break;
+    pid_t pid = fork();
+    if (pid == 0) {
+      alarm((unsigned)bound + 30); /* a stuck child never outlives the run */
+      close(go[1]);
+      close(p[0]);
+      g2_child(s.store, spec, go[0], p[1], bound);
+    }
+    close(p[1]);
+    if (pid < 0) {
+      close(p[0]);
+      break;
+    }
+    pids[started] = pid;
+    outs[started] = p[0];
+  }
+  CHECK(started == RENEWING_PROCESSES);
+  close(go[0]);
+  close(go[1]); /* all of them at once */
+  static char lines[RENEWING_PROCESSES][2048];
+  for (int i = 0; i < started; i++) {
+    CHECK(read_until_eof(outs[i], lines[i], sizeof lines[i], bound));
+    close(outs[i]);
+    int status = wait_bounded(pids[i], bound);
+    CHECK(status != -1 && WIFEXITED(status));
+  }
+  CHECK(issuer_count("grant:refresh_token") == grants + 1); /* one grant for the fleet */
+  CHECK(issuer_count("refresh_reuse") == reuse);
+  static char first[1024], rt[1024], saved[1024];
+  first[0] = '\0';
+  for (int i = 0; i < started; i++) {
+    int st = -1;
+    if (sscanf(lines[i], "%d %1023s %1023s", &st, rt, saved) != 3 || st != TK_STATUS_OK) {
+      fprintf(stderr, "    process %d said \"%s\"\n", i, lines[i]);
+      g_failed_checks++;
+      continue;
+    }
+    CHECK(strcmp(rt, saved) == 0);
+    if (first[0] == '\0') snprintf(first, sizeof first, "%s", rt);
+    CHECK(strcmp(rt, first) == 0); /* the same rotated token everywhere */
+  }
+  CHECK(first_rt != NULL && first[0] != '\0' && strcmp(first, first_rt) != 0);
+  tk_user_credentials *c = NULL;
+  CHECK_STATUS(tk_signin_refresh(s.client, first, NULL, &c), TK_STATUS_OK); /* family alive */
+  tk_user_credentials_free(c);
+  wipe_free(first_rt);
+  signed_out(&s);
+}
+
+static void test_g2_eight_processes_on_a_file_level_send_one_refresh_grant(void) {
+  char dir[] = "/tmp/tk-g2-XXXXXX", spec[64];
+  REQUIRE(mkdtemp(dir) != NULL);
+  snprintf(spec, sizeof spec, "file:%s/level", dir);
+  eight_processes_renew_on(spec);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  CHECK(system(cmd) == 0);
+}
+
+static void test_g2_eight_processes_sharing_redis_send_one_refresh_grant(void) {
+  const char *url = getenv("TOKENKEEPER_TEST_REDIS_URL");
+  if (url == NULL || *url == '\0') {
+    fprintf(stderr, "    TOKENKEEPER_TEST_REDIS_URL is not set (ffi/test.sh starts Redis)\n");
+    g_failed_checks++;
+    return;
+  }
+  eight_processes_renew_on(url);
+}
+
 static void test_manager_store_struct(void) {
   tk_signin_client *client = public_client(API);
   c_store *st = new_store();
@@ -2939,6 +3068,10 @@ const test_case SIGNIN_TESTS[] = {
      test_m8_credentials_and_transaction_strings_with_a_nul},
     {"l6_store_sink_caps_its_length", test_l6_store_sink_caps_its_length},
     {"i12_managers_on_one_store_share_one_grant", test_i12_managers_on_one_store_share_one_grant},
+    {"g2_eight_processes_on_a_file_level_send_one_refresh_grant",
+     test_g2_eight_processes_on_a_file_level_send_one_refresh_grant},
+    {"g2_eight_processes_sharing_redis_send_one_refresh_grant",
+     test_g2_eight_processes_sharing_redis_send_one_refresh_grant},
     {"i12_clear_revoke_revokes_the_refresh_token",
      test_i12_clear_revoke_revokes_the_refresh_token},
 };

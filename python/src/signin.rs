@@ -5,7 +5,7 @@
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
-use tokenkeeper::{AuthMethod, AuthorizeParams, Credentials, Error, SignInConfig};
+use tokenkeeper::{AuthMethod, AuthorizeParams, Credentials, Error, SharedCache, SignInConfig};
 
 use crate::convert::{scope_owned, seconds, set_knobs};
 use crate::errors::to_py_err;
@@ -67,13 +67,15 @@ impl SignInClient {
     /// browser back (`https`, loopback `http`, or an app's custom scheme). `scope` defaults to
     /// `openid profile email` (`openid` is always added, and `offline_access` unless
     /// `offline_access=False`). Durations in seconds; `options`: the HTTP knobs by name
-    /// (`tokenkeeper.HTTP_KNOBS`); `None` keeps the core's default.
+    /// (`tokenkeeper.HTTP_KNOBS`); `None` keeps the core's default. `shared_cache` (`"file"`,
+    /// `"file:/dir"`, `"redis://…"`) shares renewals with every process and host on it: each
+    /// refresh token is spent once by the whole fleet (see docs/grants.md).
     #[new]
     #[pyo3(signature = (
         domain, client_id, redirect_uri, *, client_secret=None, private_key=None,
         private_key_alg=None, private_key_id=None, auth_method=None, audience=None, scope=None,
         offline_access=None, organization=None, issuers=None, leeway=None, authorize_url=None,
-        token_url=None, userinfo_url=None, **options
+        token_url=None, userinfo_url=None, shared_cache=None, **options
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -95,6 +97,7 @@ impl SignInClient {
         authorize_url: Option<String>,
         token_url: Option<String>,
         userinfo_url: Option<String>,
+        shared_cache: Option<&str>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let mut c = SignInConfig::new(domain, client_id, redirect_uri);
@@ -123,6 +126,8 @@ impl SignInClient {
             c.authorize_url = authorize_url;
             c.token_url = token_url;
             c.userinfo_url = userinfo_url;
+            // The core parses it (`"file"`, `"file:/dir"`, `redis://…`; `""` is off).
+            c.shared_cache = SharedCache::parse_optional(shared_cache)?;
             Ok(Self {
                 core: tokenkeeper::SignInClient::new(c)?,
             })

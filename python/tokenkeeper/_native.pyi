@@ -347,6 +347,7 @@ class SignInClient:
         authorize_url: str | None = None,
         token_url: str | None = None,
         userinfo_url: str | None = None,
+        shared_cache: str | None = None,
         **options: Unpack[_HttpOptions],
     ) -> SignInClient: ...
     @staticmethod

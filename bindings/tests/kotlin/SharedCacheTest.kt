@@ -13,8 +13,11 @@ import java.nio.file.attribute.PosixFilePermission.OWNER_WRITE
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import tokenkeeper.ClientConfig
+import tokenkeeper.CredentialsManager
 import tokenkeeper.Credentials
 import tokenkeeper.SharedCache
+import tokenkeeper.SignInClient
+import tokenkeeper.SignInConfig
 import tokenkeeper.TokenClient
 import tokenkeeper.TokenException
 import tokenkeeper.TokenRequest
@@ -44,6 +47,29 @@ fun <T> withTempDir(body: (Path) -> T): T {
 }
 
 fun sharedCacheTests() {
+    test("G2 a sign-in app on a shared level publishes its renewals there (one grant per refresh token for the fleet)") {
+        val dir = Files.createTempDirectory("tk-g2-")
+        try {
+            val level = dir.resolve("level")
+            val config = SignInConfig(domain = Fx.url, clientId = Fx.publicClientId, redirectUri = Fx.redirectUri,
+                sharedCache = SharedCache("file:$level"))
+            config.use { SignInClient(it) }.use { app ->
+                val first = signIn(app).let { (tx, c) -> tx.close(); c }
+                CredentialsManager(app, RecordingStorage()).use { m ->
+                    m.save(first)
+                    val before = Admin.count("grant:refresh_token")
+                    m.renewBlocking().use { expect(it.refreshToken() != first.refreshToken()) { "the refresh token rotated" } }
+                    expectEq(1L, Admin.count("grant:refresh_token") - before, "refresh grants")
+                }
+                first.close()
+            }
+            val files = level.toFile().listFiles()?.size ?: 0
+            expect(files >= 2) { "the outcome and its lock on the level: $files files" }
+        } finally {
+            dir.toFile().deleteRecursively()
+        }
+    }
+
     test("F-A shared within one process: two clients, 1 request, same token, a private sealed directory") {
         withTempDir { base ->
             // The core creates the directory itself (mode 0700).

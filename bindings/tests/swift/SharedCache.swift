@@ -53,6 +53,24 @@ func mode(_ path: String) throws -> Int {
 }
 
 func sharedCacheTests() async {
+    await testAsync("G2 a sign-in app on a shared level publishes its renewals there (one grant per refresh token for the fleet)") {
+        try await withTempDir { base in
+            let level = base + "/level"
+            let app = try SignInClient(config: SignInConfig(
+                domain: Fx.url, clientId: Fx.publicClientId, redirectUri: Fx.redirectUri,
+                sharedCache: try SharedCache(spec: "file:" + level)))
+            let first = try signIn(app).1
+            let manager = CredentialsManager(signIn: app, storage: RecordingStorage())
+            try manager.save(credentials: first)
+            let before = try Admin.shared.count("grant:refresh_token")
+            let renewed = try manager.renewBlocking()
+            try expect(renewed.refreshToken() != first.refreshToken(), "the refresh token rotated")
+            try expectEq(1, try Admin.shared.count("grant:refresh_token") - before, "refresh grants")
+            let files = try FileManager.default.contentsOfDirectory(atPath: level).count
+            try expect(files >= 2, "the outcome and its lock on the level: \(files) files")
+        }
+    }
+
     await testAsync("F-A shared within one process: two clients, 1 request, same token, a private sealed directory") {
         try await withTempDir { base in
             // The core creates the directory itself (mode 0700).

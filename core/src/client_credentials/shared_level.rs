@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::error::Result;
 use crate::oauth::token::Token;
 use crate::runtime::Started;
-use crate::shared_cache::{Backend, Entry, EntryKey, Health, LockGuard, RateLimit, SharedCache};
+use crate::shared_cache::{Backend, Entry, EntryKey, Health, RateLimit, SharedCache};
 use serde::{Deserialize, Serialize};
 
 pub(crate) struct SharedLevel {
@@ -107,8 +107,9 @@ impl SharedLevel {
             }
         };
         let work = self.fetch_locked(keys, policy, counters, fetch);
+        let failed = |e: &Error| self.failed(counters, "renewing the lock", e);
         let result = match &guard {
-            Some(g) => self.renewing(g, counters, work).await,
+            Some(g) => self.level.renewing(g, LOCK_LEASE, failed, work).await,
             None => work.await,
         };
         if let Some(g) = guard {
@@ -117,29 +118,6 @@ impl SharedLevel {
             }
         }
         result
-    }
-
-    /// `work`, renewing the lock `g` every third of its lease until it is done.
-    async fn renewing<T>(
-        &self,
-        g: &LockGuard,
-        counters: &Counters,
-        work: impl Future<Output = T>,
-    ) -> T {
-        let mut work = std::pin::pin!(work);
-        let mut tick = tokio::time::interval(LOCK_LEASE / 3);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await; // the first tick is now: the lock was just taken
-        loop {
-            tokio::select! {
-                out = &mut work => return out,
-                _ = tick.tick() => {
-                    if let Err(e) = self.level.renew(g, LOCK_LEASE).await {
-                        self.failed(counters, "renewing the lock", &e);
-                    }
-                }
-            }
-        }
     }
 
     /// Under the lock (or after waiting for it in vain): the holder we waited for may have

@@ -423,6 +423,31 @@ impl Backend {
         }
     }
 
+    /// `work`, renewing the lock `g` for another `lease` every third of it until it is done
+    /// (a Redis lock must outlive a holder's slow fetch); a failed renewal is `failed`'s.
+    pub async fn renewing<T>(
+        &self,
+        g: &LockGuard,
+        lease: Duration,
+        failed: impl Fn(&Error),
+        work: impl std::future::Future<Output = T>,
+    ) -> T {
+        let mut work = std::pin::pin!(work);
+        let mut tick = tokio::time::interval(lease / 3);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await; // the first tick is now: the lock was just taken
+        loop {
+            tokio::select! {
+                out = &mut work => return out,
+                _ = tick.tick() => {
+                    if let Err(e) = self.renew(g, lease).await {
+                        failed(&e);
+                    }
+                }
+            }
+        }
+    }
+
     pub async fn unlock(&self, guard: LockGuard) -> Result<()> {
         match (self, guard) {
             (Self::Redis(r), LockGuard::Redis(g)) => r.unlock(g).await,

@@ -30,6 +30,7 @@ use crate::http::Transport;
 use crate::oauth::client_auth::ClientAuth;
 use crate::oauth::random::secret_b64;
 use crate::oauth::tenant::{url_or, Tenant};
+use crate::shared_cache::{Backend, SharedCache};
 use crate::verify::claims::Claims;
 use crate::verify::verifier::{TokenVerifier, VerifierConfig, VerifyOptions};
 
@@ -81,6 +82,8 @@ struct Inner {
     /// With the configured retries: for `/userinfo`.
     reads: Transport,
     id_tokens: TokenVerifier,
+    /// The level refresh-token renewals are shared on (`config.shared_cache`), if it opened.
+    shared: Option<Arc<Backend>>,
 }
 
 impl SignInClient {
@@ -129,6 +132,7 @@ impl SignInClient {
                 grants: Transport::new(&config.http.clone().no_retries())?,
                 reads: Transport::new(&config.http)?,
                 id_tokens,
+                shared: config.shared_cache.as_ref().and_then(open_level),
                 config,
             }),
         })
@@ -150,6 +154,14 @@ impl SignInClient {
 
     pub(crate) fn token_url(&self) -> &Url {
         &self.inner.token_url
+    }
+
+    /// The level renewals are shared on, and how long a renewal under its lock may take (a
+    /// waiter waits that long before it looks again).
+    pub(crate) fn shared_level(&self) -> Option<(&Backend, Duration)> {
+        let budget = self.inner.config.http.effective().map(|h| h.fetch_budget());
+        let budget = budget.unwrap_or(Duration::from_secs(15));
+        self.inner.shared.as_deref().map(|level| (level, budget))
     }
 
     /// The verifier of this app's ID tokens (audience = client id).
@@ -528,6 +540,18 @@ impl fmt::Debug for SignInClient {
             .field("client_id", &self.inner.config.client_id)
             .field("auth_method", &self.inner.auth.method())
             .finish_non_exhaustive()
+    }
+}
+
+/// The shared level, or `None` when it cannot be opened (warned: the app's managers then
+/// renew as if there were none, coordinated within this process only).
+fn open_level(config: &SharedCache) -> Option<Arc<Backend>> {
+    match Backend::open(config) {
+        Ok(level) => Some(Arc::new(level)),
+        Err(e) => {
+            tracing::warn!(error = %e, "shared cache unavailable; renewals are shared in this process only");
+            None
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use crate::env;
 use crate::error::{Error, Result};
 use crate::http::{is_http_knob, HttpOptions, KnobValue};
 use crate::oauth::credentials::{AuthMethod, Credentials};
+use crate::shared_cache::SharedCache;
 
 /// Parameters `/authorize` sets itself; extra parameters cannot override them.
 pub(crate) const RESERVED: [&str; 11] = [
@@ -84,6 +85,10 @@ pub struct SignInConfig {
     /// Timeouts, size limit and retries. Retries apply to the idempotent requests (JWKS,
     /// `/userinfo`); the code exchange and the refresh grant are never retried.
     pub http: HttpOptions,
+    /// Shares refresh-token renewals beyond this process (off by default): every
+    /// [`crate::CredentialsManager`] of this app on the same level, in any process (file) or on
+    /// any host (Redis), spends a refresh token at most once. See `docs/grants.md`.
+    pub shared_cache: Option<SharedCache>,
 }
 
 /// The number knobs of [`SignInConfig::set`], beside the HTTP knobs: `leeway` (seconds) and
@@ -142,6 +147,7 @@ impl SignInConfig {
             token_url: None,
             userinfo_url: None,
             http: HttpOptions::default(),
+            shared_cache: None,
         }
     }
 
@@ -149,8 +155,8 @@ impl SignInConfig {
     /// credential if it is a confidential client (the same variables as
     /// [`crate::ClientConfig::from_env`]: `AUTH0_CLIENT_SECRET`, `AUTH0_CLIENT_SECRET_FILE` or
     /// `AUTH0_PRIVATE_KEY_FILE`; none set is a public client), and the optional
-    /// `AUTH0_AUDIENCE`, `AUTH0_SCOPE` and `TOKENKEEPER_CA_FILE`. An empty variable is an unset
-    /// one.
+    /// `AUTH0_AUDIENCE`, `AUTH0_SCOPE`, `TOKENKEEPER_CA_FILE` and `TOKENKEEPER_SHARED_CACHE` (the
+    /// level renewals are shared on). An empty variable is an unset one.
     ///
     /// See the example on [`SignInConfig`].
     pub fn from_env() -> Result<Self> {
@@ -165,6 +171,7 @@ impl SignInConfig {
             config.scope = scope;
         }
         config.http.ca_file = env::opt("TOKENKEEPER_CA_FILE");
+        config.shared_cache = SharedCache::from_env()?;
         Ok(config)
     }
 

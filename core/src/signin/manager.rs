@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::client::SignInClient;
 use super::flights::{self, Outcome};
+use super::shared_flight::{Published, SharedFlight};
 use super::store::{CredentialsStore, GuardedStore};
 use super::user_credentials::UserCredentials;
 use crate::error::{Error, Result};
@@ -400,22 +401,43 @@ impl CredentialsManager {
                     return Ok(stored);
                 }
             }
-            let adopted = match &*outcome {
-                None => None,
-                Some(Outcome::Refused(error, description)) => {
-                    self.retire(&rt);
-                    return Err(Error::ReauthenticationRequired {
-                        error: error.clone(),
-                        description: description.clone(),
-                    });
+            let mut adopted = self.decide(&outcome, &rt, want)?;
+            if adopted.is_none() {
+                let client = &self.inner.client;
+                let Some((level, budget)) = client.shared_level() else {
+                    return self.grant(&mut outcome, current, rt, want, None).await;
+                };
+                let token_url = client.token_url().as_str();
+                let shared = SharedFlight::new(level, budget, token_url, client.client_id(), &rt);
+                // Another process may have spent this token: look before and under its lock.
+                take_published(&shared, &mut outcome, &current).await;
+                adopted = self.decide(&outcome, &rt, want)?;
+                if adopted.is_none() {
+                    let decided = shared
+                        .locked(async {
+                            take_published(&shared, &mut outcome, &current).await;
+                            match self.decide(&outcome, &rt, want) {
+                                Ok(None) => Err(self
+                                    .grant(
+                                        &mut outcome,
+                                        current.clone(),
+                                        rt.clone(),
+                                        want,
+                                        Some(&shared),
+                                    )
+                                    .await),
+                                other => Ok(other),
+                            }
+                        })
+                        .await;
+                    adopted = match decided {
+                        Ok(d) => d?,
+                        Err(granted) => return granted,
+                    };
                 }
-                Some(Outcome::Renewed(c, seq)) => {
-                    let rotated = c.refresh_token.as_deref() != Some(rt.as_str());
-                    (rotated || want.fits(c, *seq)).then(|| (c.clone(), *seq, rotated))
-                }
-            };
+            }
             let Some((c, seq, rotated)) = adopted else {
-                return self.grant(&mut outcome, current, rt, want).await;
+                return self.grant(&mut outcome, current, rt, want, None).await;
             };
             drop(outcome);
             // Another manager of this process renewed with this token: its result is ours,
@@ -437,13 +459,40 @@ impl CredentialsManager {
         ))
     }
 
-    /// One refresh grant, its outcome left in the flight for the other managers.
+    /// What the outcome of the token's grant gives this caller: the credentials to adopt (with
+    /// the grant's number and whether the token rotated), nothing (a grant of its own is
+    /// needed), or the server's refusal.
+    fn decide(
+        &self,
+        outcome: &Option<Outcome>,
+        rt: &str,
+        want: &Want,
+    ) -> Result<Option<(UserCredentials, u64, bool)>> {
+        match outcome {
+            None => Ok(None),
+            Some(Outcome::Refused(error, description)) => {
+                self.retire(rt);
+                Err(Error::ReauthenticationRequired {
+                    error: error.clone(),
+                    description: description.clone(),
+                })
+            }
+            Some(Outcome::Renewed(c, seq)) => {
+                let rotated = c.refresh_token.as_deref() != Some(rt);
+                Ok((rotated || want.fits(c, *seq)).then(|| (c.clone(), *seq, rotated)))
+            }
+        }
+    }
+
+    /// One refresh grant, its outcome left in the flight for the other managers of the
+    /// process and, with `shared`, published for those of every other process.
     async fn grant(
         &self,
         outcome: &mut Option<Outcome>,
         current: UserCredentials,
         rt: String,
         want: &Want,
+        shared: Option<&SharedFlight<'_>>,
     ) -> Result<UserCredentials> {
         lock(&self.inner.stats).renewals += 1;
         let renewed = match self.inner.client.refresh(&rt, want.scope.as_deref()).await {
@@ -452,6 +501,12 @@ impl CredentialsManager {
                 if let Error::ReauthenticationRequired { error, description } = &e {
                     self.retire(&rt);
                     *outcome = Some(Outcome::Refused(error.clone(), description.clone()));
+                    if let Some(shared) = shared {
+                        let (error, description) = (error.clone(), description.clone());
+                        shared
+                            .publish(&Published::Refused { error, description })
+                            .await;
+                    }
                 }
                 return Err(e);
             }
@@ -482,6 +537,10 @@ impl CredentialsManager {
             self.retire(&rt);
             lock(&self.inner.stats).rotations += 1;
         }
+        // Published before the save: a process that dies in between loses nothing.
+        if let Some(shared) = shared {
+            shared.publish(&Published::Renewed(merged.clone())).await;
+        }
         *outcome = Some(Outcome::Renewed(merged.clone(), flights::next_seq()));
         *lock(&self.inner.latest) = Some(merged.clone());
         self.inner.renewed.fetch_add(1, Ordering::AcqRel);
@@ -493,6 +552,24 @@ impl CredentialsManager {
             return Err(min_ttl_too_long(want.min_ttl, lifetime));
         }
         Ok(merged)
+    }
+}
+
+/// Takes the outcome another process published for the token into this process's flight
+/// (credentials other than the caller's own, or the server's refusal).
+async fn take_published(
+    shared: &SharedFlight<'_>,
+    outcome: &mut Option<Outcome>,
+    current: &UserCredentials,
+) {
+    match shared.published().await {
+        Some(Published::Renewed(c)) if c.access_token != current.access_token => {
+            *outcome = Some(Outcome::Renewed(c, flights::next_seq()));
+        }
+        Some(Published::Refused { error, description }) => {
+            *outcome = Some(Outcome::Refused(error, description));
+        }
+        _ => {}
     }
 }
 

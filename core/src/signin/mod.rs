@@ -5,6 +5,7 @@ pub(crate) mod client;
 pub(crate) mod config;
 mod flights;
 pub(crate) mod manager;
+mod shared_flight;
 pub(crate) mod store;
 pub(crate) mod user_credentials;
 pub(crate) mod userinfo;

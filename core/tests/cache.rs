@@ -416,6 +416,26 @@ async fn after_rejection_drops_the_rejected_token_once_and_gives_the_one_to_retr
     );
 }
 
+/// The 401 rule when the issuer hands the rejected token back: `None` (retrying the call with
+/// it cannot help: the caller gets the 401), after one request.
+#[tokio::test(flavor = "multi_thread")]
+async fn after_rejection_is_none_when_the_issuer_gives_the_same_token_again() {
+    let i = issuer().await;
+    let c = client(&i);
+    let p = c.prepared(api()).unwrap();
+    let t1 = p.get_token().await.unwrap();
+    let same = serde_json::json!({
+        "access_token": t1.access_token(),
+        "token_type": "Bearer",
+        "expires_in": 86_400,
+    });
+    i.inject(Fault::raw(200, &same.to_string()));
+    assert!(p.after_rejection(&t1).await.unwrap().is_none());
+    assert_eq!(i.count("token"), 2, "one request after the rejection");
+    i.inject(Fault::raw(200, &same.to_string()));
+    assert!(p.after_rejection_blocking(&t1).unwrap().is_none());
+}
+
 /// A prepared request whose slot the table dropped (dead: nothing servable, nothing in flight)
 /// fetches through the table's new slot and holds that one: it shares tokens with every other
 /// caller, and its hits work again.

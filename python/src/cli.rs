@@ -16,32 +16,39 @@ pub(crate) fn _cli(py: Python<'_>, argv: Vec<OsString>) -> u8 {
 }
 
 fn demo() -> Result<u8, Failure> {
-    let issuer = Python::attach(|py| -> PyResult<Py<PyAny>> {
-        Ok(py
-            .import("tokenkeeper.testing")?
-            .getattr("LocalIssuer")?
-            .call0()?
-            .unbind())
-    })
-    .map_err(|e| Failure::Config(Python::attach(|py| e.value(py).to_string())))?;
-    let issuer = PyIssuer(issuer);
+    let issuer = Python::attach(PyIssuer::start)
+        .map_err(|e| Failure::Config(Python::attach(|py| e.value(py).to_string())))?;
     let result = tokenkeeper_cli::demo_with(&issuer);
     Python::attach(|py| {
-        let _ = issuer.0.call_method0(py, "stop");
+        let _ = issuer.issuer.call_method0(py, "stop");
     });
     result
 }
 
-/// `LocalIssuer`'s fixture and counts, read with the GIL taken for each.
-struct PyIssuer(Py<PyAny>);
+/// A running `LocalIssuer`: its fixture, read once (an error is the demo's), and its counts.
+struct PyIssuer {
+    issuer: Py<PyAny>,
+    url: String,
+    iss: String,
+    client_id: String,
+    client_secret: String,
+    audience: String,
+}
 
 impl PyIssuer {
-    fn text(&self, name: &str) -> String {
-        Python::attach(|py| {
-            self.0
-                .getattr(py, name)
-                .and_then(|v| v.extract::<String>(py))
-                .unwrap_or_default()
+    fn start(py: Python<'_>) -> PyResult<Self> {
+        let issuer = py
+            .import("tokenkeeper.testing")?
+            .getattr("LocalIssuer")?
+            .call0()?;
+        let text = |name: &str| issuer.getattr(name)?.extract::<String>();
+        Ok(Self {
+            url: text("url")?,
+            iss: text("issuer")?,
+            client_id: text("client_id")?,
+            client_secret: text("client_secret")?,
+            audience: text("audience")?,
+            issuer: issuer.unbind(),
         })
     }
 }
@@ -51,23 +58,24 @@ impl DemoIssuer for PyIssuer {
         "tokenkeeper-testing, in this process"
     }
     fn url(&self) -> String {
-        self.text("url")
+        self.url.clone()
     }
     fn issuer(&self) -> String {
-        self.text("issuer")
+        self.iss.clone()
     }
     fn client_id(&self) -> String {
-        self.text("client_id")
+        self.client_id.clone()
     }
     fn client_secret(&self) -> String {
-        self.text("client_secret")
+        self.client_secret.clone()
     }
     fn audience(&self) -> String {
-        self.text("audience")
+        self.audience.clone()
     }
+    /// `u64::MAX` when the issuer cannot say: the demo's count check then fails.
     fn count(&self, endpoint: &str) -> u64 {
         Python::attach(|py| {
-            self.0
+            self.issuer
                 .call_method1(py, "count", (endpoint,))
                 .and_then(|v| v.extract::<u64>(py))
                 .unwrap_or(u64::MAX)

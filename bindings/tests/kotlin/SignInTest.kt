@@ -259,6 +259,37 @@ fun signInTests(shared: TokenClient, secrets: List<String>) {
         }
     }
 
+    test("deprecated …Async aliases answer as the suspend calls they name (kept one release)") {
+        val reuse0 = Admin.count("refresh_reuse")
+        publicClient(audience = Fx.API).use { client ->
+            runBlocking {
+                withTimeout(30_000) {
+                    @Suppress("DEPRECATION")
+                    run {
+                        val tx = client.authorize(AuthorizeParams(scope = USER_SCOPE))
+                        val creds = client.handleCallbackAsync(tx, browse(tx.url()))
+                        client.idTokenVerifier().use { idv ->
+                            idv.verifyIdTokenAsync(creds.idToken()!!, tx.nonce()).use { expectEq(Fx.userSub, it.sub(), "verifyIdTokenAsync") }
+                        }
+                        client.userinfoAsync(creds.accessToken()).use { expectEq(Fx.userSub, it.sub(), "userinfoAsync") }
+                        val tx2 = client.authorize(AuthorizeParams(scope = USER_SCOPE))
+                        val code = queryParam(browse(tx2.url()), "code")!!
+                        client.exchangeCodeAsync(tx2, code).use { expect(it.accessToken().isNotEmpty()) { "exchangeCodeAsync" } }
+                        val renewed = client.refreshAsync(creds.refreshToken()!!)
+                        expect(renewed.refreshToken() != creds.refreshToken()) { "refreshAsync rotated" }
+                        CredentialsManager(client, RecordingStorage()).use { m ->
+                            m.save(renewed)
+                            m.credentialsAsync(Duration.ofMinutes(1)).use { expectEq(renewed.accessToken(), it.accessToken(), "credentialsAsync") }
+                            m.renewAsync().use { expect(it.accessToken() != renewed.accessToken()) { "renewAsync" } }
+                        }
+                        tx.close(); tx2.close(); creds.close(); renewed.close()
+                    }
+                }
+            }
+        }
+        expectEq(0L, Admin.count("refresh_reuse") - reuse0, "rotated-out refresh tokens sent again")
+    }
+
     test("verify: suspend verify (and the deprecated verifyAsync), and config errors") {
         val token = shared.getTokenBlocking(TokenRequest(Fx.API)).use { it.accessToken() }
         runBlocking {

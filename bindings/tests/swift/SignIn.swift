@@ -300,6 +300,25 @@ func signInTests(shared: TokenClient, secrets: [String]) async {
         try expectEq(TokenCheck.missingClaim, try rejected { try odd.verifyBlocking(token: try org(["org_id": "org_Odd-Name"])) }, "a name never matches org_id")
     }
 
+    await testAsync("deprecated …Async aliases answer as the async calls they name (kept one release)") {
+        let reuse0 = try Admin.shared.count("refresh_reuse")
+        let client = try publicClient(audience: Fx.api)
+        let tx = try client.authorize(params: AuthorizeParams(scope: userScope))
+        let creds = try await client.handleCallbackAsync(transaction: tx, callbackUrl: try browse(tx.url()))
+        try expectEq(Fx.userSub, try await client.idTokenVerifier().verifyIdTokenAsync(token: creds.idToken()!, nonce: tx.nonce()).sub(), "verifyIdTokenAsync")
+        try expectEq(Fx.userSub, try await client.userinfoAsync(accessToken: creds.accessToken()).sub(), "userinfoAsync")
+        let tx2 = try client.authorize(params: AuthorizeParams(scope: userScope))
+        guard let code = queryParam(try browse(tx2.url()), "code") else { throw Failure(description: "no code") }
+        try expect(!(try await client.exchangeCodeAsync(transaction: tx2, code: code).accessToken().isEmpty), "exchangeCodeAsync")
+        let renewed = try await client.refreshAsync(refreshToken: creds.refreshToken()!)
+        try expect(renewed.refreshToken() != creds.refreshToken(), "refreshAsync rotated")
+        let m = CredentialsManager(signIn: client, storage: RecordingStorage())
+        try m.save(credentials: renewed)
+        try expectEq(renewed.accessToken(), try await m.credentialsAsync(minTtl: 60).accessToken(), "credentialsAsync")
+        try expect(try await m.renewAsync().accessToken() != renewed.accessToken(), "renewAsync")
+        try expectEq(0, try Admin.shared.count("refresh_reuse") - reuse0, "rotated-out refresh tokens sent again")
+    }
+
     await testAsync("verify: async verify (and the deprecated verifyAsync), concurrent tasks, and config errors") {
         let token = try shared.getTokenBlocking(request: TokenRequest(audience: Fx.api)).accessToken()
         try expectEq(Fx.issuer, try await v.verify(token: token).iss(), "iss")

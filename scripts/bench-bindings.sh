@@ -10,7 +10,8 @@ langs=("$@")
 source bindings/tests/common.sh
 trap stop_issuer EXIT
 REL=$TARGET/release
-cargo build --quiet --release -p tokenkeeper-uniffi -p tokenkeeper-ffi
+# The features of build_bindings' debug library, which the Kotlin sources are generated from.
+cargo build --quiet --release -p tokenkeeper-uniffi -p tokenkeeper-ffi --features tokenkeeper-uniffi/testing
 cargo build --quiet -p tokenkeeper-issuer
 start_issuer >/dev/null
 export TK_URL TK_CLIENT_ID TK_CLIENT_SECRET

@@ -42,13 +42,14 @@ impl PreparedRequest {
     /// The core's hit, as the object served last when it is the same token.
     #[inline]
     pub(crate) fn hit(&self, py: Python<'_>) -> Hit {
-        let Some(token) = self.core.hit() else {
-            return Hit::Miss;
-        };
-        self.last.with(py, |last| match last {
-            Some((t, obj)) if t.ptr_eq(&token) => Hit::Object(obj.clone_ref(py)),
-            _ => Hit::Token(token),
-        })
+        // Lent, not cloned: a hit on the token last wrapped touches no atomic reference count.
+        let found = self.core.hit_with(|token| {
+            self.last.with(py, |last| match last {
+                Some((t, obj)) if t.ptr_eq(token) => Hit::Object(obj.clone_ref(py)),
+                _ => Hit::Token(token.clone()),
+            })
+        });
+        found.unwrap_or(Hit::Miss)
     }
 
     /// The Python object of a core token: the last one when the core handed out the same token

@@ -216,9 +216,15 @@ impl Slot {
     /// prepared request's hit.
     #[inline]
     pub fn plain_hit(&self) -> Option<Token> {
+        self.plain_hit_with(Token::clone)
+    }
+
+    /// [`Self::plain_hit`] lending the token to `f` instead of cloning it.
+    #[inline]
+    pub fn plain_hit_with<R>(&self, f: impl FnOnce(&Token) -> R) -> Option<R> {
         let current = self.current.load();
         let c = current.as_ref()?;
-        c.hit_until.ahead().then(|| c.token.clone())
+        c.hit_until.ahead().then(|| f(&c.token))
     }
 
     fn set_current(&self, cached: Option<Arc<Cached>>) {

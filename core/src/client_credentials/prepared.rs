@@ -76,14 +76,23 @@ impl PreparedRequest {
     /// See the example on [`PreparedRequest`].
     #[inline]
     pub fn hit(&self) -> Option<Token> {
+        self.hit_with(Token::clone)
+    }
+
+    /// [`Self::hit`] lending the token to `f` instead of handing out a clone: for a binding
+    /// that only compares it with the one it last wrapped (no reference count touched).
+    ///
+    /// See the example on [`PreparedRequest`].
+    #[inline]
+    pub fn hit_with<R>(&self, f: impl FnOnce(&Token) -> R) -> Option<R> {
         let held = self.inner.held.load();
         let held = held.as_ref()?;
         if held.generation != crate::runtime::forks() {
             return None;
         }
-        let token = held.slot.plain_hit()?;
+        let out = held.slot.plain_hit_with(f)?;
         self.inner.client.count_hit();
-        Some(token)
+        Some(out)
     }
 
     /// A token for the request: from the cache when fresh, otherwise from the token endpoint

@@ -157,7 +157,7 @@ impl SignInClient {
     }
 
     /// The level renewals are shared on, and how long a renewal under its lock may take (a
-    /// waiter waits that long before it looks again).
+    /// waiter waits that long plus the lock's lease before it renews on its own).
     pub(crate) fn shared_level(&self) -> Option<(&Backend, Duration)> {
         let budget = self.inner.config.http.effective().map(|h| h.fetch_budget());
         let budget = budget.unwrap_or(Duration::from_secs(15));

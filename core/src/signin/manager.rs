@@ -436,6 +436,8 @@ impl CredentialsManager {
                     };
                 }
             }
+            // Both paths above return unless there is something to adopt; a grant here is only
+            // the safe answer should that ever change.
             let Some((c, seq, rotated)) = adopted else {
                 return self.grant(&mut outcome, current, rt, want, None).await;
             };

@@ -599,6 +599,13 @@ async fn verifier_and_signin_configs_from_the_environment() {
 
     std::env::set_var("AUTH0_CLIENT_ID", &f.web_client_id);
     std::env::set_var("AUTH0_CLIENT_SECRET_FILE", &secret);
+    // TOKENKEEPER_SHARED_CACHE: the level renewals are shared on, as for a TokenClient.
+    let level = format!("file:{}", dir.join("level").display());
+    std::env::set_var("TOKENKEEPER_SHARED_CACHE", &level);
+    let on_level = SignInConfig::from_env().unwrap();
+    let want = tokenkeeper::SharedCache::parse(&level).unwrap();
+    assert_eq!(on_level.shared_cache, Some(want));
+    std::env::remove_var("TOKENKEEPER_SHARED_CACHE");
     let web = SignInClient::new(SignInConfig::from_env().unwrap()).unwrap();
     let tx = web.authorize(&AuthorizeParams::default()).unwrap();
     web.handle_callback(&tx, &browse(&tx).await).await.unwrap();

@@ -36,6 +36,7 @@ mod verify;
 
 pub use client_credentials::client::TokenClient;
 pub use client_credentials::config::{CachePolicy, ClientConfig, CACHE_KNOBS};
+pub use client_credentials::exchange::{token_types, ExchangeRequest};
 pub use client_credentials::prepared::PreparedRequest;
 pub use client_credentials::request::TokenRequest;
 pub use client_credentials::stats::Stats;

@@ -7,7 +7,8 @@ use futures::future::FutureExt;
 use sha2::{Digest, Sha256};
 
 use super::cache::{process_cache, ClientKey, Fetched, Lookup, SharedFetch, Slot};
-use super::config::{ClientConfig, Resolved};
+use super::config::{CachePolicy, ClientConfig, Resolved};
+use super::exchange::ExchangeRequest;
 use super::prepared::PreparedRequest;
 use super::request::TokenRequest;
 use super::shared_level::SharedLevel;
@@ -116,6 +117,78 @@ impl TokenClient {
         })
     }
 
+    /// A token exchange (RFC 8693; Auth0 On-Behalf-Of, Custom Token Exchange, Token Vault),
+    /// served from the cache while its answer is fresh. The answer is cached per subject
+    /// (and actor) token, audience, scope and organization, and never past the subject's own
+    /// `exp` when the subject is a JWT.
+    ///
+    /// See the example on [`ExchangeRequest`].
+    pub async fn exchange(&self, req: &ExchangeRequest) -> Result<Token> {
+        match self.exchange_step(req)? {
+            Step::Ready(t) => Ok(t),
+            Step::Wait(f) => f.await,
+        }
+    }
+
+    /// [`Self::exchange`] for synchronous callers, on the shared runtime.
+    ///
+    /// See the example on [`ExchangeRequest`].
+    pub fn exchange_blocking(&self, req: &ExchangeRequest) -> Result<Token> {
+        crate::runtime::can_block()?;
+        match self.exchange_step(req)? {
+            Step::Ready(t) => Ok(t),
+            Step::Wait(f) => crate::runtime::block_on(f),
+        }
+    }
+
+    /// Forgets the cached answer of an exchange if it is still `token` (an API rejected it).
+    /// Whether it was forgotten.
+    ///
+    /// See the example on [`ExchangeRequest`].
+    pub fn invalidate_exchange_if_current(&self, req: &ExchangeRequest, token: &Token) -> bool {
+        let Ok(key) = req.resolve(self.inner.config.default_audience.as_deref(), &SALT) else {
+            return false;
+        };
+        let dropped = self.with_slot(&key, |slot| slot.invalidate_if(token));
+        let shared_dropped = self.inner.shared.as_ref().is_some_and(|shared| {
+            let keys = self.inner.shared_keys(&key, Some(req));
+            shared.forget(&keys, Some(token), &self.inner.counters)
+        });
+        dropped || shared_dropped
+    }
+
+    fn exchange_step(&self, req: &ExchangeRequest) -> Result<Step> {
+        let inner = &self.inner;
+        let key = req.resolve(inner.config.default_audience.as_deref(), &SALT)?;
+        let policy = &inner.config.cache;
+        if policy.enabled {
+            if let Some(t) = process_cache().hit(inner.key, &key) {
+                inner.counters.cache_hits.bump();
+                return Ok(Step::Ready(t));
+            }
+        }
+        // Capped by the subject's `exp`, a new answer would end no later than this one: no
+        // refresh ahead, the answer is served until it (or the subject) is due.
+        let capped;
+        let policy = match req.subject_expiry() {
+            Some(_) => {
+                capped = CachePolicy {
+                    refresh_ahead: 0.0,
+                    jitter: 0.0,
+                    ..policy.clone()
+                };
+                &capped
+            }
+            None => policy,
+        };
+        let exchange = Some(Arc::new(req.clone()));
+        if !policy.enabled {
+            return Ok(self.uncached(&key, exchange));
+        }
+        let start = || mint(inner.clone(), key.clone(), exchange.clone()).boxed();
+        self.with_slot(&key, |slot| self.serve(&key, policy, slot, start))
+    }
+
     /// The request of [`Self::request`], prepared: validated and normalised once, holding its
     /// cache slot, so that [`PreparedRequest::hit`] serves a fresh token in a few nanoseconds.
     /// The hit path of every surface; keep one per request you make again and again.
@@ -165,7 +238,7 @@ impl TokenClient {
     pub fn invalidate(&self, req: &TokenRequest) {
         self.with_slot(req, |slot| slot.invalidate());
         if let Some(shared) = &self.inner.shared {
-            let key = SharedLevel::key(&self.inner.config, &self.inner.resolved, req);
+            let key = self.inner.shared_keys(req, None);
             shared.forget(&key, None, &self.inner.counters);
         }
     }
@@ -178,7 +251,7 @@ impl TokenClient {
     pub fn invalidate_if_current(&self, req: &TokenRequest, token: &Token) -> bool {
         let dropped = self.with_slot(req, |slot| slot.invalidate_if(token));
         let shared_dropped = self.inner.shared.as_ref().is_some_and(|shared| {
-            let key = SharedLevel::key(&self.inner.config, &self.inner.resolved, req);
+            let key = self.inner.shared_keys(req, None);
             shared.forget(&key, Some(token), &self.inner.counters)
         });
         dropped || shared_dropped
@@ -278,33 +351,38 @@ impl TokenClient {
         }
         req.validate()?;
         if !policy.enabled {
-            // Spawned, so the HTTP work runs on our runtime whatever executor awaits it.
-            let task = crate::runtime::spawn(mint(inner.clone(), req.clone()));
-            let fut = task.map(|r| match r {
-                Ok(r) => r.map(|f| f.token),
-                Err(e) => Err(Error::Network(format!("token fetch task ended: {e}"))),
-            });
-            return Ok(Step::Wait(fut.boxed().shared()));
+            return Ok(self.uncached(req, None));
         }
-        let start = || mint(inner.clone(), req.clone()).boxed();
+        let start = || mint(inner.clone(), req.clone(), None).boxed();
         let generation = crate::runtime::generation();
         self.with_slot(req, |slot| {
             if let Some(p) = prepared {
                 p.hold(slot, generation);
             }
-            self.serve(req, slot, start)
+            self.serve(req, policy, slot, start)
         })
+    }
+
+    /// A fetch with the cache off: spawned, so the HTTP work runs on our runtime whatever
+    /// executor awaits it.
+    fn uncached(&self, req: &TokenRequest, exchange: Option<Arc<ExchangeRequest>>) -> Step {
+        let task = crate::runtime::spawn(mint(self.inner.clone(), req.clone(), exchange));
+        let fut = task.map(|r| match r {
+            Ok(r) => r.map(|f| f.token),
+            Err(e) => Err(Error::Network(format!("token fetch task ended: {e}"))),
+        });
+        Step::Wait(fut.boxed().shared())
     }
 
     /// What the slot gives: its token (and a background refresh when one is due), or a fetch.
     fn serve(
         &self,
         req: &TokenRequest,
+        policy: &CachePolicy,
         slot: &Arc<Slot>,
         start: impl FnOnce() -> futures::future::BoxFuture<'static, Result<Fetched>>,
     ) -> Result<Step> {
         let inner = &self.inner;
-        let policy = &inner.config.cache;
         match slot.lookup(crate::clock::Stamp::now()) {
             Lookup::Hit(t) => {
                 inner.counters.cache_hits.bump();
@@ -329,12 +407,31 @@ impl TokenClient {
     }
 }
 
+impl Inner {
+    /// The shared level's entries of a request (an exchange's: of its subject too).
+    fn shared_keys(
+        &self,
+        req: &TokenRequest,
+        exchange: Option<&ExchangeRequest>,
+    ) -> super::shared_level::Keys {
+        let extra = exchange
+            .map(ExchangeRequest::shared_parts)
+            .unwrap_or_default();
+        SharedLevel::key(&self.config, &self.resolved, req, &extra)
+    }
+}
+
 /// A token from the shared level when one is set up, else from the token endpoint.
-async fn mint(inner: Arc<Inner>, req: TokenRequest) -> Result<Fetched> {
+async fn mint(
+    inner: Arc<Inner>,
+    req: TokenRequest,
+    exchange: Option<Arc<ExchangeRequest>>,
+) -> Result<Fetched> {
+    let exchange = exchange.as_deref();
     let Some(shared) = &inner.shared else {
-        return mint_counted(&inner, &req).await;
+        return mint_counted(&inner, &req, exchange).await;
     };
-    let key = SharedLevel::key(&inner.config, &inner.resolved, &req);
+    let key = inner.shared_keys(&req, exchange);
     // A holder of the key's lock may take its whole budget (N8): waiting less would send
     // every waiter's own requests to an issuer that is slow already.
     let wait = inner
@@ -349,14 +446,18 @@ async fn mint(inner: Arc<Inner>, req: TokenRequest) -> Result<Fetched> {
             &inner.config.cache,
             wait,
             &inner.counters,
-            mint_counted(&inner, &req),
+            mint_counted(&inner, &req, exchange),
         )
         .await
 }
 
 /// One request to the token endpoint (with the transport's retries), counted and logged.
-async fn mint_counted(inner: &Inner, req: &TokenRequest) -> Result<Fetched> {
-    let result = mint_once(inner, req).await;
+async fn mint_counted(
+    inner: &Inner,
+    req: &TokenRequest,
+    exchange: Option<&ExchangeRequest>,
+) -> Result<Fetched> {
+    let result = mint_once(inner, req, exchange).await;
     match &result {
         Ok(f) => {
             inner.counters.tokens_minted.bump();
@@ -381,17 +482,27 @@ async fn mint_counted(inner: &Inner, req: &TokenRequest) -> Result<Fetched> {
     result
 }
 
-async fn mint_once(inner: &Inner, req: &TokenRequest) -> Result<Fetched> {
-    let mut form: Vec<(&str, &str)> = vec![
-        ("grant_type", "client_credentials"),
-        ("audience", req.audience_str()),
-    ];
-    if let Some(s) = req.scope_str() {
-        form.push(("scope", s));
-    }
-    if let Some(o) = req.organization_str() {
-        form.push(("organization", o));
-    }
+async fn mint_once(
+    inner: &Inner,
+    req: &TokenRequest,
+    exchange: Option<&ExchangeRequest>,
+) -> Result<Fetched> {
+    let form = match exchange {
+        Some(x) => x.form(req),
+        None => {
+            let mut form: Vec<(&str, &str)> = vec![
+                ("grant_type", "client_credentials"),
+                ("audience", req.audience_str()),
+            ];
+            if let Some(s) = req.scope_str() {
+                form.push(("scope", s));
+            }
+            if let Some(o) = req.organization_str() {
+                form.push(("organization", o));
+            }
+            form
+        }
+    };
     tracing::debug!(audience = req.audience_str(), url = %inner.resolved.token_url, "requesting a token");
     let on_retry = |attempt: u32, wait: std::time::Duration, e: &Error| {
         tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, kind = e.kind(), error = %e, "retrying token request");
@@ -405,7 +516,10 @@ async fn mint_once(inner: &Inner, req: &TokenRequest) -> Result<Fetched> {
             &on_retry,
         )
         .await?;
-    let token = parse_token_response(&reply.body, reply.sent_at)?;
+    let mut token = parse_token_response(&reply.body, reply.sent_at)?;
+    if let Some(exp) = exchange.and_then(ExchangeRequest::subject_expiry) {
+        token = token.capped_at(exp);
+    }
     Ok(Fetched {
         token,
         sent: reply.sent,
@@ -413,7 +527,8 @@ async fn mint_once(inner: &Inner, req: &TokenRequest) -> Result<Fetched> {
 }
 
 /// Per-process random salt: cache keys never hold, nor reveal outside the process, a secret.
-static SALT: LazyLock<[u8; 32]> = LazyLock::new(crate::oauth::random::secret_bytes::<32>);
+pub(crate) static SALT: LazyLock<[u8; 32]> =
+    LazyLock::new(crate::oauth::random::secret_bytes::<32>);
 
 fn client_key(cfg: &ClientConfig, resolved: &Resolved) -> ClientKey {
     let mut h = Sha256::new();

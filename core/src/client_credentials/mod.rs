@@ -4,6 +4,7 @@
 pub(crate) mod cache;
 pub(crate) mod client;
 pub(crate) mod config;
+pub(crate) mod exchange;
 pub(crate) mod prepared;
 pub(crate) mod request;
 pub(crate) mod shared_level;

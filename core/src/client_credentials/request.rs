@@ -1,4 +1,7 @@
-//! What a caller asks for: the seed's `audience`, `scope` and `organization` parameters.
+//! What a caller asks for: the seed's `audience`, `scope` and `organization` parameters, and
+//! for a token exchange what identifies its subject (the key of its cache slot).
+
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 
@@ -26,6 +29,17 @@ pub struct TokenRequest {
     audience: String,
     scope: Option<String>,
     organization: Option<String>,
+    /// Which grant the token comes from; part of the cache key.
+    grant: Grant,
+}
+
+/// The grant of a cached token, with what changes its answer besides audience, scope and
+/// organization.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub(crate) enum Grant {
+    #[default]
+    ClientCredentials,
+    Exchange(Arc<crate::client_credentials::exchange::ExchangeKey>),
 }
 
 impl TokenRequest {
@@ -38,7 +52,26 @@ impl TokenRequest {
             audience: audience.into(),
             scope: None,
             organization: None,
+            grant: Grant::ClientCredentials,
         }
+    }
+
+    /// The key of an exchange's slot (its audience may be empty: a Token Vault exchange).
+    pub(crate) fn for_exchange(
+        audience: Option<&str>,
+        scope: Option<&str>,
+        organization: Option<&str>,
+        key: crate::client_credentials::exchange::ExchangeKey,
+    ) -> Self {
+        let mut req = Self::new(audience.unwrap_or_default());
+        if let Some(s) = scope {
+            req = req.scope(s);
+        }
+        if let Some(o) = organization {
+            req = req.organization(o);
+        }
+        req.grant = Grant::Exchange(Arc::new(key));
+        req
     }
 
     /// Space-separated scopes; order and repeats do not matter. Empty means none.
@@ -80,7 +113,7 @@ impl TokenRequest {
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
-        if self.audience.trim().is_empty() {
+        if self.audience.trim().is_empty() && self.grant == Grant::ClientCredentials {
             return Err(Error::config("audience is empty"));
         }
         if self.audience.len() > 2048 || self.scope.as_ref().is_some_and(|s| s.len() > 8192) {

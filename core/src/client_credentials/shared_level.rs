@@ -61,9 +61,15 @@ impl SharedLevel {
     }
 
     /// The entries of one request: named and sealed with keys only the credential gives.
-    pub fn key(config: &ClientConfig, resolved: &Resolved, req: &TokenRequest) -> Keys {
+    /// `extra`: an exchange's parts (its subject), empty for client credentials.
+    pub fn key(
+        config: &ClientConfig,
+        resolved: &Resolved,
+        req: &TokenRequest,
+        extra: &[&str],
+    ) -> Keys {
         let credential = config.credentials.material().as_bytes();
-        let parts = [
+        let mut parts = vec![
             "client_credentials",
             resolved.token_url.as_str(),
             &config.client_id,
@@ -72,6 +78,7 @@ impl SharedLevel {
             req.scope_str().unwrap_or(""),
             req.organization_str().unwrap_or(""),
         ];
+        parts.extend_from_slice(extra);
         Keys {
             token: EntryKey::derive(credential, &parts),
             rate_limit: EntryKey::derive_kind(credential, "rate_limit", &parts),

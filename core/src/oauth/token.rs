@@ -130,6 +130,28 @@ impl Token {
         }))
     }
 
+    /// This token, expiring no later than `at` (an exchange's answer ends with its subject).
+    /// Its lifetime shrinks with it, so the cache's deadlines follow.
+    pub(crate) fn capped_at(self, at: SystemTime) -> Self {
+        if at >= self.0.expires_at {
+            return self;
+        }
+        let cut = self
+            .0
+            .expires_at
+            .duration_since(at)
+            .unwrap_or_default()
+            .as_secs();
+        let expires_in = self.0.expires_in.saturating_sub(cut.max(1)).max(1);
+        Token(Arc::new(Inner {
+            header: self.0.header.clone(),
+            token_type: self.0.token_type.clone(),
+            expires_in,
+            expires_at: at,
+            scope: self.0.scope.clone(),
+        }))
+    }
+
     /// Whether two handles are the same token object (same fetch).
     ///
     /// See the example on [`Token`].

@@ -175,6 +175,24 @@ impl Claims {
         self.get_str("org_name")
     }
 
+    /// The `act` chain of a token got by exchange (RFC 8693 §4.1): the `sub` of the current
+    /// actor first, then of each earlier one (`act.act.sub`…). Empty when there is no `act`;
+    /// it stops at the first level without a string `sub`, and after 32 levels.
+    ///
+    /// See the example on [`TokenVerifier`](crate::TokenVerifier).
+    pub fn actor_chain(&self) -> Vec<&str> {
+        let mut chain = Vec::new();
+        let mut act = self.0.get("act");
+        while let Some(Value::Object(a)) = act {
+            match a.get("sub").and_then(Value::as_str) {
+                Some(sub) if chain.len() < 32 => chain.push(sub),
+                _ => break,
+            }
+            act = a.get("act");
+        }
+        chain
+    }
+
     /// `nonce` (ID tokens); `None` when absent or not a string.
     ///
     /// See the example on [`TokenVerifier`](crate::TokenVerifier).

@@ -13,7 +13,8 @@
 //! `redirect_uri` with `code` and `state`), the `authorization_code` grant with PKCE (S256),
 //! single-use codes and redirect URI match, the `refresh_token` grant with rotation and reuse
 //! detection, ID tokens, `GET /userinfo`, organizations (`org_id`, `org_name`) and the
-//! `openid` + API case (`aud` = `[API, "{issuer}userinfo"]`). Signing keys can be added and
+//! `openid` + API case (`aud` = `[API, "{issuer}userinfo"]`). Token exchange: On-Behalf-Of,
+//! Custom Token Exchange profiles and Token Vault (the `exchange` module). Signing keys can be added and
 //! retired (`/__admin/keys`), and tests can have any claims signed (`/__admin/sign`): see
 //! the `admin` module.
 
@@ -22,6 +23,7 @@
 
 mod admin;
 mod authorize;
+mod exchange;
 mod faults;
 mod grants;
 mod keyring;
@@ -101,6 +103,8 @@ pub(crate) struct State {
     pub keyring: RwLock<KeyRing>,
     pub users: Vec<User>,
     pub sessions: Mutex<users::Sessions>,
+    /// Custom Token Exchange profiles: subject token type → accepted token → user id.
+    pub exchange_profiles: Mutex<HashMap<String, HashMap<String, String>>>,
 }
 
 impl State {
@@ -163,6 +167,12 @@ pub struct Fixture {
     pub user: User,
     /// A second user (`login_hint=bob@example.com`), member of no organization.
     pub other_user: User,
+    /// Custom Token Exchange: the fixture profile's `subject_token_type`, and a subject token
+    /// it accepts (standing for `user`).
+    pub exchange_subject_token_type: String,
+    pub exchange_subject_token: String,
+    /// Token Vault connections the issuer serves (`google-oauth2`, `github`).
+    pub vault_connections: Vec<String>,
     /// HTTPS mode only: the test CA that signed the issuer's certificate, as PEM and as a file
     /// (for `ca_file`), removed when the issuer stops.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -295,6 +305,9 @@ impl Issuer {
             native_redirect_uri: "com.example.tokenkeeper://callback".into(),
             user: User::fixture(&organizations),
             other_user: User::outsider(),
+            exchange_subject_token_type: exchange::LEGACY_TYPE.into(),
+            exchange_subject_token: format!("legacy-session.{}", keys::random_hex(16)),
+            vault_connections: exchange::CONNECTIONS.map(String::from).to_vec(),
             ca_pem: tls.as_ref().map(|t| t.ca_pem.clone()),
             ca_file: ca_file.as_ref().map(|f| f.0.display().to_string()),
         };
@@ -376,6 +389,13 @@ impl Issuer {
             keyring,
             users,
             sessions: Mutex::default(),
+            exchange_profiles: Mutex::new(HashMap::from([(
+                fixture.exchange_subject_token_type.clone(),
+                HashMap::from([(
+                    fixture.exchange_subject_token.clone(),
+                    fixture.user.sub.clone(),
+                )]),
+            )])),
         });
         let app = Router::new()
             .route("/oauth/token", post(token::token))
@@ -394,6 +414,7 @@ impl Issuer {
                 "/__admin/revoke_refresh_tokens",
                 post(admin::revoke_refresh_tokens),
             )
+            .route("/__admin/exchange_profiles", post(exchange::add_profile))
             .route("/__admin/stats", get(stats))
             .route("/__admin/faults", post(add_faults))
             .route("/__admin/apis", post(add_api))
@@ -479,6 +500,14 @@ impl Issuer {
             .lock()
             .unwrap()
             .push_back(fault.normalized());
+    }
+
+    /// A Custom Token Exchange profile (or more tokens for one): `tokens` maps each accepted
+    /// subject token to the user it stands for.
+    pub fn add_exchange_profile(&self, subject_token_type: &str, tokens: &[(&str, &str)]) {
+        let mut profiles = self.state.exchange_profiles.lock().unwrap();
+        let p = profiles.entry(subject_token_type.to_string()).or_default();
+        p.extend(tokens.iter().map(|(t, s)| (t.to_string(), s.to_string())));
     }
 
     pub fn add_api(&self, api: Api) {

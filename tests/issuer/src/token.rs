@@ -146,6 +146,12 @@ fn issue(state: &State, headers: &HeaderMap, body: &[u8]) -> Result<Response, Re
         "client_credentials" => {}
         "authorization_code" => return crate::grants::authorization_code(state, headers, &p),
         "refresh_token" => return crate::grants::refresh_token(state, headers, &p),
+        "urn:ietf:params:oauth:grant-type:token-exchange" => {
+            return crate::exchange::exchange(state, headers, &p)
+        }
+        "urn:auth0:params:oauth:grant-type:token-exchange:federated-connection-access-token" => {
+            return crate::exchange::vault(state, headers, &p)
+        }
         _ => {
             return Err(oauth_error(
                 400,

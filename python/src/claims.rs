@@ -189,6 +189,12 @@ impl Claims {
         self.core.org_name()
     }
 
+    /// The `act` chain of an exchanged token: the current actor's `sub` first, then each
+    /// earlier one's; empty without `act`.
+    fn actor_chain(&self) -> Vec<&str> {
+        self.core.actor_chain()
+    }
+
     #[getter]
     fn nonce(&self) -> Option<&str> {
         self.core.nonce()

@@ -327,6 +327,73 @@ impl TokenClient {
         PreparedRequest::token_async(p.bind(py))
     }
 
+    /// A token exchange (RFC 8693: Auth0 On-Behalf-Of, Custom Token Exchange; Token Vault with
+    /// `connection`), its answer cached per subject token until it, or a JWT subject, expires.
+    #[pyo3(signature = (subject_token, subject_token_type, audience=None, scope=None,
+        actor_token=None, actor_token_type=None, organization=None, connection=None,
+        login_hint=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn exchange(
+        &self,
+        py: Python<'_>,
+        subject_token: &str,
+        subject_token_type: &str,
+        audience: Option<&str>,
+        scope: Option<&Bound<'_, PyAny>>,
+        actor_token: Option<&str>,
+        actor_token_type: Option<&str>,
+        organization: Option<&str>,
+        connection: Option<&str>,
+        login_hint: Option<&str>,
+    ) -> PyResult<Py<PyAny>> {
+        let scope = scope_text(scope)?;
+        let req = tokenkeeper::ExchangeRequest::from_parts(
+            subject_token,
+            subject_token_type,
+            audience,
+            scope.as_deref(),
+            actor_token,
+            actor_token_type,
+            organization,
+            connection,
+            login_hint,
+        );
+        crate::run::block(py, exchanged(self.core.clone(), req))
+    }
+
+    /// `await client.exchange_async(...)`: `exchange` without blocking the event loop.
+    #[pyo3(signature = (subject_token, subject_token_type, audience=None, scope=None,
+        actor_token=None, actor_token_type=None, organization=None, connection=None,
+        login_hint=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn exchange_async(
+        &self,
+        py: Python<'_>,
+        subject_token: &str,
+        subject_token_type: &str,
+        audience: Option<&str>,
+        scope: Option<&Bound<'_, PyAny>>,
+        actor_token: Option<&str>,
+        actor_token_type: Option<&str>,
+        organization: Option<&str>,
+        connection: Option<&str>,
+        login_hint: Option<&str>,
+    ) -> PyResult<Py<PyAny>> {
+        let scope = scope_text(scope)?;
+        let req = tokenkeeper::ExchangeRequest::from_parts(
+            subject_token,
+            subject_token_type,
+            audience,
+            scope.as_deref(),
+            actor_token,
+            actor_token_type,
+            organization,
+            connection,
+            login_hint,
+        );
+        crate::run::coroutine(py, exchanged(self.core.clone(), req))
+    }
+
     /// The request, checked and normalised once (`None` audience: the default audience), as a
     /// `PreparedRequest`: its `get_token()` is the cheapest way to ask for it again and again.
     /// The same object for the same request.
@@ -467,4 +534,15 @@ impl TokenClient {
     fn __repr__(&self) -> String {
         format!("{:?}", self.core)
     }
+}
+
+/// An exchange on the core, its token made a Python `Token`.
+async fn exchanged(
+    core: tokenkeeper::TokenClient,
+    req: tokenkeeper::ExchangeRequest,
+) -> tokenkeeper::Result<crate::run::Out> {
+    let token = core.exchange(&req).await?;
+    Ok(crate::run::Out::new(move |py| {
+        Ok(Py::new(py, crate::token::Token::new(py, token)?)?.into_any())
+    }))
 }

@@ -127,6 +127,7 @@ class Claims:
     def org_id(self) -> str | None: ...
     @property
     def org_name(self) -> str | None: ...
+    def actor_chain(self) -> list[str]: ...
     @property
     def nonce(self) -> str | None: ...
     @property
@@ -202,6 +203,30 @@ class TokenClient:
         audience: str | None = None,
         scope: str | Sequence[str] | None = None,
         organization: str | None = None,
+    ) -> Coroutine[Any, Any, Token]: ...
+    def exchange(
+        self,
+        subject_token: str,
+        subject_token_type: str,
+        audience: str | None = None,
+        scope: str | Sequence[str] | None = None,
+        actor_token: str | None = None,
+        actor_token_type: str | None = None,
+        organization: str | None = None,
+        connection: str | None = None,
+        login_hint: str | None = None,
+    ) -> Token: ...
+    def exchange_async(
+        self,
+        subject_token: str,
+        subject_token_type: str,
+        audience: str | None = None,
+        scope: str | Sequence[str] | None = None,
+        actor_token: str | None = None,
+        actor_token_type: str | None = None,
+        organization: str | None = None,
+        connection: str | None = None,
+        login_hint: str | None = None,
     ) -> Coroutine[Any, Any, Token]: ...
     def prepare(
         self,

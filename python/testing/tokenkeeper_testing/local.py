@@ -230,6 +230,21 @@ class LocalIssuer:
         return str(self._fixture["native_redirect_uri"])
 
     @property
+    def exchange_subject_token_type(self) -> str:
+        """The Custom Token Exchange type of the fixture's profile."""
+        return str(self._fixture["exchange_subject_token_type"])
+
+    @property
+    def exchange_subject_token(self) -> str:
+        """A subject token that profile accepts (it stands for :attr:`user`)."""
+        return str(self._fixture["exchange_subject_token"])
+
+    @property
+    def vault_connections(self) -> list[str]:
+        """Token Vault connections the issuer serves."""
+        return [str(c) for c in self._fixture["vault_connections"]]
+
+    @property
     def user(self) -> dict[str, Any]:
         """The user ``/authorize`` signs in: ``sub``, ``email``, ``email_verified``, ``name``,
         ``nickname``, ``organizations`` (ids; a member of ``acme``)."""

@@ -167,20 +167,7 @@ impl TokenClient {
                 return Ok(Step::Ready(t));
             }
         }
-        // Capped by the subject's `exp`, a new answer would end no later than this one: no
-        // refresh ahead, the answer is served until it (or the subject) is due.
-        let capped;
-        let policy = match req.subject_expiry() {
-            Some(_) => {
-                capped = CachePolicy {
-                    refresh_ahead: 0.0,
-                    jitter: 0.0,
-                    ..policy.clone()
-                };
-                &capped
-            }
-            None => policy,
-        };
+        let policy = &policy_of(policy, Some(req));
         let exchange = Some(Arc::new(req.clone()));
         if !policy.enabled {
             return Ok(self.uncached(&key, exchange));
@@ -421,6 +408,20 @@ impl Inner {
     }
 }
 
+/// The cache policy of a request. Capped by a JWT subject's `exp`, an exchange's new answer
+/// would end no later than the one held: no refresh ahead, it is served until it is due (by
+/// the process cache and the shared level alike).
+fn policy_of(policy: &CachePolicy, exchange: Option<&ExchangeRequest>) -> CachePolicy {
+    match exchange.and_then(ExchangeRequest::subject_expiry) {
+        Some(_) => CachePolicy {
+            refresh_ahead: 0.0,
+            jitter: 0.0,
+            ..policy.clone()
+        },
+        None => policy.clone(),
+    }
+}
+
 /// A token from the shared level when one is set up, else from the token endpoint.
 async fn mint(
     inner: Arc<Inner>,
@@ -443,7 +444,7 @@ async fn mint(
     shared
         .fetch(
             &key,
-            &inner.config.cache,
+            &policy_of(&inner.config.cache, exchange),
             wait,
             &inner.counters,
             mint_counted(&inner, &req, exchange),

@@ -117,8 +117,9 @@ passed=$((passed + p)) failed=$((failed + f))
 CFLAGS=(-std=c11 -Wall -Wextra -Werror -g -O1 -pthread)
 # One test program: client credentials (test_tokenkeeper.c), then the verifier, sign-in and the
 # credentials manager over a C storage (test_signin.c), then the shared cache level, with real
-# files and forked processes (test_shared.c).
-TESTS_C=(ffi/tests/test_tokenkeeper.c ffi/tests/test_signin.c ffi/tests/test_shared.c ffi/tests/test_tls.c)
+# files and forked processes (test_shared.c), token exchange (test_exchange.c), TLS (test_tls.c).
+TESTS_C=(ffi/tests/test_tokenkeeper.c ffi/tests/test_signin.c ffi/tests/test_shared.c
+  ffi/tests/test_exchange.c ffi/tests/test_tls.c)
 ffi/gen-pc.sh "$out/pkgconfig/tokenkeeper.pc" "$root" "$libdir" "$root/ffi/include"
 export PKG_CONFIG_PATH=$out/pkgconfig
 # shellcheck disable=SC2046
@@ -181,6 +182,9 @@ env = {
     "TK_USER_SUB": f["user"]["sub"], "TK_USER_EMAIL": f["user"]["email"],
     "TK_OTHER_USER_SUB": f["other_user"]["sub"], "TK_OTHER_USER_EMAIL": f["other_user"]["email"],
     "TK_ORG_ID": next(o["id"] for o in f["organizations"] if o["name"] == "acme"),
+    "TK_EXCHANGE_SUBJECT_TOKEN_TYPE": f["exchange_subject_token_type"],
+    "TK_EXCHANGE_SUBJECT_TOKEN": f["exchange_subject_token"],
+    "TK_VAULT_CONNECTION": f["vault_connections"][0],
 }
 for k, v in env.items():
     print(f"export {k}={shlex.quote(v)}")

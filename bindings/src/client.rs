@@ -123,6 +123,109 @@ impl TokenClient {
             .is_ok_and(|req| self.core.invalidate_if_current(&req, token.core()))
     }
 
+    /// A token exchange (RFC 8693: Auth0 On-Behalf-Of, Custom Token Exchange; Token Vault with
+    /// `connection` and `loginHint`), waiting on the calling thread. The answer is cached per
+    /// subject (and actor) token, audience, scope and organization, never past a JWT subject's
+    /// `exp`; concurrent exchanges of one subject send one request. Throws `Config` on a bad
+    /// type URI or an actor token without its type, `InvalidToken` on an expired JWT subject
+    /// (before any request), `OAuth` on the issuer's refusal.
+    #[uniffi::method(default(audience = None, scope = None, actor_token = None,
+        actor_token_type = None, organization = None, connection = None, login_hint = None))]
+    #[allow(clippy::too_many_arguments)]
+    pub fn exchange_blocking(
+        &self,
+        subject_token: String,
+        subject_token_type: String,
+        audience: Option<String>,
+        scope: Option<String>,
+        actor_token: Option<String>,
+        actor_token_type: Option<String>,
+        organization: Option<String>,
+        connection: Option<String>,
+        login_hint: Option<String>,
+    ) -> Result<Arc<Token>, TokenError> {
+        let req = exchange_request(
+            &subject_token,
+            &subject_token_type,
+            [
+                audience,
+                scope,
+                actor_token,
+                actor_token_type,
+                organization,
+                connection,
+                login_hint,
+            ],
+        );
+        Ok(Token::wrap(self.core.exchange_blocking(&req)?))
+    }
+
+    /// `exchangeBlocking` (Kotlin `suspend`, Swift `async`).
+    #[uniffi::method(default(audience = None, scope = None, actor_token = None,
+        actor_token_type = None, organization = None, connection = None, login_hint = None))]
+    #[allow(clippy::too_many_arguments)]
+    pub async fn exchange(
+        &self,
+        subject_token: String,
+        subject_token_type: String,
+        audience: Option<String>,
+        scope: Option<String>,
+        actor_token: Option<String>,
+        actor_token_type: Option<String>,
+        organization: Option<String>,
+        connection: Option<String>,
+        login_hint: Option<String>,
+    ) -> Result<Arc<Token>, TokenError> {
+        let req = exchange_request(
+            &subject_token,
+            &subject_token_type,
+            [
+                audience,
+                scope,
+                actor_token,
+                actor_token_type,
+                organization,
+                connection,
+                login_hint,
+            ],
+        );
+        Ok(Token::wrap(self.core.exchange(&req).await?))
+    }
+
+    /// Forgets the cached answer of the exchange (the same arguments as `exchange`) only if it
+    /// is still `token` (an API rejected it). Whether it was forgotten.
+    #[uniffi::method(default(audience = None, scope = None, actor_token = None,
+        actor_token_type = None, organization = None, connection = None, login_hint = None))]
+    #[allow(clippy::too_many_arguments)]
+    pub fn invalidate_exchange_if_current(
+        &self,
+        token: Arc<Token>,
+        subject_token: String,
+        subject_token_type: String,
+        audience: Option<String>,
+        scope: Option<String>,
+        actor_token: Option<String>,
+        actor_token_type: Option<String>,
+        organization: Option<String>,
+        connection: Option<String>,
+        login_hint: Option<String>,
+    ) -> bool {
+        let req = exchange_request(
+            &subject_token,
+            &subject_token_type,
+            [
+                audience,
+                scope,
+                actor_token,
+                actor_token_type,
+                organization,
+                connection,
+                login_hint,
+            ],
+        );
+        self.core.invalidate_exchange_if_current(&req, token.core())
+    }
+
     /// The request, checked and normalised once (no audience: the default one, else `Config`),
     /// as a `PreparedRequest`: the cheapest way to ask for the same token again and again.
     pub fn prepare(&self, request: TokenRequest) -> Result<Arc<PreparedRequest>, TokenError> {
@@ -156,6 +259,27 @@ impl TokenClient {
     pub fn token_url(&self) -> String {
         self.core.token_url().to_string()
     }
+}
+
+/// The core's exchange request from the optional arguments of `exchange`, in their order.
+fn exchange_request(
+    subject_token: &str,
+    subject_token_type: &str,
+    optional: [Option<String>; 7],
+) -> tokenkeeper::ExchangeRequest {
+    let [audience, scope, actor_token, actor_token_type, organization, connection, login_hint] =
+        optional;
+    tokenkeeper::ExchangeRequest::from_parts(
+        subject_token,
+        subject_token_type,
+        audience.as_deref(),
+        scope.as_deref(),
+        actor_token.as_deref(),
+        actor_token_type.as_deref(),
+        organization.as_deref(),
+        connection.as_deref(),
+        login_hint.as_deref(),
+    )
 }
 
 impl From<tokenkeeper::TokenRequest> for TokenRequest {

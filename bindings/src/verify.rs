@@ -269,6 +269,16 @@ impl Claims {
         self.inner.org_name().map(str::to_string)
     }
 
+    /// The `act` chain, the current actor first (its `sub`), then each earlier one; empty
+    /// when the token has no `act`.
+    pub fn actor_chain(&self) -> Vec<String> {
+        self.inner
+            .actor_chain()
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    }
+
     pub fn nonce(&self) -> Option<String> {
         self.inner.nonce().map(str::to_string)
     }

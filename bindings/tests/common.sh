@@ -87,7 +87,10 @@ for k in ("url", "issuer", "client_id", "client_secret", "jwt_client_id", "jwt_r
           "public_client_id", "web_client_id", "web_client_secret", "redirect_uri"):
     print("export TK_%s=%s" % (k.upper(), shlex.quote(f[k])))
 extra = {"user_sub": f["user"]["sub"], "user_email": f["user"]["email"],
-         "org_id": f["organizations"][0]["id"], "org_name": f["organizations"][0]["name"]}
+         "org_id": f["organizations"][0]["id"], "org_name": f["organizations"][0]["name"],
+         "exchange_subject_token_type": f["exchange_subject_token_type"],
+         "exchange_subject_token": f["exchange_subject_token"],
+         "vault_connection": f["vault_connections"][0]}
 for k, v in extra.items():
     print("export TK_%s=%s" % (k.upper(), shlex.quote(v)))
 ' "$line")"

@@ -103,9 +103,9 @@ async fn a_hundred_concurrent_requests_with_one_subject_send_one_exchange() {
     for t in tasks {
         tokens.push(t.await.unwrap().unwrap());
     }
-    assert!(tokens
-        .iter()
-        .all(|t| t.access_token() == tokens[0].access_token()));
+    for (n, t) in tokens.iter().enumerate() {
+        assert!(t.ptr_eq(&tokens[0]), "token {n} is another token");
+    }
     assert_eq!(i.count("grant:token_exchange:obo"), 1);
 }
 
@@ -262,5 +262,31 @@ fn the_blocking_form_serves_the_same_cache() {
     let subject = user_token(&i, 3_600, serde_json::json!({}));
     let t = c.exchange_blocking(&obo(&subject)).unwrap();
     assert!(c.exchange_blocking(&obo(&subject)).unwrap().ptr_eq(&t));
+    assert_eq!(i.count("grant:token_exchange:obo"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sixteen_blocking_threads_get_one_token() {
+    let i = issuer().await;
+    downstream(&i);
+    let c = client(&i);
+    let subject = user_token(&i, 3_600, serde_json::json!({}));
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(16));
+    let threads: Vec<_> = (0..16)
+        .map(|_| {
+            let (c, req, b) = (c.clone(), obo(&subject), barrier.clone());
+            std::thread::spawn(move || {
+                b.wait();
+                c.exchange_blocking(&req)
+            })
+        })
+        .collect();
+    let tokens: Vec<_> = threads
+        .into_iter()
+        .map(|t| t.join().unwrap().unwrap())
+        .collect();
+    for (n, t) in tokens.iter().enumerate() {
+        assert!(t.ptr_eq(&tokens[0]), "token {n} is another token");
+    }
     assert_eq!(i.count("grant:token_exchange:obo"), 1);
 }

@@ -30,6 +30,16 @@
 /** MAJOR * 10000 + MINOR * 100 + PATCH, for #if. */
 #define TK_VERSION_NUMBER (TK_VERSION_MAJOR * 10000 + TK_VERSION_MINOR * 100 + TK_VERSION_PATCH)
 
+/* Subject and actor token types of tk_exchange_new and tk_exchange_set_actor (RFC 8693). */
+/** An OAuth access token: Auth0 On-Behalf-Of, or a Token Vault access-token exchange. */
+#define TK_TOKEN_TYPE_ACCESS_TOKEN "urn:ietf:params:oauth:token-type:access_token"
+/** An OAuth refresh token: a Token Vault refresh-token exchange. */
+#define TK_TOKEN_TYPE_REFRESH_TOKEN "urn:ietf:params:oauth:token-type:refresh_token"
+/** An OpenID Connect ID token. */
+#define TK_TOKEN_TYPE_ID_TOKEN "urn:ietf:params:oauth:token-type:id_token"
+/** A JWT of any kind. */
+#define TK_TOKEN_TYPE_JWT "urn:ietf:params:oauth:token-type:jwt"
+
 /**
  * Major version of the library this header belongs to: the crate's version, checked at compile
  * time against `Cargo.toml`. `TK_VERSION` is the `"MAJOR.MINOR.PATCH"` string and
@@ -250,6 +260,15 @@ typedef struct tk_config tk_config;
  * one per user and storage. Free with `tk_credentials_manager_free` once no thread uses it.
  */
 typedef struct tk_credentials_manager tk_credentials_manager;
+
+/**
+ * A token exchange request (opaque): the subject token and its type, and what the new token is
+ * for. Create with `tk_exchange_new`, adjust with `tk_exchange_set_*`, send with
+ * `tk_client_exchange` (as often as needed: the answer is cached), free with
+ * `tk_exchange_free` (the tokens it holds are wiped). Not thread-safe to change while another
+ * thread uses it; sending it from several threads at once is fine.
+ */
+typedef struct tk_exchange tk_exchange;
 
 /**
  * One login in progress (opaque, immutable, thread-safe): the `/authorize` URL to open and what
@@ -517,6 +536,23 @@ tk_status tk_claims_has_audience(const tk_claims *claims, const char *audience, 
  * scope, or several separated by spaces: all of them must be granted).
  */
 tk_status tk_claims_has_scope(const tk_claims *claims, const char *scope, bool *out);
+
+/**
+ * `*out` is the length of the `act` chain (RFC 8693 delegation): how many actors it names, 0
+ * when the token has no `act`.
+ */
+tk_status tk_claims_actor_count(const tk_claims *claims, size_t *out);
+
+/**
+ * The `sub` of actor `index` of the `act` chain (0: the current actor, then each earlier
+ * one), copied into `buf` as `tk_claims_json`; `TK_STATUS_NOT_FOUND` past the end of the
+ * chain (`tk_claims_actor_count`).
+ */
+tk_status tk_claims_actor(const tk_claims *claims,
+                          size_t index,
+                          char *buf,
+                          size_t len,
+                          size_t *out_len);
 
 /**
  * Builds a client from a config (copied: the config may be freed or changed afterwards).
@@ -847,6 +883,73 @@ tk_status tk_last_error_is_transient(bool *out);
  * Forgets the calling thread's last error.
  */
 void tk_last_error_clear(void);
+
+/**
+ * An exchange of `subject_token` of type `subject_token_type` (a URI: `TK_TOKEN_TYPE_*`, or the
+ * tenant's own for Custom Token Exchange). Nothing is checked before `tk_client_exchange`.
+ * On success `*out` is a new request.
+ */
+tk_status tk_exchange_new(const char *subject_token,
+                          const char *subject_token_type,
+                          tk_exchange **out);
+
+/**
+ * Frees an exchange request, wiping the tokens it holds. NULL is ignored.
+ */
+void tk_exchange_free(tk_exchange *exchange);
+
+/**
+ * The API the new token is for; `""`: the client's default audience.
+ */
+tk_status tk_exchange_set_audience(tk_exchange *exchange, const char *audience);
+
+/**
+ * The scopes asked, space separated (any order; `""`: none).
+ */
+tk_status tk_exchange_set_scope(tk_exchange *exchange, const char *scope);
+
+/**
+ * The party acting for the subject (RFC 8693 `actor_token`) and its type, both required
+ * (`""` for both: no actor).
+ */
+tk_status tk_exchange_set_actor(tk_exchange *exchange,
+                                const char *actor_token,
+                                const char *actor_token_type);
+
+/**
+ * The organization (name or `org_…` id; `""`: none).
+ */
+tk_status tk_exchange_set_organization(tk_exchange *exchange, const char *organization);
+
+/**
+ * Makes it a Token Vault exchange: the federated connection (`google-oauth2`…) whose access
+ * token is wanted (no audience then; the subject an Auth0 access or refresh token).
+ */
+tk_status tk_exchange_set_connection(tk_exchange *exchange, const char *connection);
+
+/**
+ * Token Vault: which of the user's accounts on the connection (its user id or email).
+ */
+tk_status tk_exchange_set_login_hint(tk_exchange *exchange, const char *login_hint);
+
+/**
+ * The token of the exchange: from the cache while fresh (per subject and actor token,
+ * audience, scope set and organization, never past a JWT subject's `exp`), otherwise from the
+ * token endpoint; concurrent callers of one exchange share one request. Blocks the calling
+ * thread. A bad type URI or an actor without its type is `TK_STATUS_CONFIG`, an expired JWT
+ * subject `TK_STATUS_INVALID_TOKEN` (no request sent), the issuer's refusal `TK_STATUS_OAUTH`.
+ * On success `*out` is a new token handle.
+ */
+tk_status tk_client_exchange(const tk_client *client, const tk_exchange *exchange, tk_token **out);
+
+/**
+ * Forgets the cached answer of the exchange only if it is still `token` (an API rejected it):
+ * `*out_dropped` says whether it was dropped, as `tk_client_invalidate_if_current`.
+ */
+tk_status tk_client_invalidate_exchange_if_current(const tk_client *client,
+                                                   const tk_exchange *exchange,
+                                                   const tk_token *token,
+                                                   bool *out_dropped);
 
 /**
  * Hands the stored credentials' JSON (`len` bytes; a NUL is not needed) back from inside a

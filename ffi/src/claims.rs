@@ -208,3 +208,40 @@ pub unsafe extern "C" fn tk_claims_has_scope(
         })
     }
 }
+
+/// `*out` is the length of the `act` chain (RFC 8693 delegation): how many actors it names, 0
+/// when the token has no `act`.
+#[no_mangle]
+pub unsafe extern "C" fn tk_claims_actor_count(
+    claims: *const tk_claims,
+    out: *mut usize,
+) -> tk_status {
+    const F: &str = "tk_claims_actor_count";
+    unsafe {
+        get(F, claims, "claims", out, |c| {
+            Ok(c.inner.actor_chain().len())
+        })
+    }
+}
+
+/// The `sub` of actor `index` of the `act` chain (0: the current actor, then each earlier
+/// one), copied into `buf` as `tk_claims_json`; `TK_STATUS_NOT_FOUND` past the end of the
+/// chain (`tk_claims_actor_count`).
+#[no_mangle]
+pub unsafe extern "C" fn tk_claims_actor(
+    claims: *const tk_claims,
+    index: usize,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> tk_status {
+    const F: &str = "tk_claims_actor";
+    unsafe {
+        get_str(F, claims, "claims", buf, len, out_len, |c| {
+            let chain = c.inner.actor_chain();
+            let sub = chain.get(index).copied();
+            sub.map(Into::into)
+                .ok_or_else(|| Failure::not_found(F, &format!("actor {index}")))
+        })
+    }
+}

@@ -36,6 +36,7 @@ mod claims;
 mod client;
 mod config;
 mod error;
+mod exchange;
 mod failure;
 mod knobs;
 mod last_error;
@@ -51,6 +52,7 @@ pub use claims::{tk_claims, TK_LATEST_TIME};
 pub use client::{tk_client, tk_stats};
 pub use config::tk_config;
 pub use error::tk_token_check;
+pub use exchange::tk_exchange;
 pub use manager::{
     tk_credentials_manager, tk_credentials_stats, tk_credentials_store, tk_store_sink,
     TK_STORE_SINK_MAX_LEN,

@@ -95,6 +95,9 @@ extern const test_case SIGNIN_TESTS[];
 extern const size_t SIGNIN_TEST_COUNT;
 extern const test_case SHARED_TESTS[];
 extern const size_t SHARED_TEST_COUNT;
+/* The token exchange tests of test_exchange.c, after those of test_shared.c. */
+extern const test_case EXCHANGE_TESTS[];
+extern const size_t EXCHANGE_TEST_COUNT;
 /* The ca_file tests of test_tls.c, last. */
 extern const test_case TLS_TESTS[];
 extern const size_t TLS_TEST_COUNT;

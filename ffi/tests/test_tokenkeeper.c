@@ -1257,16 +1257,23 @@ static const test_case TESTS[] = {
 
 int main(int argc, char **argv) {
   const char *label = getenv("TK_TEST_LABEL");
-  /* The client-credentials tests above, then those of test_signin.c, test_shared.c and
-   * test_tls.c. */
-  size_t n = sizeof TESTS / sizeof TESTS[0];
-  size_t total = n + SIGNIN_TEST_COUNT + SHARED_TEST_COUNT + TLS_TEST_COUNT;
+  /* The client-credentials tests above, then those of test_signin.c, test_shared.c,
+   * test_exchange.c and test_tls.c. */
+  struct {
+    const test_case *tests;
+    size_t count;
+  } parts[] = {{TESTS, sizeof TESTS / sizeof TESTS[0]},
+               {SIGNIN_TESTS, SIGNIN_TEST_COUNT},
+               {SHARED_TESTS, SHARED_TEST_COUNT},
+               {EXCHANGE_TESTS, EXCHANGE_TEST_COUNT},
+               {TLS_TESTS, TLS_TEST_COUNT}};
+  size_t total = 0;
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) total += parts[i].count;
   test_case *all = malloc(total * sizeof *all);
   if (all == NULL) return 2;
-  memcpy(all, TESTS, sizeof TESTS);
-  memcpy(all + n, SIGNIN_TESTS, SIGNIN_TEST_COUNT * sizeof *all);
-  memcpy(all + n + SIGNIN_TEST_COUNT, SHARED_TESTS, SHARED_TEST_COUNT * sizeof *all);
-  memcpy(all + n + SIGNIN_TEST_COUNT + SHARED_TEST_COUNT, TLS_TESTS, TLS_TEST_COUNT * sizeof *all);
+  for (size_t i = 0, at = 0; i < sizeof parts / sizeof parts[0]; at += parts[i++].count) {
+    memcpy(all + at, parts[i].tests, parts[i].count * sizeof *all);
+  }
   int rc = run_tests(all, total, argc, argv, label ? label : "c-tests");
   free(all);
   return rc;

@@ -346,18 +346,18 @@ impl TokenClient {
         connection: Option<&str>,
         login_hint: Option<&str>,
     ) -> PyResult<Py<PyAny>> {
-        let scope = scope_text(scope)?;
-        let req = tokenkeeper::ExchangeRequest::from_parts(
-            subject_token,
-            subject_token_type,
-            audience,
-            scope.as_deref(),
-            actor_token,
-            actor_token_type,
-            organization,
-            connection,
-            login_hint,
-        );
+        let req = exchange_request(
+            [subject_token, subject_token_type],
+            [
+                audience,
+                actor_token,
+                actor_token_type,
+                organization,
+                connection,
+                login_hint,
+            ],
+            scope,
+        )?;
         crate::run::block(py, exchanged(self.core.clone(), req))
     }
 
@@ -379,19 +379,55 @@ impl TokenClient {
         connection: Option<&str>,
         login_hint: Option<&str>,
     ) -> PyResult<Py<PyAny>> {
-        let scope = scope_text(scope)?;
-        let req = tokenkeeper::ExchangeRequest::from_parts(
-            subject_token,
-            subject_token_type,
-            audience,
-            scope.as_deref(),
-            actor_token,
-            actor_token_type,
-            organization,
-            connection,
-            login_hint,
-        );
+        let req = exchange_request(
+            [subject_token, subject_token_type],
+            [
+                audience,
+                actor_token,
+                actor_token_type,
+                organization,
+                connection,
+                login_hint,
+            ],
+            scope,
+        )?;
         crate::run::coroutine(py, exchanged(self.core.clone(), req))
+    }
+
+    /// Forgets the cached answer of the exchange (the arguments of `exchange`) only if it is
+    /// still `token` (an API rejected it). Whether it was forgotten.
+    #[pyo3(signature = (token, subject_token, subject_token_type, audience=None, scope=None,
+        actor_token=None, actor_token_type=None, organization=None, connection=None,
+        login_hint=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn invalidate_exchange_if_current(
+        &self,
+        token: &Bound<'_, Token>,
+        subject_token: &str,
+        subject_token_type: &str,
+        audience: Option<&str>,
+        scope: Option<&Bound<'_, PyAny>>,
+        actor_token: Option<&str>,
+        actor_token_type: Option<&str>,
+        organization: Option<&str>,
+        connection: Option<&str>,
+        login_hint: Option<&str>,
+    ) -> PyResult<bool> {
+        let req = exchange_request(
+            [subject_token, subject_token_type],
+            [
+                audience,
+                actor_token,
+                actor_token_type,
+                organization,
+                connection,
+                login_hint,
+            ],
+            scope,
+        )?;
+        Ok(self
+            .core
+            .invalidate_exchange_if_current(&req, token.get().core()))
     }
 
     /// The request, checked and normalised once (`None` audience: the default audience), as a
@@ -534,6 +570,28 @@ impl TokenClient {
     fn __repr__(&self) -> String {
         format!("{:?}", self.core)
     }
+}
+
+/// The core's exchange request from the arguments of `exchange`: the subject and its type, the
+/// optional strings in their order, and the scope (a string or a sequence).
+fn exchange_request(
+    [subject_token, subject_token_type]: [&str; 2],
+    optional: [Option<&str>; 6],
+    scope: Option<&Bound<'_, PyAny>>,
+) -> PyResult<tokenkeeper::ExchangeRequest> {
+    let [audience, actor_token, actor_token_type, organization, connection, login_hint] = optional;
+    let scope = scope_text(scope)?;
+    Ok(tokenkeeper::ExchangeRequest::from_parts(
+        subject_token,
+        subject_token_type,
+        audience,
+        scope.as_deref(),
+        actor_token,
+        actor_token_type,
+        organization,
+        connection,
+        login_hint,
+    ))
 }
 
 /// An exchange on the core, its token made a Python `Token`.

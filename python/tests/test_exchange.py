@@ -115,6 +115,12 @@ def test_token_vault(issuer: LocalIssuer, client: tokenkeeper.TokenClient) -> No
     with pytest.raises(tokenkeeper.OAuthError) as e:
         client.exchange(subject, ACCESS, connection=conn, login_hint="mallory@example.com")
     assert e.value.error == "invalid_grant"
+    # An API refused the token: forgotten once, then the next exchange asks again.
+    hint = issuer.user["email"]
+    assert client.invalidate_exchange_if_current(t, subject, ACCESS, connection=conn, login_hint=hint)
+    assert not client.invalidate_exchange_if_current(t, subject, ACCESS, connection=conn, login_hint=hint)
+    assert client.exchange(subject, ACCESS, connection=conn, login_hint=hint).access_token != t.access_token
+    assert issuer.count("grant:token_vault") == 3  # mallory's refused request counts too
 
 
 def test_exchange_async(issuer: LocalIssuer, client: tokenkeeper.TokenClient, downstream: str) -> None:

@@ -228,6 +228,21 @@ class TokenClient:
         connection: str | None = None,
         login_hint: str | None = None,
     ) -> Coroutine[Any, Any, Token]: ...
+    def invalidate_exchange_if_current(
+        self,
+        token: Token,
+        subject_token: str,
+        subject_token_type: str,
+        audience: str | None = None,
+        scope: str | Sequence[str] | None = None,
+        actor_token: str | None = None,
+        actor_token_type: str | None = None,
+        organization: str | None = None,
+        connection: str | None = None,
+        login_hint: str | None = None,
+    ) -> bool:
+        """Forgets the cached answer of the exchange only if it is still ``token`` (an API
+        rejected it). Whether it was forgotten."""
     def prepare(
         self,
         audience: str | None = None,

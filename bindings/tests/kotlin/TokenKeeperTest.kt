@@ -524,6 +524,7 @@ fun main() {
     scenarioTests(shared)
     hardeningTests()
     sharedCacheTests()
+    exchangeTests()
     tlsTests()
 
     shared.close()

@@ -542,6 +542,7 @@ await signInTests(shared: shared, secrets: secrets)
 await scenarioTests(shared: shared)
 await hardeningTests()
 await sharedCacheTests()
+await exchangeTests()
 tlsTests()
 
 test("every object made by this suite (but the shared client) was released") {

@@ -185,6 +185,8 @@ env = {
     "TK_EXCHANGE_SUBJECT_TOKEN_TYPE": f["exchange_subject_token_type"],
     "TK_EXCHANGE_SUBJECT_TOKEN": f["exchange_subject_token"],
     "TK_VAULT_CONNECTION": f["vault_connections"][0],
+    "TK_MRRT_AUDIENCE": f["refresh_token_policies"][0]["audience"],
+    "TK_MRRT_SCOPE": f["refresh_token_policies"][0]["scope"][0],
 }
 for k, v in env.items():
     print(f"export {k}={shlex.quote(v)}")

@@ -108,23 +108,30 @@ impl CredentialsManager {
     /// has at least `minTtl` left and carries every scope of `scope`, otherwise renewed with the
     /// refresh token (asking for `scope` when given). A `minTtl` longer than a renewed token
     /// lives is `Config` (after the renewal, which is kept; later calls without a grant).
-    #[uniffi::method(default(scope))]
+    /// With `audience`: an access token for that API from the same refresh token (Auth0
+    /// Multi-Resource Refresh Token), cached per audience and scope set; `Config` naming it
+    /// when it is outside the application's refresh-token policies.
+    #[uniffi::method(default(scope = None, audience = None))]
     pub fn credentials_blocking(
         &self,
         min_ttl: Duration,
         scope: Option<String>,
+        audience: Option<String>,
     ) -> Result<Arc<UserCredentials>, TokenError> {
-        let c = self.core.credentials_blocking(min_ttl, scope.as_deref())?;
+        let (s, a) = (scope.as_deref(), audience.as_deref());
+        let c = self.core.credentials_for_blocking(min_ttl, s, a)?;
         Ok(UserCredentials::wrap(c))
     }
 
-    #[uniffi::method(default(scope))]
+    #[uniffi::method(default(scope = None, audience = None))]
     pub async fn credentials(
         &self,
         min_ttl: Duration,
         scope: Option<String>,
+        audience: Option<String>,
     ) -> Result<Arc<UserCredentials>, TokenError> {
-        let c = self.core.credentials(min_ttl, scope.as_deref()).await?;
+        let (s, a) = (scope.as_deref(), audience.as_deref());
+        let c = self.core.credentials_for(min_ttl, s, a).await?;
         Ok(UserCredentials::wrap(c))
     }
 

@@ -69,7 +69,7 @@ impl CredentialsManager {
     /// Deprecated: `credentials`.
     #[uniffi::method(default(scope))]
     pub async fn credentials_async(&self, min_ttl: Duration, scope: Option<String>) -> Creds {
-        self.credentials(min_ttl, scope).await
+        self.credentials(min_ttl, scope, None).await
     }
 
     /// Deprecated: `renew`.

@@ -90,7 +90,9 @@ extra = {"user_sub": f["user"]["sub"], "user_email": f["user"]["email"],
          "org_id": f["organizations"][0]["id"], "org_name": f["organizations"][0]["name"],
          "exchange_subject_token_type": f["exchange_subject_token_type"],
          "exchange_subject_token": f["exchange_subject_token"],
-         "vault_connection": f["vault_connections"][0]}
+         "vault_connection": f["vault_connections"][0],
+         "mrrt_audience": f["refresh_token_policies"][0]["audience"],
+         "mrrt_scope": f["refresh_token_policies"][0]["scope"][0]}
 for k, v in extra.items():
     print("export TK_%s=%s" % (k.upper(), shlex.quote(v)))
 ' "$line")"

@@ -998,6 +998,20 @@ tk_status tk_credentials_manager_credentials(const tk_credentials_manager *manag
                                              tk_user_credentials **out);
 
 /**
+ * `tk_credentials_manager_credentials` for `audience` (NULL or `""`: the sign-in's own): an
+ * access token for another API from the same refresh token (Auth0 Multi-Resource Refresh
+ * Token), cached per audience and scope set, a rotated refresh token saved through the store.
+ * `TK_STATUS_CONFIG` naming the audience when it is outside the application's refresh-token
+ * policies (Auth0 then answers for the sign-in's own audience). The result holds no refresh
+ * token nor ID token.
+ */
+tk_status tk_credentials_manager_credentials_for(const tk_credentials_manager *manager,
+                                                 uint64_t min_ttl_secs,
+                                                 const char *scope,
+                                                 const char *audience,
+                                                 tk_user_credentials **out);
+
+/**
  * Renews now with the refresh token, whatever the access token's lifetime (after an API
  * rejected it, say). Statuses as `tk_credentials_manager_credentials`.
  */

@@ -303,6 +303,33 @@ pub unsafe extern "C" fn tk_credentials_manager_credentials(
     }
 }
 
+/// `tk_credentials_manager_credentials` for `audience` (NULL or `""`: the sign-in's own): an
+/// access token for another API from the same refresh token (Auth0 Multi-Resource Refresh
+/// Token), cached per audience and scope set, a rotated refresh token saved through the store.
+/// `TK_STATUS_CONFIG` naming the audience when it is outside the application's refresh-token
+/// policies (Auth0 then answers for the sign-in's own audience). The result holds no refresh
+/// token nor ID token.
+#[no_mangle]
+pub unsafe extern "C" fn tk_credentials_manager_credentials_for(
+    manager: *const tk_credentials_manager,
+    min_ttl_secs: u64,
+    scope: *const c_char,
+    audience: *const c_char,
+    out: *mut *mut tk_user_credentials,
+) -> tk_status {
+    const F: &str = "tk_credentials_manager_credentials_for";
+    unsafe {
+        get(F, manager, "manager", out, |m| {
+            let ttl = Duration::from_secs(min_ttl_secs);
+            let scope = opt_str_arg(F, scope, "scope")?;
+            let audience = opt_str_arg(F, audience, "audience")?;
+            Ok(tk_user_credentials::new_raw(
+                m.inner.credentials_for_blocking(ttl, scope, audience)?,
+            ))
+        })
+    }
+}
+
 /// Renews now with the refresh token, whatever the access token's lifetime (after an API
 /// rejected it, say). Statuses as `tk_credentials_manager_credentials`.
 #[no_mangle]

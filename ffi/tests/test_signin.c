@@ -3028,7 +3028,64 @@ static void test_he_a_forked_child_draws_its_own_secrets(void) {
   tk_client_free(pk);
 }
 
+/* Multi-Resource Refresh Token, the scenario of every surface: a token for an API of the
+ * refresh-token policies from the one refresh token, cached, its rotation saved; an audience
+ * outside the policies refused with TK_STATUS_CONFIG naming it. */
+static void test_m_mrrt_another_api_from_the_one_refresh_token(void) {
+  const char *audience = fixture("TK_MRRT_AUDIENCE"), *scope = fixture("TK_MRRT_SCOPE");
+  signed_in s;
+  REQUIRE(sign_in_with_manager(&s));
+  long grants = issuer_count("grant:refresh_token");
+  tk_user_credentials *t = NULL, *again = NULL, *none = NULL;
+  CHECK_STATUS(tk_credentials_manager_credentials_for(s.manager, 60, scope, audience, &t),
+               TK_STATUS_OK);
+  char *at = t ? creds_str(tk_user_credentials_access_token, t) : NULL;
+  REQUIRE(at != NULL);
+  tk_verifier_config *vc = NULL;
+  tk_verifier *v = NULL;
+  tk_claims *claims = NULL;
+  CHECK_STATUS(tk_verifier_config_new(fixture("TK_ISSUER_URL"), audience, &vc), TK_STATUS_OK);
+  if (vc) CHECK_STATUS(tk_verifier_new(vc, &v), TK_STATUS_OK);
+  if (v) CHECK_STATUS(tk_verifier_verify(v, at, &claims), TK_STATUS_OK);
+  bool has = false;
+  if (claims) CHECK_STATUS(tk_claims_has_audience(claims, audience, &has), TK_STATUS_OK);
+  CHECK(has);
+  bool has_rt = true;
+  CHECK_STATUS(tk_user_credentials_has_refresh_token(t, &has_rt), TK_STATUS_OK);
+  CHECK(!has_rt); /* an API's credentials hold no refresh token */
+  char *stored_rt = stored_str(s.store, tk_user_credentials_refresh_token);
+  char *first_rt = creds_str(tk_user_credentials_refresh_token, s.first);
+  CHECK(stored_rt && first_rt && strcmp(stored_rt, first_rt) != 0); /* rotated, saved */
+  CHECK_STATUS(tk_credentials_manager_credentials_for(s.manager, 60, scope, audience, &again),
+               TK_STATUS_OK);
+  char *at2 = again ? creds_str(tk_user_credentials_access_token, again) : NULL;
+  CHECK(at2 != NULL && strcmp(at2, at) == 0); /* cached */
+  CHECK(issuer_count("grant:refresh_token") == grants + 1);
+  CHECK_STATUS(tk_credentials_manager_credentials_for(s.manager, 60, NULL,
+                                                      "https://elsewhere.example.com", &none),
+               TK_STATUS_CONFIG);
+  CHECK(strstr(get_last_error().message, "https://elsewhere.example.com") != NULL);
+  CHECK(none == NULL);
+  long reuse = issuer_count("refresh_reuse");
+  tk_user_credentials *renewed = NULL;
+  CHECK_STATUS(tk_credentials_manager_renew(s.manager, &renewed), TK_STATUS_OK);
+  CHECK(issuer_count("refresh_reuse") == reuse);
+  tk_user_credentials_free(renewed);
+  tk_claims_free(claims);
+  tk_verifier_free(v);
+  tk_verifier_config_free(vc);
+  wipe_free(at);
+  wipe_free(at2);
+  wipe_free(stored_rt);
+  wipe_free(first_rt);
+  tk_user_credentials_free(t);
+  tk_user_credentials_free(again);
+  signed_out(&s);
+}
+
 const test_case SIGNIN_TESTS[] = {
+    {"m_mrrt_another_api_from_the_one_refresh_token",
+     test_m_mrrt_another_api_from_the_one_refresh_token},
     {"k1_config_knobs_by_name_in_seconds", test_k1_config_knobs_by_name_in_seconds},
     {"u1_user_credentials_expires_at_range", test_u1_user_credentials_expires_at_range},
     {"token_check_names", test_token_check_names},

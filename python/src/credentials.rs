@@ -85,12 +85,13 @@ impl CredentialsManager {
         py: Python<'_>,
         min_ttl: f64,
         scope: Option<&Bound<'_, PyAny>>,
+        audience: Option<String>,
     ) -> PyResult<impl std::future::Future<Output = tokenkeeper::Result<Out>> + Send + 'static>
     {
         let min_ttl = seconds("min_ttl", min_ttl).map_err(|e| to_py_err(py, e))?;
         let (core, scope) = (self.core.clone(), scope_owned(scope)?);
         Ok(async move {
-            core.credentials(min_ttl, scope.as_deref())
+            core.credentials_for(min_ttl, scope.as_deref(), audience.as_deref())
                 .await
                 .map(crate::signin::credentials_out)
         })
@@ -131,24 +132,28 @@ impl CredentialsManager {
     /// left and carries every scope of `scope`, otherwise renewed with the refresh token (one
     /// renewal for all concurrent callers; a rotated refresh token is saved through the store
     /// before this returns). `ReauthenticationRequiredError` when the user must sign in again.
-    #[pyo3(signature = (min_ttl=60.0, scope=None))]
+    /// With `audience`: an access token for that API from the same refresh token (Auth0
+    /// MRRT), cached per audience and scope set.
+    #[pyo3(signature = (min_ttl=60.0, scope=None, audience=None))]
     fn credentials(
         &self,
         py: Python<'_>,
         min_ttl: f64,
         scope: Option<&Bound<'_, PyAny>>,
+        audience: Option<String>,
     ) -> PyResult<Py<PyAny>> {
-        block(py, self.get(py, min_ttl, scope)?)
+        block(py, self.get(py, min_ttl, scope, audience)?)
     }
 
-    #[pyo3(signature = (min_ttl=60.0, scope=None))]
+    #[pyo3(signature = (min_ttl=60.0, scope=None, audience=None))]
     fn credentials_async(
         &self,
         py: Python<'_>,
         min_ttl: f64,
         scope: Option<&Bound<'_, PyAny>>,
+        audience: Option<String>,
     ) -> PyResult<Py<PyAny>> {
-        coroutine(py, self.get(py, min_ttl, scope)?)
+        coroutine(py, self.get(py, min_ttl, scope, audience)?)
     }
 
     /// Renews now, whatever the access token's lifetime (after an API rejected it, say).

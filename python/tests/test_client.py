@@ -270,7 +270,11 @@ def test_a_short_token_is_renewed_and_never_served_expired(issuer: LocalIssuer) 
 def test_the_issuer_fixture(issuer: LocalIssuer) -> None:
     assert issuer.domain.startswith("http://127.0.0.1:")
     assert issuer.issuer == issuer.domain + "/"
-    assert issuer.audiences == ["https://api.example.com", "https://short.example.com"]
+    assert issuer.audiences == [
+        "https://api.example.com",
+        "https://short.example.com",
+        "https://billing.example.com",
+    ]
     assert issuer.organizations == [{"id": "org_4dK8wZqX2mN7pL1s", "name": "acme"}]
     assert issuer.client_secret not in repr(issuer)
     issuer.add_api("https://new.example.com", ["a"], lifetime=60)

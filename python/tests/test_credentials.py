@@ -363,3 +363,31 @@ def test_clear_with_revoke_revokes_the_refresh_token(issuer: LocalIssuer, s: Sig
         s.manager.clear(revoke=True)
     assert failed.value.error == "invalid_client"
     assert s.store.credentials is None
+
+
+def test_mrrt_another_api_from_the_one_refresh_token(issuer: LocalIssuer, s: SignedIn) -> None:
+    """The scenario of core/tests/signin_mrrt.rs: a token for an API of the refresh-token
+    policies, cached per audience and scope set, its rotation saved; an audience outside the
+    policies refused by the answer's ``aud``."""
+    policy = issuer.refresh_token_policies[0]
+    billing, scope = policy["audience"], policy["scope"][0]
+    t = s.manager.credentials(60, scope=scope, audience=billing)
+    assert billing in issuer.verifier(billing).verify(t.access_token).aud
+    assert t.refresh_token is None and t.id_token is None
+    stored = s.store.credentials
+    assert stored is not None and stored.refresh_token != s.first.refresh_token  # rotated, saved
+    assert stored.access_token == s.first.access_token
+    assert s.manager.credentials(60, scope=scope, audience=billing).access_token == t.access_token
+    assert s.manager.credentials(60, audience=issuer.audience) == stored
+    assert issuer.count("grant:refresh_token") == 1
+
+    async def many() -> list[UserCredentials]:
+        return await asyncio.gather(*(s.manager.credentials_async(60, audience=billing) for _ in range(8)))
+
+    assert len({c.access_token for c in asyncio.run(many())}) == 1
+    assert issuer.count("grant:refresh_token") == 2
+    with pytest.raises(ConfigError) as e:
+        s.manager.credentials(60, audience="https://elsewhere.example.com")
+    assert "https://elsewhere.example.com" in str(e.value)
+    s.manager.renew()
+    assert issuer.count("refresh_reuse") == 0

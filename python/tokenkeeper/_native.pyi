@@ -492,9 +492,14 @@ class CredentialsManager:
     """Keeps a signed-in user's credentials valid, in a store the application provides."""
 
     def __new__(cls, sign_in: SignInClient, store: CredentialsStore) -> CredentialsManager: ...
-    def credentials(self, min_ttl: float = 60.0, scope: str | Sequence[str] | None = None) -> UserCredentials: ...
+    def credentials(
+        self, min_ttl: float = 60.0, scope: str | Sequence[str] | None = None, audience: str | None = None
+    ) -> UserCredentials:
+        """``audience``: an access token for another API from the same refresh token (Auth0
+        MRRT), cached per audience and scope set; ``ConfigError`` naming it when it is outside
+        the application's refresh-token policies."""
     def credentials_async(
-        self, min_ttl: float = 60.0, scope: str | Sequence[str] | None = None
+        self, min_ttl: float = 60.0, scope: str | Sequence[str] | None = None, audience: str | None = None
     ) -> Coroutine[Any, Any, UserCredentials]: ...
     def renew(self) -> UserCredentials: ...
     def renew_async(self) -> Coroutine[Any, Any, UserCredentials]: ...

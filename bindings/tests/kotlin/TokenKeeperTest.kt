@@ -525,6 +525,7 @@ fun main() {
     hardeningTests()
     sharedCacheTests()
     exchangeTests()
+    mrrtTests()
     tlsTests()
 
     shared.close()

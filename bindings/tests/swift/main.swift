@@ -543,6 +543,7 @@ await scenarioTests(shared: shared)
 await hardeningTests()
 await sharedCacheTests()
 await exchangeTests()
+mrrtTests()
 tlsTests()
 
 test("every object made by this suite (but the shared client) was released") {

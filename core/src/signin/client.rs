@@ -152,6 +152,11 @@ impl SignInClient {
         &self.inner.issuer
     }
 
+    /// The configured default API audience of the sign-in, if any.
+    pub(crate) fn default_audience(&self) -> Option<&str> {
+        self.inner.config.audience.as_deref()
+    }
+
     pub(crate) fn token_url(&self) -> &Url {
         &self.inner.token_url
     }
@@ -400,6 +405,19 @@ impl SignInClient {
         refresh_token: &str,
         scope: Option<&str>,
     ) -> Result<UserCredentials> {
+        self.refresh_for(refresh_token, scope, None).await
+    }
+
+    /// [`Self::refresh`] for an access token of `audience` (Auth0's Multi-Resource Refresh
+    /// Token: an API of the application's refresh-token policies). Auth0 answers for the
+    /// sign-in's own audience when `audience` is outside the policies: check the token's
+    /// `aud` ([`CredentialsManager`](crate::CredentialsManager) does).
+    pub(crate) async fn refresh_for(
+        &self,
+        refresh_token: &str,
+        scope: Option<&str>,
+        audience: Option<&str>,
+    ) -> Result<UserCredentials> {
         if refresh_token.is_empty() {
             return Err(Error::config("refresh token is empty"));
         }
@@ -409,6 +427,9 @@ impl SignInClient {
         ];
         if let Some(s) = scope.filter(|s| !s.trim().is_empty()) {
             form.push(("scope", s.to_string()));
+        }
+        if let Some(a) = audience {
+            form.push(("audience", a.to_string()));
         }
         let creds = self.grant(form).await.map_err(|e| match e {
             Error::OAuth {

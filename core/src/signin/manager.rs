@@ -8,7 +8,7 @@
 //! rotated-out token so it is never sent again, even if the store failed to save its successor.
 //! Managers of one process over the same stored credentials share each grant (`flights`).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -87,7 +87,14 @@ struct Inner {
     renewed: AtomicU64,
     /// Seconds a renewed access token lived when received (0: no renewal yet).
     lifetime: AtomicU64,
+    /// Access tokens for other APIs (MRRT), per (audience, sorted scope).
+    apis: Mutex<HashMap<ApiKey, UserCredentials>>,
 }
+
+type ApiKey = (String, Option<String>);
+
+/// How many per-audience access tokens a manager keeps.
+const APIS: usize = 64;
 
 fn fingerprint(rt: &str) -> [u8; 32] {
     Sha256::digest(rt.as_bytes()).into()
@@ -113,6 +120,7 @@ impl CredentialsManager {
                 stats: Mutex::new(CredentialsStats::default()),
                 renewed: AtomicU64::new(0),
                 lifetime: AtomicU64::new(0),
+                apis: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -149,6 +157,7 @@ impl CredentialsManager {
     pub fn clear(&self) -> Result<()> {
         self.inner.store.not_reentered()?;
         *lock(&self.inner.latest) = None;
+        lock(&self.inner.apis).clear();
         self.inner.store.clear()
     }
 
@@ -185,6 +194,7 @@ impl CredentialsManager {
             let _one = one;
             let stored = this.inner.store.load().ok().flatten();
             let latest = lock(&this.inner.latest).take();
+            lock(&this.inner.apis).clear();
             let cleared = this.inner.store.clear();
             let mut tokens: Vec<String> = Vec::new();
             for rt in [stored, latest]
@@ -261,8 +271,83 @@ impl CredentialsManager {
             min_ttl,
             scope: scope.map(str::to_string),
             after: None,
+            audience: None,
         };
         self.renew_detached(one, current, want).await
+    }
+
+    /// [`Self::credentials`] for `audience` (none: the sign-in's own): an access token for
+    /// another API from the same refresh token (Auth0's Multi-Resource Refresh Token; the
+    /// API must be in the application's refresh-token policies). Cached per audience and
+    /// scope set; a rotated refresh token is saved and shared as by a renewal. Auth0 answers
+    /// for the sign-in's own audience when `audience` is outside the policies: that answer is
+    /// [`Error::Config`] naming the audience, never cached. The result holds no refresh token
+    /// nor ID token (those stay with the stored credentials).
+    ///
+    /// See the example on [`CredentialsManager`].
+    pub async fn credentials_for(
+        &self,
+        min_ttl: Duration,
+        scope: Option<&str>,
+        audience: Option<&str>,
+    ) -> Result<UserCredentials> {
+        self.inner.store.not_reentered()?;
+        let Some(audience) = audience.map(str::trim).filter(|a| !a.is_empty()) else {
+            return self.credentials(min_ttl, scope).await;
+        };
+        let own = self.inner.client.default_audience() == Some(audience)
+            || self.load()?.is_some_and(|c| {
+                crate::verify::jws::unverified_claims(&c.access_token)
+                    .is_some_and(|cl| cl.has_audience(audience))
+            });
+        if own {
+            return self.credentials(min_ttl, scope).await;
+        }
+        let scope = scope.and_then(crate::oauth::scope::normalize);
+        let key: ApiKey = (audience.to_string(), scope.clone());
+        if let Some(c) = self.api_hit(&key, min_ttl) {
+            return Ok(c);
+        }
+        let one = self.inner.renewing.get().lock_owned().await;
+        if let Some(c) = self.api_hit(&key, min_ttl) {
+            return Ok(c);
+        }
+        let current = self.load()?.ok_or_else(no_credentials)?;
+        let want = Want {
+            min_ttl,
+            scope,
+            after: None,
+            audience: Some(audience.to_string()),
+        };
+        self.renew_detached(one, current, want).await
+    }
+
+    /// [`Self::credentials_for`] for synchronous callers, on the shared runtime.
+    ///
+    /// See the example on [`CredentialsManager`].
+    pub fn credentials_for_blocking(
+        &self,
+        min_ttl: Duration,
+        scope: Option<&str>,
+        audience: Option<&str>,
+    ) -> Result<UserCredentials> {
+        self.inner.store.not_reentered()?;
+        let this = self.clone();
+        let (scope, audience) = (scope.map(str::to_string), audience.map(str::to_string));
+        crate::runtime::block_on(async move {
+            this.credentials_for(min_ttl, scope.as_deref(), audience.as_deref())
+                .await
+        })
+    }
+
+    /// The cached access token of another API, if it has `min_ttl` left.
+    fn api_hit(&self, key: &ApiKey, min_ttl: Duration) -> Option<UserCredentials> {
+        let c = lock(&self.inner.apis)
+            .get(key)
+            .filter(|c| c.is_valid_for(min_ttl))
+            .cloned()?;
+        lock(&self.inner.stats).hits += 1;
+        Some(c)
     }
 
     /// [`Self::credentials`] for synchronous callers, on the shared runtime.
@@ -302,6 +387,7 @@ impl CredentialsManager {
             min_ttl: Duration::ZERO,
             scope: None,
             after: Some(after),
+            audience: None,
         };
         self.renew_detached(one, current, want).await
     }
@@ -497,7 +583,11 @@ impl CredentialsManager {
         shared: Option<&SharedFlight<'_>>,
     ) -> Result<UserCredentials> {
         lock(&self.inner.stats).renewals += 1;
-        let renewed = match self.inner.client.refresh(&rt, want.scope.as_deref()).await {
+        let client = &self.inner.client;
+        let renewed = match client
+            .refresh_for(&rt, want.scope.as_deref(), want.audience.as_deref())
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 if let Error::ReauthenticationRequired { error, description } = &e {
@@ -522,6 +612,11 @@ impl CredentialsManager {
                 self.retire(&rt);
             }
             return Err(e);
+        }
+        if let Some(audience) = &want.audience {
+            return self
+                .granted_for(audience, outcome, current, rt, renewed, want, shared)
+                .await;
         }
         let merged = UserCredentials {
             access_token: renewed.access_token.clone(),
@@ -557,6 +652,69 @@ impl CredentialsManager {
     }
 }
 
+impl CredentialsManager {
+    /// The answer of an MRRT grant: a rotated refresh token goes into the stored credentials
+    /// (saved, shared and published as a renewal's, the stored access token unchanged), the
+    /// access token for `audience` into the manager's cache, once its `aud` is checked.
+    #[allow(clippy::too_many_arguments)]
+    async fn granted_for(
+        &self,
+        audience: &str,
+        outcome: &mut Option<Outcome>,
+        current: UserCredentials,
+        rt: String,
+        renewed: UserCredentials,
+        want: &Want,
+        shared: Option<&SharedFlight<'_>>,
+    ) -> Result<UserCredentials> {
+        let new_rt = renewed.refresh_token.clone().filter(|new| *new != rt);
+        if let Some(new_rt) = new_rt {
+            let mut main = current;
+            main.refresh_token = Some(new_rt);
+            self.retire(&rt);
+            lock(&self.inner.stats).rotations += 1;
+            if let Some(shared) = shared {
+                shared.publish(&Published::Renewed(main.clone())).await;
+            }
+            // Number 0: not a renewal of the stored access token, so a forced renewal
+            // waiting on this flight still sends a grant (with the new token).
+            *outcome = Some(Outcome::Renewed(main.clone(), 0));
+            *lock(&self.inner.latest) = Some(main.clone());
+            self.inner.store.save(&main)?;
+        }
+        let mut api = renewed;
+        api.refresh_token = None;
+        api.id_token = None;
+        if let Some(claims) = crate::verify::jws::unverified_claims(&api.access_token) {
+            if !claims.has_audience(audience) {
+                return Err(Error::config(format!(
+                    "audience {audience:?} is not in the application's refresh-token policies \
+                     (the issuer answered for {:?})",
+                    claims.aud()
+                )));
+            }
+        }
+        let key = (audience.to_string(), want.scope.clone());
+        {
+            let mut apis = lock(&self.inner.apis);
+            if apis.len() >= APIS && !apis.contains_key(&key) {
+                apis.retain(|_, c| c.is_valid_for(Duration::ZERO));
+                if apis.len() >= APIS {
+                    apis.clear();
+                }
+            }
+            apis.insert(key, api.clone());
+        }
+        if !api.is_valid_for(want.min_ttl) {
+            return Err(min_ttl_too_long(
+                want.min_ttl,
+                api.remaining().as_secs().max(1),
+            ));
+        }
+        Ok(api)
+    }
+}
+
 /// Takes the outcome another process published for the token into this process's flight
 /// (credentials other than the caller's own, or the server's refusal).
 async fn take_published(
@@ -565,8 +723,18 @@ async fn take_published(
     current: &UserCredentials,
 ) {
     match shared.published().await {
-        Some(Published::Renewed(c)) if c.access_token != current.access_token => {
-            *outcome = Some(Outcome::Renewed(c, flights::next_seq()));
+        Some(Published::Renewed(c))
+            if c.access_token != current.access_token
+                || c.refresh_token != current.refresh_token =>
+        {
+            // The same access token with another refresh token: an MRRT grant rotated it,
+            // no renewal of the access token (number 0, as in `granted_for`).
+            let seq = if c.access_token == current.access_token {
+                0
+            } else {
+                flights::next_seq()
+            };
+            *outcome = Some(Outcome::Renewed(c, seq));
         }
         Some(Published::Refused { error, description }) => {
             *outcome = Some(Outcome::Refused(error, description));
@@ -581,11 +749,15 @@ struct Want {
     scope: Option<String>,
     /// A forced renewal: only credentials from a grant numbered above this one.
     after: Option<u64>,
+    /// An access token for another API (MRRT): stored credentials never fit.
+    audience: Option<String>,
 }
 
 impl Want {
     fn fits(&self, c: &UserCredentials, seq: u64) -> bool {
-        usable(c, self.min_ttl, self.scope.as_deref()) && self.after.is_none_or(|a| seq > a)
+        self.audience.is_none()
+            && usable(c, self.min_ttl, self.scope.as_deref())
+            && self.after.is_none_or(|a| seq > a)
     }
 }
 

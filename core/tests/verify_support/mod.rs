@@ -12,7 +12,7 @@ use tokenkeeper::{
     VerifierConfig,
 };
 #[allow(unused_imports)]
-pub use tokenkeeper_issuer::{Algorithm, Fault, Issuer, API, SHORT_API};
+pub use tokenkeeper_issuer::{Algorithm, Fault, Issuer, API, BILLING_API, SHORT_API};
 
 pub async fn issuer() -> Issuer {
     Issuer::start().await.expect("local issuer starts")

@@ -245,6 +245,12 @@ class LocalIssuer:
         return [str(c) for c in self._fixture["vault_connections"]]
 
     @property
+    def refresh_token_policies(self) -> list[dict[str, Any]]:
+        """The sign-in apps' Multi-Resource Refresh Token policies: ``{"audience", "scope"}``
+        each (another audience gets a token for the sign-in's own, as Auth0 answers)."""
+        return [dict(p) for p in self._fixture["refresh_token_policies"]]
+
+    @property
     def user(self) -> dict[str, Any]:
         """The user ``/authorize`` signs in: ``sub``, ``email``, ``email_verified``, ``name``,
         ``nickname``, ``organizations`` (ids; a member of ``acme``)."""

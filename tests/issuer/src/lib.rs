@@ -80,6 +80,16 @@ pub(crate) struct Client {
     pub public: bool,
     /// Refresh-token rotation: each refresh returns a new refresh token, the old one is spent.
     pub rotate: bool,
+    /// Multi-Resource Refresh Token policies: the other APIs (and their scopes) a refresh
+    /// token of this client may be exchanged for.
+    pub refresh_policies: Vec<RefreshPolicy>,
+}
+
+/// One MRRT policy of an application (Auth0's `refresh_token.policies[]`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RefreshPolicy {
+    pub audience: String,
+    pub scope: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -173,6 +183,9 @@ pub struct Fixture {
     pub exchange_subject_token: String,
     /// Token Vault connections the issuer serves (`google-oauth2`, `github`).
     pub vault_connections: Vec<String>,
+    /// The MRRT policies of both sign-in apps: a refresh token gets tokens for these APIs
+    /// too; for any other audience the issuer answers for the sign-in's own, as Auth0 does.
+    pub refresh_token_policies: Vec<RefreshPolicy>,
     /// HTTPS mode only: the test CA that signed the issuer's certificate, as PEM and as a file
     /// (for `ca_file`), removed when the issuer stops.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -185,6 +198,8 @@ pub struct Fixture {
 pub const API: &str = "https://api.example.com";
 /// An API whose tokens live 5 seconds.
 pub const SHORT_API: &str = "https://short.example.com";
+/// An API no sign-in asks for, in the sign-in apps' refresh-token policies (MRRT).
+pub const BILLING_API: &str = "https://billing.example.com";
 
 /// A running issuer; stops when dropped.
 pub struct Issuer {
@@ -277,6 +292,21 @@ impl Issuer {
                 scopes: scopes(&["read:things"]),
                 lifetime: 5,
             },
+            Api {
+                audience: BILLING_API.into(),
+                scopes: scopes(&["read:billing", "write:billing"]),
+                lifetime: 86_400,
+            },
+        ];
+        let refresh_policies = vec![
+            RefreshPolicy {
+                audience: BILLING_API.into(),
+                scope: scopes(&["read:billing"]),
+            },
+            RefreshPolicy {
+                audience: SHORT_API.into(),
+                scope: scopes(&["read:things"]),
+            },
         ];
         let organizations = vec![Organization {
             id: "org_4dK8wZqX2mN7pL1s".into(),
@@ -308,6 +338,7 @@ impl Issuer {
             exchange_subject_token_type: exchange::LEGACY_TYPE.into(),
             exchange_subject_token: format!("legacy-session.{}", keys::random_hex(16)),
             vault_connections: exchange::CONNECTIONS.map(String::from).to_vec(),
+            refresh_token_policies: refresh_policies.clone(),
             ca_pem: tls.as_ref().map(|t| t.ca_pem.clone()),
             ca_file: ca_file.as_ref().map(|f| f.0.display().to_string()),
         };
@@ -326,6 +357,7 @@ impl Issuer {
                     callbacks: vec![],
                     public: false,
                     rotate: false,
+                    refresh_policies: vec![],
                 },
             ),
             (
@@ -337,6 +369,7 @@ impl Issuer {
                     callbacks: vec![],
                     public: false,
                     rotate: false,
+                    refresh_policies: vec![],
                 },
             ),
             (
@@ -348,6 +381,7 @@ impl Issuer {
                     callbacks: vec![],
                     public: false,
                     rotate: false,
+                    refresh_policies: vec![],
                 },
             ),
             (
@@ -359,6 +393,7 @@ impl Issuer {
                     callbacks: callbacks.clone(),
                     public: true,
                     rotate: true,
+                    refresh_policies: refresh_policies.clone(),
                 },
             ),
             (
@@ -370,6 +405,7 @@ impl Issuer {
                     callbacks,
                     public: false,
                     rotate: false,
+                    refresh_policies,
                 },
             ),
         ]);
